@@ -1,0 +1,117 @@
+// `ocx exec [OPTIONS] [PROMPT]`: flags of contract section 1.1 (all accepted; some ignored
+// until their capability lands) plus ocx's own (ocx-extensions.md).
+import { defineCommand } from "citty";
+import { OcxError } from "../core/errors.ts";
+import { runExec, type ExecOptions } from "../core/exec.ts";
+import type { Runtime } from "../core/runtime.ts";
+import type { SandboxMode } from "../core/sandbox-policy.ts";
+import { sandboxModes } from "../core/sandbox-policy.ts";
+import { cittyArgs, parseDurationMs, parseFlags, type FlagTable } from "./flags.ts";
+
+export const EXEC_FLAGS: FlagTable = {
+  config: { type: "string", short: "c", multiple: true, valueHint: "key=value", description: "Override a config.toml value (dotted key, TOML value)" },
+  enable: { type: "string", multiple: true, valueHint: "FEATURE", description: "Enable a feature (accepted; ocx has no feature flags yet)" },
+  disable: { type: "string", multiple: true, valueHint: "FEATURE", description: "Disable a feature (accepted; ocx has no feature flags yet)" },
+  "strict-config": { type: "boolean", description: "Treat unknown config keys as errors" },
+  image: { type: "string", short: "i", multiple: true, valueHint: "FILE", description: "Attach an image to the prompt" },
+  model: { type: "string", short: "m", valueHint: "MODEL", description: "Model to use" },
+  oss: { type: "boolean", description: "Use a local model provider (see --local-provider)" },
+  "local-provider": { type: "string", valueHint: "PROVIDER", choices: ["ollama", "lmstudio"], description: "Local provider for --oss" },
+  profile: { type: "string", short: "p", valueHint: "NAME", description: "Layer $CODEX_HOME/NAME.config.toml over config.toml" },
+  sandbox: { type: "string", short: "s", valueHint: "MODE", choices: sandboxModes, description: "Sandbox policy for model-run commands (default read-only)" },
+  "full-auto": { type: "boolean", description: "Deprecated alias of --sandbox workspace-write" },
+  "approve-for-me": { type: "boolean", description: "Accepted for compatibility; exec never asks for approval" },
+  "dangerously-bypass-approvals-and-sandbox": { type: "boolean", description: "Run commands without any sandbox and skip the git check (only inside an external sandbox)" },
+  yolo: { type: "boolean", description: "Alias of --dangerously-bypass-approvals-and-sandbox", hidden: true },
+  "dangerously-bypass-hook-trust": { type: "boolean", description: "Accepted for compatibility (ocx has no hooks)" },
+  cd: { type: "string", short: "C", valueHint: "DIR", description: "Working directory of the agent" },
+  worktree: { type: "boolean", description: "Accepted for compatibility; ignored" },
+  "add-dir": { type: "string", multiple: true, valueHint: "DIR", description: "Extra writable directory under workspace-write" },
+  "thread-source": { type: "string", valueHint: "SOURCE", description: "Accepted for compatibility; ignored" },
+  "cyber-access-program": { type: "string", valueHint: "PROGRAM", description: "Accepted for compatibility; ignored" },
+  "skip-git-repo-check": { type: "boolean", description: "Allow running outside a git repository" },
+  trust: { type: "boolean", description: "Accepted for compatibility; ignored" },
+  ephemeral: { type: "boolean", description: "Do not persist the session" },
+  "ignore-user-config": { type: "boolean", description: "Do not read $CODEX_HOME/config.toml" },
+  "ignore-rules": { type: "boolean", description: "Accepted for compatibility; ignored" },
+  "output-schema": { type: "string", valueHint: "FILE", description: "JSON Schema the final answer must follow" },
+  color: { type: "string", valueHint: "WHEN", choices: ["always", "never", "auto"], description: "Colour on stderr (default auto)" },
+  json: { type: "boolean", description: "Print every event as JSONL on stdout" },
+  "experimental-json": { type: "boolean", description: "Alias of --json", hidden: true },
+  "output-last-message": { type: "string", short: "o", valueHint: "FILE", description: "Write the final agent message to FILE" },
+  "stdin-timeout": { type: "string", valueHint: "MS", description: "With a prompt argument, wait this long for piped stdin before going on without it (default 5000; 0 waits forever)" },
+  help: { type: "boolean", short: "h", description: "Show this help" },
+};
+
+export const execCommand = defineCommand({
+  meta: { name: "exec", description: "Run the agent non-interactively on one prompt" },
+  args: cittyArgs(EXEC_FLAGS, {
+    prompt: { type: "positional", required: false, description: "Instructions; omit or use - to read them from stdin" },
+  }),
+});
+
+const SUBCOMMANDS = new Set(["resume", "fork", "review"]);
+
+/** Turns exec's argv into ExecOptions, or throws a usage error. */
+export function execOptions(argv: string[], warn: (msg: string) => void): ExecOptions {
+  const { values, positionals } = parseFlags(EXEC_FLAGS, argv);
+  const first = positionals[0];
+  if (first !== undefined && SUBCOMMANDS.has(first)) {
+    throw new OcxError("usage", `error: \`ocx exec ${first}\` is not available in this build of ocx yet`);
+  }
+  if (positionals.length > 1) {
+    throw new OcxError("usage", `error: unexpected argument '${positionals[1]}' found\n\nFor more information, try '--help'.`);
+  }
+  const str = (k: string) => values[k] as string | undefined;
+  const bool = (k: string) => values[k] === true;
+  const list = (k: string) => (values[k] as string[] | undefined) ?? [];
+
+  const bypass = bool("dangerously-bypass-approvals-and-sandbox") || bool("yolo");
+  if (bypass && bool("approve-for-me")) {
+    throw new OcxError(
+      "usage",
+      "error: the argument '--dangerously-bypass-approvals-and-sandbox' cannot be used with '--approve-for-me'",
+    );
+  }
+  let sandbox = str("sandbox") as SandboxMode | undefined;
+  if (bool("full-auto")) {
+    warn("`--full-auto` is deprecated; use `--sandbox workspace-write` instead.");
+    sandbox ??= "workspace-write";
+  }
+  const overrides = list("config");
+  if (bool("oss")) {
+    const local = str("local-provider");
+    if (!local) {
+      throw new OcxError(
+        "config",
+        "No default OSS provider configured. Use --local-provider=ollama|lmstudio with --oss, or set model_provider in config.toml",
+      );
+    }
+    overrides.unshift(`model_provider="${local}"`);
+  }
+  const stdinTimeout = str("stdin-timeout");
+  return {
+    prompt: positionals[0],
+    images: list("image").flatMap((s) => s.split(",")).filter((s) => s !== ""),
+    model: str("model"),
+    profile: str("profile"),
+    sandbox,
+    cd: str("cd"),
+    addDirs: list("add-dir"),
+    skipGitRepoCheck: bool("skip-git-repo-check"),
+    ephemeral: bool("ephemeral"),
+    json: bool("json") || bool("experimental-json"),
+    outputLastMessage: str("output-last-message"),
+    outputSchema: str("output-schema"),
+    color: (str("color") as ExecOptions["color"]) ?? "auto",
+    configOverrides: overrides,
+    ignoreUserConfig: bool("ignore-user-config"),
+    bypass,
+    stdinTimeoutMs: stdinTimeout === undefined ? undefined : parseDurationMs("stdin-timeout", stdinTimeout),
+  };
+}
+
+export async function runExecCommand(runtime: Runtime, argv: string[]): Promise<number> {
+  const opts = execOptions(argv, (msg) => runtime.stderr.write(`warning: ${msg}\n`));
+  return runExec(runtime, opts);
+}

@@ -1,0 +1,64 @@
+// The command tree. Thin: parse, hand over to core, map expected failures to exit codes.
+// Only the bin entry ends the process.
+import { defineCommand, renderUsage } from "citty";
+import { ExitCode, OcxError, describeError, isOcxError } from "../core/errors.ts";
+import { OCX_VERSION } from "../core/version.ts";
+import type { Runtime } from "../core/runtime.ts";
+import { execCommand, runExecCommand } from "./exec.ts";
+
+const root = defineCommand({
+  meta: { name: "ocx", version: OCX_VERSION, description: "A non-interactive coding agent for CI and the terminal" },
+  args: {
+    version: { type: "boolean", alias: "V", description: "Print the version" },
+    help: { type: "boolean", alias: "h", description: "Show this help" },
+  },
+  subCommands: { exec: execCommand },
+});
+
+// deno-lint-ignore no-explicit-any
+type AnyCommand = Parameters<typeof renderUsage>[0];
+const COMMANDS: Record<string, { cmd: AnyCommand; run: (rt: Runtime, argv: string[]) => Promise<number> }> = {
+  exec: { cmd: execCommand, run: runExecCommand },
+  e: { cmd: execCommand, run: runExecCommand },
+};
+
+export async function main(runtime: Runtime): Promise<number> {
+  const argv = runtime.args;
+  try {
+    const [first, ...rest] = argv;
+    if (first === undefined || first === "--help" || first === "-h" || first === "help") {
+      runtime.stdout.write(`${await renderUsage(root as AnyCommand)}\n`);
+      return first === undefined ? ExitCode.usage : ExitCode.ok;
+    }
+    if (first === "--version" || first === "-V") {
+      runtime.stdout.write(`ocx ${OCX_VERSION}\n`);
+      return ExitCode.ok;
+    }
+    const command = COMMANDS[first];
+    if (!command) {
+      throw new OcxError("usage", `error: unrecognized subcommand '${first}'\n\nFor more information, try '--help'.`);
+    }
+    if (wantsHelp(rest)) {
+      runtime.stdout.write(`${await renderUsage(command.cmd, root as AnyCommand)}\n`);
+      return ExitCode.ok;
+    }
+    return await command.run(runtime, rest);
+  } catch (e) {
+    if (isOcxError(e)) {
+      runtime.stderr.write(`${e.kind === "usage" ? "" : "Error: "}${e.message}\n`);
+      return e.exitCode;
+    }
+    runtime.stderr.write(`Error: unexpected failure: ${describeError(e)}\n`);
+    if (runtime.env("OCX_DEBUG") && e instanceof Error && e.stack) runtime.stderr.write(`${e.stack}\n`);
+    return ExitCode.failed;
+  }
+}
+
+/** --help/-h before any `--` terminator. */
+function wantsHelp(argv: string[]): boolean {
+  for (const a of argv) {
+    if (a === "--") return false;
+    if (a === "--help" || a === "-h") return true;
+  }
+  return false;
+}

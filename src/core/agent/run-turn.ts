@@ -1,0 +1,176 @@
+// The agent loop: stream a response, run the tool calls it asked for, send the results back,
+// repeat until the model answers without calling a tool. It emits events; it never prints.
+import { addUsage, emptyUsage, type EmitEvent, type ThreadItem, type Usage } from "../events.ts";
+import { OcxError, describeError, isOcxError } from "../errors.ts";
+import type { ProcessManager } from "../exec/process-manager.ts";
+import {
+  ModelError,
+  type ModelClient,
+  type ModelRequest,
+  type ResponseItem,
+  type ToolSpec,
+} from "../model/types.ts";
+import type { Runtime } from "../runtime.ts";
+import type { SandboxPolicy } from "../sandbox-policy.ts";
+import type { Tool, ToolContext } from "../tools/define-tool.ts";
+import { backoffMs, sleep } from "../model/retry.ts";
+import { callOutputItem, isToolCall, itemText, reasoningText } from "./items.ts";
+
+export interface TurnOptions {
+  runtime: Runtime;
+  client: ModelClient;
+  model: string;
+  instructions: string;
+  threadId: string;
+  /** Everything sent before this turn's new model output: prior history plus the new prompt. */
+  input: ResponseItem[];
+  tools: Tool[];
+  streamMaxRetries: number;
+  reasoning?: ModelRequest["reasoning"];
+  textFormat?: ModelRequest["textFormat"];
+  cwd: string;
+  sandbox: SandboxPolicy;
+  env: Record<string, string>;
+  processes: ProcessManager;
+  emit: EmitEvent;
+  /** Aborted on interrupt; the reason should be an OcxError saying why. */
+  signal: AbortSignal;
+  nextItemId(): string;
+  /** Called for every item appended to the history (model output and tool results). */
+  onHistoryItem?(item: ResponseItem): void;
+}
+
+export interface TurnResult {
+  ok: boolean;
+  usage: Usage;
+  lastAgentMessage?: string;
+  error?: OcxError;
+}
+
+export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
+  const { emit } = opts;
+  const history = [...opts.input];
+  let usage = emptyUsage();
+  let lastAgentMessage: string | undefined;
+  const append = (item: ResponseItem) => {
+    history.push(item);
+    opts.onHistoryItem?.(item);
+  };
+  const toolSpecs: ToolSpec[] = opts.tools.map((t) => t.spec);
+  const toolsByName = new Map(opts.tools.map((t) => [t.name, t]));
+
+  emit({ type: "turn.started" });
+  try {
+    let streamRetries = 0;
+    for (;;) {
+      const request: ModelRequest = {
+        model: opts.model,
+        instructions: opts.instructions,
+        input: history,
+        tools: toolSpecs,
+        parallelToolCalls: true,
+        threadId: opts.threadId,
+        reasoning: opts.reasoning,
+        textFormat: opts.textFormat,
+      };
+      const calls: Array<{ item: ResponseItem; output: Promise<ResponseItem> }> = [];
+      let failure: ModelError | undefined;
+      try {
+        for await (const part of opts.client.stream(request, opts.signal)) {
+          if (part.type === "completed") {
+            usage = addUsage(usage, part.usage);
+          } else if (part.type === "item-done") {
+            const item = part.item;
+            append(item);
+            if (isToolCall(item)) {
+              const output = runCall(item, toolsByName, opts);
+              output.catch(() => {}); // observed below, in call order
+              calls.push({ item, output });
+            } else {
+              const shown = showItem(item, opts);
+              if (shown !== undefined) lastAgentMessage = shown;
+            }
+          } else if (part.type === "failed") {
+            throw new ModelError("retryable", part.message);
+          }
+        }
+      } catch (e) {
+        if (!(e instanceof ModelError) || opts.signal.aborted) throw e;
+        failure = e;
+      }
+      // Results go back in call order, whatever order the calls finished in. Calls that
+      // arrived before a disconnect have run too: their results are kept and re-sent.
+      for (const call of calls) append(await call.output);
+
+      if (failure) {
+        if (failure.kind !== "retryable" || streamRetries >= opts.streamMaxRetries) throw failure;
+        streamRetries++;
+        emit({
+          type: "error",
+          message: `Reconnecting... ${streamRetries}/${opts.streamMaxRetries} (${failure.message})`,
+        });
+        await sleep(failure.retryAfterMs ?? backoffMs(streamRetries), opts.signal);
+        continue;
+      }
+      streamRetries = 0;
+      if (calls.length === 0) break;
+    }
+  } catch (e) {
+    const error = toOcxError(e, opts.signal);
+    await opts.processes.terminateAll();
+    emit({ type: "error", message: error.message });
+    emit({ type: "turn.failed", error: { message: error.message, code: error.failureCode } });
+    return { ok: false, usage, lastAgentMessage, error };
+  }
+  await opts.processes.terminateAll();
+  emit({ type: "turn.completed", usage });
+  return { ok: true, usage, lastAgentMessage };
+}
+
+/** Emits the thread item for a non-call output item; returns the text of an agent message. */
+function showItem(item: ResponseItem, opts: TurnOptions): string | undefined {
+  let shown: ThreadItem | undefined;
+  if (item.type === "message" && item.role === "assistant") {
+    shown = { id: opts.nextItemId(), type: "agent_message", text: itemText(item) };
+  } else if (item.type === "reasoning") {
+    const text = reasoningText(item);
+    if (text) shown = { id: opts.nextItemId(), type: "reasoning", text };
+  }
+  if (shown) opts.emit({ type: "item.completed", item: shown });
+  return shown?.type === "agent_message" ? shown.text : undefined;
+}
+
+async function runCall(item: ResponseItem, tools: Map<string, Tool>, opts: TurnOptions): Promise<ResponseItem> {
+  const name = String(item.name ?? "");
+  const callId = String(item.call_id ?? "");
+  const tool = tools.get(name);
+  if (!tool) return callOutputItem(item, `unsupported call: ${name}`);
+  const ctx: ToolContext = {
+    runtime: opts.runtime,
+    cwd: opts.cwd,
+    signal: opts.signal,
+    sandbox: opts.sandbox,
+    env: opts.env,
+    processes: opts.processes,
+    callId,
+    nextItemId: opts.nextItemId,
+    emit: opts.emit,
+    itemStarted: (i) => opts.emit({ type: "item.started", item: i }),
+    itemUpdated: (i) => opts.emit({ type: "item.updated", item: i }),
+    itemCompleted: (i) => opts.emit({ type: "item.completed", item: i }),
+  };
+  const raw = item.type === "custom_tool_call" ? String(item.input ?? "") : String(item.arguments ?? "");
+  try {
+    return callOutputItem(item, await tool.run(raw, ctx));
+  } catch (e) {
+    if (isOcxError(e) || opts.signal.aborted) throw e;
+    return callOutputItem(item, `tool ${name} failed: ${describeError(e)}`);
+  }
+}
+
+function toOcxError(e: unknown, signal: AbortSignal): OcxError {
+  if (signal.aborted && isOcxError(signal.reason)) return signal.reason;
+  if (isOcxError(e)) return e;
+  if (e instanceof ModelError) return new OcxError(e.kind === "auth" ? "auth" : "failed", e.message, { cause: e });
+  return new OcxError("failed", describeError(e), { cause: e });
+}

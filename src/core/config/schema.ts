@@ -1,0 +1,42 @@
+// config.toml as ocx understands it. Unknown keys are dropped (strict mode comes with the config
+// issue); known keys are validated so a wrong type is reported with its key and what was expected.
+import * as v from "valibot";
+
+const stringRecord = v.record(v.string(), v.string());
+const count = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(100));
+
+export const ProviderConfig = v.object({
+  name: v.optional(v.string()),
+  base_url: v.optional(v.string()),
+  env_key: v.optional(v.string()),
+  env_key_instructions: v.optional(v.string()),
+  wire_api: v.optional(v.picklist(["responses", "chat"])),
+  query_params: v.optional(stringRecord),
+  http_headers: v.optional(stringRecord),
+  env_http_headers: v.optional(stringRecord),
+  request_max_retries: v.optional(count),
+  stream_max_retries: v.optional(count),
+  stream_idle_timeout_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+  requires_openai_auth: v.optional(v.boolean()),
+});
+export type ProviderConfig = v.InferOutput<typeof ProviderConfig>;
+
+export const Config = v.object({
+  model: v.optional(v.string()),
+  model_provider: v.optional(v.string()),
+  model_providers: v.optional(v.record(v.string(), ProviderConfig)),
+  openai_base_url: v.optional(v.string()),
+  model_reasoning_effort: v.optional(v.string()),
+  model_reasoning_summary: v.optional(v.string()),
+  sandbox_mode: v.optional(v.picklist(["read-only", "workspace-write", "danger-full-access"])),
+  sandbox_workspace_write: v.optional(
+    v.object({
+      writable_roots: v.optional(v.array(v.string())),
+      network_access: v.optional(v.boolean()),
+      exclude_tmpdir_env_var: v.optional(v.boolean()),
+      exclude_slash_tmp: v.optional(v.boolean()),
+    }),
+  ),
+  stdin_timeout_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+});
+export type Config = v.InferOutput<typeof Config>;

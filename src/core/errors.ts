@@ -1,0 +1,54 @@
+// Expected failures and the exit-code table of ocx-extensions.md ("Outcome contract").
+import type { FailureCode } from "./events.ts";
+
+export const ExitCode = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  config: 3,
+  auth: 4,
+  sandbox: 5,
+  budget: 6,
+  sigint: 130,
+  sigterm: 143,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export type OcxErrorKind = keyof typeof ExitCode;
+
+const failureCodeByKind: Partial<Record<OcxErrorKind, FailureCode>> = {
+  failed: "model_error",
+  config: "config",
+  auth: "auth",
+  sandbox: "sandbox_unavailable",
+  budget: "budget_exceeded",
+  sigint: "interrupted",
+  sigterm: "interrupted",
+};
+
+/**
+ * An expected failure: the message is one line a user can act on, the kind picks the exit code.
+ * The entry point prints `message` (never a stack) and exits with `exitCode`.
+ */
+export class OcxError extends Error {
+  readonly kind: OcxErrorKind;
+  constructor(kind: OcxErrorKind, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "OcxError";
+    this.kind = kind;
+  }
+  get exitCode(): number {
+    return ExitCode[this.kind];
+  }
+  get failureCode(): FailureCode {
+    return failureCodeByKind[this.kind] ?? "internal";
+  }
+}
+
+export const isOcxError = (e: unknown): e is OcxError => e instanceof OcxError;
+
+/** A one-line description of any thrown value, for messages. */
+export function describeError(e: unknown): string {
+  if (e instanceof Error) return e.message || e.name;
+  return String(e);
+}

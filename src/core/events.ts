@@ -1,0 +1,108 @@
+// The --json contract: every event and item ocx emits, in one place (contract section 2).
+// Key order matters for byte-compatibility with the reference: `type` first on events, `id` then
+// `type` on items. The object literals built by `item()`/`event` helpers below keep that order.
+import * as v from "valibot";
+
+export const Usage = v.object({
+  input_tokens: v.number(),
+  cached_input_tokens: v.number(),
+  cache_write_input_tokens: v.number(),
+  output_tokens: v.number(),
+  reasoning_output_tokens: v.number(),
+});
+export type Usage = v.InferOutput<typeof Usage>;
+
+export const emptyUsage = (): Usage => ({
+  input_tokens: 0,
+  cached_input_tokens: 0,
+  cache_write_input_tokens: 0,
+  output_tokens: 0,
+  reasoning_output_tokens: 0,
+});
+
+export function addUsage(a: Usage, b: Usage): Usage {
+  return {
+    input_tokens: a.input_tokens + b.input_tokens,
+    cached_input_tokens: a.cached_input_tokens + b.cached_input_tokens,
+    cache_write_input_tokens: a.cache_write_input_tokens + b.cache_write_input_tokens,
+    output_tokens: a.output_tokens + b.output_tokens,
+    reasoning_output_tokens: a.reasoning_output_tokens + b.reasoning_output_tokens,
+  };
+}
+
+const ItemId = v.string();
+
+export const AgentMessageItem = v.object({ id: ItemId, type: v.literal("agent_message"), text: v.string() });
+export const ReasoningItem = v.object({ id: ItemId, type: v.literal("reasoning"), text: v.string() });
+export const CommandExecutionItem = v.object({
+  id: ItemId,
+  type: v.literal("command_execution"),
+  command: v.string(),
+  aggregated_output: v.string(),
+  exit_code: v.nullable(v.number()),
+  status: v.picklist(["in_progress", "completed", "failed", "declined"]),
+});
+export const FileChangeItem = v.object({
+  id: ItemId,
+  type: v.literal("file_change"),
+  changes: v.array(v.object({ path: v.string(), kind: v.picklist(["add", "delete", "update"]) })),
+  status: v.picklist(["in_progress", "completed", "failed"]),
+});
+export const McpToolCallItem = v.object({
+  id: ItemId,
+  type: v.literal("mcp_tool_call"),
+  server: v.string(),
+  tool: v.string(),
+  arguments: v.unknown(),
+  result: v.nullable(v.object({ content: v.array(v.unknown()), structured_content: v.unknown() })),
+  error: v.nullable(v.object({ message: v.string() })),
+  status: v.picklist(["in_progress", "completed", "failed"]),
+});
+export const TodoListItem = v.object({
+  id: ItemId,
+  type: v.literal("todo_list"),
+  items: v.array(v.object({ text: v.string(), completed: v.boolean() })),
+});
+export const ErrorItem = v.object({ id: ItemId, type: v.literal("error"), message: v.string() });
+
+export const ThreadItem = v.variant("type", [
+  AgentMessageItem,
+  ReasoningItem,
+  CommandExecutionItem,
+  FileChangeItem,
+  McpToolCallItem,
+  TodoListItem,
+  ErrorItem,
+]);
+export type ThreadItem = v.InferOutput<typeof ThreadItem>;
+export type CommandExecutionItem = v.InferOutput<typeof CommandExecutionItem>;
+
+/** Error codes carried by ocx's turn.failed (ocx-extensions.md "Outcome contract"). */
+export const FailureCode = v.picklist([
+  "model_error",
+  "auth",
+  "sandbox_unavailable",
+  "budget_exceeded",
+  "interrupted",
+  "config",
+  "internal",
+]);
+export type FailureCode = v.InferOutput<typeof FailureCode>;
+
+export const ThreadEvent = v.variant("type", [
+  v.object({ type: v.literal("thread.started"), thread_id: v.string() }),
+  v.object({ type: v.literal("turn.started") }),
+  v.object({ type: v.literal("turn.completed"), usage: Usage }),
+  v.object({
+    type: v.literal("turn.failed"),
+    error: v.object({ message: v.string(), code: v.optional(FailureCode) }),
+  }),
+  v.object({ type: v.literal("item.started"), item: ThreadItem }),
+  v.object({ type: v.literal("item.updated"), item: ThreadItem }),
+  v.object({ type: v.literal("item.completed"), item: ThreadItem }),
+  v.object({ type: v.literal("error"), message: v.string() }),
+]);
+export type ThreadEvent = v.InferOutput<typeof ThreadEvent>;
+
+/** Sink the agent loop writes events into; output processors implement it. */
+export type EmitEvent = (event: ThreadEvent) => void;

@@ -1,0 +1,235 @@
+// A bounded byte buffer for command output: it keeps the first `headBytes` and the last
+// `tailBytes` bytes (the tail is a ring buffer), counts everything appended, and renders text
+// with a `…N tokens truncated…` marker where the middle was dropped. Memory never exceeds
+// headBytes + tailBytes, however much is appended; arrays grow lazily up to those caps.
+
+/** The byte-per-token estimate codex uses for output budgets. */
+export const APPROX_BYTES_PER_TOKEN = 4;
+
+export function approxTokens(bytes: number): number {
+  return Math.ceil(bytes / APPROX_BYTES_PER_TOKEN);
+}
+
+/** The marker put where bytes were left out (codex's wording). */
+export function truncationMarker(removedBytes: number): string {
+  return `…${approxTokens(removedBytes)} tokens truncated…`;
+}
+
+export interface OutputBufferOptions {
+  /** Count newlines so that `lineCount` works (costs a pass over every byte). Default true. */
+  countLines?: boolean;
+}
+
+const MIN_GROWTH = 4096;
+
+export class OutputBuffer {
+  readonly headCap: number;
+  readonly tailCap: number;
+  private readonly countLines: boolean;
+  private head = new Uint8Array(0);
+  private headLen = 0;
+  private tail = new Uint8Array(0);
+  private tailStart = 0;
+  private tailLen = 0;
+  private total = 0;
+  private newlines = 0;
+  private lastByte = -1;
+
+  constructor(headBytes: number, tailBytes: number, opts: OutputBufferOptions = {}) {
+    this.headCap = Math.max(0, Math.floor(headBytes));
+    this.tailCap = Math.max(0, Math.floor(tailBytes));
+    this.countLines = opts.countLines ?? true;
+  }
+
+  /** Bytes appended since creation or the last clear(). */
+  get totalBytes(): number {
+    return this.total;
+  }
+
+  /** Bytes dropped from the middle. */
+  get omittedBytes(): number {
+    return this.total - this.headLen - this.tailLen;
+  }
+
+  /** Number of lines the way Rust's `str::lines()` counts them (a final newline ends a line). */
+  get lineCount(): number {
+    if (this.total === 0) return 0;
+    return this.newlines + (this.lastByte === 10 ? 0 : 1);
+  }
+
+  push(chunk: Uint8Array): void {
+    const n = chunk.length;
+    if (n === 0) return;
+    if (this.countLines) {
+      let c = 0;
+      for (let i = 0; i < n; i++) if (chunk[i] === 10) c++;
+      this.newlines += c;
+    }
+    // The head only takes bytes while nothing has gone past it yet.
+    const headOpen = this.total === this.headLen && this.headLen < this.headCap;
+    this.total += n;
+    this.lastByte = chunk[n - 1];
+    let off = 0;
+    if (headOpen) {
+      off = Math.min(this.headCap - this.headLen, n);
+      this.growHead(this.headLen + off);
+      this.head.set(chunk.subarray(0, off), this.headLen);
+      this.headLen += off;
+    }
+    if (off < n) this.pushTail(chunk.subarray(off));
+  }
+
+  clear(): void {
+    this.head = new Uint8Array(0);
+    this.tail = new Uint8Array(0);
+    this.headLen = this.tailStart = this.tailLen = 0;
+    this.total = this.newlines = 0;
+    this.lastByte = -1;
+  }
+
+  /**
+   * Removes and returns the trailing bytes of a UTF-8 character that is not complete yet, so
+   * a reader can hold them back until the rest arrives. Empty when the data ends cleanly.
+   */
+  takeIncompleteEnd(): Uint8Array {
+    const k = this.incompleteBytesBefore(this.total, this.retainedFrom(this.total));
+    if (k === 0) return new Uint8Array(0);
+    const cut = this.copyRange(this.total - k, this.total);
+    const fromTail = Math.min(k, this.tailLen);
+    this.tailLen -= fromTail;
+    this.headLen -= k - fromTail;
+    this.total -= k;
+    this.lastByte = this.total > 0 && this.isRetained(this.total - 1) ? this.byteAt(this.total - 1) : -1;
+    return cut;
+  }
+
+  /**
+   * The retained text, decoded as UTF-8. With `maxBytes`, at most that many bytes of output
+   * are kept (half from the start, the rest from the end, codex's split). Cut points never
+   * split a character; the marker reports how much was left out.
+   */
+  render(maxBytes = Number.POSITIVE_INFINITY): string {
+    const budget = Math.max(0, Math.floor(maxBytes));
+    const total = this.total;
+    const omitted = this.omittedBytes;
+    if (omitted === 0 && total <= budget) return decode(this.copyRange(0, total));
+    let hb: number;
+    let tb: number;
+    if (omitted === 0) {
+      hb = Math.floor(budget / 2);
+      tb = budget - hb;
+    } else {
+      tb = Math.min(this.tailLen, budget - Math.min(this.headLen, Math.floor(budget / 2)));
+      hb = Math.min(this.headLen, budget - tb);
+    }
+    const headEnd = hb - this.incompleteBytesBefore(hb, 0);
+    let tailStart = total - tb;
+    for (let i = 0; i < 3 && tailStart < total && isContinuation(this.byteAt(tailStart)); i++) tailStart++;
+    return (
+      decode(this.copyRange(0, headEnd)) +
+      truncationMarker(tailStart - headEnd) +
+      decode(this.copyRange(tailStart, total))
+    );
+  }
+
+  /** How many bytes just before `end` start a character that would complete at or after `end`. */
+  private incompleteBytesBefore(end: number, floor: number): number {
+    const limit = Math.min(4, end - floor);
+    for (let i = 1; i <= limit; i++) {
+      const b = this.byteAt(end - i);
+      if (isContinuation(b)) continue;
+      const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+      return need > i ? i : 0;
+    }
+    return 0;
+  }
+
+  /** The first stream position of the retained run that ends at `end`. */
+  private retainedFrom(end: number): number {
+    return this.omittedBytes === 0 || end <= this.headLen ? 0 : this.total - this.tailLen;
+  }
+
+  private isRetained(pos: number): boolean {
+    return pos < this.headLen || pos >= this.total - this.tailLen;
+  }
+
+  private byteAt(pos: number): number {
+    if (pos < this.headLen) return this.head[pos];
+    const i = pos - (this.total - this.tailLen);
+    return this.tail[(this.tailStart + i) % this.tail.length];
+  }
+
+  /** Copies stream positions [from, to); both ends must lie in retained data. */
+  private copyRange(from: number, to: number): Uint8Array {
+    const out = new Uint8Array(Math.max(0, to - from));
+    let w = 0;
+    if (from < this.headLen) {
+      const end = Math.min(to, this.headLen);
+      out.set(this.head.subarray(from, end), 0);
+      w = end - from;
+      from = end;
+    }
+    if (from < to) {
+      const size = this.tail.length;
+      let r = (this.tailStart + (from - (this.total - this.tailLen))) % size;
+      let left = to - from;
+      while (left > 0) {
+        const n = Math.min(left, size - r);
+        out.set(this.tail.subarray(r, r + n), w);
+        w += n;
+        left -= n;
+        r = 0;
+      }
+    }
+    return out;
+  }
+
+  private growHead(need: number): void {
+    if (need <= this.head.length) return;
+    const next = new Uint8Array(Math.min(this.headCap, Math.max(need, this.head.length * 2, MIN_GROWTH)));
+    next.set(this.head.subarray(0, this.headLen));
+    this.head = next;
+  }
+
+  private pushTail(bytes: Uint8Array): void {
+    const cap = this.tailCap;
+    const n = bytes.length;
+    if (cap === 0) return;
+    if (n >= cap) {
+      if (this.tail.length !== cap) this.tail = new Uint8Array(cap);
+      this.tail.set(bytes.subarray(n - cap));
+      this.tailStart = 0;
+      this.tailLen = cap;
+      return;
+    }
+    const need = this.tailLen + n;
+    if (need > this.tail.length && this.tail.length < cap) {
+      const next = new Uint8Array(Math.min(cap, Math.max(need, this.tail.length * 2, MIN_GROWTH)));
+      next.set(this.copyTail(), 0);
+      this.tail = next;
+      this.tailStart = 0;
+    }
+    const size = this.tail.length;
+    const w = (this.tailStart + this.tailLen) % size;
+    const first = Math.min(n, size - w);
+    this.tail.set(bytes.subarray(0, first), w);
+    if (first < n) this.tail.set(bytes.subarray(first), 0);
+    this.tailLen += n;
+    if (this.tailLen > size) {
+      this.tailStart = (this.tailStart + this.tailLen - size) % size;
+      this.tailLen = size;
+    }
+  }
+
+  private copyTail(): Uint8Array {
+    return this.copyRange(this.total - this.tailLen, this.total);
+  }
+}
+
+function isContinuation(b: number): boolean {
+  return (b & 0xc0) === 0x80;
+}
+
+function decode(bytes: Uint8Array): string {
+  return new TextDecoder().decode(bytes);
+}

@@ -1,0 +1,361 @@
+// The Responses API adapter: POST {baseUrl}/responses, retry the request on 5xx and transport
+// errors, then turn the SSE body into StreamParts (spec §6.1, §6.2, §6.4).
+import { createFetch } from "ofetch";
+import type { Usage } from "../events.ts";
+import { backoffMs, parseRetryAfter, parseTryAgainIn, sleep as abortableSleep } from "./retry.ts";
+import { type SseEvent, sseEvents } from "./sse.ts";
+import {
+  type ModelClient,
+  ModelError,
+  type ModelRequest,
+  type ProviderInfo,
+  type ResponseItem,
+  type StreamPart,
+} from "./types.ts";
+
+export interface ResponsesClientOptions {
+  fetch: typeof fetch;
+  provider: ProviderInfo;
+  /** Extra headers (session ids, originator, ...); they win over provider.headers. */
+  headers: Record<string, string>;
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  random?: () => number;
+}
+
+const QUOTA_MESSAGE = "Quota exceeded. Check your plan and billing details.";
+const USAGE_LIMIT_MESSAGE = "You’ve hit your usage limit. Try again later.";
+const USAGE_NOT_INCLUDED_MESSAGE =
+  "To use Codex with your ChatGPT plan, upgrade to Plus: https://openai.com/chatgpt/pricing.";
+const CONTEXT_WINDOW_MESSAGE =
+  "Your input exceeds the context window of this model. Please adjust your input and try again.";
+const HIGH_DEMAND_MESSAGE = "We’re currently experiencing high demand, which may cause temporary errors.";
+const DISCONNECTED = "stream disconnected before completion: ";
+
+export function createResponsesClient(opts: ResponsesClientOptions): ModelClient {
+  // Note: `ofetch.create({ fetch })` would put `fetch` in the *request defaults* and still call
+  // the global fetch; the fetch implementation is a global option, hence createFetch.
+  const $fetch = createFetch({ fetch: opts.fetch });
+  const { provider } = opts;
+  const sleep = opts.sleep ?? abortableSleep;
+  const random = opts.random ?? Math.random;
+  const url = responsesUrl(provider);
+  const redact = (text: string) =>
+    provider.apiKey ? text.split(provider.apiKey).join("[REDACTED]") : text;
+
+  type Attempt = { body: ReadableStream<Uint8Array> } | { error: ModelError; retry: boolean };
+
+  async function attempt(body: string, headers: Headers, signal: AbortSignal): Promise<Attempt> {
+    let res;
+    try {
+      res = await $fetch.raw<ReadableStream<Uint8Array>, "stream">(url, {
+        method: "POST",
+        headers,
+        body,
+        signal,
+        responseType: "stream",
+        retry: 0,
+        ignoreResponseError: true,
+      });
+    } catch (err) {
+      if (signal.aborted) throw signal.reason;
+      // ofetch wraps the fetch rejection in a FetchError; the cause is the transport error.
+      const cause = (err as { cause?: unknown }).cause ?? err;
+      const message = redact(`error sending request for url (${url}): ${errorText(cause)}`);
+      return { error: new ModelError("retryable", message, { cause }), retry: true };
+    }
+    if (res.status >= 200 && res.status < 300) {
+      return { body: res._data ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() }) };
+    }
+    const text = await readText(res._data, signal);
+    const error = httpError(res.status, res.statusText, res.headers, text, url, redact);
+    return { error, retry: res.status >= 500 };
+  }
+
+  async function send(request: ModelRequest, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+    const body = JSON.stringify(buildResponsesBody(request));
+    const headers = buildHeaders(provider, opts.headers);
+    for (let n = 1; ; n++) {
+      signal.throwIfAborted();
+      const result = await attempt(body, headers, signal);
+      if ("body" in result) return result.body;
+      if (!result.retry || n > provider.requestMaxRetries) throw result.error;
+      await sleep(backoffMs(n, random), signal);
+    }
+  }
+
+  return {
+    async *stream(request, signal) {
+      const body = await send(request, signal);
+      yield* readParts(body, signal, provider.streamIdleTimeoutMs);
+    },
+  };
+}
+
+/** The JSON body, keys in the order the reference client sends them. */
+export function buildResponsesBody(request: ModelRequest): Record<string, unknown> {
+  const body: Record<string, unknown> = { model: request.model };
+  // The reference client omits `instructions` when empty (spec §6.2).
+  if (request.instructions) body.instructions = request.instructions;
+  body.input = request.input;
+  body.tools = request.tools;
+  body.tool_choice = "auto";
+  body.parallel_tool_calls = request.parallelToolCalls;
+  if (request.reasoning) body.reasoning = request.reasoning;
+  body.store = false;
+  body.stream = true;
+  if (request.reasoning) body.include = ["reasoning.encrypted_content"];
+  body.prompt_cache_key = request.threadId;
+  if (request.textFormat) body.text = { format: request.textFormat };
+  return body;
+}
+
+function responsesUrl(provider: ProviderInfo): string {
+  const base = provider.baseUrl.replace(/\/+$/, "");
+  const query = new URLSearchParams(provider.queryParams).toString();
+  return `${base}/responses${query ? `?${query}` : ""}`;
+}
+
+function buildHeaders(provider: ProviderInfo, extra: Record<string, string>): Headers {
+  const headers = new Headers();
+  if (provider.apiKey) headers.set("authorization", `Bearer ${provider.apiKey}`);
+  headers.set("content-type", "application/json");
+  headers.set("accept", "text/event-stream");
+  for (const [k, v] of Object.entries(provider.headers)) headers.set(k, v);
+  for (const [k, v] of Object.entries(extra)) headers.set(k, v);
+  return headers;
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP errors
+
+const REASONS: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  402: "Payment Required",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  408: "Request Timeout",
+  409: "Conflict",
+  413: "Payload Too Large",
+  415: "Unsupported Media Type",
+  422: "Unprocessable Entity",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  501: "Not Implemented",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+};
+
+function statusLine(status: number, statusText: string): string {
+  return `${status} ${REASONS[status] ?? statusText}`.trim();
+}
+
+function httpError(
+  status: number,
+  statusText: string,
+  headers: Headers,
+  text: string,
+  url: string,
+  redact: (s: string) => string,
+): ModelError {
+  const error = asRecord(asRecord(parseJson(text))?.error);
+  const message = typeof error?.message === "string" ? error.message : text;
+  const unexpected = redact(`unexpected status ${statusLine(status, statusText)}: ${message}, url: ${url}`);
+  if (status === 400) return new ModelError("fatal", redact(text), { status });
+  if (status === 401 || status === 403) return new ModelError("auth", unexpected, { status });
+  if (status === 429) {
+    if (error?.code === "insufficient_quota") return new ModelError("fatal", QUOTA_MESSAGE, { status });
+    if (error?.type === "usage_limit_reached") return new ModelError("fatal", USAGE_LIMIT_MESSAGE, { status });
+    if (error?.type === "usage_not_included") return new ModelError("fatal", USAGE_NOT_INCLUDED_MESSAGE, { status });
+    return new ModelError("retryable", `exceeded retry limit, last status: ${statusLine(429, statusText)}`, {
+      status,
+      retryAfterMs: parseRetryAfter(headers, Date.now()),
+    });
+  }
+  if (status === 500) return new ModelError("retryable", HIGH_DEMAND_MESSAGE, { status });
+  // 5xx, and other statuses: the reference retries these at stream level (spec §6.4 table:
+  // 503 → 30 POSTs, 404 → 6 POSTs), so they are retryable once request-level retries are spent.
+  return new ModelError("retryable", unexpected, { status });
+}
+
+async function readText(body: ReadableStream<Uint8Array> | undefined, signal: AbortSignal): Promise<string> {
+  if (!body) return "";
+  try {
+    return await raceAbort(new Response(body).text(), signal);
+  } catch (err) {
+    if (signal.aborted) throw signal.reason;
+    return "";
+  }
+}
+
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The SSE body
+
+async function* readParts(
+  body: ReadableStream<Uint8Array>,
+  signal: AbortSignal,
+  idleTimeoutMs: number,
+): AsyncGenerator<StreamPart> {
+  const reader = sseEvents(body).getReader();
+  try {
+    for (;;) {
+      const next = await nextEvent(reader, signal, idleTimeoutMs);
+      if (next.done) {
+        throw new ModelError("retryable", `${DISCONNECTED}stream closed before response.completed`);
+      }
+      const part = toStreamPart(next.value);
+      if (part instanceof ModelError) throw part;
+      if (!part) continue;
+      if (part.type === "completed") {
+        // Stop reading: whatever follows response.completed is of no use.
+        reader.cancel().catch(() => {});
+        yield part;
+        return;
+      }
+      yield part;
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+}
+
+type ReadResult = Awaited<ReturnType<ReadableStreamDefaultReader<SseEvent>["read"]>>;
+
+/** One read, bounded by the idle timeout (counted per SSE event, as the reference does) and the signal. */
+function nextEvent(
+  reader: ReadableStreamDefaultReader<SseEvent>,
+  signal: AbortSignal,
+  idleTimeoutMs: number,
+): Promise<ReadResult> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const cleanup = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+    };
+    const onAbort = () => {
+      cleanup();
+      reject(signal.reason);
+    };
+    const timer = setTimeout(
+      () => {
+        cleanup();
+        reject(new ModelError("retryable", `${DISCONNECTED}idle timeout waiting for SSE`));
+      },
+      Math.min(Math.max(0, idleTimeoutMs), 2_147_483_647),
+    );
+    signal.addEventListener("abort", onAbort, { once: true });
+    reader.read().then(
+      (result) => {
+        cleanup();
+        resolve(result);
+      },
+      (err: unknown) => {
+        cleanup();
+        if (signal.aborted) reject(signal.reason);
+        else reject(new ModelError("retryable", `${DISCONNECTED}${errorText(err)}`, { cause: err }));
+      },
+    );
+  });
+}
+
+/** Maps one SSE event; undefined for events that carry nothing for us (or do not parse). */
+export function toStreamPart(ev: SseEvent): StreamPart | ModelError | undefined {
+  const data = asRecord(parseJson(ev.data));
+  if (!data) return undefined;
+  switch (data.type) {
+    case "response.created": {
+      const id = asRecord(data.response)?.id;
+      return { type: "created", ...(typeof id === "string" ? { responseId: id } : {}) };
+    }
+    case "response.output_text.delta":
+      return typeof data.delta === "string" ? { type: "text-delta", delta: data.delta } : undefined;
+    case "response.reasoning_summary_text.delta":
+    case "response.reasoning_text.delta":
+      return typeof data.delta === "string" ? { type: "reasoning-delta", delta: data.delta } : undefined;
+    case "response.output_item.done": {
+      const item = asRecord(data.item);
+      return item && typeof item.type === "string" ? { type: "item-done", item: item as ResponseItem } : undefined;
+    }
+    case "response.completed": {
+      const response = asRecord(data.response);
+      const id = response?.id;
+      return {
+        type: "completed",
+        ...(typeof id === "string" ? { responseId: id } : {}),
+        usage: mapUsage(asRecord(response?.usage)),
+      };
+    }
+    case "response.failed":
+      return failedError(asRecord(asRecord(data.response)?.error));
+    case "error":
+      return failedError(asRecord(data.error) ?? data);
+    default:
+      return undefined;
+  }
+}
+
+function failedError(error: Record<string, unknown> | undefined): ModelError {
+  const code = typeof error?.code === "string" ? error.code : undefined;
+  const message = typeof error?.message === "string" ? error.message : "";
+  switch (code) {
+    case "context_length_exceeded":
+      return new ModelError("fatal", message || CONTEXT_WINDOW_MESSAGE);
+    case "insufficient_quota":
+      return new ModelError("fatal", QUOTA_MESSAGE);
+    case "usage_not_included":
+      return new ModelError("fatal", USAGE_NOT_INCLUDED_MESSAGE);
+    case "invalid_prompt":
+      return new ModelError("fatal", message || "Invalid request.");
+    case "rate_limit_exceeded":
+      return new ModelError("retryable", DISCONNECTED + message, { retryAfterMs: parseTryAgainIn(message) });
+    default:
+      return new ModelError("retryable", DISCONNECTED + (error ? message : "response.failed event received"));
+  }
+}
+
+function mapUsage(usage: Record<string, unknown> | undefined): Usage {
+  return {
+    input_tokens: count(usage?.input_tokens),
+    cached_input_tokens: count(asRecord(usage?.input_tokens_details)?.cached_tokens),
+    cache_write_input_tokens: 0,
+    output_tokens: count(usage?.output_tokens),
+    reasoning_output_tokens: count(asRecord(usage?.output_tokens_details)?.reasoning_tokens),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// small helpers
+
+function count(value: unknown): number {
+  return typeof value === "number" && Number.isFinite(value) ? value : 0;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

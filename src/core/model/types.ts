@@ -1,0 +1,117 @@
+// The internal model interface: every wire API (Responses now, Chat Completions later) is an
+// adapter that turns a ModelRequest into a stream of StreamParts.
+import type { Usage } from "../events.ts";
+
+/**
+ * A Responses API item, as sent in `input` or received in `output`, kept verbatim (unknown
+ * fields survive a round trip, e.g. reasoning `encrypted_content`).
+ */
+export type ResponseItem = { type: string; [key: string]: unknown };
+
+export interface MessageItem extends ResponseItem {
+  type: "message";
+  role: "user" | "assistant" | "developer" | "system";
+  content: Array<{ type: string; text?: string; [key: string]: unknown }>;
+}
+export interface FunctionCallItem extends ResponseItem {
+  type: "function_call";
+  call_id: string;
+  name: string;
+  arguments: string;
+}
+export interface CustomToolCallItem extends ResponseItem {
+  type: "custom_tool_call";
+  call_id: string;
+  name: string;
+  input: string;
+}
+
+/** A tool as the model sees it (Responses API `tools[]` entry). */
+export type ToolSpec =
+  | {
+      type: "function";
+      name: string;
+      description: string;
+      strict: boolean;
+      parameters: Record<string, unknown>;
+    }
+  | {
+      type: "custom";
+      name: string;
+      description: string;
+      format?: Record<string, unknown>;
+    };
+
+export interface ModelRequest {
+  model: string;
+  instructions: string;
+  input: ResponseItem[];
+  tools: ToolSpec[];
+  parallelToolCalls: boolean;
+  /** The thread id; sent as prompt_cache_key and in session headers. */
+  threadId: string;
+  reasoning?: { effort?: string; summary?: string };
+  /** `text.format` for structured output. */
+  textFormat?: Record<string, unknown>;
+}
+
+/** What a wire adapter yields while a response streams. */
+export type StreamPart =
+  | { type: "created"; responseId?: string }
+  | { type: "text-delta"; delta: string }
+  | { type: "reasoning-delta"; delta: string }
+  /** An output item has finished: the authoritative copy (response.output_item.done). */
+  | { type: "item-done"; item: ResponseItem }
+  | { type: "completed"; responseId?: string; usage: Usage }
+  /** The server reported a failed response (response.failed / error event). */
+  | { type: "failed"; code?: string; message: string };
+
+/**
+ * Failure of one model request, classified for the retry policy.
+ * - retryable: worth another attempt (5xx, transport, disconnect, retryable response.failed, 429)
+ * - auth: credentials rejected (401/403)
+ * - fatal: never retried (400, context_length_exceeded, insufficient_quota, ...)
+ */
+export type ModelErrorKind = "retryable" | "auth" | "fatal";
+
+export class ModelError extends Error {
+  readonly kind: ModelErrorKind;
+  readonly status?: number;
+  /** Server-requested delay before the next attempt (Retry-After, "try again in Xs"). */
+  readonly retryAfterMs?: number;
+  constructor(
+    kind: ModelErrorKind,
+    message: string,
+    opts: { status?: number; retryAfterMs?: number; cause?: unknown } = {},
+  ) {
+    super(message, { cause: opts.cause });
+    this.name = "ModelError";
+    this.kind = kind;
+    this.status = opts.status;
+    this.retryAfterMs = opts.retryAfterMs;
+  }
+}
+
+/** A model provider endpoint after config resolution. */
+export interface ProviderInfo {
+  id: string;
+  name: string;
+  baseUrl: string;
+  wireApi: "responses" | "chat";
+  /** Bearer token, or undefined for unauthenticated local servers. */
+  apiKey?: string;
+  headers: Record<string, string>;
+  queryParams: Record<string, string>;
+  requestMaxRetries: number;
+  streamMaxRetries: number;
+  streamIdleTimeoutMs: number;
+}
+
+export interface ModelClient {
+  /**
+   * Streams one response. Request-level retries (5xx, transport errors before any byte of the
+   * body) happen inside; anything later surfaces as a thrown ModelError or a "failed" part, and
+   * the agent loop decides about stream-level retries.
+   */
+  stream(request: ModelRequest, signal: AbortSignal): AsyncIterable<StreamPart>;
+}

@@ -1,0 +1,132 @@
+// Human mode (contract section 3.1): header and transcript on stderr, only the final message on
+// stdout (and not even that when both streams are terminals: it is already on screen).
+import type { ThreadEvent, ThreadItem } from "../events.ts";
+import type { OutputSink } from "../runtime.ts";
+import type { OutputProcessor, RunHeader } from "./processor.ts";
+
+export interface HumanOptions {
+  stdout: OutputSink;
+  stderr: OutputSink;
+  color: boolean;
+  /** Monotonic milliseconds, for command durations. */
+  monotonic(): number;
+}
+
+const MAX_OUTPUT_LINES = 20;
+
+export function humanProcessor(opts: HumanOptions): OutputProcessor {
+  const { stdout, stderr } = opts;
+  const sgr = (code: string) => (s: string) => (opts.color ? `\x1b[${code}m${s}\x1b[0m` : s);
+  const style = {
+    bold: sgr("1"),
+    dim: sgr("2"),
+    italic: sgr("3"),
+    cyan: sgr("36"),
+    magenta: sgr("35;1"),
+    green: sgr("32"),
+    red: sgr("31"),
+    reasoning: sgr("2;3"),
+  };
+  const line = (s = "") => stderr.write(`${s}\n`);
+  const started = new Map<string, number>();
+  let workdir = "";
+
+  const onItem = (phase: "started" | "updated" | "completed", item: ThreadItem) => {
+    switch (item.type) {
+      case "agent_message":
+        line(style.magenta("ocx"));
+        line(item.text);
+        break;
+      case "reasoning":
+        line(style.reasoning(item.text));
+        break;
+      case "command_execution":
+        if (phase === "started") {
+          started.set(item.id, opts.monotonic());
+          line(style.magenta("exec"));
+          line(`${style.bold(item.command)} in ${workdir}`);
+        } else if (phase === "completed") {
+          const t0 = started.get(item.id);
+          const ms = t0 === undefined ? 0 : Math.round(opts.monotonic() - t0);
+          const verdict =
+            item.exit_code === 0
+              ? style.green(` succeeded in ${ms}ms:`)
+              : style.red(` exited ${item.exit_code ?? "(killed)"} in ${ms}ms:`);
+          line(verdict);
+          const out = truncateLines(item.aggregated_output, MAX_OUTPUT_LINES);
+          if (out) line(style.dim(out));
+        }
+        break;
+      case "error":
+        line(`warning: ${item.message}`);
+        break;
+      default:
+        break;
+    }
+  };
+
+  return {
+    header(h: RunHeader) {
+      workdir = h.workdir;
+      line(`ocx v${h.version}`);
+      line("--------");
+      const rows: Array<[string, string]> = [
+        ["workdir", h.workdir],
+        ["model", h.model],
+        ["provider", h.provider],
+        ["approval", "never"],
+        ["sandbox", h.sandbox],
+        ["reasoning effort", h.reasoningEffort],
+        ["reasoning summaries", h.reasoningSummaries],
+        ["session id", h.sessionId],
+      ];
+      for (const [k, v] of rows) line(`${style.bold(`${k}:`)} ${v}`);
+      line("--------");
+      line(style.cyan("user"));
+      line(h.prompt);
+    },
+    emit(event: ThreadEvent) {
+      switch (event.type) {
+        case "item.started":
+        case "item.updated":
+        case "item.completed":
+          onItem(event.type.slice(5) as "started" | "updated" | "completed", event.item);
+          break;
+        case "error":
+          // A fatal error is followed by turn.failed, which prints it once.
+          if (event.message.startsWith("Reconnecting...")) line(`warning: ${event.message}`);
+          break;
+        case "turn.failed":
+          line(style.red(`ERROR: ${event.error.message}`));
+          break;
+        case "turn.completed": {
+          const u = event.usage;
+          line(style.dim("tokens used"));
+          line(String(u.input_tokens - u.cached_input_tokens + u.output_tokens));
+          break;
+        }
+        default:
+          break;
+      }
+    },
+    warn(message) {
+      line(`warning: ${message}`);
+    },
+    finish(outcome) {
+      const text = outcome.lastAgentMessage;
+      if (!outcome.ok || text === undefined) return;
+      if (stdout.isTTY && stderr.isTTY) return;
+      stdout.write(`${text}\n`);
+    },
+  };
+}
+
+function truncateLines(text: string, max: number): string {
+  const trimmed = text.replace(/\n$/, "");
+  if (trimmed === "") return "";
+  const lines = trimmed.split("\n");
+  if (lines.length <= max) return trimmed;
+  const head = lines.slice(0, max / 2);
+  const tail = lines.slice(-max / 2);
+  return [...head, `... (${lines.length - max} lines omitted)`, ...tail].join("\n");
+}

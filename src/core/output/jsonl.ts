@@ -1,0 +1,16 @@
+// --json: one event per line on stdout, nothing else there. Warnings go to stderr.
+import type { OutputSink } from "../runtime.ts";
+import type { OutputProcessor } from "./processor.ts";
+
+export function jsonlProcessor(stdout: OutputSink, stderr: OutputSink): OutputProcessor {
+  return {
+    header() {},
+    emit(event) {
+      stdout.write(`${JSON.stringify(event)}\n`);
+    },
+    warn(message) {
+      stderr.write(`warning: ${message}\n`);
+    },
+    finish() {},
+  };
+}

@@ -1,0 +1,30 @@
+// One output processor per mode, chosen once at the edge. Each maps events to bytes on stdout
+// and stderr; nothing else in ocx writes to stdout.
+import type { EmitEvent } from "../events.ts";
+
+export interface RunHeader {
+  version: string;
+  workdir: string;
+  model: string;
+  provider: string;
+  sandbox: string;
+  reasoningEffort: string;
+  reasoningSummaries: string;
+  sessionId: string;
+  prompt: string;
+}
+
+export interface RunOutcome {
+  ok: boolean;
+  lastAgentMessage?: string;
+}
+
+export interface OutputProcessor {
+  /** Called once, right before thread.started. */
+  header(info: RunHeader): void;
+  emit: EmitEvent;
+  /** A warning or notice that is not an event (stderr in every mode). */
+  warn(message: string): void;
+  /** Called once at the end, with the outcome of the turn. */
+  finish(outcome: RunOutcome): void;
+}

@@ -1,0 +1,61 @@
+// The <environment_context> user message (contract section 6.2): where the agent runs and what
+// the sandbox allows, so the model knows its limits.
+import type { SandboxPolicy } from "../sandbox-policy.ts";
+import type { MessageItem } from "../model/types.ts";
+
+export interface EnvironmentInfo {
+  cwd: string;
+  shell: string;
+  /** YYYY-MM-DD in the host's time zone. */
+  currentDate: string;
+  timeZone: string;
+  sandbox: SandboxPolicy;
+}
+
+const escapeXml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+
+export function environmentContextText(env: EnvironmentInfo): string {
+  const lines = [
+    "<environment_context>",
+    `  <cwd>${escapeXml(env.cwd)}</cwd>`,
+    `  <shell>${escapeXml(env.shell)}</shell>`,
+    `  <current_date>${env.currentDate}</current_date>`,
+    `  <timezone>${escapeXml(env.timeZone)}</timezone>`,
+    `  <filesystem>${filesystemXml(env)}</filesystem>`,
+    `  <sandbox_mode>${env.sandbox.bypass ? "danger-full-access" : env.sandbox.mode}</sandbox_mode>`,
+    `  <network_access>${env.sandbox.networkAccess ? "enabled" : "restricted"}</network_access>`,
+    "</environment_context>",
+  ];
+  return lines.join("\n");
+}
+
+function filesystemXml(env: EnvironmentInfo): string {
+  const roots = `<workspace_roots><root>${escapeXml(env.cwd)}</root></workspace_roots>`;
+  const { sandbox } = env;
+  if (sandbox.bypass || sandbox.mode === "danger-full-access") {
+    return `${roots}<permission_profile type="disabled"><file_system type="unrestricted" /></permission_profile>`;
+  }
+  const entries = ['<entry access="read"><special>:root</special></entry>'];
+  if (sandbox.mode === "workspace-write") {
+    for (const root of sandbox.writableRoots) {
+      entries.push(`<entry access="write"><path>${escapeXml(root)}</path></entry>`);
+      for (const guarded of [".git", ".agents", ".codex"]) {
+        entries.push(`<entry access="read"><path>${escapeXml(`${root}/${guarded}`)}</path></entry>`);
+      }
+    }
+  }
+  return `${roots}<permission_profile type="managed"><file_system type="restricted">${entries.join("")}</file_system></permission_profile>`;
+}
+
+export function userMessage(text: string): MessageItem {
+  return { type: "message", role: "user", content: [{ type: "input_text", text }] };
+}
+
+/** YYYY-MM-DD of `ms` in `timeZone` (falls back to UTC on an unknown zone). */
+export function localDate(ms: number, timeZone: string): string {
+  try {
+    return new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(ms);
+  } catch {
+    return new Date(ms).toISOString().slice(0, 10);
+  }
+}

@@ -1,0 +1,37 @@
+// -i/--image FILE: local images sent before the prompt text as input_image data URLs.
+import { extname, resolve } from "pathe";
+import { OcxError, describeError } from "../errors.ts";
+import type { Runtime } from "../runtime.ts";
+
+const MIME: Record<string, string> = {
+  ".png": "image/png",
+  ".jpg": "image/jpeg",
+  ".jpeg": "image/jpeg",
+  ".gif": "image/gif",
+  ".webp": "image/webp",
+};
+
+export async function imageParts(runtime: Runtime, cwd: string, files: string[]) {
+  const parts: Array<Record<string, unknown>> = [];
+  for (const [i, file] of files.entries()) {
+    const path = resolve(cwd, file);
+    const mime = MIME[extname(path).toLowerCase()];
+    if (!mime) throw new OcxError("config", `Unsupported image type: ${file} (use png, jpeg, gif or webp)`);
+    let bytes: Uint8Array;
+    try {
+      bytes = await runtime.fs.readFile(path);
+    } catch (e) {
+      throw new OcxError("config", `Cannot read image ${file}: ${describeError(e)}`);
+    }
+    parts.push({ type: "input_text", text: `<image name=[Image #${i + 1}] path="${path}">` });
+    parts.push({ type: "input_image", image_url: `data:${mime};base64,${toBase64(bytes)}`, detail: "original" });
+    parts.push({ type: "input_text", text: "</image>" });
+  }
+  return parts;
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let bin = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(bin);
+}

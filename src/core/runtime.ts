@@ -1,0 +1,107 @@
+// The one port between ocx's pure core and the host runtime. Everything that touches the
+// operating system (files, processes, stdio, signals, environment, network) arrives through an
+// object of this shape; src/adapters/*.ts implement it, one file per runtime.
+//
+// Web-standard globals (ReadableStream, TextEncoder, AbortController, crypto.getRandomValues,
+// setTimeout) are shared by every runtime and may be used in core directly; `fetch` is not: it is
+// injected here so tests and adapters decide where requests go.
+
+export interface OutputSink {
+  /** Writes text or bytes; ordering is preserved. */
+  write(chunk: string | Uint8Array): void;
+  /** Resolves when everything written so far has been handed to the OS. */
+  flush(): Promise<void>;
+  readonly isTTY: boolean;
+}
+
+export interface InputSource {
+  readonly isTTY: boolean;
+  /** The process's standard input as a byte stream (read at most once). */
+  readable(): ReadableStream<Uint8Array>;
+}
+
+export interface FileStat {
+  isFile: boolean;
+  isDirectory: boolean;
+  size: number;
+  mtimeMs: number;
+  mode: number;
+}
+
+export interface FileSystem {
+  readFile(path: string): Promise<Uint8Array>;
+  readTextFile(path: string): Promise<string>;
+  /** Writes a whole file (creating or truncating it). */
+  writeFile(path: string, data: string | Uint8Array, opts?: { mode?: number }): Promise<void>;
+  appendFile(path: string, data: string | Uint8Array, opts?: { mode?: number }): Promise<void>;
+  mkdir(path: string, opts?: { recursive?: boolean; mode?: number }): Promise<void>;
+  /** null when nothing exists at the path. Follows symlinks. */
+  stat(path: string): Promise<FileStat | null>;
+  realpath(path: string): Promise<string>;
+  rename(from: string, to: string): Promise<void>;
+  remove(path: string, opts?: { recursive?: boolean }): Promise<void>;
+  readDir(path: string): Promise<string[]>;
+  chmod(path: string, mode: number): Promise<void>;
+}
+
+export interface SpawnOptions {
+  argv: string[];
+  cwd: string;
+  env: Record<string, string>;
+  /** "pipe" keeps stdin open for writeStdin; "ignore" connects /dev/null. */
+  stdin: "pipe" | "ignore";
+}
+
+export interface ExitStatus {
+  /** Exit code, or null when the process was ended by a signal. */
+  code: number | null;
+  /** Signal name (e.g. "SIGKILL") when the process was ended by a signal. */
+  signal: string | null;
+}
+
+export interface ChildProcess {
+  readonly pid: number;
+  readonly stdout: ReadableStream<Uint8Array>;
+  readonly stderr: ReadableStream<Uint8Array>;
+  /** Writes to the child's stdin; rejects if stdin is closed or was not piped. */
+  writeStdin(data: string | Uint8Array): Promise<void>;
+  closeStdin(): void;
+  readonly exited: Promise<ExitStatus>;
+  /** Signals the child's whole process group (every child runs in its own group). */
+  kill(signal?: Signal): void;
+}
+
+export type Signal = "SIGINT" | "SIGTERM" | "SIGKILL" | "SIGHUP";
+
+export interface Runtime {
+  readonly name: string;
+  /** Operating system as Node names it: "linux", "darwin", "win32". */
+  readonly platform: string;
+  readonly arch: string;
+  /** Command-line arguments after the program name. */
+  readonly args: string[];
+  /** Absolute path of the running executable (the compiled ocx, or the runtime binary). */
+  readonly execPath: string;
+  env(name: string): string | undefined;
+  envAll(): Record<string, string>;
+  cwd(): string;
+  homeDir(): string;
+  /** Hostname-free description of the OS for the user agent, e.g. "Linux 6.1". */
+  osDescription(): string;
+  readonly fetch: typeof fetch;
+  /** Wall-clock milliseconds since the epoch. */
+  now(): number;
+  /** Monotonic milliseconds, for durations. */
+  monotonic(): number;
+  /** IANA time zone of the host, e.g. "Etc/UTC". */
+  timeZone(): string;
+  readonly stdout: OutputSink;
+  readonly stderr: OutputSink;
+  readonly stdin: InputSource;
+  readonly fs: FileSystem;
+  spawn(opts: SpawnOptions): ChildProcess;
+  /** Registers a handler; returns a function that removes it. */
+  onSignal(signal: "SIGINT" | "SIGTERM", handler: () => void): () => void;
+  /** Flushes stdout/stderr and ends the process. Only the entry point calls this. */
+  exit(code: number): Promise<never>;
+}

@@ -1,0 +1,98 @@
+// A tool is one file: defineTool({ name, description, parameters, execute }). Argument parsing,
+// validation and model-readable errors happen here, once, for every tool.
+import * as v from "valibot";
+import type { EmitEvent, ThreadItem } from "../events.ts";
+import type { Runtime } from "../runtime.ts";
+import type { ToolSpec } from "../model/types.ts";
+import type { SandboxPolicy } from "../sandbox-policy.ts";
+import type { ProcessManager } from "../exec/process-manager.ts";
+
+export interface ToolContext {
+  runtime: Runtime;
+  /** The turn's working directory (absolute). */
+  cwd: string;
+  /** Aborted on interrupt, timeout or turn end. */
+  signal: AbortSignal;
+  sandbox: SandboxPolicy;
+  /** Environment for child processes (already filtered). */
+  env: Record<string, string>;
+  /** Long-running commands of this run, shared by exec_command and write_stdin. */
+  processes: ProcessManager;
+  /** The model's call id of this invocation. */
+  callId: string;
+  /** Allocates the next `item_N` id. */
+  nextItemId(): string;
+  emit: EmitEvent;
+  /** Convenience for item lifecycle events. */
+  itemStarted(item: ThreadItem): void;
+  itemUpdated(item: ThreadItem): void;
+  itemCompleted(item: ThreadItem): void;
+}
+
+/** What a tool returns to the model. */
+export type ToolOutput = string;
+
+export interface Tool {
+  readonly name: string;
+  readonly spec: ToolSpec;
+  /** Runs one call. `raw` is the function-call `arguments` JSON (or a custom tool's input). */
+  run(raw: string, ctx: ToolContext): Promise<ToolOutput>;
+}
+
+/**
+ * A failure that the model should read (bad arguments, refused option). The turn goes on;
+ * the message becomes the call's output.
+ */
+export class ToolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ToolError";
+  }
+}
+
+export interface FunctionToolDef<S extends v.GenericSchema> {
+  name: string;
+  description: string;
+  /** valibot schema that validates the parsed arguments. */
+  parameters: S;
+  /** JSON Schema shown to the model (object schema, additionalProperties: false). */
+  jsonSchema: Record<string, unknown>;
+  execute(args: v.InferOutput<S>, ctx: ToolContext): Promise<ToolOutput>;
+}
+
+export function defineTool<S extends v.GenericSchema>(def: FunctionToolDef<S>): Tool {
+  return {
+    name: def.name,
+    spec: {
+      type: "function",
+      name: def.name,
+      description: def.description,
+      strict: false,
+      parameters: def.jsonSchema,
+    },
+    async run(raw, ctx) {
+      let parsed: unknown;
+      try {
+        parsed = raw.trim() === "" ? {} : JSON.parse(raw);
+      } catch (e) {
+        return `failed to parse function arguments: ${(e as Error).message}`;
+      }
+      const result = v.safeParse(def.parameters, parsed);
+      if (!result.success) {
+        const issues = result.issues
+          .map((i) => {
+            const path = i.path?.map((p) => String(p.key)).join(".");
+            return path ? `${path}: ${i.message}` : i.message;
+          })
+          .join("; ");
+        return `failed to parse function arguments: ${issues}`;
+      }
+      try {
+        return await def.execute(result.output, ctx);
+      } catch (e) {
+        if (e instanceof ToolError) return e.message;
+        throw e;
+      }
+    },
+  };
+}

@@ -1,0 +1,32 @@
+// UUIDv7 (RFC 9562): 48-bit Unix milliseconds, version 7, then random bits. Monotonic within a
+// process: ids made in the same millisecond (or with the clock stepping back) increase by
+// bumping a 12-bit counter in rand_a, carrying into the timestamp when it overflows.
+
+let lastMs = -1;
+let counter = 0;
+
+export function uuidv7(nowMs: number = Date.now()): string {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  let ms = nowMs;
+  if (ms <= lastMs) {
+    ms = lastMs;
+    counter++;
+    if (counter > 0xfff) {
+      ms++;
+      counter = 0;
+    }
+  } else {
+    counter = bytes[6]! & 0x07; // random start, leaving headroom before overflow
+  }
+  lastMs = ms;
+  for (let i = 5; i >= 0; i--) {
+    bytes[i] = ms % 256;
+    ms = Math.floor(ms / 256);
+  }
+  bytes[6] = 0x70 | ((counter >> 8) & 0x0f);
+  bytes[7] = counter & 0xff;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}

@@ -1,0 +1,27 @@
+// Where the run happens: the working directory, CODEX_HOME, and the git-repository check.
+import { dirname, isAbsolute, join, resolve } from "pathe";
+import { OcxError } from "./errors.ts";
+import type { Runtime } from "./runtime.ts";
+
+export function codexHome(runtime: Runtime): string {
+  const fromEnv = runtime.env("CODEX_HOME");
+  if (fromEnv) return isAbsolute(fromEnv) ? fromEnv : resolve(runtime.cwd(), fromEnv);
+  return join(runtime.homeDir(), ".codex");
+}
+
+/** The absolute, canonical working directory for `-C DIR` (or the process cwd). */
+export async function resolveWorkdir(runtime: Runtime, cd: string | undefined): Promise<string> {
+  const dir = resolve(runtime.cwd(), cd ?? ".");
+  const st = await runtime.fs.stat(dir);
+  if (!st) throw new OcxError("config", `No such directory: ${dir} (check the -C/--cd argument)`);
+  if (!st.isDirectory) throw new OcxError("config", `Not a directory: ${dir} (check the -C/--cd argument)`);
+  return runtime.fs.realpath(dir);
+}
+
+/** The root of the git repository containing `dir`, or null. A `.git` file (worktree) counts. */
+export async function gitRoot(runtime: Runtime, dir: string): Promise<string | null> {
+  for (let d = dir; ; d = dirname(d)) {
+    if (await runtime.fs.stat(join(d, ".git"))) return d;
+    if (dirname(d) === d) return null;
+  }
+}

@@ -1,0 +1,86 @@
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfig } from "../../src/core/config/load.ts";
+import { parseOverride } from "../../src/core/config/overrides.ts";
+import { resolveProvider } from "../../src/core/config/providers.ts";
+import { fakeRuntime } from "../support/fake-runtime.ts";
+
+describe("-c overrides", () => {
+  test("TOML values", () => {
+    expect(parseOverride("model_providers.mock.stream_max_retries=2")).toEqual({
+      path: ["model_providers", "mock", "stream_max_retries"],
+      value: 2,
+    });
+    expect(parseOverride('openai_base_url="http://x/v1"').value).toBe("http://x/v1");
+    expect(parseOverride("a.b=true").value).toBe(true);
+    expect(parseOverride("list=[1, 2]").value).toEqual([1, 2]);
+  });
+  test("raw string fallback", () => {
+    expect(parseOverride("model=gpt-5.5")).toEqual({ path: ["model"], value: "gpt-5.5" });
+  });
+  test("quoted keys", () => {
+    expect(parseOverride('projects."/p.q".trust_level="trusted"').path).toEqual(["projects", "/p.q", "trust_level"]);
+  });
+  test("missing '=' is a config error with the reference's wording", () => {
+    expect(() => parseOverride("model")).toThrow("Error parsing -c overrides: Invalid override (missing '='): model");
+  });
+});
+
+describe("config.toml layers", () => {
+  const home = () => mkdtempSync(join(tmpdir(), "ocx-cfg-"));
+  test("file, profile and -c: later wins; unknown keys ignored", async () => {
+    const h = home();
+    writeFileSync(join(h, "config.toml"), 'model = "a"\nbogus = 1\n[model_providers.m]\nbase_url = "http://f/v1"\n');
+    writeFileSync(join(h, "fast.config.toml"), 'model = "b"\n');
+    const rt = fakeRuntime();
+    expect((await loadConfig(rt, { codexHome: h, overrides: [] })).model).toBe("a");
+    expect((await loadConfig(rt, { codexHome: h, overrides: [], profile: "fast" })).model).toBe("b");
+    const c = await loadConfig(rt, { codexHome: h, overrides: ["model=c"], profile: "fast" });
+    expect(c.model).toBe("c");
+    expect(c.model_providers?.m?.base_url).toBe("http://f/v1");
+    expect("bogus" in c).toBe(false);
+  });
+  test("a TOML syntax error names file, line and column", async () => {
+    const h = home();
+    writeFileSync(join(h, "config.toml"), 'model = "a"\nmodel_provider = \n');
+    const err = await loadConfig(fakeRuntime(), { codexHome: h, overrides: [] }).catch((e) => e);
+    expect(err.exitCode).toBe(3);
+    expect(err.message).toContain(`${join(h, "config.toml")}:2:`);
+  });
+  test("a wrongly typed key is named with what was expected", async () => {
+    const h = home();
+    writeFileSync(join(h, "config.toml"), "[model_providers.m]\nstream_max_retries = \"lots\"\n");
+    const err = await loadConfig(fakeRuntime(), { codexHome: h, overrides: [] }).catch((e) => e);
+    expect(err.exitCode).toBe(3);
+    expect(err.message).toContain("model_providers.m.stream_max_retries");
+  });
+});
+
+describe("providers", () => {
+  test("openai_base_url overrides the built-in provider; CODEX_API_KEY is its key", async () => {
+    const rt = fakeRuntime({ envVars: { CODEX_API_KEY: "sk-abc" } });
+    const p = await resolveProvider(rt, { openai_base_url: "http://127.0.0.1:9/v1/" }, "/nonexistent", "openai");
+    expect(p.baseUrl).toBe("http://127.0.0.1:9/v1");
+    expect(p.apiKey).toBe("sk-abc");
+    expect(p.streamMaxRetries).toBe(5);
+    expect(p.requestMaxRetries).toBe(4);
+  });
+  test("no key at all is an auth error (exit 4)", async () => {
+    const err = await resolveProvider(fakeRuntime(), {}, "/nonexistent", "openai").catch((e) => e);
+    expect(err.exitCode).toBe(4);
+  });
+  test("a custom provider reads its env_key; missing variable is an auth error naming it", async () => {
+    const cfg = { model_providers: { m: { base_url: "http://x/v1", env_key: "MY_KEY" } } };
+    const p = await resolveProvider(fakeRuntime({ envVars: { MY_KEY: "k1" } }), cfg, "/x", "m");
+    expect(p.apiKey).toBe("k1");
+    const err = await resolveProvider(fakeRuntime(), cfg, "/x", "m").catch((e) => e);
+    expect(err.exitCode).toBe(4);
+    expect(err.message).toContain("MY_KEY");
+  });
+  test("an unknown provider id is a config error", async () => {
+    const err = await resolveProvider(fakeRuntime(), {}, "/x", "nope").catch((e) => e);
+    expect(err.exitCode).toBe(3);
+  });
+});

@@ -1,0 +1,181 @@
+import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import { type SseEvent, sseEvents, sseParser } from "../../src/core/model/sse.ts";
+
+function streamOf<T>(chunks: T[]): ReadableStream<T> {
+  return new ReadableStream<T>({
+    start(controller) {
+      for (const chunk of chunks) controller.enqueue(chunk);
+      controller.close();
+    },
+  });
+}
+
+async function collect<T>(stream: ReadableStream<T>): Promise<T[]> {
+  const out: T[] = [];
+  const reader = stream.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return out;
+    out.push(value);
+  }
+}
+
+const parseText = (...chunks: string[]) => collect(streamOf(chunks).pipeThrough(sseParser()));
+const parseBytes = (chunks: Uint8Array[]) => collect(sseEvents(streamOf(chunks)));
+
+describe("sseParser fields", () => {
+  test("event, data and id", async () => {
+    expect(await parseText("event: a\ndata: x\nid: 1\n\n")).toEqual([{ event: "a", data: "x", id: "1" }]);
+  });
+
+  test("data lines are joined with LF; one leading space is stripped", async () => {
+    expect(await parseText("data: a\ndata:b\ndata:  c\n\n")).toEqual([{ data: "a\nb\n c" }]);
+  });
+
+  test("a field name without a colon has an empty value", async () => {
+    expect(await parseText("data\n\ndata\ndata\n\n")).toEqual([{ data: "" }, { data: "\n" }]);
+  });
+
+  test("a value may contain colons", async () => {
+    expect(await parseText('data: {"a":"b:c"}\n\n')).toEqual([{ data: '{"a":"b:c"}' }]);
+  });
+
+  test("comments are ignored, including comment-only blocks", async () => {
+    expect(await parseText(": keepalive\n\n:x\ndata: y\n: mid\n\n")).toEqual([{ data: "y" }]);
+  });
+
+  test("an event without data is not dispatched and its type does not leak", async () => {
+    expect(await parseText("event: foo\n\ndata: x\n\n")).toEqual([{ data: "x" }]);
+  });
+
+  test("the last event id persists across events; an empty id resets it", async () => {
+    expect(await parseText("id: 7\ndata: a\n\ndata: b\n\nid\ndata: c\n\n")).toEqual([
+      { data: "a", id: "7" },
+      { data: "b", id: "7" },
+      { data: "c" },
+    ]);
+  });
+
+  test("an id containing NUL is ignored", async () => {
+    expect(await parseText("id: 1\n\nid: a\0b\ndata: x\n\n")).toEqual([{ data: "x", id: "1" }]);
+  });
+
+  test("retry and unknown fields are ignored", async () => {
+    expect(await parseText("retry: 100\nfoo: bar\ndata: x\n\n")).toEqual([{ data: "x" }]);
+  });
+
+  test("CRLF, CR and LF line endings, mixed", async () => {
+    expect(await parseText("data: a\r\ndata: b\rdata: c\n\r\ndata: d\r\r")).toEqual([
+      { data: "a\nb\nc" },
+      { data: "d" },
+    ]);
+  });
+
+  test("a CR ending one chunk and a LF opening the next are one line break", async () => {
+    expect(await parseText("data: a\r", "\ndata: b\r\n\r\n")).toEqual([{ data: "a\nb" }]);
+    expect(await parseText("data: a\r", "", "\ndata: b\r\n\r\n")).toEqual([{ data: "a\nb" }]);
+  });
+
+  test("a trailing event without its blank line is dropped at close", async () => {
+    expect(await parseText("data: a\n\ndata: b\n")).toEqual([{ data: "a" }]);
+    expect(await parseText("data: a\n\ndata: b")).toEqual([{ data: "a" }]);
+  });
+
+  test("a leading BOM is stripped once", async () => {
+    expect(await parseText("\uFEFFdata: a\n\n")).toEqual([{ data: "a" }]);
+    expect(await parseText("\uFEFF", "\uFEFFdata: a\n\n")).toEqual([]); // second BOM is part of the field name
+  });
+});
+
+describe("sseEvents over bytes", () => {
+  const payload =
+    ": hello\r\n" +
+    "event: response.output_text.delta\r\n" +
+    'data: {"delta":"héllo 😀 ✓"}\r\n' +
+    "\r\n" +
+    "data: line one\n" +
+    "data: ünïcödé line two\r" +
+    "\n" +
+    "id: 42\n" +
+    "\n" +
+    "event: done\rdata: [DONE]\r\r";
+  const expected: SseEvent[] = [
+    { event: "response.output_text.delta", data: '{"delta":"héllo 😀 ✓"}' },
+    { data: "line one\nünïcödé line two", id: "42" },
+    { event: "done", data: "[DONE]", id: "42" },
+  ];
+  const bytes = new TextEncoder().encode(payload);
+
+  test("whole payload", async () => {
+    expect(await parseBytes([bytes])).toEqual(expected);
+  });
+
+  test("every single split point, including inside multi-byte characters", async () => {
+    for (let i = 0; i <= bytes.length; i++) {
+      const events = await parseBytes([bytes.subarray(0, i), bytes.subarray(i)]);
+      expect({ i, events }).toEqual({ i, events: expected });
+    }
+  });
+
+  test("every pair of split points", async () => {
+    for (let i = 0; i <= bytes.length; i++) {
+      for (let j = i; j <= bytes.length; j++) {
+        const events = await parseBytes([bytes.subarray(0, i), bytes.subarray(i, j), bytes.subarray(j)]);
+        if (!Bun.deepEquals(events, expected)) expect({ i, j, events }).toEqual({ i, j, events: expected });
+      }
+    }
+  });
+
+  test("one byte at a time", async () => {
+    const chunks = Array.from(bytes, (b) => Uint8Array.of(b));
+    expect(await parseBytes(chunks)).toEqual(expected);
+  });
+});
+
+describe("property: chunking never changes the events", () => {
+  const lineText = fc.string({ unit: "binary", maxLength: 20 }).filter((s) => !/[\r\n\0]/.test(s));
+  const name = fc.stringMatching(/^[a-z][a-z._]{0,12}$/);
+  const eventArb = fc.record(
+    {
+      event: name,
+      dataLines: fc.array(lineText, { minLength: 1, maxLength: 3 }),
+      comment: fc.option(lineText, { nil: undefined }),
+    },
+    { requiredKeys: ["dataLines"] },
+  );
+  const eol = fc.constantFrom("\n", "\r\n", "\r");
+
+  test("random events, line endings and byte chunkings", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(eventArb, eol), { maxLength: 6 }),
+        fc.array(fc.nat(), { maxLength: 12 }),
+        async (events, cuts) => {
+          let text = "";
+          const expected: SseEvent[] = [];
+          for (const [ev, nl] of events) {
+            if (ev.comment !== undefined) text += `:${ev.comment}${nl}`;
+            if (ev.event !== undefined) text += `event: ${ev.event}${nl}`;
+            // A value starting with a space keeps it: "data: " strips exactly one.
+            for (const line of ev.dataLines) text += `data: ${line}${nl}`;
+            text += nl;
+            const out: SseEvent = { data: ev.dataLines.join("\n") };
+            if (ev.event !== undefined) out.event = ev.event;
+            expected.push(out);
+          }
+          const bytes = new TextEncoder().encode(text);
+          const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+          const chunks: Uint8Array[] = [];
+          let prev = 0;
+          for (const p of [...points, bytes.length]) {
+            chunks.push(bytes.subarray(prev, p));
+            prev = p;
+          }
+          expect(await parseBytes(chunks)).toEqual(expected);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});

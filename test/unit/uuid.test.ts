@@ -1,0 +1,14 @@
+import { expect, test } from "bun:test";
+import { uuidv7 } from "../../src/core/util/uuid.ts";
+
+test("UUIDv7: version and variant bits, timestamp prefix", () => {
+  const id = uuidv7(0x0123456789ab);
+  expect(id).toMatch(/^01234567-89ab-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+});
+
+test("UUIDv7 ids made in the same millisecond (or with the clock going back) still increase", () => {
+  const ids = Array.from({ length: 5000 }, (_, i) => uuidv7(i < 2500 ? 1_700_000_000_000 : 1_699_999_999_000));
+  const sorted = [...ids].sort();
+  expect(ids).toEqual(sorted);
+  expect(new Set(ids).size).toBe(ids.length);
+});
