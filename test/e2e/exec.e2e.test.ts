@@ -433,7 +433,30 @@ describe("ocx exec end to end", () => {
     expect(r.stderr).toContain("Bad prompt here");
   }, T);
 
+  test("-o FILE when the turn completes without an agent message: empty file and a warning", async () => {
+    const out = join(makeDir(), "last.txt");
+    const { home } = await setup([sse(turn([reasoning("Only thinking")]))]);
+    const r = await runOcx(["exec", "--color", "never", "-o", out, "hi"], { home });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("");
+    expect(existsSync(out)).toBe(true);
+    expect(statSync(out).size).toBe(0);
+    expect(r.stderr).toContain(`Warning: no last agent message; wrote empty content to ${out}`);
+  }, T);
+
   // ---------------------------------------------------------------- signals
+
+  test("SIGINT while the model stream hangs: exit 130, turn.failed interrupted", async () => {
+    const { mock, home } = await setup([sse(turn([reasoning("Thinking slowly")]).slice(0, 3), { hang: true })]);
+    const r = await runOcx(["exec", ...JSON_, "hi"], {
+      home,
+      signalAfter: { signal: "SIGINT", after: async () => (await mock.waitForRequests(1), await Bun.sleep(300)) },
+    });
+    expect(r.timedOut).toBe(false);
+    expect(r.code).toBe(130);
+    expect(lastEvent(r.events)).toMatchObject({ type: "turn.failed", error: { code: "interrupted" } });
+    expect(checkEventStream(r.events)).toEqual([]);
+  }, T);
 
   test("SIGINT mid-command: exit 130, turn.failed interrupted, the command's processes are gone", async () => {
     const dir = makeRepo();

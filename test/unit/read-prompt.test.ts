@@ -3,7 +3,8 @@ import { OcxError } from "../../src/core/errors.ts";
 import { decodeInput, readPrompt } from "../../src/core/prompt/read-prompt.ts";
 import { stdinFrom } from "../support/fake-runtime.ts";
 
-const run = (arg: string | undefined, stdin: ReturnType<typeof stdinFrom>, stdinTimeoutMs = 1000) => {
+type Outcome = { prompt?: string; error?: OcxError; notices: string[] };
+const run = (arg: string | undefined, stdin: ReturnType<typeof stdinFrom>, stdinTimeoutMs = 1000): Promise<Outcome> => {
   const notices: string[] = [];
   return readPrompt({ arg, stdin, stdinTimeoutMs, notice: (l) => notices.push(l) }).then(
     (prompt) => ({ prompt, notices }),

@@ -328,12 +328,12 @@ describe("request-level retries", () => {
     expect(f.calls).toHaveLength(3);
     expect(c.sleeps).toEqual([200, 400]);
     const e = modelError(error);
-    expect(e.kind).toBe("retryable");
+    expect(e.kind).toBe("fatal"); // request-level retries spent: no stream-level multiplication
     expect(e.status).toBe(503);
     expect(e.message).toBe(`unexpected status 503 Service Unavailable: The server is overloaded, url: ${URL_}`);
   });
 
-  test("a non-JSON 5xx body is used raw; 500 has its own message", async () => {
+  test("a non-JSON 5xx body is used raw; 500 reads like any other status", async () => {
     const f = fakeFetch(() => new Response("upstream exploded", { status: 504 }));
     const e = modelError((await run(client(f.fetch, { provider: provider({ requestMaxRetries: 0 }) }).client)).error);
     expect(e.message).toBe(`unexpected status 504 Gateway Timeout: upstream exploded, url: ${URL_}`);
@@ -342,8 +342,8 @@ describe("request-level retries", () => {
     const c500 = client(f500.fetch, { provider: provider({ requestMaxRetries: 1 }) });
     const e500 = modelError((await run(c500.client)).error);
     expect(f500.calls).toHaveLength(2);
-    expect(e500.kind).toBe("retryable");
-    expect(e500.message).toBe("We’re currently experiencing high demand, which may cause temporary errors.");
+    expect(e500.kind).toBe("fatal");
+    expect(e500.message).toBe(`unexpected status 500 Internal Server Error: oops, url: ${URL_}`);
   });
 
   test("transport errors are retried, then reported with the URL and cause", async () => {
@@ -362,7 +362,7 @@ describe("request-level retries", () => {
     const e = modelError((await run(c2.client)).error);
     expect(bad.calls).toHaveLength(5);
     expect(c2.sleeps).toEqual([200, 400, 800, 1600]);
-    expect(e.kind).toBe("retryable");
+    expect(e.kind).toBe("fatal");
     expect(e.message).toBe(`error sending request for url (${URL_}): connect ECONNREFUSED 127.0.0.1:9`);
   });
 

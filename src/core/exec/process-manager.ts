@@ -112,7 +112,10 @@ interface Session {
 }
 
 export class ProcessManager {
+  /** Sessions the model can still address (a finished one stays until its exit is reported). */
   private readonly sessions = new Map<number, Session>();
+  /** Sessions whose process has not ended, including pruned ones no longer addressable. */
+  private readonly live = new Set<Session>();
   private readonly killGraceMs: number;
   private nextId = FIRST_SESSION_ID;
 
@@ -162,6 +165,7 @@ export class ProcessManager {
       if (s.ended) return;
       s.ended = true;
       s.status = status;
+      this.live.delete(s);
       for (const t of s.timers) clearTimeout(t);
       req.signal?.removeEventListener("abort", onAbort);
       if (!s.readersFinished) for (const r of s.readers) r.cancel().catch(() => {});
@@ -172,6 +176,9 @@ export class ProcessManager {
           signal: status.signal,
           aggregatedOutput: s.aggregate.render(),
         });
+      } catch {
+        // This runs from a detached promise: a throwing listener must not become an
+        // unhandled rejection that takes the whole run down.
       } finally {
         resolveDone();
       }
@@ -185,6 +192,7 @@ export class ProcessManager {
       () => s.finish({ code: null, signal: null }),
     );
     this.sessions.set(id, s);
+    this.live.add(s);
     if (req.signal?.aborted) onAbort();
     else req.signal?.addEventListener("abort", onAbort, { once: true });
     return id;
@@ -224,7 +232,7 @@ export class ProcessManager {
    * command_execution item is completed). For turn end and interrupts.
    */
   async terminateAll(): Promise<void> {
-    const all = [...this.sessions.values()];
+    const all = [...new Set([...this.sessions.values(), ...this.live])];
     await Promise.all(all.map((s) => this.terminateSession(s)));
     for (const s of all) this.sessions.delete(s.id);
   }

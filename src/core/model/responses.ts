@@ -28,7 +28,6 @@ const USAGE_NOT_INCLUDED_MESSAGE =
   "To use Codex with your ChatGPT plan, upgrade to Plus: https://openai.com/chatgpt/pricing.";
 const CONTEXT_WINDOW_MESSAGE =
   "Your input exceeds the context window of this model. Please adjust your input and try again.";
-const HIGH_DEMAND_MESSAGE = "We’re currently experiencing high demand, which may cause temporary errors.";
 const DISCONNECTED = "stream disconnected before completion: ";
 
 export function createResponsesClient(opts: ResponsesClientOptions): ModelClient {
@@ -61,7 +60,8 @@ export function createResponsesClient(opts: ResponsesClientOptions): ModelClient
       // ofetch wraps the fetch rejection in a FetchError; the cause is the transport error.
       const cause = (err as { cause?: unknown }).cause ?? err;
       const message = redact(`error sending request for url (${url}): ${errorText(cause)}`);
-      return { error: new ModelError("retryable", message, { cause }), retry: true };
+      // Retried here, at request level; once those retries are spent the turn fails.
+      return { error: new ModelError("fatal", message, { cause }), retry: true };
     }
     if (res.status >= 200 && res.status < 300) {
       return { body: res._data ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() }) };
@@ -174,10 +174,10 @@ function httpError(
       retryAfterMs: parseRetryAfter(headers, Date.now()),
     });
   }
-  if (status === 500) return new ModelError("retryable", HIGH_DEMAND_MESSAGE, { status });
-  // 5xx, and other statuses: the reference retries these at stream level (spec §6.4 table:
-  // 503 → 30 POSTs, 404 → 6 POSTs), so they are retryable once request-level retries are spent.
-  return new ModelError("retryable", unexpected, { status });
+  // 5xx are retried at request level only (request_max_retries); the reference multiplies them
+  // by the stream retries as well (30 POSTs for a 500), which only delays a clear failure.
+  // Other statuses (404: wrong base_url, ...) will not get better by asking again.
+  return new ModelError("fatal", unexpected, { status });
 }
 
 async function readText(body: ReadableStream<Uint8Array> | undefined, signal: AbortSignal): Promise<string> {

@@ -1,0 +1,94 @@
+// The Codex TypeScript SDK drives dist/ocx (codexPathOverride + baseUrl), as it would drive
+// `codex exec`: run() and runStreamed() of a one-turn thread with a command.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { Codex } from "@openai/codex-sdk";
+import { execCommand, message, sse, startMockResponses, turn, usage, type Mock } from "../mock/responses-server.ts";
+import { cleanupTemp, makeDir, makeRepo, ocxBin } from "./harness.ts";
+
+let mock: Mock;
+beforeAll(async () => {
+  mock = await startMockResponses();
+});
+afterAll(async () => {
+  await mock.close();
+  cleanupTemp();
+});
+
+function script() {
+  mock.push(
+    sse(turn([execCommand("echo from-sdk", {}, "call_sdk")], usage(120, 8, 20, 3))),
+    sse(turn([message("The command printed from-sdk.")], usage(200, 12, 100, 0))),
+  );
+}
+
+function client(home: string) {
+  return new Codex({
+    codexPathOverride: ocxBin(),
+    baseUrl: mock.url,
+    apiKey: "sk-sdk-test",
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, CODEX_HOME: home, NO_COLOR: "1" },
+  });
+}
+
+const expectedUsage = {
+  input_tokens: 320,
+  cached_input_tokens: 120,
+  cache_write_input_tokens: 0,
+  output_tokens: 20,
+  reasoning_output_tokens: 3,
+};
+
+test("SDK run(): final response, items and usage as scripted", async () => {
+  script();
+  const before = mock.requests.length;
+  const home = makeDir("sdk-home-");
+  const thread = client(home).startThread({
+    workingDirectory: makeRepo(),
+    sandboxMode: "danger-full-access",
+    skipGitRepoCheck: true,
+  });
+  const result = await thread.run("run echo");
+  expect(result.finalResponse).toBe("The command printed from-sdk.");
+  expect(result.usage).toEqual(expectedUsage);
+  const types = result.items.map((i) => i.type);
+  expect(types).toEqual(["command_execution", "agent_message"]);
+  const cmd = result.items[0] as { command: string; aggregated_output: string; exit_code: number; status: string };
+  expect(cmd.aggregated_output).toBe("from-sdk\n");
+  expect(cmd.exit_code).toBe(0);
+  expect(cmd.status).toBe("completed");
+  expect(thread.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/);
+  // The SDK's baseUrl reached ocx as openai_base_url, its apiKey as the bearer token.
+  const req = mock.requests[before]!;
+  expect(req.headers.authorization).toBe("Bearer sk-sdk-test");
+  expect(req.headers.originator).toBe("codex_sdk_ts");
+  expect(JSON.stringify(req.body.input)).toContain("run echo");
+});
+
+test("SDK runStreamed(): the same events arrive as a stream", async () => {
+  script();
+  const home = makeDir("sdk-home-");
+  const thread = client(home).startThread({
+    workingDirectory: makeRepo(),
+    sandboxMode: "danger-full-access",
+  });
+  const { events } = await thread.runStreamed("run echo");
+  const seen: Array<{ type: string; item?: { type: string; text?: string } }> = [];
+  for await (const ev of events) seen.push(ev as (typeof seen)[number]);
+  expect(seen.map((e) => e.type)).toEqual([
+    "thread.started",
+    "turn.started",
+    "item.started",
+    "item.completed",
+    "item.completed",
+    "turn.completed",
+  ]);
+  expect(seen[4]!.item).toMatchObject({ type: "agent_message", text: "The command printed from-sdk." });
+  expect((seen[5] as unknown as { usage: unknown }).usage).toEqual(expectedUsage);
+});
+
+test("SDK run() rejects when ocx reports a failed turn", async () => {
+  mock.push(sse(turn([execCommand("echo x")])));
+  const home = makeDir("sdk-home-");
+  const thread = client(home).startThread({ workingDirectory: makeRepo() }); // read-only default
+  await expect(thread.run("try a command")).rejects.toThrow(/sandbox/);
+});

@@ -1,0 +1,310 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { spawnBun } from "../../src/adapters/bun-spawn.ts";
+import { OcxError } from "../../src/core/errors.ts";
+import type { ThreadEvent, ThreadItem } from "../../src/core/events.ts";
+import { ProcessManager } from "../../src/core/exec/process-manager.ts";
+import type { FileStat, Runtime, SpawnOptions } from "../../src/core/runtime.ts";
+import type { SandboxPolicy } from "../../src/core/sandbox-policy.ts";
+import type { ToolContext } from "../../src/core/tools/define-tool.ts";
+import { execCommandTool } from "../../src/core/tools/exec-command.ts";
+import { writeStdinTool } from "../../src/core/tools/write-stdin.ts";
+
+const FULL_ACCESS: SandboxPolicy = { mode: "danger-full-access", writableRoots: [], networkAccess: true, bypass: false };
+
+interface Harness {
+  ctx: ToolContext;
+  events: ThreadEvent[];
+  spawned: SpawnOptions[];
+  abort: AbortController;
+  processes: ProcessManager;
+  started(): ThreadItem[];
+  completed(): ThreadItem[];
+}
+
+const managers: ProcessManager[] = [];
+afterEach(async () => {
+  await Promise.all(managers.splice(0).map((m) => m.terminateAll()));
+});
+
+function harness(sandbox: SandboxPolicy = FULL_ACCESS): Harness {
+  const spawned: SpawnOptions[] = [];
+  const runtime = {
+    spawn(opts: SpawnOptions) {
+      spawned.push(opts);
+      return spawnBun(opts);
+    },
+    monotonic: () => performance.now(),
+    fs: {
+      async stat(path: string): Promise<FileStat | null> {
+        try {
+          const s = statSync(path);
+          return { isFile: s.isFile(), isDirectory: s.isDirectory(), size: s.size, mtimeMs: s.mtimeMs, mode: s.mode };
+        } catch {
+          return null;
+        }
+      },
+    },
+  } as unknown as Runtime;
+  const events: ThreadEvent[] = [];
+  const abort = new AbortController();
+  const processes = new ProcessManager(runtime, { killGraceMs: 300 });
+  managers.push(processes);
+  let n = 0;
+  const ctx: ToolContext = {
+    runtime,
+    cwd: tmpdir(),
+    signal: abort.signal,
+    sandbox,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: tmpdir() },
+    processes,
+    callId: "call_1",
+    nextItemId: () => `item_${n++}`,
+    emit: (e) => events.push(e),
+    itemStarted: (item) => events.push({ type: "item.started", item }),
+    itemUpdated: (item) => events.push({ type: "item.updated", item }),
+    itemCompleted: (item) => events.push({ type: "item.completed", item }),
+  };
+  const items = (type: string) =>
+    events.flatMap((e) => (e.type === type ? [(e as { item: ThreadItem }).item] : []));
+  return {
+    ctx,
+    events,
+    spawned,
+    abort,
+    processes,
+    started: () => items("item.started"),
+    completed: () => items("item.completed"),
+  };
+}
+
+const exec = (h: Harness, args: Record<string, unknown>) => execCommandTool.run(JSON.stringify(args), h.ctx);
+const write = (h: Harness, args: Record<string, unknown>) => writeStdinTool.run(JSON.stringify(args), h.ctx);
+
+const FORMAT =
+  /^Chunk ID: [0-9a-f]{6}\nWall time: \d+\.\d{4} seconds\n(Process exited with code -?\d+|Process running with session ID \d+)\nOriginal token count: \d+\nOutput:\n/;
+
+function sessionIdOf(out: string): number {
+  const m = /Process running with session ID (\d+)/.exec(out);
+  if (!m) throw new Error(`not running: ${out}`);
+  return Number(m[1]);
+}
+
+function isGone(pid: number): boolean {
+  if (!existsSync(`/proc/${pid}`)) return true;
+  try {
+    // A zombie waiting for a reaper counts as gone: it no longer runs.
+    return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.startsWith("Z") ?? true;
+  } catch {
+    return true;
+  }
+}
+
+describe("exec_command", () => {
+  test("runs a command and reports its output and exit code", async () => {
+    const h = harness();
+    const out = await exec(h, { cmd: "echo hi" });
+    expect(out).toMatch(FORMAT);
+    expect(out).toContain("Process exited with code 0\n");
+    expect(out.endsWith("Output:\nhi\n")).toBe(true);
+    expect(out).toContain("Original token count: 1\n");
+    const shell = existsSync("/bin/bash") ? "/bin/bash" : "/bin/sh";
+    expect(h.spawned[0].argv).toEqual([shell, "-lc", "echo hi"]);
+    expect(h.started()).toEqual([
+      { id: "item_0", type: "command_execution", command: `${shell} -lc 'echo hi'`, aggregated_output: "", exit_code: null, status: "in_progress" },
+    ]);
+    expect(h.completed()).toEqual([
+      { id: "item_0", type: "command_execution", command: `${shell} -lc 'echo hi'`, aggregated_output: "hi\n", exit_code: 0, status: "completed" },
+    ]);
+    expect(h.processes.size).toBe(0);
+  });
+
+  test("a non-zero exit gives a failed item with the real code", async () => {
+    const h = harness();
+    const out = await exec(h, { cmd: "echo hi; exit 3", shell: "/bin/sh", login: false });
+    expect(out).toContain("Process exited with code 3\n");
+    expect(h.started()[0]).toMatchObject({ command: "/bin/sh -c 'echo hi; exit 3'" });
+    expect(h.completed()).toEqual([
+      { id: "item_0", type: "command_execution", command: "/bin/sh -c 'echo hi; exit 3'", aggregated_output: "hi\n", exit_code: 3, status: "failed" },
+    ]);
+  });
+
+  test("captures stdout and stderr, interleaved", async () => {
+    const h = harness();
+    const out = await exec(h, { cmd: "echo out; sleep 0.05; echo err >&2; sleep 0.05; echo out2" });
+    expect(out.endsWith("Output:\nout\nerr\nout2\n")).toBe(true);
+    expect(h.completed()[0]).toMatchObject({ aggregated_output: "out\nerr\nout2\n", exit_code: 0 });
+  });
+
+  test("workdir is resolved against cwd and must exist", async () => {
+    const h = harness();
+    h.ctx.cwd = "/";
+    const out = await exec(h, { cmd: "pwd", workdir: "tmp", login: false });
+    expect(out.endsWith(`Output:\n/tmp\n`)).toBe(true);
+    const bad = await exec(h, { cmd: "pwd", workdir: "/no/such/dir" });
+    expect(bad).toContain("does not exist");
+    expect(h.spawned.length).toBe(1);
+  });
+
+  test("a command outliving yield_time_ms keeps running; write_stdin polls it to completion", async () => {
+    const h = harness();
+    const out = await exec(h, { cmd: "echo start; sleep 1; echo done", yield_time_ms: 250 });
+    expect(out).toMatch(FORMAT);
+    const id = sessionIdOf(out);
+    expect(id).toBe(1000);
+    expect(out.endsWith("Output:\nstart\n")).toBe(true);
+    expect(h.completed()).toEqual([]);
+    const t0 = performance.now();
+    const polled = await write(h, { session_id: id });
+    expect(performance.now() - t0).toBeLessThan(3000); // returns on exit, not after the 5 s poll floor
+    expect(polled).toContain("Process exited with code 0\n");
+    expect(polled.endsWith("Output:\ndone\n")).toBe(true);
+    expect(h.completed()).toHaveLength(1);
+    expect(h.completed()[0]).toMatchObject({ id: "item_0", aggregated_output: "start\ndone\n", status: "completed" });
+    const again = await write(h, { session_id: id });
+    expect(again).toContain("no running command has session ID 1000");
+  });
+
+  test("write_stdin feeds a command that reads its input", async () => {
+    const h = harness();
+    const out = await exec(h, { cmd: "read x; echo got $x", yield_time_ms: 250 });
+    const id = sessionIdOf(out);
+    const answered = await write(h, { session_id: id, chars: "hello\n", yield_time_ms: 2000 });
+    expect(answered).toContain("Process exited with code 0\n");
+    expect(answered.endsWith("Output:\ngot hello\n")).toBe(true);
+    expect(h.completed()[0]).toMatchObject({ aggregated_output: "got hello\n", exit_code: 0 });
+  });
+
+  test("Ctrl-D closes stdin", async () => {
+    const h = harness();
+    const id = sessionIdOf(await exec(h, { cmd: "cat; echo eof", yield_time_ms: 250 }));
+    const out = await write(h, { session_id: id, chars: "abc\n\u0004", yield_time_ms: 2000 });
+    expect(out.endsWith("Output:\nabc\neof\n")).toBe(true);
+  });
+
+  test("write_stdin to an unknown session is an error the model reads", async () => {
+    const h = harness();
+    const out = await write(h, { session_id: 4242, chars: "x" });
+    expect(out).toContain("write_stdin failed: no running command has session ID 4242");
+  });
+
+  test("200 MB of output finishes with bounded output and memory", async () => {
+    const h = harness();
+    const rssBefore = process.memoryUsage().rss;
+    let peak = rssBefore;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+    const out = await exec(h, { cmd: "yes | head -c 200000000", yield_time_ms: 30000, max_output_tokens: 1000 });
+    clearInterval(sampler);
+    expect(out).toContain("Process exited with code 0\n");
+    expect(out).toContain("Original token count: 50000000\n");
+    expect(out).toContain("Total output lines: 100000000\n\n");
+    expect(out).toMatch(/…\d+ tokens truncated…/);
+    expect(out.length).toBeLessThan(5000);
+    const item = h.completed()[0] as { aggregated_output: string };
+    expect(item.aggregated_output.length).toBeLessThan(140 * 1024);
+    expect(item.aggregated_output.startsWith("y\ny\n")).toBe(true);
+    expect(peak - rssBefore).toBeLessThan(150 * 1024 * 1024);
+  }, 60_000);
+
+  test("abort kills the process group, grandchildren included, and returns promptly", async () => {
+    const h = harness();
+    const running = await exec(h, { cmd: "sleep 100 & echo $!; wait", yield_time_ms: 500 });
+    const id = sessionIdOf(running);
+    const grandchild = Number(running.split("Output:\n")[1].trim());
+    expect(grandchild).toBeGreaterThan(0);
+    expect(isGone(grandchild)).toBe(false);
+    const polling = write(h, { session_id: id, yield_time_ms: 30000 });
+    setTimeout(() => h.abort.abort(new OcxError("sigint", "interrupted")), 100);
+    const t0 = performance.now();
+    const out = await polling;
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(out).toContain("Process exited with code 143\n");
+    expect(h.completed()).toHaveLength(1);
+    expect(h.completed()[0]).toMatchObject({ exit_code: 143, status: "failed" });
+    const deadline = performance.now() + 2000;
+    while (!isGone(grandchild) && performance.now() < deadline) await Bun.sleep(20);
+    expect(isGone(grandchild)).toBe(true);
+  });
+
+  test("abort while exec_command itself waits", async () => {
+    const h = harness();
+    setTimeout(() => h.abort.abort(), 150);
+    const t0 = performance.now();
+    const out = await exec(h, { cmd: "sleep 100", yield_time_ms: 30000 });
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(out).toContain("Process exited with code 143\n");
+    expect(h.completed()).toHaveLength(1);
+  });
+
+  test("a background process holding the pipes does not keep the command running", async () => {
+    const h = harness();
+    const t0 = performance.now();
+    const out = await exec(h, { cmd: "sleep 30 & echo $!", yield_time_ms: 10000 });
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(out).toContain("Process exited with code 0\n");
+    const pid = Number(out.split("Output:\n")[1].trim());
+    expect(h.completed()).toHaveLength(1);
+    process.kill(pid, "SIGKILL");
+  });
+
+  test("terminateAll completes pending items, even when SIGTERM is ignored", async () => {
+    const h = harness();
+    const a = sessionIdOf(await exec(h, { cmd: "sleep 100", yield_time_ms: 250 }));
+    const b = sessionIdOf(await exec(h, { cmd: "trap '' TERM; echo ready; sleep 100", yield_time_ms: 250 }));
+    expect(b).toBe(a + 1);
+    expect(h.completed()).toEqual([]);
+    await h.processes.terminateAll();
+    const done = h.completed();
+    expect(done.map((i) => i.id).sort()).toEqual(["item_0", "item_1"]);
+    expect(done.find((i) => i.id === "item_0")).toMatchObject({ exit_code: 143, status: "failed" });
+    expect(done.find((i) => i.id === "item_1")).toMatchObject({ exit_code: 137, status: "failed", aggregated_output: "ready\n" });
+    expect(h.processes.size).toBe(0);
+    await h.processes.terminateAll();
+    expect(h.completed()).toHaveLength(2); // exactly once
+  });
+
+  test("the sandbox check throws OcxError sandbox and spawns nothing", async () => {
+    const h = harness({ mode: "read-only", writableRoots: [], networkAccess: false, bypass: false });
+    const err = await exec(h, { cmd: "echo hi" }).catch((e) => e);
+    expect(err).toBeInstanceOf(OcxError);
+    expect((err as OcxError).kind).toBe("sandbox");
+    expect(h.spawned).toEqual([]);
+    expect(h.events).toEqual([]);
+  });
+
+  test("tty and escalation are refused with messages the model reads", async () => {
+    const h = harness();
+    expect(await exec(h, { cmd: "echo hi", tty: true })).toContain("tty is not supported by ocx yet");
+    expect(await exec(h, { cmd: "echo hi", sandbox_permissions: "require_escalated" })).toContain(
+      "not available in exec mode",
+    );
+    expect(h.spawned).toEqual([]);
+    expect(h.events).toEqual([]);
+  });
+
+  test("max_output_tokens truncates the middle and says how many lines there were", async () => {
+    const h = harness();
+    const out = await exec(h, { cmd: "seq 1 2000", max_output_tokens: 10 });
+    const body = out.split("Output:\n")[1];
+    expect(body.startsWith("Total output lines: 2000\n\n1\n2\n")).toBe(true);
+    expect(body).toMatch(/…\d+ tokens truncated…/);
+    expect(body.endsWith("2000\n")).toBe(true);
+  });
+
+  test("a shell that cannot be started gives an error and no item", async () => {
+    const h = harness();
+    const out = await exec(h, { cmd: "echo hi", shell: "/no/such/shell" });
+    expect(out).toContain("exec_command failed");
+    expect(h.events).toEqual([]);
+  });
+
+  test("tool specs are strict-free JSON schemas without extra properties", () => {
+    for (const tool of [execCommandTool, writeStdinTool]) {
+      expect(tool.spec.type).toBe("function");
+      const params = (tool.spec as { parameters: Record<string, unknown> }).parameters;
+      expect(params.additionalProperties).toBe(false);
+    }
+    expect(statSync(tmpdir()).isDirectory()).toBe(true);
+  });
+});
