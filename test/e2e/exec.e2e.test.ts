@@ -230,8 +230,10 @@ describe("ocx exec end to end", () => {
     expect(out).toContain("y\ny\n");
     expect(out.length).toBeLessThan(1_000_000); // default max_output_tokens is 10000
     expect(r.stdout.length).toBeLessThan(50_000_000);
-    // A generous safety net (not a benchmark): ocx must not hold the 200 MB in memory.
-    if (r.maxRssKb !== undefined) expect(r.maxRssKb).toBeLessThan(300 * 1024);
+    // A safety net, not a benchmark: ocx must not hold the 200 MB in memory (measured: ~95 MB
+    // peak against ~49 MB for a plain answer).
+    expect(r.maxRssKb).toBeDefined();
+    expect(r.maxRssKb!).toBeLessThan(170 * 1024);
   }, T);
 
   test("unknown tool: 'unsupported call: NAME' goes back and the run completes", async () => {
