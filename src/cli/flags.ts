@@ -12,7 +12,6 @@ export interface FlagDef {
   valueHint?: string;
   /** Accepted values of a string flag. */
   choices?: readonly string[];
-  hidden?: boolean;
 }
 export type FlagTable = Record<string, FlagDef>;
 
@@ -57,7 +56,6 @@ function usageMessage(e: unknown): string {
 export function cittyArgs(table: FlagTable, positionals: ArgsDef = {}): ArgsDef {
   const args: ArgsDef = { ...positionals };
   for (const [name, def] of Object.entries(table)) {
-    if (def.hidden) continue;
     const description = def.choices ? `${def.description} [${def.choices.join("|")}]` : def.description;
     args[name] =
       def.type === "boolean"

@@ -27,7 +27,7 @@ export async function main(runtime: Runtime): Promise<number> {
   try {
     const [first, ...rest] = argv;
     if (first === undefined || first === "--help" || first === "-h" || first === "help") {
-      runtime.stdout.write(`${await renderUsage(root as AnyCommand)}\n`);
+      runtime.stdout.write(helpText(runtime, await renderUsage(root as AnyCommand)));
       return first === undefined ? ExitCode.usage : ExitCode.ok;
     }
     if (first === "--version" || first === "-V") {
@@ -39,13 +39,14 @@ export async function main(runtime: Runtime): Promise<number> {
       throw new OcxError("usage", `error: unrecognized subcommand '${first}'\n\nFor more information, try '--help'.`);
     }
     if (wantsHelp(rest)) {
-      runtime.stdout.write(`${await renderUsage(command.cmd, root as AnyCommand)}\n`);
+      runtime.stdout.write(helpText(runtime, await renderUsage(command.cmd, root as AnyCommand)));
       return ExitCode.ok;
     }
     return await command.run(runtime, rest);
   } catch (e) {
     if (isOcxError(e)) {
-      runtime.stderr.write(`${e.kind === "usage" ? "" : "Error: "}${e.message}\n`);
+      const prefixed = /^(error|Error)\b/.test(e.message) ? e.message : `Error: ${e.message}`;
+      runtime.stderr.write(`${prefixed}\n`);
       return e.exitCode;
     }
     runtime.stderr.write(`Error: unexpected failure: ${describeError(e)}\n`);
@@ -61,4 +62,10 @@ function wantsHelp(argv: string[]): boolean {
     if (a === "--help" || a === "-h") return true;
   }
   return false;
+}
+
+/** citty colours its help unconditionally; keep colour for terminals only, and drop padding. */
+function helpText(runtime: Runtime, text: string): string {
+  const plain = runtime.stdout.isTTY && !runtime.env("NO_COLOR") ? text : text.replace(/\x1b\[[0-9;]*m/g, "");
+  return `${plain.replace(/[ \t]+$/gm, "")}\n`;
 }

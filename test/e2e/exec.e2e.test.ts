@@ -460,7 +460,8 @@ describe("ocx exec end to end", () => {
     expect(checkEventStream(r.events)).toEqual([]);
   }, T);
 
-  test("SIGINT mid-command: exit 130, turn.failed interrupted, the command's processes are gone", async () => {
+  for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+  test(`${sig} mid-command: exit ${code}, turn.failed interrupted, the command's processes are gone`, async () => {
     const dir = makeRepo();
     const shellPid = join(dir, "shell.pid");
     const childPid = join(dir, "child.pid");
@@ -472,7 +473,7 @@ describe("ocx exec end to end", () => {
         home,
         cwd: dir,
         signalAfter: {
-          signal: "SIGINT",
+          signal: sig,
           after: async () => {
             await mock.waitForRequests(1);
             await waitFor(() => readPid(shellPid) !== undefined && readPid(childPid) !== undefined, 15_000, "the command to start");
@@ -483,7 +484,7 @@ describe("ocx exec end to end", () => {
       });
       expect(pids).toHaveLength(2);
       expect(r.timedOut).toBe(false);
-      expect(r.code).toBe(130);
+      expect(r.code).toBe(code);
       expect(r.events).toBeDefined();
       expect(lastEvent(r.events)).toMatchObject({ type: "turn.failed", error: { code: "interrupted" } });
       expect(checkEventStream(r.events)).toEqual([]);
@@ -500,4 +501,5 @@ describe("ocx exec end to end", () => {
       }
     }
   }, T);
+  }
 });

@@ -1,0 +1,99 @@
+// The command line itself, on the compiled binary: version, help, usage errors, and that every
+// flag a wrapper may pass (contract section 1.1) is accepted.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { EXEC_FLAGS } from "../../src/cli/exec.ts";
+import { reply, startMockResponses, type Mock } from "../mock/responses-server.ts";
+import { cleanupTemp, makeDir, makeHome, runOcx } from "./harness.ts";
+
+let mock: Mock;
+let home: string;
+beforeAll(async () => {
+  mock = await startMockResponses();
+  home = makeHome(mock.url);
+});
+afterAll(async () => {
+  await mock.close();
+  cleanupTemp();
+});
+
+test("ocx --version prints `ocx <version>`", async () => {
+  const r = await runOcx(["--version"], { home });
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/^ocx \d+\.\d+\.\d+\n$/);
+});
+
+test("ocx exec --help lists every flag, without colour when piped", async () => {
+  const r = await runOcx(["exec", "--help"], { home });
+  expect(r.code).toBe(0);
+  expect(r.stdout).not.toContain("\x1b[");
+  for (const [name, def] of Object.entries(EXEC_FLAGS)) {
+    expect(r.stdout).toContain(`--${name}`);
+    if (def.short) expect(r.stdout).toContain(`-${def.short}, --${name}`);
+  }
+  const top = await runOcx(["--help"], { home });
+  expect(top.code).toBe(0);
+  expect(top.stdout).toContain("exec");
+});
+
+test("usage errors exit 2 with a one-line reason and a hint", async () => {
+  const unknown = await runOcx(["exec", "--no-such-flag", "x"], { home });
+  expect(unknown.code).toBe(2);
+  expect(unknown.stderr).toContain("error: unexpected argument '--no-such-flag' found");
+  expect(unknown.stderr).toContain("--help");
+  expect(unknown.stdout).toBe("");
+  const badValue = await runOcx(["exec", "--color", "sometimes", "x"], { home });
+  expect(badValue.code).toBe(2);
+  expect(badValue.stderr).toContain("possible values: always, never, auto");
+  const twoPrompts = await runOcx(["exec", "one", "two"], { home });
+  expect(twoPrompts.code).toBe(2);
+  const noCommand = await runOcx(["frobnicate"], { home });
+  expect(noCommand.code).toBe(2);
+  expect(noCommand.stderr).toContain("unrecognized subcommand 'frobnicate'");
+});
+
+test("a bad -c override is a configuration error (exit 3), with the reference's wording", async () => {
+  const r = await runOcx(["exec", "-c", "model", "x"], { home });
+  expect(r.code).toBe(3);
+  expect(r.stderr).toContain("Error parsing -c overrides: Invalid override (missing '='): model");
+  expect(r.stderr.split("\n").filter((l) => l.trim() !== "")).toHaveLength(1);
+});
+
+test("every flag a wrapper may pass is accepted; the ones without a meaning yet are ignored", async () => {
+  mock.push(reply("accepted"));
+  const dir = makeDir("flags-");
+  const r = await runOcx(
+    [
+      "exec",
+      "--enable", "web_search",
+      "--disable", "foo",
+      "--strict-config",
+      "--thread-source", "user",
+      "--cyber-access-program", "standard",
+      "--trust",
+      "--ignore-rules",
+      "--worktree",
+      "--dangerously-bypass-hook-trust",
+      "--ephemeral",
+      "--skip-git-repo-check",
+      "--color", "never",
+      "-m", "gpt-5.5",
+      "-C", dir,
+      "--add-dir", dir,
+      "-c", "approval_policy=\"never\"",
+      "--experimental-json",
+      "say ok",
+    ],
+    { home },
+  );
+  expect(r.stderr).toBe("Reading additional input from stdin...\n"); // nothing else: no warning, no error
+  expect(r.code).toBe(0);
+  expect(r.events?.at(-1)?.type).toBe("turn.completed");
+});
+
+test("--full-auto is a deprecated alias of --sandbox workspace-write, with a warning", async () => {
+  mock.push(reply("ok"));
+  const r = await runOcx(["exec", "--full-auto", "--skip-git-repo-check", "--color", "never", "hi"], { home, cwd: makeDir() });
+  expect(r.code).toBe(0);
+  expect(r.stderr).toContain("`--full-auto` is deprecated; use `--sandbox workspace-write` instead.");
+  expect(r.stderr).toContain("sandbox: workspace-write [");
+});
