@@ -76,6 +76,45 @@ describe("ocx exec end to end", () => {
     expect(messageTexts(req.body, "user")).toContain("say hi");
   }, T);
 
+  test("the request: ocx's instructions, environment context, prompt, tools, store:false, cache key = thread id", async () => {
+    const { mock, home } = await setup([reply("ok")]);
+    const r = await runOcx(["exec", ...JSON_, "what is here?"], { home });
+    expect(r.code).toBe(0);
+    const req = mock.requests[0]!;
+    const threadId = r.events![0].thread_id;
+    expect(req.path).toBe("/v1/responses");
+    expect(req.headers.accept).toBe("text/event-stream");
+    expect(req.body.instructions).toContain("You are ocx");
+    expect(req.body.store).toBe(false);
+    expect(req.body.stream).toBe(true);
+    expect(req.body.parallel_tool_calls).toBe(true);
+    expect(req.body.prompt_cache_key).toBe(threadId);
+    expect(req.body.tools.map((t: { name: string }) => t.name)).toEqual(["exec_command", "write_stdin"]);
+    for (const tool of req.body.tools) {
+      expect(tool).toMatchObject({ type: "function", strict: false, parameters: { type: "object", additionalProperties: false } });
+    }
+    const [envContext, prompt] = messageTexts(req.body, "user");
+    expect(envContext).toStartWith("<environment_context>");
+    expect(envContext).toContain("<cwd>");
+    expect(envContext).toContain("<sandbox_mode>read-only</sandbox_mode>");
+    expect(envContext).toContain("<current_date>");
+    expect(prompt).toBe("what is here?");
+    // Nothing secret in the body: the key travels only in the authorization header.
+    expect(JSON.stringify(req.body)).not.toContain("sk-test-e2e");
+  }, T);
+
+  test("commands never see the API key ocx holds", async () => {
+    const { mock, home } = await setup([sse(turn([execCommand("env", {}, "call_env")])), reply("ok")]);
+    const r = await runOcx(["exec", ...JSON_, ...FULL, "show env"], { home, env: { OTHER_VAR: "kept" } });
+    expect(r.code).toBe(0);
+    const out = callOutput(mock.requests[1]!.body, "call_env")!;
+    expect(out).toContain("OTHER_VAR=kept");
+    expect(out).toContain("CODEX_CI=1");
+    expect(out).not.toContain("sk-test-e2e");
+    expect(out).not.toContain("CODEX_API_KEY");
+    expect(r.stdout).not.toContain("sk-test-e2e");
+  }, T);
+
   test("plain answer, --json: thread.started, turn.started, agent_message, turn.completed with usage", async () => {
     const { home } = await setup([reply("Hello from the mock.", usage(200, 14, 40, 6))]);
     const r = await runOcx(["exec", ...JSON_, "say hi"], { home });
