@@ -4,6 +4,8 @@ import type { FailureCode } from "./events.ts";
 export const ExitCode = {
   ok: 0,
   failed: 1,
+  /** An unexpected failure (a bug): also exit 1, but reported with the code "internal". */
+  internal: 1,
   usage: 2,
   config: 3,
   auth: 4,

@@ -59,10 +59,19 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
   const toolSpecs: ToolSpec[] = opts.tools.map((t) => t.spec);
   const toolsByName = new Map(opts.tools.map((t) => [t.name, t]));
 
+  // The turn's own signal: aborted on interrupt (opts.signal) and when the turn fails, so tools
+  // still running stop, and close their items, before turn.failed is emitted.
+  const turn = new AbortController();
+  const forward = () => turn.abort(opts.signal.reason);
+  if (opts.signal.aborted) forward();
+  else opts.signal.addEventListener("abort", forward, { once: true });
+  const inFlight = new Set<Promise<unknown>>();
+
   emit({ type: "turn.started" });
   try {
     let streamRetries = 0;
     for (;;) {
+      turn.signal.throwIfAborted();
       const request: ModelRequest = {
         model: opts.model,
         instructions: opts.instructions,
@@ -76,26 +85,33 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
       const calls: Array<{ item: ResponseItem; output: Promise<ResponseItem> }> = [];
       let failure: ModelError | undefined;
       try {
-        for await (const part of opts.client.stream(request, opts.signal)) {
+        for await (const part of opts.client.stream(request, turn.signal)) {
           if (part.type === "completed") {
             usage = addUsage(usage, part.usage);
           } else if (part.type === "item-done") {
             const item = part.item;
             append(item);
             if (isToolCall(item)) {
-              const output = runCall(item, toolsByName, opts);
-              output.catch(() => {}); // observed below, in call order
+              const output = runCall(item, toolsByName, opts, turn.signal);
+              inFlight.add(output);
+              // Observed below, in call order; this only keeps the book of running calls.
+              output.then(
+                () => inFlight.delete(output),
+                (e) => {
+                  inFlight.delete(output);
+                  // A call that fails the turn (sandbox refusal, ...) stops the others at once.
+                  if (isOcxError(e) && !turn.signal.aborted) turn.abort(e);
+                },
+              );
               calls.push({ item, output });
             } else {
               const shown = showItem(item, opts);
               if (shown !== undefined) lastAgentMessage = shown;
             }
-          } else if (part.type === "failed") {
-            throw new ModelError("retryable", part.message);
           }
         }
       } catch (e) {
-        if (!(e instanceof ModelError) || opts.signal.aborted) throw e;
+        if (!(e instanceof ModelError) || turn.signal.aborted) throw e;
         failure = e;
       }
       // Results go back in call order, whatever order the calls finished in. Calls that
@@ -109,14 +125,18 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
           type: "error",
           message: `Reconnecting... ${streamRetries}/${opts.streamMaxRetries} (${failure.message})`,
         });
-        await sleep(failure.retryAfterMs ?? backoffMs(streamRetries), opts.signal);
+        await sleep(failure.retryAfterMs ?? backoffMs(streamRetries), turn.signal);
         continue;
       }
       streamRetries = 0;
       if (calls.length === 0) break;
     }
+    // An interrupt that arrived while the last response was finishing still counts.
+    turn.signal.throwIfAborted();
   } catch (e) {
     const error = toOcxError(e, opts.signal);
+    if (!turn.signal.aborted) turn.abort(error);
+    await Promise.allSettled([...inFlight]);
     await opts.processes.terminateAll();
     emit({ type: "error", message: error.message });
     emit({ type: "turn.failed", error: { message: error.message, code: error.failureCode } });
@@ -140,7 +160,12 @@ function showItem(item: ResponseItem, opts: TurnOptions): string | undefined {
   return shown?.type === "agent_message" ? shown.text : undefined;
 }
 
-async function runCall(item: ResponseItem, tools: Map<string, Tool>, opts: TurnOptions): Promise<ResponseItem> {
+async function runCall(
+  item: ResponseItem,
+  tools: Map<string, Tool>,
+  opts: TurnOptions,
+  signal: AbortSignal,
+): Promise<ResponseItem> {
   const name = String(item.name ?? "");
   const callId = String(item.call_id ?? "");
   const tool = tools.get(name);
@@ -148,7 +173,7 @@ async function runCall(item: ResponseItem, tools: Map<string, Tool>, opts: TurnO
   const ctx: ToolContext = {
     runtime: opts.runtime,
     cwd: opts.cwd,
-    signal: opts.signal,
+    signal,
     sandbox: opts.sandbox,
     env: opts.env,
     processes: opts.processes,
@@ -163,7 +188,7 @@ async function runCall(item: ResponseItem, tools: Map<string, Tool>, opts: TurnO
   try {
     return callOutputItem(item, await tool.run(raw, ctx));
   } catch (e) {
-    if (isOcxError(e) || opts.signal.aborted) throw e;
+    if (isOcxError(e) || signal.aborted) throw e;
     return callOutputItem(item, `tool ${name} failed: ${describeError(e)}`);
   }
 }
@@ -172,5 +197,5 @@ function toOcxError(e: unknown, signal: AbortSignal): OcxError {
   if (signal.aborted && isOcxError(signal.reason)) return signal.reason;
   if (isOcxError(e)) return e;
   if (e instanceof ModelError) return new OcxError(e.kind === "auth" ? "auth" : "failed", e.message, { cause: e });
-  return new OcxError("failed", describeError(e), { cause: e });
+  return new OcxError("internal", `internal error: ${describeError(e)}`, { cause: e });
 }

@@ -62,9 +62,9 @@ export type StreamPart =
   | { type: "reasoning-delta"; delta: string }
   /** An output item has finished: the authoritative copy (response.output_item.done). */
   | { type: "item-done"; item: ResponseItem }
-  | { type: "completed"; responseId?: string; usage: Usage }
-  /** The server reported a failed response (response.failed / error event). */
-  | { type: "failed"; code?: string; message: string };
+  | { type: "completed"; responseId?: string; usage: Usage };
+// A failed response (response.failed, an error event, a disconnect) is not a part: adapters
+// throw a ModelError, classified for the retry policy.
 
 /**
  * Failure of one model request, classified for the retry policy.
@@ -110,7 +110,7 @@ export interface ProviderInfo {
 export interface ModelClient {
   /**
    * Streams one response. Request-level retries (5xx, transport errors before any byte of the
-   * body) happen inside; anything later surfaces as a thrown ModelError or a "failed" part, and
+   * body) happen inside; anything later surfaces as a thrown ModelError, and
    * the agent loop decides about stream-level retries.
    */
   stream(request: ModelRequest, signal: AbortSignal): AsyncIterable<StreamPart>;

@@ -125,7 +125,7 @@ function truncateLines(text: string, max: number): string {
   const trimmed = text.replace(/\n$/, "");
   if (trimmed === "") return "";
   const lines = trimmed.split("\n");
-  if (lines.length <= max) return trimmed;
+  if (lines.length <= max + 1) return trimmed; // never replace one line by a marker line
   const head = lines.slice(0, max / 2);
   const tail = lines.slice(-max / 2);
   return [...head, `... (${lines.length - max} lines omitted)`, ...tail].join("\n");
