@@ -4,10 +4,27 @@ import * as os from "node:os";
 import type { FileStat, OutputSink, Runtime } from "../core/runtime.ts";
 import { spawnBun } from "./bun-spawn.ts";
 
+/**
+ * stdout/stderr. A reader that went away (`ocx exec --json | head -1`) makes writes fail with
+ * EPIPE; later output is dropped quietly instead of printing a stack trace.
+ */
 function sink(stream: NodeJS.WriteStream): OutputSink {
+  let gone = false;
+  stream.on("error", () => {
+    gone = true;
+  });
+  const write = (chunk: string | Uint8Array, done?: () => void) => {
+    if (gone) return done?.();
+    try {
+      stream.write(chunk, done);
+    } catch {
+      gone = true;
+      done?.();
+    }
+  };
   return {
-    write: (chunk) => void stream.write(chunk),
-    flush: () => new Promise<void>((resolve) => stream.write("", () => resolve())),
+    write: (chunk) => write(chunk),
+    flush: () => new Promise<void>((resolve) => write("", resolve)),
     isTTY: Boolean(stream.isTTY),
   };
 }

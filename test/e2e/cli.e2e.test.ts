@@ -2,8 +2,8 @@
 // flag a wrapper may pass (contract section 1.1) is accepted.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { EXEC_FLAGS } from "../../src/cli/exec.ts";
-import { reply, startMockResponses, type Mock } from "../mock/responses-server.ts";
-import { cleanupTemp, makeDir, makeHome, runOcx } from "./harness.ts";
+import { execCommand, reply, sse, startMockResponses, turn, type Mock } from "../mock/responses-server.ts";
+import { cleanupTemp, makeDir, makeHome, ocxBin, runOcx } from "./harness.ts";
 
 let mock: Mock;
 let home: string;
@@ -96,4 +96,23 @@ test("--full-auto is a deprecated alias of --sandbox workspace-write, with a war
   expect(r.code).toBe(0);
   expect(r.stderr).toContain("`--full-auto` is deprecated; use `--sandbox workspace-write` instead.");
   expect(r.stderr).toContain("sandbox: workspace-write [");
+});
+
+test("a reader that goes away early (| head) gets no stack trace on stderr", async () => {
+  // The command gives `head` time to exit, so the later events meet a closed pipe.
+  mock.push(sse(turn([execCommand("sleep 0.3")])), reply("a long enough answer"));
+  const proc = Bun.spawn(
+    ["bash", "-c", `"$OCX" exec --json --sandbox danger-full-access --skip-git-repo-check hi </dev/null | head -c 10 >/dev/null; echo "status=\${PIPESTATUS[0]}"`],
+    {
+      cwd: makeDir(),
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, CODEX_HOME: home, CODEX_API_KEY: "sk-test", OCX: ocxBin() },
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+  );
+  const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  await proc.exited;
+  expect(out).toBe("status=0\n");
+  expect(err).not.toContain("EPIPE");
+  expect(err).not.toContain("    at ");
 });
