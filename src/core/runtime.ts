@@ -102,6 +102,6 @@ export interface Runtime {
   spawn(opts: SpawnOptions): ChildProcess;
   /** Registers a handler; returns a function that removes it. */
   onSignal(signal: "SIGINT" | "SIGTERM", handler: () => void): () => void;
-  /** Flushes stdout/stderr and ends the process. Only the entry point calls this. */
+  /** Flushes stdout/stderr, then ends the program. Only the entry point calls this. */
   exit(code: number): Promise<never>;
 }

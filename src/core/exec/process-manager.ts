@@ -26,7 +26,7 @@ export interface SessionEnd {
   sessionId: number;
   /** The exit code; 128 + signal number when a signal ended it (-1 for an unknown signal). */
   exitCode: number;
-  /** Signal name when a signal ended the process. */
+  /** Signal name when a signal ended the child. */
   signal: string | null;
   /** stdout and stderr interleaved, head and tail kept, decoded. */
   aggregatedOutput: string;
