@@ -1,0 +1,68 @@
+import { PatchError } from "./patch-error.ts";
+import { seekSequence } from "./seek.ts";
+import type { UpdateChunk } from "./types.ts";
+
+type Replacement = { start: number; oldLength: number; newLines: string[] };
+
+/**
+ * The new content of a file after one Update hunk's chunks. Pure: `path` is only used in
+ * error messages. The file's line ending (CRLF when its first line ends in CRLF) is kept for
+ * every line, and a non-empty result always ends with a line ending. Unlike the reference, a
+ * trailing blank line is never swallowed (the reference turns "a\nb\n\n" into "a\nB\n").
+ * Throws PatchError.
+ */
+export function applyHunksToText(original: string, chunks: readonly UpdateChunk[], path: string): string {
+  const eol = detectEol(original);
+  const lines = original.split("\n");
+  if (lines[lines.length - 1] === "") lines.pop();
+  if (eol === "\r\n") for (let i = 0; i < lines.length; i++) if (lines[i]!.endsWith("\r")) lines[i] = lines[i]!.slice(0, -1);
+  const result = applyReplacements(lines, computeReplacements(lines, chunks, path));
+  return result.length === 0 ? "" : result.join(eol) + eol;
+}
+
+/** "\r\n" when the first line break of the text is CRLF, else "\n". */
+export function detectEol(text: string): "\n" | "\r\n" {
+  const i = text.indexOf("\n");
+  return i > 0 && text[i - 1] === "\r" ? "\r\n" : "\n";
+}
+
+function computeReplacements(lines: string[], chunks: readonly UpdateChunk[], path: string): Replacement[] {
+  const out: Replacement[] = [];
+  let cursor = 0;
+  for (const chunk of chunks) {
+    if (chunk.changeContext !== null) {
+      const idx = seekSequence(lines, [chunk.changeContext], cursor, false);
+      if (idx === null) throw new PatchError(`Failed to find context '${chunk.changeContext}' in ${path}`);
+      cursor = idx + 1;
+    }
+    if (chunk.oldLines.length === 0) {
+      const at = lines.length > 0 && lines[lines.length - 1] === "" ? lines.length - 1 : lines.length;
+      out.push({ start: at, oldLength: 0, newLines: chunk.newLines });
+      continue;
+    }
+    let pattern = chunk.oldLines;
+    let newLines = chunk.newLines;
+    let found = seekSequence(lines, pattern, cursor, chunk.isEndOfFile);
+    if (found === null && pattern[pattern.length - 1] === "") {
+      pattern = pattern.slice(0, -1);
+      if (newLines[newLines.length - 1] === "") newLines = newLines.slice(0, -1);
+      found = seekSequence(lines, pattern, cursor, chunk.isEndOfFile);
+    }
+    if (found === null) {
+      throw new PatchError(`Failed to find expected lines in ${path}:\n${chunk.oldLines.join("\n")}`);
+    }
+    out.push({ start: found, oldLength: pattern.length, newLines });
+    cursor = found + pattern.length;
+  }
+  return out.sort((a, b) => a.start - b.start);
+}
+
+/** Apply bottom-up so earlier indices stay valid. */
+function applyReplacements(lines: string[], replacements: Replacement[]): string[] {
+  const result = lines.slice();
+  for (let i = replacements.length - 1; i >= 0; i--) {
+    const { start, oldLength, newLines } = replacements[i]!;
+    result.splice(start, Math.min(oldLength, Math.max(0, result.length - start)), ...newLines);
+  }
+  return result;
+}
