@@ -1,6 +1,6 @@
 // `ocx exec`: resolve everything a run needs, run one turn, report it. Returns the exit code;
 // expected failures before the turn starts throw OcxError.
-import { resolve } from "pathe";
+import { basename, resolve } from "pathe";
 import { runTurn } from "./agent/run-turn.ts";
 import { loadConfig } from "./config/load.ts";
 import { DEFAULT_MODEL, DEFAULT_PROVIDER, credentialEnvVars, resolveProvider } from "./config/providers.ts";
@@ -23,7 +23,7 @@ import { execCommandTool } from "./tools/exec-command.ts";
 import { writeStdinTool } from "./tools/write-stdin.ts";
 import { uuidv7 } from "./util/uuid.ts";
 import { OCX_VERSION } from "./version.ts";
-import { codexHome, gitRoot, resolveWorkdir } from "./workspace.ts";
+import { codexHome, defaultShell, gitRoot, resolveWorkdir } from "./workspace.ts";
 
 
 export interface ExecOptions {
@@ -100,12 +100,12 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
     runtime.onSignal("SIGTERM", () => controller.abort(new OcxError("sigterm", "interrupted by SIGTERM"))),
   ];
 
-  const shell = (await runtime.fs.stat("/bin/bash")) ? "bash" : "sh";
+  const shell = await defaultShell(runtime);
   const input: ResponseItem[] = [
     userMessage(
       environmentContextText({
         cwd,
-        shell,
+        shell: basename(shell),
         currentDate: localDate(runtime.now(), runtime.timeZone()),
         timeZone: runtime.timeZone(),
         sandbox,
@@ -140,6 +140,7 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
     reasoning: reasoningParams(config),
     textFormat,
     cwd,
+    shell,
     sandbox,
     env: commandEnv(runtime, config, providerId, threadId, sandbox),
     processes,

@@ -18,6 +18,11 @@ export async function resolveWorkdir(runtime: Runtime, cd: string | undefined): 
   return runtime.fs.realpath(dir);
 }
 
+/** The shell model-run commands use unless a call names one: bash when present, else sh. */
+export async function defaultShell(runtime: Runtime): Promise<string> {
+  return (await runtime.fs.stat("/bin/bash"))?.isFile ? "/bin/bash" : "/bin/sh";
+}
+
 /** The root of the git repository containing `dir`, or null. A `.git` file (worktree) counts. */
 export async function gitRoot(runtime: Runtime, dir: string): Promise<string | null> {
   for (let d = dir; ; d = dirname(d)) {

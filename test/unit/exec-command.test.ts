@@ -55,6 +55,7 @@ function harness(sandbox: SandboxPolicy = FULL_ACCESS): Harness {
   const ctx: ToolContext = {
     runtime,
     cwd: tmpdir(),
+    shell: existsSync("/bin/bash") ? "/bin/bash" : "/bin/sh",
     signal: abort.signal,
     sandbox,
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: tmpdir() },

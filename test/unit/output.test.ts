@@ -1,9 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import type { CommandExecutionItem, ThreadEvent, Usage } from "../../src/core/events.ts";
+import type { CommandExecutionItem, ThreadEvent } from "../../src/core/events.ts";
 import { humanProcessor } from "../../src/core/output/human.ts";
 import { jsonlProcessor } from "../../src/core/output/jsonl.ts";
 import type { OutputProcessor, RunHeader } from "../../src/core/output/processor.ts";
 import type { OutputSink } from "../../src/core/runtime.ts";
+import { usage } from "../support/usage.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Captured sinks and fixtures
@@ -32,13 +33,6 @@ function sink(isTTY = false): CapturedSink {
   return s;
 }
 
-const usage = (input: number, cached: number, output: number, reasoning = 0): Usage => ({
-  input_tokens: input,
-  cached_input_tokens: cached,
-  cache_write_input_tokens: 0,
-  output_tokens: output,
-  reasoning_output_tokens: reasoning,
-});
 
 const HEADER: RunHeader = {
   version: "0.1.0",

@@ -14,6 +14,7 @@ import {
 import type { Runtime } from "../../src/core/runtime.ts";
 import type { SandboxPolicy } from "../../src/core/sandbox-policy.ts";
 import { defineTool, ToolError, type Tool } from "../../src/core/tools/define-tool.ts";
+import { usage } from "../support/usage.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Fakes
@@ -60,13 +61,6 @@ function fakeClient(scripts: Script[]): FakeClient {
   };
 }
 
-const usage = (input: number, cached: number, output: number, reasoning = 0): Usage => ({
-  input_tokens: input,
-  cached_input_tokens: cached,
-  cache_write_input_tokens: 0,
-  output_tokens: output,
-  reasoning_output_tokens: reasoning,
-});
 
 const completed = (u: Usage = usage(10, 0, 5)): StreamPart => ({ type: "completed", responseId: "resp", usage: u });
 
@@ -192,6 +186,7 @@ function harness(scripts: Script[], overrides: Partial<TurnOptions> = {}): Harne
     tools: [],
     streamMaxRetries: 3,
     cwd: "/ws",
+    shell: "/bin/sh",
     sandbox: SANDBOX,
     env: {},
     processes,

@@ -29,6 +29,8 @@ export interface TurnOptions {
   reasoning?: ModelRequest["reasoning"];
   textFormat?: ModelRequest["textFormat"];
   cwd: string;
+  /** Absolute path of the default shell for commands. */
+  shell: string;
   sandbox: SandboxPolicy;
   env: Record<string, string>;
   processes: ProcessManager;
@@ -65,7 +67,8 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
   const forward = () => turn.abort(opts.signal.reason);
   if (opts.signal.aborted) forward();
   else opts.signal.addEventListener("abort", forward, { once: true });
-  const inFlight = new Set<Promise<unknown>>();
+  // Calls of the response being handled; earlier responses' calls have all been awaited.
+  let calls: Array<{ item: ResponseItem; output: Promise<ResponseItem> }> = [];
 
   emit({ type: "turn.started" });
   try {
@@ -82,7 +85,7 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
         reasoning: opts.reasoning,
         textFormat: opts.textFormat,
       };
-      const calls: Array<{ item: ResponseItem; output: Promise<ResponseItem> }> = [];
+      calls = [];
       let failure: ModelError | undefined;
       try {
         for await (const part of opts.client.stream(request, turn.signal)) {
@@ -93,16 +96,11 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
             append(item);
             if (isToolCall(item)) {
               const output = runCall(item, toolsByName, opts, turn.signal);
-              inFlight.add(output);
-              // Observed below, in call order; this only keeps the book of running calls.
-              output.then(
-                () => inFlight.delete(output),
-                (e) => {
-                  inFlight.delete(output);
-                  // A call that fails the turn (sandbox refusal, ...) stops the others at once.
-                  if (isOcxError(e) && !turn.signal.aborted) turn.abort(e);
-                },
-              );
+              // Results are observed below, in call order; a call that fails the turn
+              // (sandbox refusal, ...) stops the others at once.
+              output.catch((e) => {
+                if (isOcxError(e) && !turn.signal.aborted) turn.abort(e);
+              });
               calls.push({ item, output });
             } else {
               const shown = showItem(item, opts);
@@ -136,7 +134,7 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
   } catch (e) {
     const error = toOcxError(e, opts.signal);
     if (!turn.signal.aborted) turn.abort(error);
-    await Promise.allSettled([...inFlight]);
+    await Promise.allSettled(calls.map((c) => c.output));
     await opts.processes.terminateAll();
     emit({ type: "error", message: error.message });
     emit({ type: "turn.failed", error: { message: error.message, code: error.failureCode } });
@@ -173,6 +171,7 @@ async function runCall(
   const ctx: ToolContext = {
     runtime: opts.runtime,
     cwd: opts.cwd,
+    shell: opts.shell,
     signal,
     sandbox: opts.sandbox,
     env: opts.env,

@@ -11,6 +11,8 @@ export interface ToolContext {
   runtime: Runtime;
   /** The turn's working directory (absolute). */
   cwd: string;
+  /** Absolute path of the default shell for commands. */
+  shell: string;
   /** Aborted on interrupt, timeout or turn end. */
   signal: AbortSignal;
   sandbox: SandboxPolicy;

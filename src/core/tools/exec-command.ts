@@ -5,7 +5,6 @@ import { resolve } from "pathe";
 import { OcxError, describeError } from "../errors.ts";
 import type { CommandExecutionItem } from "../events.ts";
 import type { PollResult, SessionEnd } from "../exec/process-manager.ts";
-import type { Runtime } from "../runtime.ts";
 import { canRunCommands, sandboxUnavailableMessage } from "../sandbox-policy.ts";
 import { shellJoin } from "../util/shell-quote.ts";
 import { ToolError, defineTool } from "./define-tool.ts";
@@ -84,7 +83,7 @@ export const execCommandTool = defineTool({
     const cwd = args.workdir ? resolve(ctx.cwd, args.workdir) : ctx.cwd;
     const stat = await ctx.runtime.fs.stat(cwd);
     if (!stat?.isDirectory) throw new ToolError(`workdir ${cwd} does not exist or is not a directory`);
-    const shell = args.shell || (await defaultShell(ctx.runtime));
+    const shell = args.shell || ctx.shell;
     const argv = [shell, args.login === false ? "-c" : "-lc", args.cmd];
     const command = shellJoin(argv);
 
@@ -159,9 +158,4 @@ export function randomChunkId(): string {
 
 export function clamp(n: number, lo: number, hi: number): number {
   return Number.isNaN(n) ? lo : Math.min(hi, Math.max(lo, n));
-}
-
-async function defaultShell(runtime: Runtime): Promise<string> {
-  const bash = await runtime.fs.stat("/bin/bash");
-  return bash?.isFile ? "/bin/bash" : "/bin/sh";
 }
