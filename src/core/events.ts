@@ -76,6 +76,8 @@ export const ThreadItem = v.variant("type", [
 ]);
 export type ThreadItem = v.InferOutput<typeof ThreadItem>;
 export type CommandExecutionItem = v.InferOutput<typeof CommandExecutionItem>;
+export type FileChangeItem = v.InferOutput<typeof FileChangeItem>;
+export type TodoListItem = v.InferOutput<typeof TodoListItem>;
 
 /** Error codes carried by ocx's turn.failed (ocx-extensions.md "Outcome contract"). */
 export const FailureCode = v.picklist([
@@ -106,3 +108,20 @@ export type ThreadEvent = v.InferOutput<typeof ThreadEvent>;
 
 /** Sink the agent loop writes events into; output processors implement it. */
 export type EmitEvent = (event: ThreadEvent) => void;
+
+/**
+ * What a person reading the transcript should see about an item beyond the event itself: the
+ * diff of a patch, the explanation and step statuses of a plan. Human mode prints it with the
+ * item; JSONL mode has no place for it and drops it. Produced lazily: nothing is computed when
+ * no one prints it.
+ */
+export type ItemDetail =
+  | { kind: "diff"; text: () => string }
+  | {
+      kind: "plan";
+      explanation?: string;
+      steps: Array<{ step: string; status: "pending" | "in_progress" | "completed" }>;
+    };
+
+/** Receives the detail of an item before that item's next event is emitted. */
+export type EmitDetail = (itemId: string, detail: ItemDetail) => void;

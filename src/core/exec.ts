@@ -21,6 +21,9 @@ import type { Runtime } from "./runtime.ts";
 import type { SandboxMode, SandboxPolicy } from "./sandbox-policy.ts";
 import { execCommandTool } from "./tools/exec-command.ts";
 import { writeStdinTool } from "./tools/write-stdin.ts";
+import { applyPatchCustomTool } from "./tools/apply-patch.ts";
+import { updatePlanTool } from "./tools/update-plan.ts";
+import { viewImageTool } from "./tools/view-image.ts";
 import { uuidv7 } from "./util/uuid.ts";
 import { OCX_VERSION } from "./version.ts";
 import { codexHome, defaultShell, gitRoot, resolveWorkdir } from "./workspace.ts";
@@ -135,7 +138,7 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
     instructions: BASE_INSTRUCTIONS,
     threadId,
     input,
-    tools: [execCommandTool, writeStdinTool],
+    tools: [execCommandTool, writeStdinTool, updatePlanTool, applyPatchCustomTool, viewImageTool],
     streamMaxRetries: provider.streamMaxRetries,
     reasoning: reasoningParams(config),
     textFormat,
@@ -145,6 +148,7 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
     env: commandEnv(runtime, config, providerId, threadId, sandbox),
     processes,
     emit,
+    detail: (id, d) => out.detail(id, d),
     signal: controller.signal,
     nextItemId: () => `item_${itemCounter++}`,
   });

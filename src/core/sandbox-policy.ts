@@ -29,3 +29,31 @@ export function sandboxUnavailableMessage(policy: SandboxPolicy): string {
     `rerun with --sandbox danger-full-access (inside an external sandbox such as a container) to allow commands`
   );
 }
+
+/** Top-level folders of a writable root that stay read-only under workspace-write. */
+export const PROTECTED_DIRS: readonly string[] = [".git", ".codex", ".agents"];
+
+export type WriteDenial =
+  | { reason: "read-only" }
+  | { reason: "outside" }
+  | { reason: "protected"; dir: string };
+
+/**
+ * Whether ocx itself (apply_patch) may write the absolute, normalised `path` under `policy`;
+ * null when it may. Purely lexical: callers check the path and its real path (symlinks), each
+ * against the roots in the same form.
+ */
+export function writeDenial(policy: SandboxPolicy, path: string, roots: readonly string[] = policy.writableRoots): WriteDenial | null {
+  if (policy.bypass || policy.mode === "danger-full-access") return null;
+  if (policy.mode === "read-only") return { reason: "read-only" };
+  let inside = false;
+  for (const root of roots) {
+    const base = root.endsWith("/") ? root : `${root}/`;
+    if (path !== root && !path.startsWith(base)) continue;
+    inside = true;
+    // A protected folder of any root that holds the path wins (roots may nest: /tmp and /tmp/ws).
+    const first = path === root ? "" : path.slice(base.length).split("/")[0]!;
+    if (PROTECTED_DIRS.includes(first)) return { reason: "protected", dir: `${base}${first}` };
+  }
+  return inside ? null : { reason: "outside" };
+}

@@ -3,13 +3,14 @@
 //
 //   ./node_modules/.bin/bun test/mock/drive-reference.ts [scenario] [--bodies]
 //
-// Scenarios: plain, command, parallel, nonzero, write-stdin, unknown-tool, disconnect, abort,
+// Scenarios: patch-custom, patch-fail, patch-heredoc, view-image, view-missing, update-plan, plain, command, parallel, nonzero, write-stdin, unknown-tool, disconnect, abort,
 // http500, failed, http400, retry-after, stdin, big. CODEX_HOME is /work/.tmp-codex-home (it must not be under /tmp, see the
 // contract's "How to reproduce the mock setup"); `--bodies` prints the request inputs.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import {
   callOutput,
+  customToolCall,
   dynamic,
   execCommand,
   failed,
@@ -56,6 +57,33 @@ const scripts: Record<string, Step[]> = {
   http400: [http(400, { error: { message: "Invalid 'input': bad thing", type: "invalid_request_error" } })],
   "retry-after": [http(429, { error: { message: "slow down", type: "rate_limit_error" } }, { "retry-after": "1" }), reply("ok")],
   stdin: [reply("ok")],
+  "patch-custom": [
+    sse(turn([customToolCall("apply_patch", "*** Begin Patch\n*** Add File: b.txt\n+new\n*** Update File: a.txt\n@@\n-hello\n+world\n*** End Patch\n", "call_p")])),
+    reply("done"),
+  ],
+  "patch-fail": [
+    sse(turn([customToolCall("apply_patch", "*** Begin Patch\n*** Add File: c.txt\n+x\n*** Update File: a.txt\n@@\n-nothere\n+world\n*** End Patch\n", "call_p")])),
+    reply("done"),
+  ],
+  "patch-heredoc": [
+    sse(turn([execCommand("apply_patch <<'EOF'\n*** Begin Patch\n*** Add File: h.txt\n+hi\n*** End Patch\nEOF\n", {}, "call_h")])),
+    reply("done"),
+  ],
+  "patch-invalid": [
+    sse(turn([customToolCall("apply_patch", "*** Begin Patch\n*** Frobnicate File: a.txt\n*** End Patch\n", "call_p")])),
+    reply("done"),
+  ],
+  "patch-outside": [
+    sse(turn([customToolCall("apply_patch", "*** Begin Patch\n*** Add File: /var/tmp/ocx-ref-outside.txt\n+x\n*** End Patch\n", "call_p")])),
+    reply("done"),
+  ],
+  "view-image": [sse(turn([functionCall("view_image", { path: "img.png" }, "call_v")])), reply("done")],
+  "view-missing": [sse(turn([functionCall("view_image", { path: "nope.png" }, "call_v")])), reply("done")],
+  "update-plan": [
+    sse(turn([functionCall("update_plan", { explanation: "Because", plan: [{ step: "Read", status: "completed" }, { step: "Fix", status: "in_progress" }] }, "call_u1")])),
+    sse(turn([functionCall("update_plan", { plan: [{ step: "Read", status: "completed" }, { step: "Fix", status: "completed" }] }, "call_u2")])),
+    reply("done"),
+  ],
 };
 
 const script = scripts[scenario];
@@ -66,6 +94,9 @@ writeFileSync(join(home, "config.toml"), "[analytics]\nenabled = false\n");
 const mock = await startMockResponses(script);
 const ws = resolve(home, "ws");
 mkdirSync(ws, { recursive: true });
+writeFileSync(join(ws, "a.txt"), "hello\n");
+// a 1x1 PNG for view-image
+writeFileSync(join(ws, "img.png"), Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==", "base64"));
 
 const args = [
   "exec",
@@ -75,9 +106,11 @@ const args = [
   "-c", 'model_providers.mock.env_key="CODEX_API_KEY"',
   "-c", 'model_providers.mock.wire_api="responses"',
   "-c", "model_providers.mock.stream_max_retries=2",
-  "-m", "gpt-5.5",
+  "-m", process.env.REF_MODEL ?? "gpt-5.5",
+  // e.g. REF_EXTRA="-c tools.update_plan.enabled=true"
+  ...(process.env.REF_EXTRA ? process.env.REF_EXTRA.split(" ") : []),
   "--skip-git-repo-check",
-  "--sandbox", "danger-full-access",
+  "--sandbox", process.env.REF_SANDBOX ?? "danger-full-access",
   "--json",
   scenario === "stdin" ? "P" : "prompt",
 ];

@@ -114,7 +114,8 @@ const rid = (prefix: string) => `${prefix}_mock${(++counter).toString(16).padSta
 export type OutputItem =
   | { type: "message"; id: string; status: string; role: "assistant"; content: { type: "output_text"; text: string; annotations: unknown[] }[] }
   | { type: "reasoning"; id: string; summary: { type: "summary_text"; text: string }[]; encrypted_content: string }
-  | { type: "function_call"; id: string; status: string; call_id: string; name: string; arguments: string };
+  | { type: "function_call"; id: string; status: string; call_id: string; name: string; arguments: string }
+  | { type: "custom_tool_call"; id: string; status: string; call_id: string; name: string; input: string };
 
 export function message(text: string): OutputItem {
   return {
@@ -145,6 +146,11 @@ export function functionCall(name: string, args: unknown, callId: string = rid("
     name,
     arguments: typeof args === "string" ? args : JSON.stringify(args),
   };
+}
+
+/** A freeform (custom) tool call, e.g. apply_patch with the raw patch as `input`. */
+export function customToolCall(name: string, input: string, callId: string = rid("call")): OutputItem {
+  return { type: "custom_tool_call", id: rid("ctc"), status: "completed", call_id: callId, name, input };
 }
 
 /** Convenience for the common exec_command call. */
@@ -232,6 +238,12 @@ function itemEvents(item: OutputItem, outputIndex: number): SseEvent[] {
       summary_index: 0,
       part: { type: "summary_text", text },
     });
+  } else if (item.type === "custom_tool_call") {
+    ev.push({ type: "response.output_item.added", output_index: outputIndex, item: { ...item, status: "in_progress", input: "" } });
+    for (const delta of splitText(item.input)) {
+      ev.push({ type: "response.custom_tool_call_input.delta", item_id: item.id, output_index: outputIndex, delta });
+    }
+    ev.push({ type: "response.custom_tool_call_input.done", item_id: item.id, output_index: outputIndex, input: item.input });
   } else {
     ev.push({
       type: "response.output_item.added",

@@ -3,24 +3,15 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { spawnBun } from "../../src/adapters/bun-spawn.ts";
 import { OcxError } from "../../src/core/errors.ts";
-import type { ThreadEvent, ThreadItem } from "../../src/core/events.ts";
 import { ProcessManager } from "../../src/core/exec/process-manager.ts";
 import type { FileStat, Runtime, SpawnOptions } from "../../src/core/runtime.ts";
 import type { SandboxPolicy } from "../../src/core/sandbox-policy.ts";
-import type { ToolContext } from "../../src/core/tools/define-tool.ts";
+import { FULL_ACCESS, toolHarness, type ToolHarness } from "../support/tool-context.ts";
 import { execCommandTool } from "../../src/core/tools/exec-command.ts";
 import { writeStdinTool } from "../../src/core/tools/write-stdin.ts";
 
-const FULL_ACCESS: SandboxPolicy = { mode: "danger-full-access", writableRoots: [], networkAccess: true, bypass: false };
-
-interface Harness {
-  ctx: ToolContext;
-  events: ThreadEvent[];
+interface Harness extends ToolHarness {
   spawned: SpawnOptions[];
-  abort: AbortController;
-  processes: ProcessManager;
-  started(): ThreadItem[];
-  completed(): ThreadItem[];
 }
 
 const managers: ProcessManager[] = [];
@@ -47,41 +38,13 @@ function harness(sandbox: SandboxPolicy = FULL_ACCESS): Harness {
       },
     },
   } as unknown as Runtime;
-  const events: ThreadEvent[] = [];
-  const abort = new AbortController();
-  const processes = new ProcessManager(runtime, { killGraceMs: 300 });
-  managers.push(processes);
-  let n = 0;
-  const ctx: ToolContext = {
-    runtime,
-    cwd: tmpdir(),
-    shell: existsSync("/bin/bash") ? "/bin/bash" : "/bin/sh",
-    signal: abort.signal,
-    sandbox,
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: tmpdir() },
-    processes,
-    callId: "call_1",
-    nextItemId: () => `item_${n++}`,
-    emit: (e) => events.push(e),
-    itemStarted: (item) => events.push({ type: "item.started", item }),
-    itemUpdated: (item) => events.push({ type: "item.updated", item }),
-    itemCompleted: (item) => events.push({ type: "item.completed", item }),
-  };
-  const items = (type: string) =>
-    events.flatMap((e) => (e.type === type ? [(e as { item: ThreadItem }).item] : []));
-  return {
-    ctx,
-    events,
-    spawned,
-    abort,
-    processes,
-    started: () => items("item.started"),
-    completed: () => items("item.completed"),
-  };
+  const h = toolHarness({ runtime, sandbox });
+  managers.push(h.processes);
+  return { ...h, spawned };
 }
 
-const exec = (h: Harness, args: Record<string, unknown>) => execCommandTool.run(JSON.stringify(args), h.ctx);
-const write = (h: Harness, args: Record<string, unknown>) => writeStdinTool.run(JSON.stringify(args), h.ctx);
+const exec = async (h: Harness, args: Record<string, unknown>) => (await execCommandTool.run(JSON.stringify(args), h.ctx)) as string;
+const write = async (h: Harness, args: Record<string, unknown>) => (await writeStdinTool.run(JSON.stringify(args), h.ctx)) as string;
 
 const FORMAT =
   /^Chunk ID: [0-9a-f]{6}\nWall time: \d+\.\d{4} seconds\n(Process exited with code -?\d+|Process running with session ID \d+)\nOriginal token count: \d+\nOutput:\n/;

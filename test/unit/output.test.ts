@@ -394,6 +394,13 @@ describe("human output: transcript", () => {
     const { out, stderr, clock } = human();
     out.header(HEADER);
     for (const e of RUN) {
+      // Details arrive right before the event of their item, as tools send them.
+      if (e.type === "item.completed" && e.item.type === "file_change") {
+        out.detail(e.item.id, { kind: "diff", text: () => "--- /ws/a.txt\n+++ /ws/a.txt\n@@ -1,1 +1,1 @@\n-old\n+new" });
+      }
+      if (e.type === "item.started" && e.item.type === "todo_list") {
+        out.detail(e.item.id, { kind: "plan", explanation: "First read", steps: [{ step: "Read", status: "in_progress" }, { step: "Fix", status: "pending" }] });
+      }
       out.emit(e);
       clock.advance(10);
     }
@@ -404,6 +411,19 @@ describe("human output: transcript", () => {
       "/bin/bash -lc 'echo hi; exit 3' in /home/dev/ws",
       " exited 3 in 10ms:",
       "hi",
+      "apply patch",
+      "patch: completed",
+      "M /ws/a.txt",
+      "--- /ws/a.txt",
+      "+++ /ws/a.txt",
+      "@@ -1,1 +1,1 @@",
+      "-old",
+      "+new",
+      "First read",
+      "  → Read",
+      "  • Fix",
+      // an update without a detail falls back to the item's own view
+      "  ✓ Read",
       "warning: model metadata not found",
       "ocx",
       "hi",

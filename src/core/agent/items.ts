@@ -1,11 +1,12 @@
 // Small helpers over Responses API items.
 import type { ResponseItem } from "../model/types.ts";
+import type { ToolOutput } from "../tools/define-tool.ts";
 
 export const isToolCall = (item: ResponseItem): boolean =>
   item.type === "function_call" || item.type === "custom_tool_call";
 
 /** The output item answering a tool call. */
-export function callOutputItem(call: ResponseItem, output: string): ResponseItem {
+export function callOutputItem(call: ResponseItem, output: ToolOutput): ResponseItem {
   const type = call.type === "custom_tool_call" ? "custom_tool_call_output" : "function_call_output";
   return { type, call_id: call.call_id, output };
 }

@@ -1,6 +1,6 @@
 // The agent loop: stream a response, run the tool calls it asked for, send the results back,
 // repeat until the model answers without calling a tool. It emits events; it never prints.
-import { addUsage, emptyUsage, type EmitEvent, type ThreadItem, type Usage } from "../events.ts";
+import { addUsage, emptyUsage, type EmitDetail, type EmitEvent, type ThreadItem, type Usage } from "../events.ts";
 import { OcxError, describeError, isOcxError } from "../errors.ts";
 import type { ProcessManager } from "../exec/process-manager.ts";
 import {
@@ -12,7 +12,7 @@ import {
 } from "../model/types.ts";
 import type { Runtime } from "../runtime.ts";
 import type { SandboxPolicy } from "../sandbox-policy.ts";
-import type { Tool, ToolContext } from "../tools/define-tool.ts";
+import type { Tool, ToolContext, TurnScope } from "../tools/define-tool.ts";
 import { backoffMs, sleep } from "../model/retry.ts";
 import { callOutputItem, isToolCall, itemText, reasoningText } from "./items.ts";
 
@@ -35,6 +35,8 @@ export interface TurnOptions {
   env: Record<string, string>;
   processes: ProcessManager;
   emit: EmitEvent;
+  /** Human-only item details (diffs, plans); dropped when not given. */
+  detail?: EmitDetail;
   /** Aborted on interrupt; the reason should be an OcxError saying why. */
   signal: AbortSignal;
   nextItemId(): string;
@@ -69,6 +71,7 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
   else opts.signal.addEventListener("abort", forward, { once: true });
   // Calls of the response being handled; earlier responses' calls have all been awaited.
   let calls: Array<{ item: ResponseItem; output: Promise<ResponseItem> }> = [];
+  const scope = turnScope();
 
   emit({ type: "turn.started" });
   try {
@@ -95,7 +98,7 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
             const item = part.item;
             append(item);
             if (isToolCall(item)) {
-              const output = runCall(item, toolsByName, opts, turn.signal);
+              const output = runCall(item, toolsByName, opts, turn.signal, scope);
               // Results are observed below, in call order; a call that fails the turn
               // (sandbox refusal, ...) stops the others at once.
               output.catch((e) => {
@@ -136,11 +139,13 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
     if (!turn.signal.aborted) turn.abort(error);
     await Promise.allSettled(calls.map((c) => c.output));
     await opts.processes.terminateAll();
+    scope.end();
     emit({ type: "error", message: error.message });
     emit({ type: "turn.failed", error: { message: error.message, code: error.failureCode } });
     return { ok: false, usage, lastAgentMessage, error };
   }
   await opts.processes.terminateAll();
+  scope.end();
   emit({ type: "turn.completed", usage });
   return { ok: true, usage, lastAgentMessage };
 }
@@ -163,6 +168,7 @@ async function runCall(
   tools: Map<string, Tool>,
   opts: TurnOptions,
   signal: AbortSignal,
+  turn: TurnScope,
 ): Promise<ResponseItem> {
   const name = String(item.name ?? "");
   const callId = String(item.call_id ?? "");
@@ -179,6 +185,8 @@ async function runCall(
     callId,
     nextItemId: opts.nextItemId,
     emit: opts.emit,
+    detail: opts.detail ?? (() => {}),
+    turn,
     itemStarted: (i) => opts.emit({ type: "item.started", item: i }),
     itemUpdated: (i) => opts.emit({ type: "item.updated", item: i }),
     itemCompleted: (i) => opts.emit({ type: "item.completed", item: i }),
@@ -190,6 +198,17 @@ async function runCall(
     if (isOcxError(e) || signal.aborted) throw e;
     return callOutputItem(item, `tool ${name} failed: ${describeError(e)}`);
   }
+}
+
+function turnScope(): TurnScope & { end(): void } {
+  const hooks: Array<() => void> = [];
+  return {
+    state: new Map(),
+    atEnd: (fn) => void hooks.push(fn),
+    end: () => {
+      for (const fn of hooks.splice(0)) fn();
+    },
+  };
 }
 
 function toOcxError(e: unknown, signal: AbortSignal): OcxError {

@@ -1,6 +1,6 @@
 // Human mode (contract section 3.1): header and transcript on stderr, only the final message on
 // stdout (and not even that when both streams are terminals: it is already on screen).
-import type { ThreadEvent, ThreadItem } from "../events.ts";
+import type { ItemDetail, ThreadEvent, ThreadItem } from "../events.ts";
 import type { OutputSink } from "../runtime.ts";
 import type { OutputProcessor, RunHeader } from "./processor.ts";
 
@@ -29,6 +29,12 @@ export function humanProcessor(opts: HumanOptions): OutputProcessor {
   };
   const line = (s = "") => stderr.write(`${s}\n`);
   const started = new Map<string, number>();
+  const details = new Map<string, ItemDetail>();
+  const takeDetail = (id: string) => {
+    const d = details.get(id);
+    details.delete(id);
+    return d;
+  };
   let workdir = "";
 
   const onItem = (phase: "started" | "updated" | "completed", item: ThreadItem) => {
@@ -57,6 +63,30 @@ export function humanProcessor(opts: HumanOptions): OutputProcessor {
           if (out) line(style.dim(out));
         }
         break;
+      case "file_change":
+        if (phase === "started") {
+          line(style.magenta("apply patch"));
+        } else if (phase === "completed") {
+          line(item.status === "completed" ? style.green("patch: completed") : style.red("patch: failed"));
+          for (const c of item.changes) line(`${KIND_LETTER[c.kind]} ${c.path}`);
+          const d = takeDetail(item.id);
+          if (d?.kind === "diff") {
+            const text = d.text();
+            if (text) line(colorDiff(text, style));
+          }
+        }
+        break;
+      case "todo_list": {
+        if (phase === "completed") break;
+        const d = takeDetail(item.id);
+        if (d?.kind === "plan") {
+          if (d.explanation) line(style.italic(d.explanation));
+          for (const s of d.steps) line(`  ${PLAN_MARK[s.status]} ${s.status === "in_progress" ? style.cyan(s.step) : s.step}`);
+        } else {
+          for (const i of item.items) line(`  ${i.completed ? PLAN_MARK.completed : PLAN_MARK.pending} ${i.text}`);
+        }
+        break;
+      }
       case "error":
         line(`warning: ${item.message}`);
         break;
@@ -109,6 +139,9 @@ export function humanProcessor(opts: HumanOptions): OutputProcessor {
           break;
       }
     },
+    detail(id, d) {
+      details.set(id, d);
+    },
     warn(message) {
       line(`warning: ${message}`);
     },
@@ -119,6 +152,26 @@ export function humanProcessor(opts: HumanOptions): OutputProcessor {
       stdout.write(`${text}\n`);
     },
   };
+}
+
+const KIND_LETTER = { add: "A", delete: "D", update: "M" } as const;
+const PLAN_MARK = { completed: "✓", in_progress: "→", pending: "•" } as const;
+
+function colorDiff(text: string, style: { green(s: string): string; red(s: string): string; cyan(s: string): string }) {
+  return text
+    .split("\n")
+    .map((l) =>
+      l.startsWith("+++") || l.startsWith("---")
+        ? l
+        : l.startsWith("+")
+          ? style.green(l)
+          : l.startsWith("-")
+            ? style.red(l)
+            : l.startsWith("@@")
+              ? style.cyan(l)
+              : l,
+    )
+    .join("\n");
 }
 
 function truncateLines(text: string, max: number): string {

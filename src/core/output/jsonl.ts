@@ -8,6 +8,7 @@ export function jsonlProcessor(stdout: OutputSink, stderr: OutputSink): OutputPr
     emit(event) {
       stdout.write(`${JSON.stringify(event)}\n`);
     },
+    detail() {},
     warn(message) {
       stderr.write(`warning: ${message}\n`);
     },

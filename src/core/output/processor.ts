@@ -1,6 +1,6 @@
 // One output processor per mode, chosen once at the edge. Each maps events to bytes on stdout
 // and stderr; nothing else in ocx writes to stdout.
-import type { EmitEvent } from "../events.ts";
+import type { EmitDetail, EmitEvent } from "../events.ts";
 
 export interface RunHeader {
   version: string;
@@ -23,6 +23,8 @@ export interface OutputProcessor {
   /** Called once, right before thread.started. */
   header(info: RunHeader): void;
   emit: EmitEvent;
+  /** Human-only detail of an item, given before the item's next event. */
+  detail: EmitDetail;
   /** A warning or notice that is not an event (stderr in every mode). */
   warn(message: string): void;
   /** Called once at the end, with the outcome of the turn. */

@@ -5,3 +5,6 @@ export { type FileOp, planPatch, type ReadFile, type ResolvePath } from "./plan.
 export { normalise, seekSequence } from "./seek.ts";
 export { summarize } from "./summary.ts";
 export type { Hunk, UpdateChunk } from "./types.ts";
+export { APPLY_PATCH_LARK_GRAMMAR } from "./grammar.ts";
+export { type PatchInvocation, parsePatchInvocation } from "./invocation.ts";
+export { MAX_DIFF_LINES, unifiedDiff } from "./unified-diff.ts";

@@ -2,6 +2,7 @@
 import { extname, resolve } from "pathe";
 import { OcxError, describeError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
+import { dataUrl } from "../util/image.ts";
 
 const MIME: Record<string, string> = {
   ".png": "image/png",
@@ -24,14 +25,8 @@ export async function imageParts(runtime: Runtime, cwd: string, files: string[])
       throw new OcxError("config", `Cannot read image ${file}: ${describeError(e)}`);
     }
     parts.push({ type: "input_text", text: `<image name=[Image #${i + 1}] path="${path}">` });
-    parts.push({ type: "input_image", image_url: `data:${mime};base64,${toBase64(bytes)}`, detail: "original" });
+    parts.push({ type: "input_image", image_url: dataUrl(mime, bytes), detail: "original" });
     parts.push({ type: "input_text", text: "</image>" });
   }
   return parts;
-}
-
-function toBase64(bytes: Uint8Array): string {
-  let bin = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(bin);
 }

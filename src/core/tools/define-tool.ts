@@ -1,7 +1,7 @@
 // A tool is one file: defineTool({ name, description, parameters, execute }). Argument parsing,
 // validation and model-readable errors happen here, once, for every tool.
 import * as v from "valibot";
-import type { EmitEvent, ThreadItem } from "../events.ts";
+import type { EmitDetail, EmitEvent, ThreadItem } from "../events.ts";
 import type { Runtime } from "../runtime.ts";
 import type { ToolSpec } from "../model/types.ts";
 import type { SandboxPolicy } from "../sandbox-policy.ts";
@@ -25,14 +25,28 @@ export interface ToolContext {
   /** Allocates the next `item_N` id. */
   nextItemId(): string;
   emit: EmitEvent;
+  /** Human-only detail for an item (a diff, a plan); call it before the item's event. */
+  detail: EmitDetail;
+  /** State and clean-up that live as long as the turn. */
+  turn: TurnScope;
   /** Convenience for item lifecycle events. */
   itemStarted(item: ThreadItem): void;
   itemUpdated(item: ThreadItem): void;
   itemCompleted(item: ThreadItem): void;
 }
 
-/** What a tool returns to the model. */
-export type ToolOutput = string;
+/** What a tool returns to the model: text, or content parts (an image for view_image). */
+export type ToolOutput = string | ToolOutputPart[];
+export type ToolOutputPart =
+  | { type: "input_text"; text: string }
+  | { type: "input_image"; image_url: string; detail?: "high" | "low" | "original" | "auto" };
+
+export interface TurnScope {
+  /** Per-turn tool state by key (update_plan keeps its todo_list item here). */
+  readonly state: Map<string, unknown>;
+  /** Runs once when the turn ends, completed or failed, before turn.completed / turn.failed. */
+  atEnd(fn: () => void): void;
+}
 
 export interface Tool {
   readonly name: string;

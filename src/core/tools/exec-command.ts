@@ -7,6 +7,8 @@ import type { CommandExecutionItem } from "../events.ts";
 import type { PollResult, SessionEnd } from "../exec/process-manager.ts";
 import { canRunCommands, sandboxUnavailableMessage } from "../sandbox-policy.ts";
 import { shellJoin } from "../util/shell-quote.ts";
+import { parsePatchInvocation } from "../patch/index.ts";
+import { applyPatch } from "./apply-patch.ts";
 import { ToolError, defineTool } from "./define-tool.ts";
 
 export const DEFAULT_EXEC_YIELD_TIME_MS = 10_000;
@@ -72,6 +74,13 @@ export const execCommandTool = defineTool({
   parameters,
   jsonSchema,
   async execute(args, ctx) {
+    // `apply_patch <<'EOF' ... EOF` is the tool, not a command: it runs in ocx under the
+    // patch's own sandbox check and reports a file_change item.
+    const invocation = parsePatchInvocation(args.cmd);
+    if (invocation) {
+      const workdir = resolve(ctx.cwd, args.workdir ?? ".", invocation.cd ?? ".");
+      return applyPatch(invocation.patch, ctx, workdir);
+    }
     if (!canRunCommands(ctx.sandbox)) throw new OcxError("sandbox", sandboxUnavailableMessage(ctx.sandbox));
     ctx.signal.throwIfAborted();
     if (args.tty) throw new ToolError("tty is not supported by ocx yet; run the command without tty");

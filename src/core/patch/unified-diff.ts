@@ -1,0 +1,21 @@
+// A unified diff of what a verified patch does, for people reading the transcript.
+import { createTwoFilesPatch, FILE_HEADERS_ONLY } from "diff";
+import type { FileOp } from "./plan.ts";
+
+/** Most lines shown per patch; the rest is summarised (a generated file can be huge). */
+export const MAX_DIFF_LINES = 400;
+
+/** `before` holds each op's original content (null for a file that did not exist). */
+export function unifiedDiff(ops: readonly FileOp[], before: (absPath: string) => string | null): string {
+  const parts: string[] = [];
+  for (const op of ops) {
+    const old = op.kind === "add" ? "" : (before(op.path) ?? "");
+    const now = op.kind === "delete" ? "" : op.newContent;
+    const from = op.kind === "add" ? "/dev/null" : op.path;
+    const to = op.kind === "delete" ? "/dev/null" : op.kind === "update" ? (op.movePath ?? op.path) : op.path;
+    parts.push(createTwoFilesPatch(from, to, old, now, undefined, undefined, { context: 3, headerOptions: FILE_HEADERS_ONLY }));
+  }
+  const lines = parts.join("").replace(/\n$/, "").split("\n");
+  if (lines.length <= MAX_DIFF_LINES) return lines.join("\n");
+  return [...lines.slice(0, MAX_DIFF_LINES), `... (${lines.length - MAX_DIFF_LINES} more diff lines)`].join("\n");
+}
