@@ -24,6 +24,7 @@ import { writeStdinTool } from "./tools/write-stdin.ts";
 import { applyPatchCustomTool } from "./tools/apply-patch.ts";
 import { updatePlanTool } from "./tools/update-plan.ts";
 import { viewImageTool } from "./tools/view-image.ts";
+import type { Tool } from "./tools/define-tool.ts";
 import { uuidv7 } from "./util/uuid.ts";
 import { OCX_VERSION } from "./version.ts";
 import { codexHome, defaultShell, gitRoot, resolveWorkdir } from "./workspace.ts";
@@ -138,7 +139,7 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
     instructions: BASE_INSTRUCTIONS,
     threadId,
     input,
-    tools: [execCommandTool, writeStdinTool, updatePlanTool, applyPatchCustomTool, viewImageTool],
+    tools: toolset(config),
     streamMaxRetries: provider.streamMaxRetries,
     reasoning: reasoningParams(config),
     textFormat,
@@ -159,6 +160,17 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
     await writeLastMessage(runtime, opts.outputLastMessage, result.ok ? result.lastAgentMessage : undefined, out);
   }
   return result.ok ? ExitCode.ok : (result.error?.exitCode ?? ExitCode.failed);
+}
+
+/** The tools offered to the model, in the reference's order. */
+function toolset(config: Config): Tool[] {
+  return [
+    execCommandTool,
+    writeStdinTool,
+    ...(config.tools?.update_plan?.enabled === false ? [] : [updatePlanTool]),
+    applyPatchCustomTool,
+    ...(config.tools?.view_image === false ? [] : [viewImageTool]),
+  ];
 }
 
 function outputProcessor(runtime: Runtime, opts: ExecOptions): OutputProcessor {

@@ -89,8 +89,14 @@ describe("ocx exec end to end", () => {
     expect(req.body.stream).toBe(true);
     expect(req.body.parallel_tool_calls).toBe(true);
     expect(req.body.prompt_cache_key).toBe(threadId);
-    expect(req.body.tools.map((t: { name: string }) => t.name)).toEqual(["exec_command", "write_stdin"]);
-    for (const tool of req.body.tools) {
+    expect(req.body.tools.map((t: { name: string }) => t.name)).toEqual([
+      "exec_command",
+      "write_stdin",
+      "update_plan",
+      "apply_patch",
+      "view_image",
+    ]);
+    for (const tool of req.body.tools.filter((t: { name: string }) => t.name !== "apply_patch")) {
       expect(tool).toMatchObject({ type: "function", strict: false, parameters: { type: "object", additionalProperties: false } });
     }
     const [envContext, prompt] = messageTexts(req.body, "user");

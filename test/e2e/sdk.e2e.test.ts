@@ -2,8 +2,18 @@
 // `codex exec`: run() and runStreamed() of a one-turn thread with a command.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { Codex } from "@openai/codex-sdk";
-import { execCommand, message, sse, startMockResponses, turn, usage, type Mock } from "../mock/responses-server.ts";
-import { cleanupTemp, makeDir, makeRepo, ocxBin } from "./harness.ts";
+import {
+  customToolCall,
+  execCommand,
+  functionCall,
+  message,
+  sse,
+  startMockResponses,
+  turn,
+  usage,
+  type Mock,
+} from "../mock/responses-server.ts";
+import { cleanupTemp, join, makeDir, makeRepo, ocxBin, readFileSync } from "./harness.ts";
 
 let mock: Mock;
 beforeAll(async () => {
@@ -91,4 +101,25 @@ test("SDK run() rejects when ocx reports a failed turn", async () => {
   const home = makeDir("sdk-home-");
   const thread = client(home).startThread({ workingDirectory: makeRepo() }); // read-only default
   await expect(thread.run("try a command")).rejects.toThrow(/sandbox/);
+});
+
+test("SDK run(): a patch and a plan come through as file_change and todo_list items", async () => {
+  mock.push(
+    sse(
+      turn([
+        functionCall("update_plan", { plan: [{ step: "Edit", status: "in_progress" }] }, "call_plan"),
+        customToolCall("apply_patch", "*** Begin Patch\n*** Add File: hello.txt\n+hi\n*** End Patch\n", "call_patch"),
+      ]),
+    ),
+    sse(turn([message("Added hello.txt.")])),
+  );
+  const home = makeDir("sdk-home-");
+  const repo = makeRepo();
+  const thread = client(home).startThread({ workingDirectory: repo, sandboxMode: "workspace-write" });
+  const result = await thread.run("add a file");
+  expect(result.finalResponse).toBe("Added hello.txt.");
+  expect(readFileSync(join(repo, "hello.txt"), "utf8")).toBe("hi\n");
+  const byType = Object.fromEntries(result.items.map((i) => [i.type, i]));
+  expect(byType.file_change).toMatchObject({ changes: [{ path: join(repo, "hello.txt"), kind: "add" }], status: "completed" });
+  expect(byType.todo_list).toMatchObject({ items: [{ text: "Edit", completed: false }] });
 });

@@ -531,6 +531,68 @@ describe("runTurn: tool calls", () => {
     ]);
   });
 
+  test("a custom tool called as a JSON function gets the `input` argument", async () => {
+    let got: string | undefined;
+    const custom: Tool = {
+      name: "apply_patch",
+      spec: { type: "custom", name: "apply_patch", description: "patch" },
+      async run(raw) {
+        got = raw;
+        return "patched";
+      },
+    };
+    const h = harness(
+      [[done(call("c8", "apply_patch", { input: "*** Begin Patch\n" })), completed()], [done(assistant("ok")), completed()]],
+      { tools: [custom] },
+    );
+    await runTurn(h.opts);
+    expect(got).toBe("*** Begin Patch\n");
+    expect(outputsOf(h.client.requests[1].input)).toEqual([{ type: "function_call_output", call_id: "c8", output: "patched" }]);
+  });
+
+  test("a tool output of content parts (an image) goes back as the call's output array", async () => {
+    const image = [{ type: "input_image" as const, image_url: "data:image/png;base64,AAAA", detail: "high" as const }];
+    const tool: Tool = { ...fnTool("look", async () => ""), run: async () => image };
+    const h = harness([[done(call("c7", "look", {})), completed()], [done(assistant("seen")), completed()]], { tools: [tool] });
+    await runTurn(h.opts);
+    expect(outputsOf(h.client.requests[1].input)).toEqual([{ type: "function_call_output", call_id: "c7", output: image }]);
+  });
+
+  test("turn-end hooks run once, after the last item and before turn.completed or turn.failed", async () => {
+    const hookTool = (name: string): Tool => ({
+      ...fnTool(name, async () => ""),
+      async run(_raw, ctx) {
+        if (!ctx.turn.state.has("seen")) {
+          ctx.turn.state.set("seen", true);
+          ctx.turn.atEnd(() => ctx.emit({ type: "error", message: "hook" }));
+        }
+        return "ok";
+      },
+    });
+    const ok = harness(
+      [[done(call("c1", "mark", {})), done(call("c2", "mark", {})), completed()], [done(assistant("fine")), completed()]],
+      { tools: [hookTool("mark")] },
+    );
+    await runTurn(ok.opts);
+    expect(types(ok.events).slice(-3)).toEqual(["item.completed", "error", "turn.completed"]);
+    expect(errorMessages(ok.events)).toEqual(["hook"]);
+
+    const failing = harness(
+      [[done(call("c1", "mark", {})), done(call("c2", "boom", {})), completed()]],
+      {
+        tools: [
+          hookTool("mark"),
+          fnTool("boom", async () => {
+            throw new OcxError("sandbox", "no sandbox");
+          }),
+        ],
+      },
+    );
+    await runTurn(failing.opts);
+    expect(types(failing.events).slice(-3)).toEqual(["error", "error", "turn.failed"]);
+    expect(errorMessages(failing.events)).toEqual(["hook", "no sandbox"]);
+  });
+
   test("a tool throwing OcxError('sandbox') fails the turn with exit code 5 and code sandbox_unavailable", async () => {
     const message = "the read-only sandbox is not available in this build of ocx yet";
     const h = harness(

@@ -193,11 +193,27 @@ async function runCall(
   };
   const raw = item.type === "custom_tool_call" ? String(item.input ?? "") : String(item.arguments ?? "");
   try {
-    return callOutputItem(item, await tool.run(raw, ctx));
+    return callOutputItem(item, await tool.run(tool.spec.type === "custom" && item.type === "function_call" ? customInput(raw) : raw, ctx));
   } catch (e) {
     if (isOcxError(e) || signal.aborted) throw e;
     return callOutputItem(item, `tool ${name} failed: ${describeError(e)}`);
   }
+}
+
+/**
+ * A freeform tool called as a JSON function (models do this, and providers without custom
+ * tools must): its input is the `input` argument, e.g. apply_patch {"input": "*** Begin Patch..."}.
+ */
+function customInput(args: string): string {
+  try {
+    const parsed = JSON.parse(args) as unknown;
+    if (parsed && typeof parsed === "object" && typeof (parsed as { input?: unknown }).input === "string") {
+      return (parsed as { input: string }).input;
+    }
+  } catch {
+    // not JSON: pass it on as it is
+  }
+  return args;
 }
 
 function turnScope(): TurnScope & { end(): void } {

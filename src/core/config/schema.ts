@@ -38,5 +38,12 @@ export const Config = v.object({
     }),
   ),
   stdin_timeout_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  tools: v.optional(
+    v.object({
+      /** ocx offers update_plan unless this is false (codex exec needs it set to true). */
+      update_plan: v.optional(v.object({ enabled: v.optional(v.boolean()) })),
+      view_image: v.optional(v.boolean()),
+    }),
+  ),
 });
 export type Config = v.InferOutput<typeof Config>;

@@ -1,5 +1,5 @@
 // A unified diff of what a verified patch does, for people reading the transcript.
-import { createTwoFilesPatch, FILE_HEADERS_ONLY } from "diff";
+import { createTwoFilesPatch, OMIT_HEADERS } from "diff";
 import type { FileOp } from "./plan.ts";
 
 /** Most lines shown per patch; the rest is summarised (a generated file can be huge). */
@@ -13,7 +13,10 @@ export function unifiedDiff(ops: readonly FileOp[], before: (absPath: string) =>
     const now = op.kind === "delete" ? "" : op.newContent;
     const from = op.kind === "add" ? "/dev/null" : op.path;
     const to = op.kind === "delete" ? "/dev/null" : op.kind === "update" ? (op.movePath ?? op.path) : op.path;
-    parts.push(createTwoFilesPatch(from, to, old, now, undefined, undefined, { context: 3, headerOptions: FILE_HEADERS_ONLY }));
+    // Headers written here: the library quotes and octal-escapes non-ASCII names, as git does,
+    // which a person reading the transcript should not have to decode.
+    const hunks = createTwoFilesPatch(from, to, old, now, undefined, undefined, { context: 3, headerOptions: OMIT_HEADERS });
+    parts.push(`--- ${from}\n+++ ${to}\n${hunks}`);
   }
   const lines = parts.join("").replace(/\n$/, "").split("\n");
   if (lines.length <= MAX_DIFF_LINES) return lines.join("\n");
