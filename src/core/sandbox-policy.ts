@@ -31,7 +31,7 @@ export function sandboxUnavailableMessage(policy: SandboxPolicy): string {
 }
 
 /** Top-level folders of a writable root that stay read-only under workspace-write. */
-export const PROTECTED_DIRS: readonly string[] = [".git", ".codex", ".agents"];
+export const PROTECTED_DIRS: readonly string[] = [".git", ".codex", ".agents", ".aws"];
 
 export type WriteDenial =
   | { reason: "read-only" }

@@ -11,15 +11,24 @@ export interface PatchInvocation {
 const NAMES = "(?:apply_patch|applypatch)";
 const WORD = `(?:'[^']*'|"(?:[^"\\\\]|\\\\.)*"|[^\\s'"&;|<>]+)`;
 const CD = `(?:cd\\s+(${WORD})\\s*&&\\s*)?`;
-// apply_patch <<'EOF'\n...\nEOF   (delimiter quoted or not, optional space after <<)
-const HEREDOC = new RegExp(`^\\s*${CD}${NAMES}\\s*<<-?\\s*(['"]?)([A-Za-z_][A-Za-z0-9_]*)\\2[ \\t]*\\n([\\s\\S]*?)\\n\\3[ \\t]*\\n?\\s*$`);
+// apply_patch <<'EOF'   (delimiter quoted or not, optional space after <<); the body follows
+const HEREDOC_HEAD = new RegExp(`^\\s*${CD}${NAMES}\\s*<<(-?)\\s*(['"]?)([A-Za-z_][A-Za-z0-9_]*)\\3[ \\t]*\\n`);
 // apply_patch '*** Begin Patch ...'   (the patch as one quoted argument)
 const ARGUMENT = new RegExp(`^\\s*${CD}${NAMES}\\s+('[^']*'|"(?:[^"\\\\]|\\\\.)*")\\s*$`);
 
 /** The patch a shell command applies, or null when the command is anything else. */
 export function parsePatchInvocation(cmd: string): PatchInvocation | null {
-  const heredoc = HEREDOC.exec(cmd);
-  if (heredoc) return withCd(heredoc[4]!, heredoc[1]);
+  const head = HEREDOC_HEAD.exec(cmd);
+  if (head) {
+    // As in a shell, the body ends at the first line that is exactly the delimiter; anything
+    // after it other than blank space means this is a longer script, not just a patch.
+    // `<<-` strips leading tabs from the body and the delimiter line.
+    const strip = head[2] === "-" ? (l: string) => l.replace(/^\t+/, "") : (l: string) => l;
+    const lines = cmd.slice(head[0].length).split("\n").map(strip);
+    const end = lines.indexOf(head[4]!);
+    if (end < 0 || lines.slice(end + 1).join("\n").trim() !== "") return null;
+    return withCd(lines.slice(0, end).join("\n"), head[1]);
+  }
   const arg = ARGUMENT.exec(cmd);
   if (arg) {
     const patch = unquote(arg[2]!);

@@ -67,8 +67,11 @@ export const applyPatchFunctionTool: Tool = defineTool({
   execute: (args, ctx) => applyPatch(args.input, ctx),
 });
 
-/** What exists at a path before the patch: a file's text, a directory, or nothing. */
-type Before = { kind: "file"; text: string; mode: number; real: string } | { kind: "dir" } | { kind: "none" };
+/**
+ * What exists at a path before the patch: a file's text (null when it is not UTF-8: it can be
+ * overwritten by Add File, not updated or deleted), a directory, or nothing.
+ */
+type Before = { kind: "file"; text: string | null; mode: number; real: string } | { kind: "dir" } | { kind: "none" };
 
 /**
  * Applies `text` relative to `cwd` (the turn's directory unless a command's workdir says
@@ -123,6 +126,7 @@ async function verify(
     const read = (p: string) => {
       const b = before.get(p);
       if (b?.kind === "dir") throw new PatchError(`Failed to read ${p}: Is a directory (os error 21)`);
+      if (b?.kind === "file" && b.text === null) throw new PatchError(`Failed to read ${p}: stream did not contain valid UTF-8`);
       return textOf(b);
     };
     const ops = planPatch(hunks, read, cwd, resolve);
@@ -151,11 +155,11 @@ async function readBefore(runtime: Runtime, path: string): Promise<Before> {
   } catch (e) {
     throw new PatchError(`Failed to read ${path}: ${describeError(e)}`);
   }
-  let text: string;
+  let text: string | null;
   try {
     text = utf8.decode(bytes);
   } catch {
-    throw new PatchError(`Failed to read ${path}: stream did not contain valid UTF-8`);
+    text = null; // an error only if the patch reads it (Update, Delete)
   }
   // Writes go to the real file, so a symlinked file stays a symlink.
   const real = await runtime.fs.realpath(path).catch(() => path);
@@ -216,7 +220,7 @@ async function writeOp(runtime: Runtime, op: FileOp, before: Map<string, Before>
   const prior = before.get(op.path);
   const mode = prior?.kind === "file" ? prior.mode : undefined;
   if (op.kind === "add") {
-    await atomicWrite(runtime, op.path, op.newContent, mode);
+    await atomicWrite(runtime, prior?.kind === "file" ? prior.real : op.path, op.newContent, mode);
   } else if (op.movePath && op.movePath !== op.path) {
     const dest = before.get(op.movePath);
     await atomicWrite(runtime, dest?.kind === "file" ? dest.real : op.movePath, op.newContent, mode);
