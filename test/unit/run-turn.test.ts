@@ -141,6 +141,20 @@ function gatedTool(name = "work") {
   return { tool, log, open: (id: string) => gate(id).resolve(), started: (id: string) => started(id).promise };
 }
 
+/** A custom tool "apply_patch" that records the raw input it was given and answers "patched". */
+function recordingCustomTool() {
+  let raw: string | undefined;
+  const tool: Tool = {
+    name: "apply_patch",
+    spec: { type: "custom", name: "apply_patch", description: "patch" },
+    async run(input) {
+      raw = input;
+      return "patched";
+    },
+  };
+  return { tool, got: () => raw };
+}
+
 /** A tool whose execute runs the given function. */
 function fnTool(name: string, fn: () => Promise<string>): Tool {
   return defineTool({
@@ -451,15 +465,7 @@ describe("runTurn: tool calls", () => {
   });
 
   test("a custom tool gets its raw input, not JSON arguments", async () => {
-    let got: string | undefined;
-    const custom: Tool = {
-      name: "apply_patch",
-      spec: { type: "custom", name: "apply_patch", description: "patch" },
-      async run(raw) {
-        got = raw;
-        return "patched";
-      },
-    };
+    const { tool: custom, got } = recordingCustomTool();
     const h = harness(
       [
         [done({ type: "custom_tool_call", call_id: "c9", name: "apply_patch", input: "*** Begin Patch\n" }), completed()],
@@ -468,7 +474,7 @@ describe("runTurn: tool calls", () => {
       { tools: [custom] },
     );
     await runTurn(h.opts);
-    expect(got).toBe("*** Begin Patch\n");
+    expect(got()).toBe("*** Begin Patch\n");
     expect(outputsOf(h.client.requests[1].input)).toEqual([
       { type: "custom_tool_call_output", call_id: "c9", output: "patched" },
     ]);
@@ -532,21 +538,13 @@ describe("runTurn: tool calls", () => {
   });
 
   test("a custom tool called as a JSON function gets the `input` argument", async () => {
-    let got: string | undefined;
-    const custom: Tool = {
-      name: "apply_patch",
-      spec: { type: "custom", name: "apply_patch", description: "patch" },
-      async run(raw) {
-        got = raw;
-        return "patched";
-      },
-    };
+    const { tool: custom, got } = recordingCustomTool();
     const h = harness(
       [[done(call("c8", "apply_patch", { input: "*** Begin Patch\n" })), completed()], [done(assistant("ok")), completed()]],
       { tools: [custom] },
     );
     await runTurn(h.opts);
-    expect(got).toBe("*** Begin Patch\n");
+    expect(got()).toBe("*** Begin Patch\n");
     expect(outputsOf(h.client.requests[1].input)).toEqual([{ type: "function_call_output", call_id: "c8", output: "patched" }]);
   });
 

@@ -18,6 +18,7 @@ import {
 } from "../patch/index.ts";
 import type { Runtime } from "../runtime.ts";
 import { writeDenial, type WriteDenial } from "../sandbox-policy.ts";
+import { randomHex } from "../util/random.ts";
 import { defineTool, type Tool, type ToolContext } from "./define-tool.ts";
 
 const DESCRIPTION =
@@ -233,8 +234,7 @@ async function writeOp(runtime: Runtime, op: FileOp, before: Map<string, Before>
 /** Writes a sibling temporary file, then renames it over `path`: readers see old or new, never half. */
 async function atomicWrite(runtime: Runtime, path: string, content: string, mode: number | undefined): Promise<void> {
   await runtime.fs.mkdir(dirname(path), { recursive: true });
-  const rand = [...crypto.getRandomValues(new Uint8Array(4))].map((b) => b.toString(16).padStart(2, "0")).join("");
-  const tmp = resolve(dirname(path), `.${basename(path)}.ocx-${rand}.tmp`);
+  const tmp = resolve(dirname(path), `.${basename(path)}.ocx-${randomHex(4)}.tmp`);
   try {
     await runtime.fs.writeFile(tmp, content);
     if (mode !== undefined) await runtime.fs.chmod(tmp, mode);

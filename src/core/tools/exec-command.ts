@@ -6,6 +6,7 @@ import { OcxError, describeError } from "../errors.ts";
 import type { CommandExecutionItem } from "../events.ts";
 import type { PollResult, SessionEnd } from "../exec/process-manager.ts";
 import { canRunCommands, sandboxUnavailableMessage } from "../sandbox-policy.ts";
+import { randomHex } from "../util/random.ts";
 import { shellJoin } from "../util/shell-quote.ts";
 import { parsePatchInvocation } from "../patch/index.ts";
 import { applyPatch } from "./apply-patch.ts";
@@ -160,10 +161,7 @@ export function formatExecOutput(r: PollResult, chunkId: string = randomChunkId(
   ].join("\n");
 }
 
-export function randomChunkId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(3));
-  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
+export const randomChunkId = (): string => randomHex(3);
 
 export function clamp(n: number, lo: number, hi: number): number {
   return Number.isNaN(n) ? lo : Math.min(hi, Math.max(lo, n));
