@@ -3,6 +3,7 @@ import * as fsp from "node:fs/promises";
 import * as os from "node:os";
 import type { FileStat, OutputSink, Runtime } from "../core/runtime.ts";
 import { spawnBun } from "./bun-spawn.ts";
+import { bunSandbox } from "./sandbox/index.ts";
 
 /**
  * stdout/stderr. A reader that went away (`ocx exec --json | head -1`) makes writes fail with
@@ -78,6 +79,7 @@ export function bunRuntime(): Runtime {
       chmod: (p, mode) => fsp.chmod(p, mode),
     },
     spawn: spawnBun,
+    sandbox: bunSandbox(),
     onSignal(signal, handler) {
       process.on(signal, handler);
       return () => void process.off(signal, handler);

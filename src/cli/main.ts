@@ -5,6 +5,7 @@ import { ExitCode, OcxError, describeError, isOcxError } from "../core/errors.ts
 import { OCX_VERSION } from "../core/version.ts";
 import type { Runtime } from "../core/runtime.ts";
 import { execCommand, runExecCommand } from "./exec.ts";
+import { runSandboxCommand, sandboxCommand } from "./sandbox.ts";
 
 const root = defineCommand({
   meta: { name: "ocx", version: OCX_VERSION, description: "A non-interactive coding agent for CI and the terminal" },
@@ -12,7 +13,7 @@ const root = defineCommand({
     version: { type: "boolean", alias: "V", description: "Print the version" },
     help: { type: "boolean", alias: "h", description: "Show this help" },
   },
-  subCommands: { exec: execCommand },
+  subCommands: { exec: execCommand, sandbox: sandboxCommand },
 });
 
 // deno-lint-ignore no-explicit-any
@@ -20,6 +21,7 @@ type AnyCommand = Parameters<typeof renderUsage>[0];
 const COMMANDS: Record<string, { cmd: AnyCommand; run: (rt: Runtime, argv: string[]) => Promise<number> }> = {
   exec: { cmd: execCommand, run: runExecCommand },
   e: { cmd: execCommand, run: runExecCommand },
+  sandbox: { cmd: sandboxCommand, run: runSandboxCommand },
 };
 
 export async function main(runtime: Runtime): Promise<number> {

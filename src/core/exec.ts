@@ -18,7 +18,7 @@ import { environmentContextText, localDate, userMessage } from "./prompt/environ
 import { imageParts } from "./prompt/images.ts";
 import { readPrompt } from "./prompt/read-prompt.ts";
 import type { Runtime } from "./runtime.ts";
-import type { SandboxMode, SandboxPolicy } from "./sandbox-policy.ts";
+import { describeSandbox, resolveSandboxPolicy, type SandboxMode, type SandboxPolicy } from "./sandbox-policy.ts";
 import { execCommandTool } from "./tools/exec-command.ts";
 import { writeStdinTool } from "./tools/write-stdin.ts";
 import { applyPatchCustomTool } from "./tools/apply-patch.ts";
@@ -79,7 +79,7 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
   const model = opts.model ?? config.model ?? DEFAULT_MODEL;
   const providerId = config.model_provider ?? DEFAULT_PROVIDER;
   const provider = await resolveProvider(runtime, config, home, providerId);
-  const sandbox = sandboxPolicy(runtime, config, opts, cwd);
+  const sandbox = resolveSandboxPolicy(runtime, config, opts, cwd);
   const images = await imageParts(runtime, cwd, opts.images);
 
   const out = outputProcessor(runtime, opts);
@@ -179,26 +179,6 @@ function outputProcessor(runtime: Runtime, opts: ExecOptions): OutputProcessor {
     opts.color === "always" ||
     (opts.color === "auto" && runtime.stderr.isTTY && !runtime.env("NO_COLOR") && runtime.env("TERM") !== "dumb");
   return humanProcessor({ stdout: runtime.stdout, stderr: runtime.stderr, color, monotonic: () => runtime.monotonic() });
-}
-
-function sandboxPolicy(runtime: Runtime, config: Config, opts: ExecOptions, cwd: string): SandboxPolicy {
-  const mode: SandboxMode = opts.bypass ? "danger-full-access" : (opts.sandbox ?? config.sandbox_mode ?? "read-only");
-  const ww = config.sandbox_workspace_write ?? {};
-  const roots = [cwd, ...opts.addDirs.map((d) => resolve(cwd, d)), ...(ww.writable_roots ?? [])];
-  if (!ww.exclude_slash_tmp) roots.push("/tmp");
-  const tmpdir = runtime.env("TMPDIR");
-  if (!ww.exclude_tmpdir_env_var && tmpdir) roots.push(tmpdir);
-  return {
-    mode,
-    writableRoots: mode === "workspace-write" ? [...new Set(roots)] : [],
-    networkAccess: mode === "danger-full-access" || (mode === "workspace-write" && ww.network_access === true),
-    bypass: opts.bypass,
-  };
-}
-
-function describeSandbox(p: SandboxPolicy): string {
-  if (p.mode !== "workspace-write") return p.mode;
-  return `workspace-write [${p.writableRoots.join(", ")}]${p.networkAccess ? " (network access enabled)" : ""}`;
 }
 
 function reasoningParams(config: Config) {

@@ -6,6 +6,8 @@
 // setTimeout) are shared by every runtime and may be used in core directly; `fetch` is not: it is
 // injected here so tests and adapters decide where requests go.
 
+import type { SandboxCapabilities, SandboxSpec } from "./sandbox/spec.ts";
+
 export interface OutputSink {
   /** Writes text or bytes; ordering is preserved. */
   write(chunk: string | Uint8Array): void;
@@ -18,6 +20,13 @@ export interface InputSource {
   readonly isTTY: boolean;
   /** The process's standard input as a byte stream (read at most once). */
   readable(): ReadableStream<Uint8Array>;
+}
+
+export interface SandboxPort {
+  /** What this host can enforce; measured on the first call, then remembered. */
+  probe(): Promise<SandboxCapabilities>;
+  /** The argv that runs `argv` confined as `spec` says (only after probe() said it can). */
+  wrap(spec: SandboxSpec, argv: string[]): string[];
 }
 
 export interface FileStat {
@@ -100,6 +109,8 @@ export interface Runtime {
   readonly stdin: InputSource;
   readonly fs: FileSystem;
   spawn(opts: SpawnOptions): ChildProcess;
+  /** The host's command sandbox (Landlock + seccomp on Linux, Seatbelt on macOS). */
+  readonly sandbox: SandboxPort;
   /** Registers a handler; returns a function that removes it. */
   onSignal(signal: "SIGINT" | "SIGTERM", handler: () => void): () => void;
   /** Flushes stdout/stderr, then ends the program. Only the entry point calls this. */

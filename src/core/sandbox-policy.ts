@@ -1,6 +1,10 @@
 // The sandbox policy of a run: decided once from flags and config, consulted by every tool that
 // touches the system, and described to the model in <environment_context>.
 
+import { resolve } from "pathe";
+import type { Config } from "./config/schema.ts";
+import type { Runtime } from "./runtime.ts";
+
 export type SandboxMode = "read-only" | "workspace-write" | "danger-full-access";
 
 export const sandboxModes: readonly SandboxMode[] = ["read-only", "workspace-write", "danger-full-access"];
@@ -14,20 +18,33 @@ export interface SandboxPolicy {
   bypass: boolean;
 }
 
-/**
- * Whether commands can run under this policy on this build. Until the kernel sandbox lands,
- * only unsandboxed modes can run commands; ocx never runs a command unsandboxed that the user
- * asked to sandbox.
- */
-export function canRunCommands(policy: SandboxPolicy): boolean {
-  return policy.bypass || policy.mode === "danger-full-access";
+/** The choices that decide a policy besides config.toml (flags of exec and `sandbox run`). */
+export interface SandboxChoice {
+  sandbox?: SandboxMode;
+  addDirs: string[];
+  bypass: boolean;
 }
 
-export function sandboxUnavailableMessage(policy: SandboxPolicy): string {
-  return (
-    `the ${policy.mode} sandbox is not available in this build of ocx yet, so the command was not run; ` +
-    `rerun with --sandbox danger-full-access (inside an external sandbox such as a container) to allow commands`
-  );
+/** The policy of a run: flag, else config, else read-only; roots normalised and absolute. */
+export function resolveSandboxPolicy(runtime: Runtime, config: Config, choice: SandboxChoice, cwd: string): SandboxPolicy {
+  const mode: SandboxMode = choice.bypass ? "danger-full-access" : (choice.sandbox ?? config.sandbox_mode ?? "read-only");
+  const ww = config.sandbox_workspace_write ?? {};
+  const roots = [cwd, ...choice.addDirs, ...(ww.writable_roots ?? [])];
+  if (!ww.exclude_slash_tmp) roots.push("/tmp");
+  const tmpdir = runtime.env("TMPDIR");
+  if (!ww.exclude_tmpdir_env_var && tmpdir) roots.push(tmpdir);
+  return {
+    mode,
+    writableRoots: mode === "workspace-write" ? [...new Set(roots.map((r) => resolve(cwd, r)))] : [],
+    networkAccess: mode === "danger-full-access" || (mode === "workspace-write" && ww.network_access === true),
+    bypass: choice.bypass,
+  };
+}
+
+/** The header's `sandbox:` line. */
+export function describeSandbox(p: SandboxPolicy): string {
+  if (p.mode !== "workspace-write") return p.mode;
+  return `workspace-write [${p.writableRoots.join(", ")}]${p.networkAccess ? " (network access enabled)" : ""}`;
 }
 
 /** Top-level folders of a writable root that stay read-only under workspace-write. */

@@ -31,12 +31,12 @@ function script() {
   );
 }
 
-function client(home: string) {
+function client(home: string, env: Record<string, string> = {}) {
   return new Codex({
     codexPathOverride: ocxBin(),
     baseUrl: mock.url,
     apiKey: "sk-sdk-test",
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, CODEX_HOME: home, NO_COLOR: "1" },
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, CODEX_HOME: home, NO_COLOR: "1", ...env },
   });
 }
 
@@ -99,8 +99,9 @@ test("SDK runStreamed(): the same events arrive as a stream", async () => {
 test("SDK run() rejects when ocx reports a failed turn", async () => {
   mock.push(sse(turn([execCommand("echo x")])));
   const home = makeDir("sdk-home-");
-  const thread = client(home).startThread({ workingDirectory: makeRepo() }); // read-only default
-  await expect(thread.run("try a command")).rejects.toThrow(/sandbox/);
+  // read-only default on a host that (we pretend) cannot enforce it: the turn fails, exit 5
+  const thread = client(home, { OCX_SANDBOX_FORCE_UNAVAILABLE: "simulated" }).startThread({ workingDirectory: makeRepo() });
+  await expect(thread.run("try a command")).rejects.toThrow(/cannot enforce the read-only sandbox/);
 });
 
 test("SDK run(): a patch and a plan come through as file_change and todo_list items", async () => {

@@ -6,6 +6,7 @@ import { OcxError } from "../../src/core/errors.ts";
 import { ProcessManager } from "../../src/core/exec/process-manager.ts";
 import type { FileStat, Runtime, SpawnOptions } from "../../src/core/runtime.ts";
 import type { SandboxPolicy } from "../../src/core/sandbox-policy.ts";
+import { DEVICE_FILES, type SandboxCapabilities, type SandboxSpec } from "../../src/core/sandbox/spec.ts";
 import { FULL_ACCESS, toolHarness, type ToolHarness } from "../support/tool-context.ts";
 import { execCommandTool } from "../../src/core/tools/exec-command.ts";
 import { writeStdinTool } from "../../src/core/tools/write-stdin.ts";
@@ -19,12 +20,21 @@ afterEach(async () => {
   await Promise.all(managers.splice(0).map((m) => m.terminateAll()));
 });
 
-function harness(sandbox: SandboxPolicy = FULL_ACCESS): Harness {
+/**
+ * `caps` overrides what the fake host can enforce (Linux with Landlock and seccomp by default);
+ * its wrap() prefixes argv with a marker and the spec, and the test runs the plain argv.
+ */
+function harness(sandbox: SandboxPolicy = FULL_ACCESS, caps: Partial<SandboxCapabilities> = {}): Harness {
   const spawned: SpawnOptions[] = [];
   const runtime = {
     spawn(opts: SpawnOptions) {
       spawned.push(opts);
-      return spawnBun(opts);
+      return spawnBun({ ...opts, argv: opts.argv[0] === "WRAPPED" ? opts.argv.slice(2) : opts.argv });
+    },
+    env: () => undefined,
+    sandbox: {
+      probe: async (): Promise<SandboxCapabilities> => ({ platform: "linux", landlockAbi: 7, seccomp: true, seatbelt: false, problems: [], ...caps }),
+      wrap: (spec: SandboxSpec, argv: string[]) => ["WRAPPED", JSON.stringify(spec), ...argv],
     },
     monotonic: () => performance.now(),
     fs: {
@@ -225,13 +235,24 @@ describe("exec_command", () => {
     expect(h.completed()).toHaveLength(2); // exactly once
   });
 
-  test("the sandbox check throws OcxError sandbox and spawns nothing", async () => {
-    const h = harness({ mode: "read-only", writableRoots: [], networkAccess: false, bypass: false });
+  test("a policy the host cannot enforce throws OcxError sandbox and spawns nothing", async () => {
+    const h = harness({ mode: "read-only", writableRoots: [], networkAccess: false, bypass: false }, { landlockAbi: null });
     const err = await exec(h, { cmd: "echo hi" }).catch((e) => e);
     expect(err).toBeInstanceOf(OcxError);
     expect((err as OcxError).kind).toBe("sandbox");
+    expect((err as OcxError).message).toContain("cannot enforce the read-only sandbox");
     expect(h.spawned).toEqual([]);
     expect(h.events).toEqual([]);
+  });
+
+  test("a confined policy spawns the wrapped argv; the item shows the plain command", async () => {
+    const h = harness({ mode: "workspace-write", writableRoots: ["/ws"], networkAccess: false, bypass: false });
+    await exec(h, { cmd: "echo hi" });
+    const argv = h.spawned[0]!.argv;
+    expect(argv.slice(0, 2)).toEqual(["WRAPPED", JSON.stringify({ writable: ["/ws", ...DEVICE_FILES], network: false })]);
+    expect(argv.slice(2)).toEqual([h.ctx.shell, "-lc", "echo hi"]);
+    expect((h.started()[0] as { command: string }).command).toMatch(/ -lc 'echo hi'$/);
+    expect(h.started()[0]).not.toHaveProperty("command", expect.stringContaining("WRAPPED"));
   });
 
   test("tty and escalation are refused with messages the model reads", async () => {

@@ -5,7 +5,7 @@ import { resolve } from "pathe";
 import { OcxError, describeError } from "../errors.ts";
 import type { CommandExecutionItem } from "../events.ts";
 import type { PollResult, SessionEnd } from "../exec/process-manager.ts";
-import { canRunCommands, sandboxUnavailableMessage } from "../sandbox-policy.ts";
+import { confinedArgv } from "../sandbox/confine.ts";
 import { randomHex } from "../util/random.ts";
 import { shellJoin } from "../util/shell-quote.ts";
 import { parsePatchInvocation } from "../patch/index.ts";
@@ -82,7 +82,6 @@ export const execCommandTool = defineTool({
       const workdir = resolve(ctx.cwd, args.workdir ?? ".", invocation.cd ?? ".");
       return applyPatch(invocation.patch, ctx, workdir);
     }
-    if (!canRunCommands(ctx.sandbox)) throw new OcxError("sandbox", sandboxUnavailableMessage(ctx.sandbox));
     ctx.signal.throwIfAborted();
     if (args.tty) throw new ToolError("tty is not supported by ocx yet; run the command without tty");
     if (args.sandbox_permissions === "require_escalated") {
@@ -96,12 +95,14 @@ export const execCommandTool = defineTool({
     const shell = args.shell || ctx.shell;
     const argv = [shell, args.login === false ? "-c" : "-lc", args.cmd];
     const command = shellJoin(argv);
+    // Fails the turn (exit 5) when the host cannot enforce the policy: never run unconfined.
+    const spawnArgv = await confinedArgv(ctx.runtime, ctx.sandbox, argv);
 
     let itemId = "";
     let sessionId: number;
     try {
       sessionId = ctx.processes.start({
-        argv,
+        argv: spawnArgv,
         cwd,
         env: ctx.env,
         signal: ctx.signal,

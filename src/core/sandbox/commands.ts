@@ -1,0 +1,98 @@
+// `ocx sandbox check` (what this host can enforce) and `ocx sandbox run -- CMD` (one command
+// under a policy, exactly as the agent's commands run).
+import { loadConfig } from "../config/load.ts";
+import { exitCodeOf } from "../exec/process-manager.ts";
+import { ExitCode, OcxError, describeError } from "../errors.ts";
+import type { Runtime } from "../runtime.ts";
+import { resolveSandboxPolicy, sandboxModes, type SandboxChoice } from "../sandbox-policy.ts";
+import { codexHome, resolveWorkdir } from "../workspace.ts";
+import { confinedArgv, hostCapabilities } from "./confine.ts";
+import { LANDLOCK_NET_ABI, unenforceableReason, type SandboxCapabilities } from "./spec.ts";
+
+export interface SandboxCheckResult {
+  capabilities: SandboxCapabilities;
+  /** Per confined mode: null when enforceable, else why not. */
+  modes: Record<string, string | null>;
+}
+
+export async function sandboxCheck(runtime: Runtime, json: boolean): Promise<number> {
+  const capabilities = await hostCapabilities(runtime);
+  const modes: Record<string, string | null> = {};
+  for (const mode of sandboxModes) {
+    if (mode !== "danger-full-access") modes[mode] = unenforceableReason(capabilities, mode);
+  }
+  const ok = Object.values(modes).every((m) => m === null);
+  if (json) {
+    runtime.stdout.write(`${JSON.stringify({ enforceable: ok, ...capabilities, modes })}\n`);
+  } else {
+    runtime.stdout.write(describeCheck(capabilities, modes, runtime.arch));
+  }
+  return ok ? ExitCode.ok : ExitCode.sandbox;
+}
+
+function describeCheck(c: SandboxCapabilities, modes: Record<string, string | null>, arch: string): string {
+  const lines = [`platform: ${c.platform} ${arch}`];
+  if (c.platform === "linux") {
+    lines.push(`landlock: ${c.landlockAbi === null ? "unavailable" : `ABI ${c.landlockAbi}`}`);
+    lines.push(`seccomp: ${c.seccomp ? "available" : "unavailable"}`);
+    if (c.landlockAbi !== null && c.seccomp) {
+      const tcp = c.landlockAbi >= LANDLOCK_NET_ABI ? " and Landlock TCP rules" : "";
+      lines.push(`network off: seccomp refuses sockets other than AF_UNIX${tcp}`);
+    }
+  } else if (c.platform === "darwin") {
+    lines.push(`sandbox-exec: ${c.seatbelt ? "available" : "missing"}`);
+  }
+  for (const p of c.problems) lines.push(`problem: ${p}`);
+  for (const [mode, reason] of Object.entries(modes)) lines.push(`${mode}: ${reason === null ? "enforced" : `cannot be enforced`}`);
+  lines.push("danger-full-access: no sandbox (use inside an external sandbox)");
+  const reason = Object.values(modes).find((m) => m !== null);
+  if (reason) lines.push("", reason);
+  return `${lines.join("\n")}\n`;
+}
+
+export interface SandboxRunOptions extends SandboxChoice {
+  argv: string[];
+  cd?: string;
+  configOverrides: string[];
+  profile?: string;
+  ignoreUserConfig: boolean;
+}
+
+/** Runs one command confined like the agent's; returns its exit code (128 + signal if killed). */
+export async function sandboxRun(runtime: Runtime, opts: SandboxRunOptions): Promise<number> {
+  if (opts.argv.length === 0) throw new OcxError("usage", "error: no command given; usage: ocx sandbox run [--sandbox MODE] -- CMD [ARGS...]");
+  const config = await loadConfig(runtime, {
+    codexHome: codexHome(runtime),
+    overrides: opts.configOverrides,
+    profile: opts.profile,
+    ignoreUserConfig: opts.ignoreUserConfig,
+  });
+  const cwd = await resolveWorkdir(runtime, opts.cd);
+  const policy = resolveSandboxPolicy(runtime, config, opts, cwd);
+  const argv = await confinedArgv(runtime, policy, opts.argv);
+  const env = runtime.envAll();
+  if (!policy.networkAccess) env.CODEX_SANDBOX_NETWORK_DISABLED = "1";
+  let child;
+  try {
+    child = runtime.spawn({ argv, cwd, env, stdin: "pipe" });
+  } catch (e) {
+    throw new OcxError("failed", `could not start ${opts.argv[0]}: ${describeError(e)}`);
+  }
+  const pump = async (from: ReadableStream<Uint8Array>, to: Runtime["stdout"]) => {
+    for await (const chunk of from) to.write(chunk);
+  };
+  void (async () => {
+    try {
+      for await (const chunk of runtime.stdin.readable()) await child.writeStdin(chunk);
+    } catch {
+      // the command closed its stdin or exited
+    }
+    child.closeStdin();
+  })();
+  const forward = (["SIGINT", "SIGTERM"] as const).map((s) => runtime.onSignal(s, () => child.kill(s)));
+  await Promise.all([pump(child.stdout, runtime.stdout), pump(child.stderr, runtime.stderr)]);
+  const status = await child.exited;
+  for (const remove of forward) remove();
+  const code = exitCodeOf(status);
+  return code < 0 ? ExitCode.failed : code;
+}
