@@ -41,7 +41,11 @@ export async function main(runtime: Runtime): Promise<number> {
       throw new OcxError("usage", `error: unrecognized subcommand '${first}'\n\nFor more information, try '--help'.`);
     }
     if (wantsHelp(rest)) {
-      runtime.stdout.write(helpText(runtime, await renderUsage(command.cmd, root as AnyCommand)));
+      // `ocx sandbox run --help` shows run's help, not sandbox's
+      const subs = (command.cmd as { subCommands?: Record<string, AnyCommand> }).subCommands;
+      const sub = rest[0] !== undefined ? subs?.[rest[0]] : undefined;
+      const text = sub ? await renderUsage(sub, command.cmd) : await renderUsage(command.cmd, root as AnyCommand);
+      runtime.stdout.write(helpText(runtime, text));
       return ExitCode.ok;
     }
     return await command.run(runtime, rest);

@@ -294,6 +294,17 @@ describe("ocx sandbox check / run", () => {
     expect(existsSync(join(dir, "ran.txt"))).toBe(false);
   }, T);
 
+  test("help: `ocx sandbox run --help` describes run; `ocx sandbox` alone is a usage error", async () => {
+    const home = makeDir("home-");
+    const help = await runOcx(["sandbox", "run", "--help"], { home });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("Run one command under a sandbox policy");
+    expect(help.stdout).toContain("--sandbox=<MODE>");
+    const bare = await runOcx(["sandbox"], { home });
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toContain("ocx sandbox check");
+  }, T);
+
   test("run: a missing command exits 127 with one line, no stack", async () => {
     const r = await sandboxed("exec /nonexistent/tool", { cwd: makeDir() });
     expect(r.code).toBe(127);

@@ -20,7 +20,6 @@ import {
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { bunRuntime } from "../../../src/adapters/bun.ts";
-import { OcxError } from "../../../src/core/errors.ts";
 import type { FileChangeItem, ItemDetail } from "../../../src/core/events.ts";
 import type { SandboxPolicy } from "../../../src/core/sandbox-policy.ts";
 import {
