@@ -2,7 +2,7 @@
 // and seccomp for the agent's commands and for `ocx sandbox run`, escapes refused, and the
 // fail-closed path (exit 5, nothing run) when the host cannot enforce the policy.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { linkSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { linkSync, rmSync, symlinkSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { callOutput, execCommand, reply, sse, startMockResponses, turn, type Mock, type Step } from "../mock/responses-server.ts";
 import {
@@ -15,7 +15,6 @@ import {
   makeHome,
   makeRepo,
   mkdirSync,
-  REPO_ROOT,
   readFileSync,
   runOcx,
   writeFileSync,
@@ -46,14 +45,11 @@ beforeAll(async () => {
 afterAll(() => {
   server.close();
   cleanupTemp();
-  rmSync(OUTSIDE_TMP, { recursive: true, force: true });
 });
 
-// /tmp is a writable root under workspace-write, so folders that must NOT be writable ($HOME)
-// and a workspace that must be the only root live outside it, in the checkout's .tmp/.
-const OUTSIDE_TMP = join(REPO_ROOT, ".tmp", `sandbox-e2e-${process.pid}`);
-mkdirSync(OUTSIDE_TMP, { recursive: true });
-const outsideTmp = (prefix: string) => mkdtempSync(join(OUTSIDE_TMP, prefix));
+// The test folders live under the temp folder, which is itself a writable root (/tmp, $TMPDIR)
+// under workspace-write; these flags leave it out so only the named roots are writable.
+const ONLY_NAMED_ROOTS = ["-c", "sandbox_workspace_write.exclude_slash_tmp=true", "-c", "sandbox_workspace_write.exclude_tmpdir_env_var=true"];
 
 /** `ocx sandbox run` of a shell script in `cwd`; stdout+stderr of the script and the exit code. */
 async function sandboxed(script: string, opts: { cwd: string; args?: string[]; env?: Record<string, string> }) {
@@ -84,32 +80,53 @@ describe("exec: commands under the sandbox", () => {
     expect(r.events!.at(-1).type).toBe("turn.completed");
   }, T);
 
-  test("workspace-write: cwd, --add-dir and /tmp writable; $HOME and /etc not; a grandchild process is confined too", async () => {
-    const repo = outsideTmp("repo-");
-    const extra = outsideTmp("extra-");
-    const home = outsideTmp("userhome-");
-    const tmpFile = `/tmp/ocx-ww-${process.pid}-${Date.now()}`;
+  test("workspace-write: cwd and --add-dir writable; $HOME and /etc not; a grandchild process is confined too", async () => {
+    const repo = makeRepo();
+    const extra = makeDir("extra-");
+    const home = makeDir("userhome-");
     const cmd = [
       "touch in-cwd.txt && echo cwd-ok",
       `touch ${extra}/in-extra.txt && echo extra-ok`,
-      `touch ${tmpFile} && echo tmp-ok`,
       `touch ${home}/in-home.txt || echo home-denied`,
       "touch /etc/ocx-probe || echo etc-denied",
       // a script that starts another writer
       `printf '#!/bin/sh\\ntouch ${home}/grandchild.txt\\n' > writer.sh && sh -c 'sh ./writer.sh' || echo grandchild-denied`,
     ].join("; ");
     const { mock, home: codexHome } = await setup([sse(turn([execCommand(cmd, {}, "call_ww")])), reply("done")]);
-    const r = await runOcx(["exec", ...JSON_, "--sandbox", "workspace-write", "--skip-git-repo-check", "--add-dir", extra, "go"], {
+    const r = await runOcx(["exec", ...JSON_, "--sandbox", "workspace-write", ...ONLY_NAMED_ROOTS, "--add-dir", extra, "go"], {
       home: codexHome,
       cwd: repo,
       env: { HOME: home },
     });
     expect(r.code).toBe(0);
     const out = callOutput(mock.requests[1]!.body, "call_ww")!;
-    for (const word of ["cwd-ok", "extra-ok", "tmp-ok", "home-denied", "etc-denied", "grandchild-denied"]) expect(out).toContain(word);
+    for (const word of ["cwd-ok", "extra-ok", "home-denied", "etc-denied", "grandchild-denied"]) expect(out).toContain(word);
     expect(existsSync(join(repo, "in-cwd.txt"))).toBe(true);
+    expect(existsSync(join(extra, "in-extra.txt"))).toBe(true);
     expect(existsSync(join(home, "in-home.txt"))).toBe(false);
     expect(existsSync(join(home, "grandchild.txt"))).toBe(false);
+  }, T);
+
+  test("workspace-write: /tmp and $TMPDIR are writable by default, and not once excluded", async () => {
+    const repo = makeRepo();
+    const tmpdir = makeDir("tmpdir-");
+    const probe = `/tmp/ocx-ww-${process.pid}-${Date.now()}`;
+    // appends, not touch: touching an existing file only sets its times, which Landlock allows
+    const cmd = `echo x >> ${probe} && echo tmp-ok; echo x >> "$TMPDIR/t" && echo tmpdir-ok`;
+    const run = async (extra: string[]) => {
+      const { mock, home } = await setup([sse(turn([execCommand(cmd, {}, "call_t")])), reply("done")]);
+      const r = await runOcx(["exec", ...JSON_, "--sandbox", "workspace-write", ...extra, "go"], { home, cwd: repo, env: { TMPDIR: tmpdir } });
+      expect(r.code).toBe(0);
+      return callOutput(mock.requests[1]!.body, "call_t")!;
+    };
+    const open = await run([]);
+    rmSync(probe, { force: true });
+    expect(open).toContain("tmp-ok");
+    expect(open).toContain("tmpdir-ok");
+    const closed = await run(ONLY_NAMED_ROOTS);
+    // tmpdir is under /tmp: with both excluded neither is writable
+    expect(closed).not.toContain("tmp-ok");
+    expect(closed).not.toContain("tmpdir-ok");
   }, T);
 
   test("the host cannot enforce the policy: exit 5, turn.failed sandbox_unavailable, the command never runs", async () => {
@@ -190,9 +207,7 @@ describe("escapes are refused (ocx sandbox run --sandbox workspace-write)", () =
     writeFileSync(join(outside, "secret.txt"), "original\n");
     return { ws, outside, secret: join(outside, "secret.txt") };
   }
-  // TMPDIR and /tmp are writable roots by default; the temp folders of these tests live
-  // under them, so exclude both to see the confinement to the workspace alone.
-  const WW = ["--sandbox", "workspace-write", "-c", "sandbox_workspace_write.exclude_slash_tmp=true", "-c", "sandbox_workspace_write.exclude_tmpdir_env_var=true"];
+  const WW = ["--sandbox", "workspace-write", ...ONLY_NAMED_ROOTS];
 
   test("a symlink from the workspace to outside", async () => {
     const { ws, outside, secret } = layout();
