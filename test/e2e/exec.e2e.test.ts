@@ -1,7 +1,7 @@
 // End-to-end tests of `ocx exec`: the compiled binary against the local mock Responses server.
 // They assert what a user sees: exit code, stdout, stderr, JSONL events, and what the model
 // endpoint received. Nothing here touches the network beyond 127.0.0.1.
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -17,24 +17,21 @@ import {
   reasoning,
   reply,
   sse,
-  startMockResponses,
   turn,
   usage,
-  type Mock,
-  type Step,
 } from "../mock/responses-server.ts";
 import {
   checkEventStream,
   cleanupTemp,
   items,
   makeDir,
-  makeHome,
   makeRepo,
   processAlive,
   readPid,
   runOcx,
   waitFor,
   type HomeOptions,
+  useMockServers,
 } from "./harness.ts";
 
 const T = 30_000; // per-test timeout
@@ -42,17 +39,7 @@ const FULL = ["--sandbox", "danger-full-access"];
 const JSON_ = ["--json", "--color", "never"];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-let mocks: Mock[] = [];
-async function setup(script: Step[], homeOpts?: HomeOptions | string) {
-  const mock = await startMockResponses(script);
-  mocks.push(mock);
-  return { mock, home: makeHome(mock.url, homeOpts) };
-}
-
-afterEach(async () => {
-  await Promise.all(mocks.map((m) => m.close()));
-  mocks = [];
-});
+const setup = useMockServers();
 afterAll(() => cleanupTemp());
 
 const types = (events: any[] | undefined) => (events ?? []).map((e) => e.type);

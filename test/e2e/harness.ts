@@ -3,6 +3,8 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { afterEach } from "bun:test";
+import { startMockResponses, type Mock, type Step } from "../mock/responses-server.ts";
 
 export const REPO_ROOT = resolve(import.meta.dir, "../..");
 
@@ -291,3 +293,20 @@ export function checkEventStream(events: any[] | undefined): string[] {
 }
 
 export { mkdirSync, existsSync, readFileSync, writeFileSync, join };
+
+/**
+ * For a test file: `setup(script)` starts a mock Responses server with `script` and a
+ * CODEX_HOME pointing at it; every server is closed after each test.
+ */
+export function useMockServers() {
+  let mocks: Mock[] = [];
+  afterEach(async () => {
+    await Promise.all(mocks.map((m) => m.close()));
+    mocks = [];
+  });
+  return async function setup(script: Step[], homeOpts?: HomeOptions | string) {
+    const mock = await startMockResponses(script);
+    mocks.push(mock);
+    return { mock, home: makeHome(mock.url, homeOpts) };
+  };
+}

@@ -1,10 +1,10 @@
 // The kernel sandbox on the compiled binary: read-only and workspace-write enforced by Landlock
 // and seccomp for the agent's commands and for `ocx sandbox run`, escapes refused, and the
 // fail-closed path (exit 5, nothing run) when the host cannot enforce the policy.
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { linkSync, rmSync, symlinkSync } from "node:fs";
 import { createServer, type Server } from "node:net";
-import { callOutput, execCommand, reply, sse, startMockResponses, turn, type Mock, type Step } from "../mock/responses-server.ts";
+import { callOutput, execCommand, reply, sse, turn } from "../mock/responses-server.ts";
 import {
   checkEventStream,
   cleanupTemp,
@@ -12,27 +12,18 @@ import {
   items,
   join,
   makeDir,
-  makeHome,
   makeRepo,
   mkdirSync,
   readFileSync,
   runOcx,
   writeFileSync,
+  useMockServers,
 } from "./harness.ts";
 
 const T = 30_000;
 const JSON_ = ["--json", "--color", "never"];
 
-let mocks: Mock[] = [];
-async function setup(script: Step[]) {
-  const mock = await startMockResponses(script);
-  mocks.push(mock);
-  return { mock, home: makeHome(mock.url) };
-}
-afterEach(async () => {
-  await Promise.all(mocks.map((m) => m.close()));
-  mocks = [];
-});
+const setup = useMockServers();
 
 // A TCP listener on 127.0.0.1 for the network tests.
 let server: Server;

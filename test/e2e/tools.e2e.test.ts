@@ -1,7 +1,7 @@
 // End-to-end tests of the editing and planning tools on the compiled binary: apply_patch (as
 // the freeform tool, as a JSON function call and as an `apply_patch <<'EOF'` command),
 // update_plan and view_image, against the local mock Responses server.
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { lstatSync, readdirSync, readlinkSync, symlinkSync } from "node:fs";
 import {
   callOutput,
@@ -11,10 +11,7 @@ import {
   inputItems,
   reply,
   sse,
-  startMockResponses,
   turn,
-  type Mock,
-  type Step,
 } from "../mock/responses-server.ts";
 import {
   checkEventStream,
@@ -23,28 +20,19 @@ import {
   items,
   join,
   makeDir,
-  makeHome,
   makeRepo,
   mkdirSync,
   readFileSync,
   runOcx,
   writeFileSync,
+  useMockServers,
 } from "./harness.ts";
 
 const T = 30_000;
 const JSON_ = ["--json", "--color", "never"];
 const WW = ["--sandbox", "workspace-write"];
 
-let mocks: Mock[] = [];
-async function setup(script: Step[]) {
-  const mock = await startMockResponses(script);
-  mocks.push(mock);
-  return { mock, home: makeHome(mock.url) };
-}
-afterEach(async () => {
-  await Promise.all(mocks.map((m) => m.close()));
-  mocks = [];
-});
+const setup = useMockServers();
 afterAll(() => cleanupTemp());
 
 const patch = (...body: string[]) => ["*** Begin Patch", ...body, "*** End Patch", ""].join("\n");
