@@ -18,7 +18,7 @@ import { environmentContextText, localDate, userMessage } from "./prompt/environ
 import { imageParts } from "./prompt/images.ts";
 import { readPrompt } from "./prompt/read-prompt.ts";
 import type { Runtime } from "./runtime.ts";
-import { describeSandbox, resolveSandboxPolicy, type SandboxMode, type SandboxPolicy } from "./sandbox-policy.ts";
+import { describeSandbox, markNetwork, resolveSandboxPolicy, type SandboxMode, type SandboxPolicy } from "./sandbox-policy.ts";
 import { execCommandTool } from "./tools/exec-command.ts";
 import { writeStdinTool } from "./tools/write-stdin.ts";
 import { applyPatchCustomTool } from "./tools/apply-patch.ts";
@@ -201,9 +201,7 @@ function commandEnv(
   for (const name of credentialEnvVars(config, providerId)) delete env[name];
   env.CODEX_CI = "1";
   env.CODEX_THREAD_ID = threadId;
-  if (!sandbox.networkAccess) env.CODEX_SANDBOX_NETWORK_DISABLED = "1";
-  else delete env.CODEX_SANDBOX_NETWORK_DISABLED;
-  return env;
+  return markNetwork(env, sandbox);
 }
 
 async function readOutputSchema(runtime: Runtime, file: string) {

@@ -41,6 +41,13 @@ export function resolveSandboxPolicy(runtime: Runtime, config: Config, choice: S
   };
 }
 
+/** Marks the environment of a command whose network is off (commands check this variable). */
+export function markNetwork(env: Record<string, string>, policy: SandboxPolicy): Record<string, string> {
+  if (!policy.networkAccess) env.CODEX_SANDBOX_NETWORK_DISABLED = "1";
+  else delete env.CODEX_SANDBOX_NETWORK_DISABLED;
+  return env;
+}
+
 /** The header's `sandbox:` line. */
 export function describeSandbox(p: SandboxPolicy): string {
   if (p.mode !== "workspace-write") return p.mode;

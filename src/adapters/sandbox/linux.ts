@@ -48,6 +48,10 @@ const errno = () => read.i32(lib().__errno_location() as Pointer, 0);
 const strerror = (e: number) => new CString(lib().strerror(e) as Pointer).toString();
 const cstr = (s: string) => Buffer.from(`${s}\0`, "utf8");
 
+/** The Landlock ABI version, or -1 (errno set) when the kernel has none. */
+const landlockAbi = (l: ReturnType<typeof openLibc>) =>
+  l.syscall(SYS_LANDLOCK_CREATE_RULESET, 0, 0, LANDLOCK_CREATE_RULESET_VERSION, 0);
+
 class SandboxSetupError extends Error {}
 const fail = (what: string): never => {
   const e = errno();
@@ -64,7 +68,7 @@ export function probeLinux(): SandboxCapabilities {
     caps.problems.push(`cannot load libc.so.6 (${(e as Error).message})`);
     return caps;
   }
-  const abi = l.syscall(SYS_LANDLOCK_CREATE_RULESET, 0, 0, LANDLOCK_CREATE_RULESET_VERSION, 0);
+  const abi = landlockAbi(l);
   if (abi > 0) caps.landlockAbi = abi;
   else caps.problems.push(`landlock_create_ruleset: ${strerror(errno())}`);
   if (!seccompArch(process.arch)) {
@@ -82,7 +86,7 @@ export function probeLinux(): SandboxCapabilities {
 /** Confines this process as `spec` says. Throws SandboxSetupError with what failed. */
 function confine(spec: SandboxSpec): void {
   const l = lib();
-  const abi = l.syscall(SYS_LANDLOCK_CREATE_RULESET, 0, 0, LANDLOCK_CREATE_RULESET_VERSION, 0);
+  const abi = landlockAbi(l);
   if (abi <= 0) fail("Landlock is not available");
   const netRights = !spec.network && abi >= LANDLOCK_NET_ABI ? NET.BIND_TCP | NET.CONNECT_TCP : 0;
   const attr = rulesetAttr(abi, handledFs(abi), netRights);

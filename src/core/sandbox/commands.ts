@@ -4,16 +4,10 @@ import { loadConfig } from "../config/load.ts";
 import { exitCodeOf } from "../exec/process-manager.ts";
 import { ExitCode, OcxError, describeError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
-import { resolveSandboxPolicy, sandboxModes, type SandboxChoice } from "../sandbox-policy.ts";
+import { markNetwork, resolveSandboxPolicy, sandboxModes, type SandboxChoice } from "../sandbox-policy.ts";
 import { codexHome, resolveWorkdir } from "../workspace.ts";
 import { confinedArgv, hostCapabilities } from "./confine.ts";
 import { LANDLOCK_NET_ABI, unenforceableReason, type SandboxCapabilities } from "./spec.ts";
-
-export interface SandboxCheckResult {
-  capabilities: SandboxCapabilities;
-  /** Per confined mode: null when enforceable, else why not. */
-  modes: Record<string, string | null>;
-}
 
 export async function sandboxCheck(runtime: Runtime, json: boolean): Promise<number> {
   const capabilities = await hostCapabilities(runtime);
@@ -43,7 +37,7 @@ function describeCheck(c: SandboxCapabilities, modes: Record<string, string | nu
     lines.push(`sandbox-exec: ${c.seatbelt ? "available" : "missing"}`);
   }
   for (const p of c.problems) lines.push(`problem: ${p}`);
-  for (const [mode, reason] of Object.entries(modes)) lines.push(`${mode}: ${reason === null ? "enforced" : `cannot be enforced`}`);
+  for (const [mode, reason] of Object.entries(modes)) lines.push(`${mode}: ${reason === null ? "enforced" : "cannot be enforced"}`);
   lines.push("danger-full-access: no sandbox (use inside an external sandbox)");
   const reason = Object.values(modes).find((m) => m !== null);
   if (reason) lines.push("", reason);
@@ -70,8 +64,7 @@ export async function sandboxRun(runtime: Runtime, opts: SandboxRunOptions): Pro
   const cwd = await resolveWorkdir(runtime, opts.cd);
   const policy = resolveSandboxPolicy(runtime, config, opts, cwd);
   const argv = await confinedArgv(runtime, policy, opts.argv);
-  const env = runtime.envAll();
-  if (!policy.networkAccess) env.CODEX_SANDBOX_NETWORK_DISABLED = "1";
+  const env = markNetwork(runtime.envAll(), policy);
   let child;
   try {
     child = runtime.spawn({ argv, cwd, env, stdin: "pipe" });
