@@ -1,8 +1,10 @@
 // Benchmark: what the sandbox adds to starting a command. Spawns `true` directly, and through
 // dist/ocx's __sandbox helper (Landlock + no_new_privs + seccomp, then exec) as exec_command
-// does, N times each (default 50), and prints medians. Figures only.
+// does, and with a .git in the workspace (the helper also compiles the namespace code, clones
+// into a user + mount namespace and binds .git read-only), N times each (default 50), and prints
+// medians. Figures only.
 //   bun bench/sandbox.bench.ts [runs]
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { DEVICE_FILES, helperArgv } from "../src/core/sandbox/spec.ts";
@@ -31,7 +33,12 @@ async function measure(label: string, argv: string[]) {
 
 console.log(`spawn of \`true\`, ${runs} runs each`);
 const plain = await measure("unsandboxed", [truePath]);
-const ro = await measure("read-only (network off)", helperArgv([ocx], { writable: [...DEVICE_FILES], network: false }, [truePath]));
-const ww = await measure("workspace-write (network off)", helperArgv([ocx], { writable: [dir, "/tmp", ...DEVICE_FILES], network: false }, [truePath]));
-console.log(`overhead: read-only +${(ro - plain).toFixed(2)} ms, workspace-write +${(ww - plain).toFixed(2)} ms`);
+const ro = await measure("read-only (network off)", helperArgv([ocx], { writable: [...DEVICE_FILES], network: false, readOnly: [] }, [truePath]));
+const ww = await measure("workspace-write (network off)", helperArgv([ocx], { writable: [dir, "/tmp", ...DEVICE_FILES], network: false, readOnly: [] }, [truePath]));
+mkdirSync(join(dir, ".git"));
+const git = await measure("workspace-write, .git read-only", helperArgv([ocx], { writable: [dir, "/tmp", ...DEVICE_FILES], network: false, readOnly: [join(dir, ".git")] }, [truePath]));
+console.log(
+  `overhead: read-only +${(ro - plain).toFixed(2)} ms, workspace-write +${(ww - plain).toFixed(2)} ms, ` +
+    `workspace-write with .git +${(git - plain).toFixed(2)} ms`,
+);
 rmSync(dir, { recursive: true, force: true });

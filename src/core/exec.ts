@@ -150,6 +150,7 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
     processes,
     emit,
     detail: (id, d) => out.detail(id, d),
+    warn: (m) => out.warn(m),
     signal: controller.signal,
     nextItemId: () => `item_${itemCounter++}`,
   });

@@ -23,8 +23,11 @@ export interface InputSource {
 }
 
 export interface SandboxPort {
-  /** What this host can enforce; measured on the first call, then remembered. */
-  probe(): Promise<SandboxCapabilities>;
+  /**
+   * What this host can enforce; measured on the first call, then remembered. `carveOuts` is
+   * measured only when asked (on Linux it clones a throwaway process), else left null.
+   */
+  probe(opts?: { carveOuts?: boolean }): Promise<SandboxCapabilities>;
   /** The argv that runs `argv` confined as `spec` says (only after probe() said it can). */
   wrap(spec: SandboxSpec, argv: string[]): string[];
 }

@@ -2,7 +2,8 @@
 // and seccomp for the agent's commands and for `ocx sandbox run`, escapes refused, and the
 // fail-closed path (exit 5, nothing run) when the host cannot enforce the policy.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { linkSync, rmSync, symlinkSync } from "node:fs";
+import { chmodSync, linkSync, rmSync, symlinkSync } from "node:fs";
+import { dirname } from "node:path";
 import { createServer, type Server } from "node:net";
 import { callOutput, execCommand, reply, sse, turn } from "../mock/responses-server.ts";
 import {
@@ -14,6 +15,7 @@ import {
   makeDir,
   makeRepo,
   mkdirSync,
+  ocxBin as ocxBinPath,
   readFileSync,
   runOcx,
   writeFileSync,
@@ -264,6 +266,151 @@ describe("escapes are refused (ocx sandbox run --sandbox workspace-write)", () =
   }, T);
 });
 
+// Read-only carve-outs need unprivileged user namespaces; on a host without them ocx warns and
+// these tests cannot show the protection (the warning itself is tested below with a forced probe).
+const hostCheck = Bun.spawnSync([ocxBinPath(), "sandbox", "check", "--json"], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
+const hostCarveOuts = (() => {
+  try {
+    return JSON.parse(hostCheck.stdout.toString()).carveOuts === true;
+  } catch {
+    return false;
+  }
+})();
+if (!hostCarveOuts) console.warn(`skipping carve-out tests: this host cannot create user namespaces (${hostCheck.stdout.toString().trim()})`);
+
+describe.skipIf(!hostCarveOuts)("workspace-write: .git, .codex, .agents and .aws stay read-only for commands", () => {
+  const WW = ["--sandbox", "workspace-write", ...ONLY_NAMED_ROOTS];
+  /** A git repository with .codex and .agents folders (with a file each) and no .aws. */
+  function protectedRepo() {
+    const repo = makeRepo();
+    for (const d of [".codex", ".agents"]) {
+      mkdirSync(join(repo, d));
+      writeFileSync(join(repo, d, "keep.txt"), "original\n");
+    }
+    return repo;
+  }
+  const gitConfig = (repo: string) => readFileSync(join(repo, ".git", "config"), "utf8");
+  const ROFS = /Read-only file system/;
+
+  test("exec: writes into them fail with EROFS while the rest of the workspace is writable; the model reads why", async () => {
+    const repo = protectedRepo();
+    const before = gitConfig(repo);
+    const cmd = [
+      "echo '[core] hooksPath = /tmp' >> .git/config || echo config-denied",
+      "printf '#!/bin/sh\\n' > .git/hooks/pre-commit || echo hook-denied",
+      "echo x >> .codex/keep.txt || echo codex-denied",
+      "rm -f .agents/keep.txt || echo agents-denied",
+      "mv .git .git-moved || echo rename-denied",
+      "echo fine > src.txt && echo cwd-ok",
+      "git status --short >/dev/null && echo git-reads",
+    ].join("; ");
+    const { mock, home } = await setup([sse(turn([execCommand(cmd, {}, "call_g")])), reply("done")]);
+    const r = await runOcx(["exec", ...JSON_, ...WW, "go"], { home, cwd: repo });
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toContain("warning");
+    const out = callOutput(mock.requests[1]!.body, "call_g")!;
+    for (const word of ["config-denied", "hook-denied", "codex-denied", "agents-denied", "rename-denied", "cwd-ok", "git-reads"]) {
+      expect(out).toContain(word);
+    }
+    expect(out).toMatch(ROFS);
+    expect(gitConfig(repo)).toBe(before);
+    expect(existsSync(join(repo, ".git", "hooks", "pre-commit"))).toBe(false);
+    expect(readFileSync(join(repo, ".codex", "keep.txt"), "utf8")).toBe("original\n");
+    expect(existsSync(join(repo, ".agents", "keep.txt"))).toBe(true);
+    expect(readFileSync(join(repo, "src.txt"), "utf8")).toBe("fine\n");
+  }, T);
+
+  test("escapes refused: a symlink to .git, a hard link out of it, umount, and a nested user namespace", async () => {
+    const repo = protectedRepo();
+    const before = gitConfig(repo);
+    const script = [
+      "ln -s .git alias && echo x >> alias/config; echo symlink=$?",
+      "ln .git/config hard && echo x >> hard; echo hardlink=$?",
+      "umount .git 2>/dev/null; echo x >> .git/config; echo umount=$?",
+      "command -v unshare >/dev/null && unshare -Urm sh -c 'umount .git; echo x >> .git/config' 2>/dev/null; echo nested=$?",
+    ].join("; ");
+    const r = await sandboxed(script, { cwd: repo, args: WW });
+    for (const step of ["symlink", "hardlink", "umount"]) expect(r.out).toMatch(new RegExp(`${step}=[1-9]`));
+    expect(r.out).not.toContain("nested=0");
+    expect(gitConfig(repo)).toBe(before);
+  }, T);
+
+  test("a .git that is a file (a worktree or submodule) is protected too", async () => {
+    const ws = makeDir("worktree-");
+    writeFileSync(join(ws, ".git"), "gitdir: /nowhere\n");
+    const r = await sandboxed("echo x >> .git; echo rc=$?; echo y > other && echo other-ok", { cwd: ws, args: WW });
+    expect(r.out).toMatch(ROFS);
+    expect(r.out).toContain("other-ok");
+    expect(readFileSync(join(ws, ".git"), "utf8")).toBe("gitdir: /nowhere\n");
+  }, T);
+
+  test("the command's exit code, signal and stdin pass through the namespace", async () => {
+    const repo = protectedRepo();
+    expect((await sandboxed("exit 7", { cwd: repo, args: WW })).code).toBe(7);
+    expect((await sandboxed("kill -TERM $$", { cwd: repo, args: WW })).code).toBe(143);
+    const home = makeDir("home-");
+    const piped = await runOcx(["sandbox", "run", ...WW, "--", "cat"], { home, cwd: repo, stdin: "through stdin" });
+    expect(piped.stdout).toBe("through stdin");
+    const missing = await runOcx(["sandbox", "run", ...WW, "--", "/nonexistent/tool"], { home, cwd: repo });
+    expect(missing.code).toBe(127);
+    expect(missing.stderr.trim().split("\n")).toEqual(["ocx sandbox: cannot run /nonexistent/tool: No such file or directory"]);
+  }, T);
+
+  test("without user namespaces: one warning naming what stays writable and why; the command still runs confined", async () => {
+    const repo = protectedRepo();
+    const home = makeDir("userhome-");
+    const cmd = `echo x >> .git/config && echo git-written; touch ${home}/escape || echo home-denied`;
+    const { mock, home: codexHome } = await setup([sse(turn([execCommand(cmd, {}, "call_n"), execCommand("true", {}, "call_m")])), reply("done")]);
+    const r = await runOcx(["exec", ...JSON_, ...WW, "go"], {
+      home: codexHome,
+      cwd: repo,
+      env: { HOME: home, OCX_SANDBOX_FORCE_NO_CARVE_OUTS: "simulated" },
+    });
+    expect(r.code).toBe(0);
+    expect(checkEventStream(r.events)).toEqual([]);
+    const warnings = r.stderr.split("\n").filter((l) => l.startsWith("warning: "));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(`${repo}/.git`);
+    expect(warnings[0]).toContain("simulated");
+    const out = callOutput(mock.requests[1]!.body, "call_n")!;
+    expect(out).toContain("git-written");
+    expect(out).toContain("home-denied");
+    expect(existsSync(join(home, "escape"))).toBe(false);
+  }, T);
+
+  test("nested: an ocx run inside another ocx sandbox cannot make a namespace, says so, and stays confined", async () => {
+    const repo = protectedRepo();
+    const before = gitConfig(repo);
+    const inner = `${JSON.stringify(ocxBinPath())} sandbox run ${WW.join(" ")} -- sh -c 'echo x >> .git/config; echo inner=$?'`;
+    const r = await sandboxed(inner, { cwd: repo, args: WW });
+    // The inner probe fails for real (the outer Landlock domain denies writing /proc/PID/uid_map).
+    expect(r.out).toMatch(/warning: the sandbox cannot keep \S*\/\.git, .* read-only for commands on this host \(user namespace: write uid_map: /);
+    expect(r.out).toMatch(/inner=[1-9]/); // the outer namespace still protects it
+    expect(gitConfig(repo)).toBe(before);
+  }, T);
+
+  const asRoot = process.getuid?.() === 0 && existsSync("/usr/bin/setpriv");
+  test.skipIf(!asRoot)("an unprivileged user keeps their own uid inside, and .git is still read-only", async () => {
+    const repo = protectedRepo();
+    const home = makeDir("nobody-home-");
+    Bun.spawnSync(["chown", "-R", "65534:65534", repo, home]);
+    chmodSync(dirname(repo), 0o711); // the test's temp folder: let the user reach their folders
+    const before = gitConfig(repo);
+    const p = Bun.spawnSync(
+      [
+        "/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+        ocxBinPath(), "sandbox", "run", ...WW, "--", "/bin/sh", "-c", "id -u; echo x >> .git/config; echo mine > mine.txt && echo ws-ok",
+      ],
+      { cwd: repo, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, CODEX_HOME: home } },
+    );
+    const out = p.stdout.toString() + p.stderr.toString();
+    expect(out).toMatch(/^65534\n/);
+    expect(out).toMatch(ROFS);
+    expect(out).toContain("ws-ok");
+    expect(gitConfig(repo)).toBe(before);
+  }, T);
+});
+
 describe("ocx sandbox check / run", () => {
   test("check: prints what the host enforces; exit 0 here, 5 when forced unavailable; --json", async () => {
     const home = makeDir("home-");
@@ -272,9 +419,13 @@ describe("ocx sandbox check / run", () => {
     expect(ok.stdout).toMatch(/^platform: linux /);
     expect(ok.stdout).toMatch(/landlock: ABI \d+/);
     expect(ok.stdout).toContain("read-only: enforced");
+    expect(ok.stdout).toContain("read-only .git, .codex, .agents, .aws in writable roots: read-only bind mounts in a user namespace");
+    const degraded = await runOcx(["sandbox", "check"], { home, env: { OCX_SANDBOX_FORCE_NO_CARVE_OUTS: "simulated" } });
+    expect(degraded.code).toBe(0);
+    expect(degraded.stdout).toContain("workspace-write: enforced (commands may write .git, .codex, .agents, .aws)");
     const json = await runOcx(["sandbox", "check", "--json"], { home });
     const parsed = JSON.parse(json.stdout);
-    expect(parsed).toMatchObject({ enforceable: true, platform: "linux", seccomp: true, modes: { "read-only": null, "workspace-write": null } });
+    expect(parsed).toMatchObject({ enforceable: true, platform: "linux", seccomp: true, carveOuts: true, modes: { "read-only": null, "workspace-write": null } });
     const forced = await runOcx(["sandbox", "check"], { home, env: { OCX_SANDBOX_FORCE_UNAVAILABLE: "simulated" } });
     expect(forced.code).toBe(5);
     expect(forced.stdout).toContain("read-only: cannot be enforced");

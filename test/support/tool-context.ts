@@ -21,6 +21,8 @@ export interface ToolHarness {
   ctx: ToolContext;
   events: ThreadEvent[];
   details: Array<{ id: string; detail: ItemDetail }>;
+  /** What the tool told the user through ctx.warn. */
+  warnings: string[];
   abort: AbortController;
   processes: ProcessManager;
   started(): ThreadItem[];
@@ -37,6 +39,7 @@ export function toolHarness(opts: {
 }): ToolHarness {
   const events: ThreadEvent[] = [];
   const details: ToolHarness["details"] = [];
+  const warnings: string[] = [];
   const hooks: Array<() => void> = [];
   const abort = new AbortController();
   const processes = new ProcessManager(opts.runtime, { killGraceMs: opts.killGraceMs ?? 300 });
@@ -53,6 +56,7 @@ export function toolHarness(opts: {
     nextItemId: () => `item_${n++}`,
     emit: (e) => events.push(e),
     detail: (id, detail) => details.push({ id, detail }),
+    warn: (m) => warnings.push(m),
     turn: { state: new Map(), atEnd: (fn) => void hooks.push(fn) },
     itemStarted: (item) => events.push({ type: "item.started", item }),
     itemUpdated: (item) => events.push({ type: "item.updated", item }),
@@ -63,6 +67,7 @@ export function toolHarness(opts: {
     ctx,
     events,
     details,
+    warnings,
     abort,
     processes,
     started: () => items("item.started"),

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { spawnBun } from "../../src/adapters/bun-spawn.ts";
 import { OcxError } from "../../src/core/errors.ts";
 import { ProcessManager } from "../../src/core/exec/process-manager.ts";
@@ -33,7 +34,7 @@ function harness(sandbox: SandboxPolicy = FULL_ACCESS, caps: Partial<SandboxCapa
     },
     env: () => undefined,
     sandbox: {
-      probe: async (): Promise<SandboxCapabilities> => ({ platform: "linux", landlockAbi: 7, seccomp: true, seatbelt: false, problems: [], ...caps }),
+      probe: async (): Promise<SandboxCapabilities> => ({ platform: "linux", landlockAbi: 7, seccomp: true, seatbelt: false, carveOuts: true, problems: [], ...caps }),
       wrap: (spec: SandboxSpec, argv: string[]) => ["WRAPPED", JSON.stringify(spec), ...argv],
     },
     monotonic: () => performance.now(),
@@ -249,10 +250,52 @@ describe("exec_command", () => {
     const h = harness({ mode: "workspace-write", writableRoots: ["/ws"], networkAccess: false, bypass: false });
     await exec(h, { cmd: "echo hi" });
     const argv = h.spawned[0]!.argv;
-    expect(argv.slice(0, 2)).toEqual(["WRAPPED", JSON.stringify({ writable: ["/ws", ...DEVICE_FILES], network: false })]);
+    const readOnly = ["/ws/.git", "/ws/.codex", "/ws/.agents", "/ws/.aws"];
+    expect(argv.slice(0, 2)).toEqual(["WRAPPED", JSON.stringify({ writable: ["/ws", ...DEVICE_FILES], network: false, readOnly })]);
     expect(argv.slice(2)).toEqual([h.ctx.shell, "-lc", "echo hi"]);
     expect((h.started()[0] as { command: string }).command).toMatch(/ -lc 'echo hi'$/);
     expect(h.started()[0]).not.toHaveProperty("command", expect.stringContaining("WRAPPED"));
+  });
+
+  describe("read-only carve-outs (.git and friends)", () => {
+    const workspace = () => {
+      const dir = mkdtempSync(join(tmpdir(), "ocx-carve-"));
+      mkdirSync(join(dir, ".git"));
+      return dir;
+    };
+    const specOf = (h: Harness, n = 0) => JSON.parse(h.spawned[n]!.argv[1]!) as SandboxSpec;
+    const ws = (root: string): SandboxPolicy => ({ mode: "workspace-write", writableRoots: [root], networkAccess: false, bypass: false });
+
+    test("a host that can enforce them gets every candidate, and no warning", async () => {
+      const root = workspace();
+      const h = harness(ws(root), { carveOuts: true });
+      await exec(h, { cmd: "true" });
+      expect(specOf(h).readOnly).toEqual([".git", ".codex", ".agents", ".aws"].map((d) => `${root}/${d}`));
+      expect(h.warnings).toEqual([]);
+    });
+
+    test("a host that cannot: the command still runs confined to the roots, with one warning per run", async () => {
+      const root = workspace();
+      const h = harness(ws(root), { carveOuts: false, problems: ["user namespace: clone: Operation not permitted"] });
+      await exec(h, { cmd: "true" });
+      await exec(h, { cmd: "true" });
+      expect(h.spawned).toHaveLength(2);
+      expect(specOf(h).readOnly).toEqual([]);
+      expect(specOf(h).writable[0]).toBe(root);
+      expect(h.warnings).toHaveLength(1);
+      expect(h.warnings[0]).toContain(`${root}/.git`);
+      expect(h.warnings[0]).toContain("clone: Operation not permitted");
+      expect(h.warnings[0]).not.toContain(".codex"); // only what exists is named
+      expect(h.warnings[0]).not.toContain("\n");
+    });
+
+    test("nothing to protect: no warning even where the host cannot", async () => {
+      const root = mkdtempSync(join(tmpdir(), "ocx-carve-"));
+      const h = harness(ws(root), { carveOuts: false });
+      await exec(h, { cmd: "true" });
+      expect(h.warnings).toEqual([]);
+      expect(h.spawned).toHaveLength(1);
+    });
   });
 
   test("tty and escalation are refused with messages the model reads", async () => {

@@ -32,23 +32,33 @@ describe("sandboxSpec", () => {
   });
 
   test("read-only writes only the device files; network from the policy", () => {
-    expect(sandboxSpec(policy("read-only"))).toEqual({ writable: [...DEVICE_FILES], network: false });
-    expect(sandboxSpec(policy("read-only", [], true))).toEqual({ writable: [...DEVICE_FILES], network: true });
+    expect(sandboxSpec(policy("read-only"))).toEqual({ writable: [...DEVICE_FILES], network: false, readOnly: [] });
+    expect(sandboxSpec(policy("read-only", [], true))).toEqual({ writable: [...DEVICE_FILES], network: true, readOnly: [] });
   });
 
   test("read-only ignores writable roots", () => {
-    expect(sandboxSpec(policy("read-only", ["/work/ws", "/tmp"]))).toEqual({ writable: [...DEVICE_FILES], network: false });
+    expect(sandboxSpec(policy("read-only", ["/work/ws", "/tmp"]))).toEqual({ writable: [...DEVICE_FILES], network: false, readOnly: [] });
   });
 
   test("workspace-write: roots first, then the device files", () => {
     expect(sandboxSpec(policy("workspace-write", ["/work/ws", "/tmp"], true))).toEqual({
       writable: ["/work/ws", "/tmp", ...DEVICE_FILES],
       network: true,
+      readOnly: [
+        "/work/ws/.git",
+        "/work/ws/.codex",
+        "/work/ws/.agents",
+        "/work/ws/.aws",
+        "/tmp/.git",
+        "/tmp/.codex",
+        "/tmp/.agents",
+        "/tmp/.aws",
+      ],
     });
   });
 
   test("workspace-write with no roots writes only the device files", () => {
-    expect(sandboxSpec(policy("workspace-write", [], false))).toEqual({ writable: [...DEVICE_FILES], network: false });
+    expect(sandboxSpec(policy("workspace-write", [], false))).toEqual({ writable: [...DEVICE_FILES], network: false, readOnly: [] });
   });
 
   test("workspace-write: a repeated root appears once, in first position", () => {
@@ -102,7 +112,7 @@ describe("helperArgv / parseHelperArgs", () => {
     parseHelperArgs(helperArgv(selfArgs, spec, argv).slice(selfArgs.length + 1));
 
   test("helperArgv layout", () => {
-    expect(helperArgv(self, { writable: ["/a", "/b"], network: false }, ["ls", "-l"])).toEqual([
+    expect(helperArgv(self, { writable: ["/a", "/b"], network: false, readOnly: [] }, ["ls", "-l"])).toEqual([
       "/usr/local/bin/ocx",
       HELPER_ARG,
       "--write",
@@ -114,7 +124,7 @@ describe("helperArgv / parseHelperArgs", () => {
       "ls",
       "-l",
     ]);
-    expect(helperArgv(["bun", "main.ts"], { writable: [], network: true }, ["true"])).toEqual([
+    expect(helperArgv(["bun", "main.ts"], { writable: [], network: true, readOnly: [] }, ["true"])).toEqual([
       "bun",
       "main.ts",
       "__sandbox",
@@ -125,18 +135,18 @@ describe("helperArgv / parseHelperArgs", () => {
 
   test("HELPER_ARG sits right after self", () => {
     const selfArgs = ["bun", "run", "src/main.ts"];
-    const out = helperArgv(selfArgs, { writable: ["/x"], network: true }, ["echo"]);
+    const out = helperArgv(selfArgs, { writable: ["/x"], network: true, readOnly: [] }, ["echo"]);
     expect(out.slice(0, selfArgs.length)).toEqual(selfArgs);
     expect(out[selfArgs.length]).toBe(HELPER_ARG);
   });
 
   const specs: Array<[string, SandboxSpec]> = [
-    ["no writable paths, network on", { writable: [], network: true }],
-    ["no writable paths, network off", { writable: [], network: false }],
-    ["device files, network off", { writable: [...DEVICE_FILES], network: false }],
-    ["paths with spaces and unicode", { writable: ["/work/my project", "/tmp/日本語 ✓", "/home/zoë/é"], network: true }],
-    ["a path starting with --", { writable: ["--", "--no-net", "--write", "--weird dir"], network: false }],
-    ["an empty path", { writable: [""], network: true }],
+    ["no writable paths, network on", { writable: [], network: true, readOnly: [] }],
+    ["no writable paths, network off", { writable: [], network: false, readOnly: [] }],
+    ["device files, network off", { writable: [...DEVICE_FILES], network: false, readOnly: [] }],
+    ["paths with spaces and unicode", { writable: ["/work/my project", "/tmp/日本語 ✓", "/home/zoë/é"], network: true, readOnly: [] }],
+    ["a path starting with --", { writable: ["--", "--no-net", "--write", "--weird dir"], network: false, readOnly: [] }],
+    ["an empty path", { writable: [""], network: true, readOnly: [] }],
   ];
   const argvs: Array<[string, string[]]> = [
     ["a simple command", ["ls"]],
@@ -165,6 +175,7 @@ describe("helperArgv / parseHelperArgs", () => {
         fc.record({
           writable: fc.array(fc.oneof(fc.string(), fc.constantFrom("--", "--write", "--no-net", "__sandbox"))),
           network: fc.boolean(),
+          readOnly: fc.array(fc.oneof(fc.string(), fc.constantFrom("--", "--read-only", "--write", "--no-net"))),
         }),
         fc.array(fc.oneof(fc.string(), fc.constantFrom("--", "--write", "--no-net")), { minLength: 1 }),
         (selfArgs, spec, argv) => {
@@ -178,16 +189,16 @@ describe("helperArgv / parseHelperArgs", () => {
 
   test("helperArgv does not mutate its inputs", () => {
     const selfArgs = ["ocx"];
-    const spec = { writable: ["/a"], network: false };
+    const spec = { writable: ["/a"], network: false, readOnly: [] };
     const argv = ["ls"];
     helperArgv(selfArgs, spec, argv);
     expect(selfArgs).toEqual(["ocx"]);
-    expect(spec).toEqual({ writable: ["/a"], network: false });
+    expect(spec).toEqual({ writable: ["/a"], network: false, readOnly: [] });
     expect(argv).toEqual(["ls"]);
   });
 
   test("defaults: no flags means network on, nothing writable", () => {
-    expect(parseHelperArgs(["--", "ls"])).toEqual({ spec: { writable: [], network: true }, argv: ["ls"] });
+    expect(parseHelperArgs(["--", "ls"])).toEqual({ spec: { writable: [], network: true, readOnly: [] }, argv: ["ls"] });
   });
 
   test("error: empty args", () => {
@@ -224,7 +235,7 @@ describe("helperArgv / parseHelperArgs", () => {
   test("--write takes the next argument as its value even when it is --", () => {
     // ["--write", "--"] then no terminator: the "--" is the path, so -- is still missing.
     expect(parseHelperArgs(["--write", "--"])).toBe("missing -- before the command");
-    expect(parseHelperArgs(["--write", "--", "--", "ls"])).toEqual({ spec: { writable: ["--"], network: true }, argv: ["ls"] });
+    expect(parseHelperArgs(["--write", "--", "--", "ls"])).toEqual({ spec: { writable: ["--"], network: true, readOnly: [] }, argv: ["ls"] });
   });
 });
 
@@ -234,6 +245,7 @@ describe("unenforceableReason", () => {
     landlockAbi: 7,
     seccomp: true,
     seatbelt: false,
+    carveOuts: null,
     problems: [],
     ...over,
   });
@@ -330,7 +342,7 @@ describe("unenforceableReason", () => {
         fc.array(fc.string().filter((s) => !/[\r\n]/.test(s)), { maxLength: 3 }),
         fc.constantFrom("read-only", "workspace-write"),
         (platform, landlockAbi, seccomp, seatbelt, problems, mode) => {
-          const msg = unenforceableReason({ platform, landlockAbi, seccomp, seatbelt, problems }, mode);
+          const msg = unenforceableReason({ platform, landlockAbi, seccomp, seatbelt, carveOuts: null, problems }, mode);
           const ok = platform === "linux" ? landlockAbi !== null && seccomp : platform === "darwin" ? seatbelt : false;
           if (ok) {
             expect(msg).toBeNull();
@@ -389,7 +401,7 @@ describe("seatbeltProfile", () => {
   const lines = (p: string) => p.split("\n");
 
   test("header and read access", () => {
-    const p = seatbeltProfile({ writable: ["/w"], network: true });
+    const p = seatbeltProfile({ writable: ["/w"], network: true, readOnly: [] });
     const ls = lines(p);
     expect(ls[0]).toBe("(version 1)");
     expect(ls[1]).toBe("(deny default)");
@@ -401,7 +413,7 @@ describe("seatbeltProfile", () => {
 
   test("writable paths are subpaths inside one file-write* block", () => {
     const writable = ["/work/ws", "/tmp", ...DEVICE_FILES];
-    const p = seatbeltProfile({ writable, network: false });
+    const p = seatbeltProfile({ writable, network: false, readOnly: [] });
     const block = writeBlock(p)!;
     expect(block).not.toBeNull();
     for (const w of writable) expect(block).toContain(`(subpath "${w}")`);
@@ -413,14 +425,14 @@ describe("seatbeltProfile", () => {
 
   test("paths with spaces and unicode are kept verbatim", () => {
     const writable = ["/work/my project", "/tmp/日本語 ✓"];
-    const p = seatbeltProfile({ writable, network: true });
+    const p = seatbeltProfile({ writable, network: true, readOnly: [] });
     expect(p).toContain('(subpath "/work/my project")');
     expect(p).toContain('(subpath "/tmp/日本語 ✓")');
     checkBalanced(p);
   });
 
   test("double quotes and backslashes are escaped", () => {
-    const p = seatbeltProfile({ writable: ['/tmp/a"b', "/tmp/c\\d", '/tmp/"\\"'], network: false });
+    const p = seatbeltProfile({ writable: ['/tmp/a"b', "/tmp/c\\d", '/tmp/"\\"'], network: false, readOnly: [] });
     expect(p).toContain('(subpath "/tmp/a\\"b")');
     expect(p).toContain('(subpath "/tmp/c\\\\d")');
     expect(p).toContain('(subpath "/tmp/\\"\\\\\\"")');
@@ -430,29 +442,41 @@ describe("seatbeltProfile", () => {
 
   test("a quote-and-paren path cannot close the block early", () => {
     const evil = '/tmp/x") (allow file-write* (subpath "/';
-    const p = seatbeltProfile({ writable: [evil], network: false });
+    const p = seatbeltProfile({ writable: [evil], network: false, readOnly: [] });
     expect(subpaths(p)).toEqual([evil]);
     checkBalanced(p);
   });
 
   test("no writable paths: no file-write allowance at all", () => {
     for (const network of [true, false]) {
-      const p = seatbeltProfile({ writable: [], network });
+      const p = seatbeltProfile({ writable: [], network, readOnly: [] });
       expect(p).not.toContain("file-write");
       expect(p).not.toContain("subpath");
       checkBalanced(p);
     }
   });
 
+  test("carve-outs: writes allowed under a root except beneath each carve-out", () => {
+    const p = seatbeltProfile({ writable: ["/w", "/dev/null"], network: false, readOnly: ["/w/.git", "/w/.codex"] });
+    checkBalanced(p);
+    const body = p.slice(p.indexOf("(allow file-write*"));
+    expect(body).toContain('(require-any\n      (subpath "/w")\n      (subpath "/dev/null")\n    )');
+    expect(body).toContain('(require-not (subpath "/w/.git"))');
+    expect(body).toContain('(require-not (subpath "/w/.codex"))');
+    // The carve-outs sit inside the same require-all as the roots, not in an allow of their own.
+    expect(p.match(/\(allow file-write\*/g)).toHaveLength(1);
+    expect(body.indexOf("require-all")).toBeLessThan(body.indexOf("require-not"));
+  });
+
   test("network on: a bare (allow network*) line", () => {
-    const p = seatbeltProfile({ writable: ["/w"], network: true });
+    const p = seatbeltProfile({ writable: ["/w"], network: true, readOnly: [] });
     expect(lines(p)).toContain("(allow network*)");
     expect(p).not.toContain("unix-socket");
     checkBalanced(p);
   });
 
   test("network off: only the unix-socket form", () => {
-    const p = seatbeltProfile({ writable: ["/w"], network: false });
+    const p = seatbeltProfile({ writable: ["/w"], network: false, readOnly: [] });
     expect(lines(p)).not.toContain("(allow network*)");
     expect(lines(p)).toContain("(allow network* (remote unix-socket))");
     expect(lines(p).filter((l) => l.includes("network"))).toEqual(["(allow network* (remote unix-socket))"]);
@@ -466,9 +490,10 @@ describe("seatbeltProfile", () => {
       policy("workspace-write", ["/work/ws", "/tmp"], false),
       policy("workspace-write", ["/work/ws", "/tmp"], true),
     ]) {
-      const p = seatbeltProfile(sandboxSpec(pol)!);
+      const spec = sandboxSpec(pol)!;
+      const p = seatbeltProfile(spec);
       checkBalanced(p);
-      expect(subpaths(p)).toEqual(sandboxSpec(pol)!.writable);
+      expect(subpaths(p)).toEqual([...spec.writable, ...spec.readOnly]);
     }
   });
 
@@ -478,7 +503,7 @@ describe("seatbeltProfile", () => {
         fc.array(fc.oneof(fc.string(), fc.stringMatching(/^[()"\\ a-z/]*$/))),
         fc.boolean(),
         (writable, network) => {
-          const p = seatbeltProfile({ writable, network });
+          const p = seatbeltProfile({ writable, network, readOnly: [] });
           checkBalanced(p);
           expect(p.startsWith("(version 1)\n(deny default)\n")).toBe(true);
           expect(subpaths(p)).toEqual(writable);

@@ -16,8 +16,14 @@ function selfArgv(): string[] {
 
 export function bunSandbox(): SandboxPort {
   let probed: Promise<SandboxCapabilities> | undefined;
+  let carveOuts: Promise<Pick<SandboxCapabilities, "carveOuts" | "problems">> | undefined;
   return {
-    probe: () => (probed ??= probe()),
+    async probe(opts) {
+      const caps = await (probed ??= probe());
+      if (!opts?.carveOuts || caps.carveOuts !== null) return caps;
+      const extra = await (carveOuts ??= probeCarveOuts());
+      return { ...caps, carveOuts: extra.carveOuts, problems: [...caps.problems, ...extra.problems] };
+    },
     wrap(spec, argv) {
       if (process.platform === "darwin") return [SANDBOX_EXEC, "-p", seatbeltProfile(spec), "--", ...argv];
       return helperArgv(selfArgv(), spec, argv);
@@ -30,7 +36,14 @@ async function probe(): Promise<SandboxCapabilities> {
     const { probeLinux } = await import("./linux.ts");
     return probeLinux();
   }
-  const caps: SandboxCapabilities = { platform: process.platform, landlockAbi: null, seccomp: false, seatbelt: false, problems: [] };
-  if (process.platform === "darwin") caps.seatbelt = existsSync(SANDBOX_EXEC);
+  const caps: SandboxCapabilities = { platform: process.platform, landlockAbi: null, seccomp: false, seatbelt: false, carveOuts: false, problems: [] };
+  if (process.platform === "darwin") caps.seatbelt = caps.carveOuts = existsSync(SANDBOX_EXEC);
   return caps;
+}
+
+/** Linux: whether a user + mount namespace can carry read-only bind mounts here. */
+async function probeCarveOuts(): Promise<Pick<SandboxCapabilities, "carveOuts" | "problems">> {
+  const { probeNamespace } = await import("./namespace.ts");
+  const problem = probeNamespace();
+  return problem === null ? { carveOuts: true, problems: [] } : { carveOuts: false, problems: [`user namespace: ${problem}`] };
 }

@@ -17,6 +17,7 @@ import {
   SYS_LANDLOCK_RESTRICT_SELF,
 } from "../../core/sandbox/landlock.ts";
 import { encodeProgram, networkFilterProgram, seccompArch } from "../../core/sandbox/seccomp.ts";
+import { runInNamespace } from "./namespace.ts";
 import { LANDLOCK_NET_ABI, parseHelperArgs, type SandboxCapabilities, type SandboxSpec } from "../../core/sandbox/spec.ts";
 
 const PR_SET_SECCOMP = 22;
@@ -38,6 +39,7 @@ function openLibc() {
     signal: { args: [FFIType.i32, i64], returns: i64 },
     sigprocmask: { args: [FFIType.i32, FFIType.ptr, i64], returns: FFIType.i32 },
     execvp: { args: [FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+    kill: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
     __errno_location: { args: [], returns: FFIType.ptr },
     strerror: { args: [FFIType.i32], returns: FFIType.ptr },
   }).symbols;
@@ -60,7 +62,7 @@ const fail = (what: string): never => {
 
 /** What this kernel offers; cheap (two syscalls), nothing is changed in this process. */
 export function probeLinux(): SandboxCapabilities {
-  const caps: SandboxCapabilities = { platform: "linux", landlockAbi: null, seccomp: false, seatbelt: false, problems: [] };
+  const caps: SandboxCapabilities = { platform: "linux", landlockAbi: null, seccomp: false, seatbelt: false, carveOuts: null, problems: [] };
   let l: ReturnType<typeof openLibc>;
   try {
     l = lib();
@@ -83,8 +85,8 @@ export function probeLinux(): SandboxCapabilities {
   return caps;
 }
 
-/** Confines this process as `spec` says. Throws SandboxSetupError with what failed. */
-function confine(spec: SandboxSpec): void {
+/** A Landlock ruleset for `spec`, its rules added; the caller restricts itself with it. */
+function prepareRuleset(spec: SandboxSpec): number {
   const l = lib();
   const abi = landlockAbi(l);
   if (abi <= 0) fail("Landlock is not available");
@@ -107,21 +109,43 @@ function confine(spec: SandboxSpec): void {
     if (l.syscall(SYS_LANDLOCK_ADD_RULE, rulesetFd, LANDLOCK_RULE_PATH_BENEATH, ptr(rule), 0) < 0) fail(`landlock_add_rule ${path}`);
     l.close(fd);
   }
+  return rulesetFd;
+}
 
+/** struct sock_fprog for the network filter (it points into `keep`), or null with the network on. */
+function seccompFprog(spec: SandboxSpec, keep: unknown[]): Uint8Array | null {
+  if (spec.network) return null;
+  const arch = seccompArch(process.arch);
+  if (!arch) throw new SandboxSetupError(`no seccomp filter for ${process.arch}`);
+  const filter = encodeProgram(networkFilterProgram(arch));
+  keep.push(filter);
+  // struct sock_fprog { unsigned short len; struct sock_filter *filter; } (pointer at offset 8)
+  const fprog = new Uint8Array(16);
+  const view = new DataView(fprog.buffer);
+  view.setUint16(0, filter.length / 8, true);
+  view.setBigUint64(8, BigInt(ptr(filter)), true);
+  return fprog;
+}
+
+/** Confines this process with a prepared ruleset and filter. Throws SandboxSetupError with what failed. */
+function restrictSelf(rulesetFd: number, fprog: Uint8Array | null): void {
+  const l = lib();
   if (l.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) !== 0) fail("prctl(PR_SET_NO_NEW_PRIVS)");
-  if (!spec.network) {
-    const arch = seccompArch(process.arch);
-    if (!arch) throw new SandboxSetupError(`no seccomp filter for ${process.arch}`);
-    const filter = encodeProgram(networkFilterProgram(arch));
-    // struct sock_fprog { unsigned short len; struct sock_filter *filter; } (pointer at offset 8)
-    const fprog = new Uint8Array(16);
-    const view = new DataView(fprog.buffer);
-    view.setUint16(0, filter.length / 8, true);
-    view.setBigUint64(8, BigInt(ptr(filter)), true);
-    if (l.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ptr(fprog), 0, 0) !== 0) fail("seccomp filter");
-  }
+  if (fprog && l.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ptr(fprog), 0, 0) !== 0) fail("seccomp filter");
   if (l.syscall(SYS_LANDLOCK_RESTRICT_SELF, rulesetFd, 0, 0, 0) !== 0) fail("landlock_restrict_self");
   l.close(rulesetFd);
+}
+
+/** The read-only carve-outs that exist now (a missing .git has nothing to protect). */
+function existingPaths(paths: readonly string[]): string[] {
+  return paths.filter((p) => {
+    try {
+      statSync(p);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** Ignored signals and the blocked mask survive exec; the command gets the defaults. */
@@ -143,6 +167,18 @@ function execvp(argv: string[]): never {
   process.exit(e === 2 ? 127 : 126);
 }
 
+/** Ends the helper the way the command ended: its exit code, or the same signal. */
+function mirrorStatus(status: number): never {
+  const signal = status & 0x7f;
+  if (signal === 0) process.exit((status >> 8) & 0xff);
+  const l = lib();
+  l.signal(signal, 0);
+  const empty = new Uint8Array(128);
+  l.sigprocmask(SIG_SETMASK, ptr(empty), 0);
+  l.kill(process.pid, signal);
+  process.exit(128 + signal);
+}
+
 /** The helper: `args` are what follows `__sandbox`. Never returns. */
 export function runSandboxHelper(args: string[]): never {
   const parsed = parseHelperArgs(args);
@@ -150,13 +186,27 @@ export function runSandboxHelper(args: string[]): never {
     process.stderr.write(`ocx sandbox: ${parsed}\n`);
     process.exit(126);
   }
+  const { spec, argv } = parsed;
+  const readOnly = existingPaths(spec.readOnly);
+  const keep: unknown[] = [];
+  let rulesetFd: number;
+  let fprog: Uint8Array | null;
   try {
-    confine(parsed.spec);
+    rulesetFd = prepareRuleset(spec);
+    fprog = seccompFprog(spec, keep);
+    if (readOnly.length === 0) restrictSelf(rulesetFd, fprog);
   } catch (e) {
     // One line, never a stack: a failed sandbox must not run the command.
     process.stderr.write(`ocx sandbox: could not confine the command: ${(e as Error).message}\n`);
     process.exit(126);
   }
-  resetSignals();
-  return execvp(parsed.argv);
+  if (readOnly.length === 0) {
+    resetSignals();
+    return execvp(argv);
+  }
+  // Read-only carve-outs need a mount namespace: a child is cloned into one and execs there,
+  // and this process waits and ends as the command did.
+  const status = runInNamespace({ readOnly, rulesetFd, fprog, restrictSelfSyscall: SYS_LANDLOCK_RESTRICT_SELF, argv });
+  if (status < 0) process.exit(126);
+  return mirrorStatus(status);
 }

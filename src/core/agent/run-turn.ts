@@ -37,6 +37,8 @@ export interface TurnOptions {
   emit: EmitEvent;
   /** Human-only item details (diffs, plans); dropped when not given. */
   detail?: EmitDetail;
+  /** Notices for the user that are not events; dropped when not given. */
+  warn?(message: string): void;
   /** Aborted on interrupt; the reason should be an OcxError saying why. */
   signal: AbortSignal;
   nextItemId(): string;
@@ -186,6 +188,7 @@ async function runCall(
     nextItemId: opts.nextItemId,
     emit: opts.emit,
     detail: opts.detail ?? (() => {}),
+    warn: (m) => opts.warn?.(m),
     turn,
     itemStarted: (i) => opts.emit({ type: "item.started", item: i }),
     itemUpdated: (i) => opts.emit({ type: "item.updated", item: i }),

@@ -4,13 +4,13 @@ import { loadConfig } from "../config/load.ts";
 import { exitCodeOf } from "../exec/process-manager.ts";
 import { ExitCode, OcxError, describeError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
-import { markNetwork, resolveSandboxPolicy, sandboxModes, type SandboxChoice } from "../sandbox-policy.ts";
+import { markNetwork, PROTECTED_DIRS, resolveSandboxPolicy, sandboxModes, type SandboxChoice } from "../sandbox-policy.ts";
 import { codexHome, resolveWorkdir } from "../workspace.ts";
 import { confinedArgv, hostCapabilities } from "./confine.ts";
 import { LANDLOCK_NET_ABI, unenforceableReason, type SandboxCapabilities } from "./spec.ts";
 
 export async function sandboxCheck(runtime: Runtime, json: boolean): Promise<number> {
-  const capabilities = await hostCapabilities(runtime);
+  const capabilities = await hostCapabilities(runtime, { carveOuts: true });
   const modes: Record<string, string | null> = {};
   for (const mode of sandboxModes) {
     if (mode !== "danger-full-access") modes[mode] = unenforceableReason(capabilities, mode);
@@ -36,8 +36,13 @@ function describeCheck(c: SandboxCapabilities, modes: Record<string, string | nu
   } else if (c.platform === "darwin") {
     lines.push(`sandbox-exec: ${c.seatbelt ? "available" : "missing"}`);
   }
+  const how = c.platform === "linux" ? "read-only bind mounts in a user namespace" : "the Seatbelt profile";
+  lines.push(`read-only ${PROTECTED_DIRS.join(", ")} in writable roots: ${c.carveOuts ? how : "not enforced for commands"}`);
   for (const p of c.problems) lines.push(`problem: ${p}`);
-  for (const [mode, reason] of Object.entries(modes)) lines.push(`${mode}: ${reason === null ? "enforced" : "cannot be enforced"}`);
+  for (const [mode, reason] of Object.entries(modes)) {
+    const partial = mode === "workspace-write" && !c.carveOuts ? ` (commands may write ${PROTECTED_DIRS.join(", ")})` : "";
+    lines.push(`${mode}: ${reason === null ? `enforced${partial}` : "cannot be enforced"}`);
+  }
   lines.push("danger-full-access: no sandbox (use inside an external sandbox)");
   const reason = Object.values(modes).find((m) => m !== null);
   if (reason) lines.push("", reason);
@@ -63,7 +68,7 @@ export async function sandboxRun(runtime: Runtime, opts: SandboxRunOptions): Pro
   });
   const cwd = await resolveWorkdir(runtime, opts.cd);
   const policy = resolveSandboxPolicy(runtime, config, opts, cwd);
-  const argv = await confinedArgv(runtime, policy, opts.argv);
+  const argv = await confinedArgv(runtime, policy, opts.argv, (m) => runtime.stderr.write(`warning: ${m}\n`));
   const env = markNetwork(runtime.envAll(), policy);
   let child;
   try {

@@ -11,19 +11,65 @@ import { sandboxSpec, unenforceableReason, type SandboxCapabilities } from "./sp
  */
 export const FORCE_UNAVAILABLE_ENV = "OCX_SANDBOX_FORCE_UNAVAILABLE";
 
-/** What the host can enforce, with the forced-unavailable override applied. */
-export async function hostCapabilities(runtime: Runtime): Promise<SandboxCapabilities> {
+/** Set to a reason to make the probe report that read-only carve-outs cannot be enforced. */
+export const FORCE_NO_CARVE_OUTS_ENV = "OCX_SANDBOX_FORCE_NO_CARVE_OUTS";
+
+/** What the host can enforce, with the forced overrides applied. */
+export async function hostCapabilities(runtime: Runtime, opts?: { carveOuts?: boolean }): Promise<SandboxCapabilities> {
   const forced = runtime.env(FORCE_UNAVAILABLE_ENV);
-  const caps = await runtime.sandbox.probe();
-  if (!forced) return caps;
-  return { ...caps, landlockAbi: null, seccomp: false, seatbelt: false, problems: [`forced by ${FORCE_UNAVAILABLE_ENV}: ${forced}`] };
+  const caps = await runtime.sandbox.probe(opts);
+  const noCarveOuts = runtime.env(FORCE_NO_CARVE_OUTS_ENV);
+  if (forced) {
+    return { ...caps, landlockAbi: null, seccomp: false, seatbelt: false, carveOuts: false, problems: [`forced by ${FORCE_UNAVAILABLE_ENV}: ${forced}`] };
+  }
+  if (noCarveOuts && caps.carveOuts !== null) {
+    return { ...caps, carveOuts: false, problems: [...caps.problems, `forced by ${FORCE_NO_CARVE_OUTS_ENV}: ${noCarveOuts}`] };
+  }
+  return caps;
 }
 
-/** The argv to spawn for `argv` under `policy`; throws OcxError("sandbox") rather than run unconfined. */
-export async function confinedArgv(runtime: Runtime, policy: SandboxPolicy, argv: string[]): Promise<string[]> {
+/** Policies already warned about unprotected carve-outs (one warning per run). */
+const warnedCarveOuts = new WeakSet<SandboxPolicy>();
+
+/**
+ * The argv to spawn for `argv` under `policy`; throws OcxError("sandbox") rather than run
+ * unconfined. When `.git` and friends exist in a writable root but the host cannot keep them
+ * read-only for commands, the command still runs confined to the roots and `warn` says so once.
+ */
+export async function confinedArgv(
+  runtime: Runtime,
+  policy: SandboxPolicy,
+  argv: string[],
+  warn: (message: string) => void = () => {},
+): Promise<string[]> {
   const spec = sandboxSpec(policy);
   if (!spec) return argv;
   const reason = unenforceableReason(await hostCapabilities(runtime), policy.mode);
   if (reason) throw new OcxError("sandbox", reason);
+  const present = await existing(runtime, spec.readOnly);
+  if (present.length > 0) {
+    const caps = await hostCapabilities(runtime, { carveOuts: true });
+    if (!caps.carveOuts) {
+      spec.readOnly = [];
+      if (!warnedCarveOuts.has(policy)) {
+        warnedCarveOuts.add(policy);
+        warn(carveOutWarning(present, caps));
+      }
+    }
+  }
   return runtime.sandbox.wrap(spec, argv);
+}
+
+async function existing(runtime: Runtime, paths: readonly string[]): Promise<string[]> {
+  const found = await Promise.all(paths.map(async (p) => ((await runtime.fs.stat(p).catch(() => null)) ? p : null)));
+  return found.filter((p): p is string => p !== null);
+}
+
+/** One line: what stays writable for commands, why, and what to do about it. */
+export function carveOutWarning(paths: readonly string[], caps: SandboxCapabilities): string {
+  const why = caps.problems.length > 0 ? caps.problems[caps.problems.length - 1]!.replace(/\s+/g, " ") : "not supported";
+  return (
+    `the sandbox cannot keep ${paths.join(", ")} read-only for commands on this host (${why}); ` +
+    "commands are still confined to the writable roots. Allow unprivileged user namespaces to protect them"
+  );
 }

@@ -20,9 +20,22 @@ export function seatbeltProfile(spec: SandboxSpec): string {
     "(allow file-ioctl)",
   ];
   if (spec.writable.length > 0) {
-    lines.push("(allow file-write*");
-    for (const p of spec.writable) lines.push(`  (subpath ${literal(p)})`);
-    lines.push(")");
+    const roots = spec.writable.map((p) => `(subpath ${literal(p)})`);
+    if (spec.readOnly.length === 0) {
+      lines.push("(allow file-write*", ...roots.map((r) => `  ${r}`), ")");
+    } else {
+      // Writable under a root, except beneath a carve-out (.git and friends) or the carve-out itself.
+      lines.push(
+        "(allow file-write*",
+        "  (require-all",
+        "    (require-any",
+        ...roots.map((r) => `      ${r}`),
+        "    )",
+        ...spec.readOnly.map((p) => `    (require-not (subpath ${literal(p)}))`),
+        "  )",
+        ")",
+      );
+    }
   }
   if (spec.network) lines.push("(allow network*)");
   else lines.push("(allow network* (remote unix-socket))");

@@ -1,13 +1,18 @@
 // What the kernel sandbox must enforce for one command, derived from the run's SandboxPolicy,
 // and how it travels to the hidden helper (`ocx __sandbox ... -- CMD`) that applies it and then
 // execs the command. Pure: the adapters apply it (Landlock + seccomp on Linux, Seatbelt on macOS).
-import type { SandboxPolicy } from "../sandbox-policy.ts";
+import { PROTECTED_DIRS, type SandboxPolicy } from "../sandbox-policy.ts";
 
 export interface SandboxSpec {
   /** Absolute paths under which writing is allowed (directories or single files). */
   writable: string[];
   /** Outbound and inbound network allowed. */
   network: boolean;
+  /**
+   * Paths inside the writable ones that stay read-only (`.git`, `.codex`, `.agents`, `.aws` at
+   * the top of each root). Candidates: the enforcer skips those that do not exist.
+   */
+  readOnly: string[];
 }
 
 /** Device files every command may write (`>/dev/null`, terminals). */
@@ -26,18 +31,25 @@ export const DEVICE_FILES: readonly string[] = [
 export function sandboxSpec(policy: SandboxPolicy): SandboxSpec | null {
   if (policy.bypass || policy.mode === "danger-full-access") return null;
   const roots = policy.mode === "workspace-write" ? policy.writableRoots : [];
-  return { writable: [...new Set([...roots, ...DEVICE_FILES])], network: policy.networkAccess };
+  return {
+    writable: [...new Set([...roots, ...DEVICE_FILES])],
+    network: policy.networkAccess,
+    readOnly: [...new Set(roots.flatMap((root) => PROTECTED_DIRS.map((dir) => joinPath(root, dir))))],
+  };
 }
+
+const joinPath = (root: string, name: string) => (root.endsWith("/") ? `${root}${name}` : `${root}/${name}`);
 
 /** The first argument that turns the binary into the sandbox helper. */
 export const HELPER_ARG = "__sandbox";
 
-/** argv of the helper: `SELF... __sandbox [--write PATH]... [--no-net] -- CMD...` */
+/** argv of the helper: `SELF... __sandbox [--write PATH]... [--read-only PATH]... [--no-net] -- CMD...` */
 export function helperArgv(self: readonly string[], spec: SandboxSpec, argv: readonly string[]): string[] {
   return [
     ...self,
     HELPER_ARG,
     ...spec.writable.flatMap((p) => ["--write", p]),
+    ...spec.readOnly.flatMap((p) => ["--read-only", p]),
     ...(spec.network ? [] : ["--no-net"]),
     "--",
     ...argv,
@@ -46,7 +58,7 @@ export function helperArgv(self: readonly string[], spec: SandboxSpec, argv: rea
 
 /** Parses the helper's arguments (after `__sandbox`); a string is the error to print. */
 export function parseHelperArgs(args: readonly string[]): { spec: SandboxSpec; argv: string[] } | string {
-  const spec: SandboxSpec = { writable: [], network: true };
+  const spec: SandboxSpec = { writable: [], network: true, readOnly: [] };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === "--") {
@@ -56,6 +68,7 @@ export function parseHelperArgs(args: readonly string[]): { spec: SandboxSpec; a
     }
     if (a === "--no-net") spec.network = false;
     else if (a === "--write" && i + 1 < args.length) spec.writable.push(args[++i]!);
+    else if (a === "--read-only" && i + 1 < args.length) spec.readOnly.push(args[++i]!);
     else return `unexpected argument ${JSON.stringify(a)}`;
   }
   return "missing -- before the command";
@@ -70,6 +83,11 @@ export interface SandboxCapabilities {
   seccomp: boolean;
   /** macOS: /usr/bin/sandbox-exec exists. */
   seatbelt: boolean;
+  /**
+   * Read-only carve-outs inside writable roots can be enforced: Seatbelt on macOS, a user +
+   * mount namespace on Linux. Null until asked (the Linux check clones a process).
+   */
+  carveOuts: boolean | null;
   /** Why something is missing, in the host's words (errno text, missing file). */
   problems: string[];
 }

@@ -27,6 +27,8 @@ export interface ToolContext {
   emit: EmitEvent;
   /** Human-only detail for an item (a diff, a plan); call it before the item's event. */
   detail: EmitDetail;
+  /** A notice for the user (stderr in every output mode), not for the model. */
+  warn(message: string): void;
   /** State and clean-up that live as long as the turn. */
   turn: TurnScope;
   /** Convenience for item lifecycle events. */

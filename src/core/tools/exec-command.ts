@@ -96,7 +96,7 @@ export const execCommandTool = defineTool({
     const argv = [shell, args.login === false ? "-c" : "-lc", args.cmd];
     const command = shellJoin(argv);
     // Fails the turn (exit 5) when the host cannot enforce the policy: never run unconfined.
-    const spawnArgv = await confinedArgv(ctx.runtime, ctx.sandbox, argv);
+    const spawnArgv = await confinedArgv(ctx.runtime, ctx.sandbox, argv, ctx.warn);
 
     let itemId = "";
     let sessionId: number;
