@@ -191,6 +191,27 @@ describe("network", () => {
     const r = await sandboxed("python3 -c 'import socket; a, b = socket.socketpair(); a.send(b\"x\"); print(\"unix\", b.recv(1))' 2>&1 || echo no-python", { cwd: dir, args: ["--sandbox", "workspace-write"] });
     expect(r.out).toMatch(/unix b'x'|no-python/);
   }, T);
+
+  const python = Bun.which("python3") !== null;
+  test.skipIf(!python)("abstract unix sockets outside the sandbox are out of reach with the network off (Landlock ABI 6), reachable with it on", async () => {
+    const name = `ocx-e2e-abstract-${process.pid}-${Date.now()}`;
+    const abstract = createServer((s) => s.end("abstract-hello\n"));
+    await new Promise<void>((r) => abstract.listen(`\0${name}`, r));
+    try {
+      const script = `python3 -c 'import socket; s = socket.socket(socket.AF_UNIX); s.connect("\\0${name}"); print(s.recv(100).decode().strip())' 2>&1 | tail -1`;
+      const home = makeDir("home-");
+      const abi = JSON.parse((await runOcx(["sandbox", "check", "--json"], { home })).stdout).landlockAbi as number;
+      const off = await sandboxed(script, { cwd: makeDir(), args: ["--sandbox", "workspace-write"] });
+      const on = await sandboxed(script, { cwd: makeDir(), args: ["--sandbox", "workspace-write", "-c", "sandbox_workspace_write.network_access=true"] });
+      expect(on.out).toContain("abstract-hello");
+      if (abi >= 6) {
+        expect(off.out).not.toContain("abstract-hello");
+        expect(off.out).toMatch(/Operation not permitted|Permission denied/);
+      }
+    } finally {
+      abstract.close();
+    }
+  }, T);
 });
 
 describe("escapes are refused (ocx sandbox run --sandbox workspace-write)", () => {

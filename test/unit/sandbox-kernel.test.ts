@@ -8,6 +8,8 @@ import {
   knownFsRights,
   pathBeneathAttr,
   rulesetAttr,
+  SCOPE,
+  scopes,
 } from "../../src/core/sandbox/landlock.ts";
 import {
   encodeProgram,
@@ -118,6 +120,15 @@ describe("Landlock rights and structures", () => {
     expect(view.getBigUint64(0, true)).toBe(0x1234n);
     expect(view.getBigUint64(8, true)).toBe(3n);
     expect(view.getBigUint64(16, true)).toBe(0n);
+    const scoped = new DataView(rulesetAttr(6, 0xff, 3, SCOPE.ABSTRACT_UNIX_SOCKET).buffer);
+    expect(scoped.getBigUint64(16, true)).toBe(1n);
+  });
+  test("abstract unix sockets are scoped from ABI 6 with the network off; signals never", () => {
+    expect(scopes(6, false)).toBe(SCOPE.ABSTRACT_UNIX_SOCKET);
+    expect(scopes(7, false)).toBe(SCOPE.ABSTRACT_UNIX_SOCKET);
+    expect(scopes(7, true)).toBe(0);
+    expect(scopes(5, false)).toBe(0);
+    expect(scopes(7, false) & SCOPE.SIGNAL).toBe(0);
   });
   test("path_beneath_attr is packed: 12 bytes, u64 rights then s32 fd", () => {
     const bytes = pathBeneathAttr(FS.WRITE_FILE | FS.MAKE_REG, 7);

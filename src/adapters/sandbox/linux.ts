@@ -12,6 +12,7 @@ import {
   NET,
   pathBeneathAttr,
   rulesetAttr,
+  scopes,
   SYS_LANDLOCK_ADD_RULE,
   SYS_LANDLOCK_CREATE_RULESET,
   SYS_LANDLOCK_RESTRICT_SELF,
@@ -91,7 +92,7 @@ function prepareRuleset(spec: SandboxSpec): number {
   const abi = landlockAbi(l);
   if (abi <= 0) fail("Landlock is not available");
   const netRights = !spec.network && abi >= LANDLOCK_NET_ABI ? NET.BIND_TCP | NET.CONNECT_TCP : 0;
-  const attr = rulesetAttr(abi, handledFs(abi), netRights);
+  const attr = rulesetAttr(abi, handledFs(abi), netRights, scopes(abi, spec.network));
   const rulesetFd = l.syscall(SYS_LANDLOCK_CREATE_RULESET, ptr(attr), attr.length, 0, 0);
   if (rulesetFd < 0) fail("landlock_create_ruleset");
 

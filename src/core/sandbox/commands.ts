@@ -7,6 +7,7 @@ import type { Runtime } from "../runtime.ts";
 import { markNetwork, PROTECTED_DIRS, resolveSandboxPolicy, sandboxModes, type SandboxChoice } from "../sandbox-policy.ts";
 import { codexHome, resolveWorkdir } from "../workspace.ts";
 import { confinedArgv, hostCapabilities } from "./confine.ts";
+import { LANDLOCK_SCOPE_ABI } from "./landlock.ts";
 import { LANDLOCK_NET_ABI, unenforceableReason, type SandboxCapabilities } from "./spec.ts";
 
 export async function sandboxCheck(runtime: Runtime, json: boolean): Promise<number> {
@@ -30,8 +31,11 @@ function describeCheck(c: SandboxCapabilities, modes: Record<string, string | nu
     lines.push(`landlock: ${c.landlockAbi === null ? "unavailable" : `ABI ${c.landlockAbi}`}`);
     lines.push(`seccomp: ${c.seccomp ? "available" : "unavailable"}`);
     if (c.landlockAbi !== null && c.seccomp) {
-      const tcp = c.landlockAbi >= LANDLOCK_NET_ABI ? " and Landlock TCP rules" : "";
-      lines.push(`network off: seccomp refuses sockets other than AF_UNIX${tcp}`);
+      const extra = [
+        ...(c.landlockAbi >= LANDLOCK_NET_ABI ? ["Landlock TCP rules"] : []),
+        ...(c.landlockAbi >= LANDLOCK_SCOPE_ABI ? ["abstract unix sockets outside the sandbox unreachable"] : []),
+      ];
+      lines.push(`network off: seccomp refuses sockets other than AF_UNIX${extra.map((e) => `; ${e}`).join("")}`);
     }
   } else if (c.platform === "darwin") {
     lines.push(`sandbox-exec: ${c.seatbelt ? "available" : "missing"}`);

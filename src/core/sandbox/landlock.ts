@@ -30,6 +30,10 @@ export const FS = {
 
 export const NET = { BIND_TCP: 1 << 0, CONNECT_TCP: 1 << 1 } as const; // ABI 4
 
+/** IPC scoping (ABI 6): the sandbox may not reach these outside its own domain. */
+export const SCOPE = { ABSTRACT_UNIX_SOCKET: 1 << 0, SIGNAL: 1 << 1 } as const;
+export const LANDLOCK_SCOPE_ABI = 6;
+
 /** Rights that only make sense on a file (a rule on a file may carry nothing else). */
 const FILE_WRITE_RIGHTS = FS.WRITE_FILE | FS.TRUNCATE | FS.IOCTL_DEV;
 
@@ -68,13 +72,22 @@ export function grantedFs(abi: number, isDirectory: boolean): number {
   return rights & knownFsRights(abi);
 }
 
+/**
+ * The IPC scopes for a command: with the network off, abstract unix sockets outside the sandbox
+ * are out of reach too (they are how host services listen without a file; a network namespace
+ * hides them the same way). Signals are not scoped: an agent may stop a process that an earlier
+ * command started, and each command is its own Landlock domain.
+ */
+export const scopes = (abi: number, network: boolean) => (abi >= LANDLOCK_SCOPE_ABI && !network ? SCOPE.ABSTRACT_UNIX_SOCKET : 0);
+
 /** struct landlock_ruleset_attr, sized for the ABI (8 bytes up to ABI 3, 16 from 4, 24 from 6). */
-export function rulesetAttr(abi: number, fs: number, net: number): Uint8Array {
-  const size = abi >= 6 ? 24 : abi >= 4 ? 16 : 8;
+export function rulesetAttr(abi: number, fs: number, net: number, scoped = 0): Uint8Array {
+  const size = abi >= LANDLOCK_SCOPE_ABI ? 24 : abi >= 4 ? 16 : 8;
   const bytes = new Uint8Array(size);
   const view = new DataView(bytes.buffer);
   view.setBigUint64(0, BigInt(fs), true);
   if (size >= 16) view.setBigUint64(8, BigInt(net), true);
+  if (size >= 24) view.setBigUint64(16, BigInt(scoped), true);
   return bytes;
 }
 
