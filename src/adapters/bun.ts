@@ -1,92 +1,21 @@
 // The Runtime port implemented on Bun (also what the compiled binary runs).
-import * as fsp from "node:fs/promises";
-import * as os from "node:os";
-import type { FileStat, OutputSink, Runtime } from "../core/runtime.ts";
+import { resolve } from "node:path";
+import type { Runtime } from "../core/runtime.ts";
 import { spawnBun } from "./bun-spawn.ts";
-import { bunSandbox } from "./sandbox/index.ts";
+import { nodeCompatibleRuntime } from "./common.ts";
+import { hostSandbox } from "./sandbox/index.ts";
 
-/**
- * stdout/stderr. A reader that went away (`ocx exec --json | head -1`) makes writes fail with
- * EPIPE; later output is dropped quietly instead of printing a stack trace.
- */
-function sink(stream: NodeJS.WriteStream): OutputSink {
-  let gone = false;
-  stream.on("error", () => {
-    gone = true;
-  });
-  const write = (chunk: string | Uint8Array, done?: () => void) => {
-    if (gone) return done?.();
-    try {
-      stream.write(chunk, done);
-    } catch {
-      gone = true;
-      done?.();
-    }
-  };
-  return {
-    write: (chunk) => write(chunk),
-    flush: () => new Promise<void>((resolve) => write("", resolve)),
-    isTTY: Boolean(stream.isTTY),
-  };
-}
-
-async function stat(path: string): Promise<FileStat | null> {
-  try {
-    const s = await fsp.stat(path);
-    return { isFile: s.isFile(), isDirectory: s.isDirectory(), size: s.size, mtimeMs: s.mtimeMs, mode: s.mode };
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "ENOTDIR") return null;
-    throw e;
-  }
+/** How to start this program again: the compiled binary alone, or bun with the entry file. */
+function selfArgv(): string[] {
+  const compiled = import.meta.url.includes("$bunfs") || import.meta.url.includes("%24bunfs");
+  return compiled ? [process.execPath] : [process.execPath, resolve(import.meta.dir, "../bin/bun.ts")];
 }
 
 export function bunRuntime(): Runtime {
-  const stdout = sink(process.stdout);
-  const stderr = sink(process.stderr);
-  return {
+  return nodeCompatibleRuntime({
     name: "bun",
-    platform: process.platform,
-    arch: process.arch,
-    args: process.argv.slice(2),
-    execPath: process.execPath,
-    env: (name) => process.env[name],
-    envAll: () => {
-      const env: Record<string, string> = {};
-      for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-      return env;
-    },
-    cwd: () => process.cwd(),
-    homeDir: () => os.homedir(),
-    osDescription: () => `${os.type()} ${os.release()}`,
-    fetch: globalThis.fetch.bind(globalThis),
-    now: () => Date.now(),
-    monotonic: () => performance.now(),
-    timeZone: () => Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC",
-    stdout,
-    stderr,
-    stdin: { isTTY: Boolean(process.stdin.isTTY), readable: () => Bun.stdin.stream() },
-    fs: {
-      readFile: async (p) => new Uint8Array(await fsp.readFile(p)),
-      readTextFile: (p) => fsp.readFile(p, "utf8"),
-      writeFile: (p, data, o) => fsp.writeFile(p, data, o?.mode === undefined ? undefined : { mode: o.mode }),
-      appendFile: (p, data, o) => fsp.appendFile(p, data, o?.mode === undefined ? undefined : { mode: o.mode }),
-      mkdir: async (p, o) => void (await fsp.mkdir(p, o)),
-      stat,
-      realpath: (p) => fsp.realpath(p),
-      rename: (a, b) => fsp.rename(a, b),
-      remove: (p, o) => fsp.rm(p, { force: true, recursive: o?.recursive ?? false }),
-      readDir: (p) => fsp.readdir(p),
-      chmod: (p, mode) => fsp.chmod(p, mode),
-    },
+    readStdin: () => Bun.stdin.stream(),
     spawn: spawnBun,
-    sandbox: bunSandbox(),
-    onSignal(signal, handler) {
-      process.on(signal, handler);
-      return () => void process.off(signal, handler);
-    },
-    async exit(code) {
-      await Promise.all([stdout.flush(), stderr.flush()]);
-      process.exit(code);
-    },
-  };
+    sandbox: hostSandbox(selfArgv()),
+  });
 }

@@ -4,7 +4,7 @@ import { HELPER_ARG } from "../core/sandbox/spec.ts";
 
 if (process.argv[2] === HELPER_ARG) {
   const { runSandboxHelper } = await import("../adapters/sandbox/linux.ts");
-  runSandboxHelper(process.argv.slice(3));
+  await runSandboxHelper(process.argv.slice(3));
 }
 const { bunRuntime } = await import("../adapters/bun.ts");
 const { main } = await import("../cli/main.ts");

@@ -88,7 +88,12 @@ export interface RunOptions {
   signalAfter?: { after: number | (() => Promise<unknown>); signal?: NodeJS.Signals | number };
   /** Record the peak RSS of ocx (kB) via /usr/bin/time when available, else rusage. */
   measureRss?: boolean;
+  /** How to start ocx; default the compiled binary (e.g. DENO_OCX to run the source on Deno). */
+  command?: string[];
 }
+
+/** ocx from source on Deno, with the permissions the agent needs. */
+export const DENO_OCX = [join(REPO_ROOT, "node_modules", ".bin", "deno"), "run", "--allow-all", "--no-prompt", join(REPO_ROOT, "src", "bin", "deno.ts")];
 
 export interface RunResult {
   code: number | null;
@@ -137,7 +142,7 @@ export function parseJsonl(stdout: string): any[] | undefined {
 const hasGnuTime = existsSync("/usr/bin/time");
 
 export async function runOcx(args: string[], opts: RunOptions): Promise<RunResult> {
-  if (!existsSync(ocxBin())) {
+  if (!opts.command && !existsSync(ocxBin())) {
     throw new Error(`ocx binary not found at ${ocxBin()}: build it first (bun run build) or set OCX_BIN`);
   }
   const cwd = opts.cwd ?? makeRepo();
@@ -147,7 +152,7 @@ export async function runOcx(args: string[], opts: RunOptions): Promise<RunResul
     else env[k] = v;
   }
   const stdinOpt = opts.stdin ?? "ignore";
-  let cmd = [ocxBin(), ...args];
+  let cmd = [...(opts.command ?? [ocxBin()]), ...args];
   let rssFile: string | undefined;
   if (opts.measureRss && hasGnuTime) {
     rssFile = join(makeDir("rss-"), "rss");

@@ -1,20 +1,15 @@
-// The SandboxPort on Bun: Linux confines through the binary's own `__sandbox` helper (Landlock,
-// seccomp), macOS through sandbox-exec with a generated Seatbelt profile.
+// The SandboxPort on Bun and Deno: Linux confines through the program's own `__sandbox` helper
+// (Landlock, seccomp, and a user + mount namespace for read-only folders on Bun), macOS through
+// sandbox-exec with a generated Seatbelt profile.
 import { existsSync } from "node:fs";
-import { resolve } from "node:path";
 import type { SandboxPort } from "../../core/runtime.ts";
 import { seatbeltProfile } from "../../core/sandbox/seatbelt.ts";
 import { helperArgv, type SandboxCapabilities } from "../../core/sandbox/spec.ts";
 
 const SANDBOX_EXEC = "/usr/bin/sandbox-exec";
 
-/** How to start this program again: the compiled binary alone, or bun with the entry file. */
-function selfArgv(): string[] {
-  const compiled = import.meta.url.includes("$bunfs") || import.meta.url.includes("%24bunfs");
-  return compiled ? [process.execPath] : [process.execPath, resolve(import.meta.dir, "../../bin/bun.ts")];
-}
-
-export function bunSandbox(): SandboxPort {
+/** `selfArgv` starts this program again (the compiled binary alone, or runtime + entry file). */
+export function hostSandbox(selfArgv: readonly string[]): SandboxPort {
   let probed: Promise<SandboxCapabilities> | undefined;
   let carveOuts: Promise<Pick<SandboxCapabilities, "carveOuts" | "problems">> | undefined;
   return {
@@ -26,7 +21,7 @@ export function bunSandbox(): SandboxPort {
     },
     wrap(spec, argv) {
       if (process.platform === "darwin") return [SANDBOX_EXEC, "-p", seatbeltProfile(spec), "--", ...argv];
-      return helperArgv(selfArgv(), spec, argv);
+      return helperArgv(selfArgv, spec, argv);
     },
   };
 }
@@ -43,7 +38,14 @@ async function probe(): Promise<SandboxCapabilities> {
 
 /** Linux: whether a user + mount namespace can carry read-only bind mounts here. */
 async function probeCarveOuts(): Promise<Pick<SandboxCapabilities, "carveOuts" | "problems">> {
+  if (!("Bun" in globalThis)) {
+    return {
+      carveOuts: false,
+      problems: ["user namespace: the namespace step is C compiled by Bun's TinyCC, which this runtime lacks; use the ocx binary to protect them"],
+    };
+  }
   const { probeNamespace } = await import("./namespace.ts");
   const problem = probeNamespace();
-  return problem === null ? { carveOuts: true, problems: [] } : { carveOuts: false, problems: [`user namespace: ${problem}`] };
+  if (problem === null) return { carveOuts: true, problems: [] };
+  return { carveOuts: false, problems: [`user namespace: ${problem}; allow unprivileged user namespaces to protect them`] };
 }

@@ -3,6 +3,7 @@
 import { cc, dlopen, FFIType, ptr } from "bun:ffi";
 import { writeSync } from "node:fs";
 import source from "./namespace.c" with { type: "text" };
+import { cArray, cstr } from "./libc.ts";
 
 /** clone(2) for each architecture ocx ships (the raw syscall, not glibc's wrapper). */
 const SYS_CLONE: Record<string, number> = { x64: 56, arm64: 220 };
@@ -34,7 +35,7 @@ function compile() {
 }
 
 const lib = () => (compiled ??= compile());
-const cstr = (s: string) => Buffer.from(`${s}\0`, "utf8");
+const addresses = { addressOf: (b: Uint8Array) => BigInt(ptr(b)) };
 
 function sysClone(): number {
   const n = SYS_CLONE[process.arch];
@@ -64,15 +65,6 @@ export function probeNamespace(): string | null {
   return text || "user namespace setup failed";
 }
 
-/** A NULL-terminated char*[] for argv-like lists; `keep` holds the buffers alive. */
-function cArray(items: readonly string[], keep: unknown[]): BigUint64Array {
-  const bufs = items.map(cstr);
-  keep.push(bufs);
-  const ptrs = new BigUint64Array(items.length + 1);
-  bufs.forEach((b, i) => (ptrs[i] = BigInt(ptr(b))));
-  return ptrs;
-}
-
 /**
  * Runs argv in a new user + mount namespace where `readOnly` are read-only bind mounts, confined
  * by the prepared Landlock ruleset and seccomp program (null: network allowed). Returns the raw
@@ -86,8 +78,8 @@ export function runInNamespace(opts: {
   argv: readonly string[];
 }): number {
   const keep: unknown[] = [];
-  const ro = cArray(opts.readOnly, keep);
-  const argv = cArray(opts.argv, keep);
+  const ro = cArray(addresses, opts.readOnly, keep);
+  const argv = cArray(addresses, opts.argv, keep);
   const { uid, gid } = ids();
   return lib().ocx_ns_run(
     sysClone(),

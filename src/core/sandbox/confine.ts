@@ -65,11 +65,11 @@ async function existing(runtime: Runtime, paths: readonly string[]): Promise<str
   return found.filter((p): p is string => p !== null);
 }
 
-/** One line: what stays writable for commands, why, and what to do about it. */
+/** One line: what stays writable for commands, and why (the host's problem says what to do). */
 export function carveOutWarning(paths: readonly string[], caps: SandboxCapabilities): string {
   const why = caps.problems.length > 0 ? caps.problems[caps.problems.length - 1]!.replace(/\s+/g, " ") : "not supported";
   return (
     `the sandbox cannot keep ${paths.join(", ")} read-only for commands on this host (${why}); ` +
-    "commands are still confined to the writable roots. Allow unprivileged user namespaces to protect them"
+    "commands are still confined to the writable roots"
   );
 }

@@ -1,0 +1,23 @@
+// The Runtime port implemented on Deno (`deno run -A src/bin/deno.ts ...`).
+import { fileURLToPath } from "node:url";
+import type { Runtime } from "../core/runtime.ts";
+import { nodeCompatibleRuntime } from "./common.ts";
+import { spawnNode } from "./node-spawn.ts";
+import { hostSandbox } from "./sandbox/index.ts";
+
+// The few Deno APIs used here (the project type-checks against Bun's types).
+const Deno = (globalThis as unknown as { Deno: { execPath(): string; stdin: { readable: ReadableStream<Uint8Array> } } }).Deno;
+
+/** deno, with the permissions the agent needs, and the entry file: how the helper is started. */
+function selfArgv(): string[] {
+  return [Deno.execPath(), "run", "--allow-all", "--no-prompt", fileURLToPath(new URL("../bin/deno.ts", import.meta.url))];
+}
+
+export function denoRuntime(): Runtime {
+  return nodeCompatibleRuntime({
+    name: "deno",
+    readStdin: () => Deno.stdin.readable,
+    spawn: spawnNode,
+    sandbox: hostSandbox(selfArgv()),
+  });
+}

@@ -1,0 +1,14 @@
+// Entry point on Deno: `deno run -A src/bin/deno.ts exec ...`. `__sandbox` turns the process
+// into the sandbox helper before anything else loads (it confines itself, then execs).
+import process from "node:process";
+import { HELPER_ARG } from "../core/sandbox/spec.ts";
+
+if (process.argv[2] === HELPER_ARG) {
+  const { runSandboxHelper } = await import("../adapters/sandbox/linux.ts");
+  await runSandboxHelper(process.argv.slice(3));
+}
+const { denoRuntime } = await import("../adapters/deno.ts");
+const { main } = await import("../cli/main.ts");
+const runtime = denoRuntime();
+const code = await main(runtime);
+await runtime.exit(code);

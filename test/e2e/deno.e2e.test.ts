@@ -1,0 +1,86 @@
+// The same source on Deno (`deno run src/bin/deno.ts`): a whole exec turn against the mock
+// server, and the sandbox through Deno.dlopen (Landlock + seccomp in the helper, fail closed).
+import { afterAll, describe, expect, test } from "bun:test";
+import { callOutput, execCommand, reply, sse, turn } from "../mock/responses-server.ts";
+import { checkEventStream, cleanupTemp, DENO_OCX, existsSync, items, join, makeDir, makeRepo, readFileSync, runOcx, useMockServers } from "./harness.ts";
+
+const T = 60_000;
+const setup = useMockServers();
+afterAll(() => cleanupTemp());
+
+const hasDeno = existsSync(DENO_OCX[0]!);
+const ONLY_NAMED_ROOTS = ["-c", "sandbox_workspace_write.exclude_slash_tmp=true", "-c", "sandbox_workspace_write.exclude_tmpdir_env_var=true"];
+const deno = (home: string, extra: Record<string, string> = {}) => ({
+  home,
+  command: DENO_OCX,
+  env: { DENO_NO_UPDATE_CHECK: "1", DENO_DIR: join(home, "deno-cache"), ...extra },
+});
+
+describe.skipIf(!hasDeno)("ocx on Deno", () => {
+  test("exec --json: a turn with a command under workspace-write; the cwd is writable, $HOME is not; one warning about .git", async () => {
+    const repo = makeRepo();
+    const userHome = makeDir("userhome-");
+    const cmd = `echo deno > made.txt && echo cwd-ok; echo x >> ${userHome}/escape || echo home-denied`;
+    const { mock, home } = await setup([sse(turn([execCommand(cmd, {}, "call_d")])), reply("all done")]);
+    const r = await runOcx(["exec", "--json", "--sandbox", "workspace-write", ...ONLY_NAMED_ROOTS, "go"], {
+      ...deno(home, { HOME: userHome }),
+      cwd: repo,
+    });
+    expect(r.code).toBe(0);
+    // No user namespace step on Deno: the run says once that .git stays writable, and why.
+    const warnings = r.stderr.split("\n").filter((l) => l.startsWith("warning: "));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(`${repo}/.git`);
+    expect(warnings[0]).toContain("TinyCC");
+    expect(checkEventStream(r.events)).toEqual([]);
+    expect(r.events!.map((e) => e.type)).toEqual(["thread.started", "turn.started", "item.started", "item.completed", "item.completed", "turn.completed"]);
+    const [item] = items(r.events, "item.completed", "command_execution");
+    expect(item).toMatchObject({ status: "completed", exit_code: 0 });
+    const out = callOutput(mock.requests[1]!.body, "call_d")!;
+    expect(out).toContain("cwd-ok");
+    expect(out).toContain("home-denied");
+    expect(readFileSync(join(repo, "made.txt"), "utf8")).toBe("deno\n");
+    expect(existsSync(join(userHome, "escape"))).toBe(false);
+    expect(items(r.events, "item.completed", "agent_message")[0].text).toBe("all done");
+  }, T);
+
+  test("sandbox check: Landlock and seccomp through Deno.dlopen; read-only folders need the binary, and it says so", async () => {
+    const home = makeDir("home-");
+    const r = await runOcx(["sandbox", "check", "--json"], deno(home));
+    expect(r.code).toBe(0);
+    const c = JSON.parse(r.stdout);
+    expect(c).toMatchObject({ enforceable: true, platform: "linux", seccomp: true, carveOuts: false });
+    expect(c.landlockAbi).toBeGreaterThan(0);
+    expect(c.problems.join(" ")).toContain("TinyCC");
+  }, T);
+
+  test("sandbox run: exit code, stdin and denials as on Bun; the network is off", async () => {
+    const home = makeDir("home-");
+    const ws = makeDir("ws-");
+    const outside = makeDir("outside-");
+    const script = `echo in > in.txt; echo out >> ${outside}/x || echo outside-denied; exec 3<>/dev/tcp/127.0.0.1/9 2>/dev/null && echo connected || echo net-refused; cat; exit 9`;
+    const r = await runOcx(["sandbox", "run", "--sandbox", "workspace-write", ...ONLY_NAMED_ROOTS, "--", "bash", "-c", script], {
+      ...deno(home),
+      cwd: ws,
+      stdin: "piped-through\n",
+    });
+    expect(r.code).toBe(9);
+    expect(r.stdout).toContain("outside-denied");
+    expect(r.stdout).toContain("net-refused");
+    expect(r.stdout).toContain("piped-through");
+    expect(existsSync(join(ws, "in.txt"))).toBe(true);
+    expect(existsSync(join(outside, "x"))).toBe(false);
+  }, T);
+
+  test("fail closed: a host that cannot enforce the policy exits 5 and runs nothing", async () => {
+    const home = makeDir("home-");
+    const ws = makeDir("ws-");
+    const r = await runOcx(["sandbox", "run", "--", "/bin/sh", "-c", "touch ran.txt"], {
+      ...deno(home, { OCX_SANDBOX_FORCE_UNAVAILABLE: "simulated" }),
+      cwd: ws,
+    });
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain("cannot enforce the read-only sandbox");
+    expect(existsSync(join(ws, "ran.txt"))).toBe(false);
+  }, T);
+});
