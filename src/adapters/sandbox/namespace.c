@@ -255,26 +255,32 @@ int ocx_ns_probe(long sys_clone, int uid, int gid, const char *target, char *out
       report(errpipe[1], "mount ", what, *__errno_location(), 1);
       _exit(1);
     }
+    write(errpipe[1], "ok", 2);
     _exit(0);
   }
   close(errpipe[1]);
-  int result = 0;
   if (pid < 0) {
     int err = *__errno_location();
     close(errpipe[0]);
     format_error(out, (size_t)outlen, "", what, err, 1);
     return err ? err : 1;
   }
-  int status = 0;
+  /* The child's word is the verdict, not its wait status: the runtime may reap it first. */
+  ssize_t n = 0, r;
+  while (n < outlen - 1 && ((r = read(errpipe[0], out + n, (size_t)(outlen - 1 - n))) > 0 || (r < 0 && *__errno_location() == EINTR)))
+    if (r > 0) n += r;
+  close(errpipe[0]);
+  out[n] = 0;
+  if (n > 0 && out[n - 1] == '\n') out[--n] = 0;
+  int status;
   while (waitpid(pid, &status, 0) < 0 && *__errno_location() == EINTR) {
   }
-  ssize_t n = read(errpipe[0], out, (size_t)(outlen - 1));
-  close(errpipe[0]);
-  if (n < 0) n = 0;
-  out[n] = 0;
-  if (n > 0 && out[n - 1] == '\n') out[n - 1] = 0;
-  if ((status & 0x7f) != 0 || ((status >> 8) & 0xff) != 0) result = 1;
-  return result;
+  if (n == 2 && out[0] == 'o' && out[1] == 'k') {
+    out[0] = 0;
+    return 0;
+  }
+  if (n == 0) format_error(out, (size_t)outlen, "", "the probe process ended without a word", 0, 0);
+  return 1;
 }
 
 /*
@@ -296,7 +302,10 @@ int ocx_ns_run(long sys_clone, long sys_restrict_self, int uid, int gid, const c
     close(ruleset_fd);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0) {
-      if (*__errno_location() != EINTR) return -1;
+      if (*__errno_location() != EINTR) {
+        report(2, "ocx sandbox: ", "lost the command's exit status", *__errno_location(), 1);
+        return -1;
+      }
     }
     return status;
   }
