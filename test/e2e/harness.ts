@@ -92,8 +92,8 @@ export interface RunOptions {
   command?: string[];
 }
 
-/** ocx from source on Deno, with the permissions the agent needs. */
-export const DENO_OCX = [join(REPO_ROOT, "node_modules", ".bin", "deno"), "run", "--allow-all", "--no-prompt", join(REPO_ROOT, "src", "bin", "deno.ts")];
+/** ocx from source on Deno (the optional dependency, linux-x64 only), with the permissions the agent needs. */
+export const DENO_OCX = [join(REPO_ROOT, "node_modules", "@deno", "linux-x64-glibc", "deno"), "run", "--allow-all", "--no-prompt", join(REPO_ROOT, "src", "bin", "deno.ts")];
 
 export interface RunResult {
   code: number | null;
