@@ -1,5 +1,6 @@
 // The part of the Runtime port that Bun and Deno share through their Node-compatible modules
 // (node:fs, node:os, node:process). Each adapter adds its stdin, spawn and sandbox.
+import { appendFileSync } from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as os from "node:os";
 import process from "node:process";
@@ -78,6 +79,17 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
       readTextFile: (p) => fsp.readFile(p, "utf8"),
       writeFile: (p, data, o) => fsp.writeFile(p, data, o?.mode === undefined ? undefined : { mode: o.mode }),
       appendFile: (p, data, o) => fsp.appendFile(p, data, o?.mode === undefined ? undefined : { mode: o.mode }),
+      appendFileSync: (p, data) => appendFileSync(p, data, { mode: 0o600 }),
+      readRange: async (p, offset, length) => {
+        const handle = await fsp.open(p, "r");
+        try {
+          const buf = new Uint8Array(length);
+          const { bytesRead } = await handle.read(buf, 0, length, offset);
+          return buf.subarray(0, bytesRead);
+        } finally {
+          await handle.close();
+        }
+      },
       mkdir: async (p, o) => void (await fsp.mkdir(p, o)),
       stat,
       realpath: (p) => fsp.realpath(p),

@@ -40,6 +40,8 @@ export const EXEC_FLAGS: FlagTable = {
   "experimental-json": { type: "boolean", description: "Alias of --json" },
   "output-last-message": { type: "string", short: "o", valueHint: "FILE", description: "Write the final agent message to FILE" },
   "stdin-timeout": { type: "string", valueHint: "MS", description: "With a prompt argument, wait this long for piped stdin before going on without it (default 5000; 0 waits forever)" },
+  last: { type: "boolean", description: "resume: the most recent session in this directory" },
+  all: { type: "boolean", description: "resume: look in every directory (with --last or a name)" },
   help: { type: "boolean", short: "h", description: "Show this help" },
 };
 
@@ -50,20 +52,34 @@ export const execCommand = defineCommand({
   }),
 });
 
-const SUBCOMMANDS = new Set(["resume", "fork", "review"]);
+const UNAVAILABLE_SUBCOMMANDS = new Set(["fork", "review"]);
 
 /** Turns exec's argv into ExecOptions, or throws a usage error. */
 export function execOptions(argv: string[], warn: (msg: string) => void): ExecOptions {
   const { values, positionals } = parseFlags(EXEC_FLAGS, argv);
   const first = positionals[0];
-  if (first !== undefined && SUBCOMMANDS.has(first)) {
+  if (first !== undefined && UNAVAILABLE_SUBCOMMANDS.has(first)) {
     throw new OcxError("usage", `error: \`ocx exec ${first}\` is not available in this build of ocx yet`);
-  }
-  if (positionals.length > 1) {
-    throw new OcxError("usage", `error: unexpected argument '${positionals[1]}' found\n\nFor more information, try '--help'.`);
   }
   const str = (k: string) => values[k] as string | undefined;
   const bool = (k: string) => values[k] === true;
+  // `resume [SESSION_ID] [PROMPT]`; with --last a lone positional is the prompt. Every exec
+  // flag is accepted before or after `resume`.
+  let resume: ExecOptions["resume"];
+  let rest = positionals;
+  if (first === "resume") {
+    const target = bool("last") ? undefined : positionals[1];
+    resume = { target, last: bool("last"), all: bool("all") };
+    rest = positionals.slice(bool("last") ? 1 : 2);
+    if (!resume.last && target === undefined) {
+      throw new OcxError("usage", "error: `ocx exec resume` needs a SESSION_ID (or name) or --last\n\nFor more information, try '--help'.");
+    }
+  } else if (bool("last") || bool("all")) {
+    throw new OcxError("usage", `error: '--${bool("last") ? "last" : "all"}' can only be used with \`ocx exec resume\`\n\nFor more information, try '--help'.`);
+  }
+  if (rest.length > 1) {
+    throw new OcxError("usage", `error: unexpected argument '${rest[1]}' found\n\nFor more information, try '--help'.`);
+  }
   const list = (k: string) => (values[k] as string[] | undefined) ?? [];
 
   const bypass = bool("dangerously-bypass-approvals-and-sandbox") || bool("yolo");
@@ -91,7 +107,8 @@ export function execOptions(argv: string[], warn: (msg: string) => void): ExecOp
   }
   const stdinTimeout = str("stdin-timeout");
   return {
-    prompt: positionals[0],
+    resume,
+    prompt: rest[0],
     images: list("image").flatMap((s) => s.split(",")).filter((s) => s !== ""),
     model: str("model"),
     profile: str("profile"),

@@ -1,6 +1,6 @@
 // `ocx exec`: resolve everything a run needs, run one turn, report it. Returns the exit code;
 // expected failures before the turn starts throw OcxError.
-import { basename, resolve } from "pathe";
+import { basename, dirname, join, resolve } from "pathe";
 import { runTurn } from "./agent/run-turn.ts";
 import { loadConfig } from "./config/load.ts";
 import { DEFAULT_MODEL, DEFAULT_PROVIDER, credentialEnvVars, resolveProvider } from "./config/providers.ts";
@@ -26,6 +26,8 @@ import { updatePlanTool } from "./tools/update-plan.ts";
 import { viewImageTool } from "./tools/view-image.ts";
 import type { Tool } from "./tools/define-tool.ts";
 import { uuidv7 } from "./util/uuid.ts";
+import { loadResumed, overridesKey, type ResumedThread, type ResumeRequest } from "./session/resume.ts";
+import { RolloutWriter, rolloutRelativePath, rolloutSandboxPolicy } from "./session/rollout.ts";
 import { OCX_VERSION } from "./version.ts";
 import { codexHome, defaultShell, gitRoot, resolveWorkdir } from "./workspace.ts";
 
@@ -50,6 +52,8 @@ export interface ExecOptions {
   /** --dangerously-bypass-approvals-and-sandbox / --yolo */
   bypass: boolean;
   stdinTimeoutMs?: number;
+  /** `exec resume`: the thread to continue. */
+  resume?: ResumeRequest;
 }
 
 const DEFAULT_STDIN_TIMEOUT_MS = 5000;
@@ -62,7 +66,10 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
     profile: opts.profile,
     ignoreUserConfig: opts.ignoreUserConfig,
   });
-  const cwd = await resolveWorkdir(runtime, opts.cd);
+  const warn = (m: string) => runtime.stderr.write(`warning: ${m}\n`);
+  const resumed = opts.resume ? await loadResumed(runtime, home, opts.resume, await resolveWorkdir(runtime, opts.cd), warn) : undefined;
+  // A resumed thread runs where it last ran unless -C says otherwise.
+  const cwd = await resolveWorkdir(runtime, opts.cd ?? resumed?.cwd);
   const textFormat = opts.outputSchema ? await readOutputSchema(runtime, opts.outputSchema) : undefined;
 
   const prompt = await readPrompt({
@@ -76,14 +83,16 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
     throw new OcxError("config", "Not inside a trusted directory and --skip-git-repo-check was not specified.");
   }
 
-  const model = opts.model ?? config.model ?? DEFAULT_MODEL;
-  const providerId = config.model_provider ?? DEFAULT_PROVIDER;
+  // Flags and -c override what a resumed session recorded; the session overrides config files.
+  const overridden = (key: string) => overridesKey(opts.configOverrides, key);
+  const model = opts.model ?? (overridden("model") ? undefined : resumed?.model) ?? config.model ?? DEFAULT_MODEL;
+  const providerId = (overridden("model_provider") ? undefined : resumed?.provider) ?? config.model_provider ?? DEFAULT_PROVIDER;
   const provider = await resolveProvider(runtime, config, home, providerId);
-  const sandbox = resolveSandboxPolicy(runtime, config, opts, cwd);
+  const sandbox = resolveRunSandbox(runtime, config, opts, cwd, resumed);
   const images = await imageParts(runtime, cwd, opts.images);
 
   const out = outputProcessor(runtime, opts);
-  const threadId = uuidv7(runtime.now());
+  const threadId = resumed?.id ?? uuidv7(runtime.now());
   out.header({
     version: OCX_VERSION,
     workdir: cwd,
@@ -95,7 +104,12 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
     sessionId: threadId,
     prompt,
   });
-  const emit = (e: ThreadEvent) => out.emit(e);
+  let rolloutRef: RolloutWriter | undefined;
+  const emit = (e: ThreadEvent) => {
+    // On disk before anyone hears of it: an agent message is in the rollout when its event is out.
+    if (e.type === "item.completed" && e.item.type === "agent_message") rolloutRef?.event({ type: "agent_message", message: e.item.text });
+    out.emit(e);
+  };
   emit({ type: "thread.started", thread_id: threadId });
 
   const controller = new AbortController();
@@ -105,18 +119,46 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
   ];
 
   const shell = await defaultShell(runtime);
-  const input: ResponseItem[] = [
-    userMessage(
-      environmentContextText({
-        cwd,
-        shell: basename(shell),
-        currentDate: localDate(runtime.now(), runtime.timeZone()),
-        timeZone: runtime.timeZone(),
-        sandbox,
-      }),
-    ),
+  const context = userMessage(
+    environmentContextText({
+      cwd,
+      shell: basename(shell),
+      currentDate: localDate(runtime.now(), runtime.timeZone()),
+      timeZone: runtime.timeZone(),
+      sandbox,
+    }),
+  );
+  // This turn's new input: the environment (again only when it changed since the session's last
+  // one), then the prompt. A resumed thread re-sends its whole history before them.
+  const fresh: ResponseItem[] = [
+    ...(resumed && sameContext(resumed.items, context) ? [] : [context]),
     { type: "message", role: "user", content: [...images, { type: "input_text", text: prompt }] },
   ];
+  const input = [...(resumed?.items ?? []), ...fresh];
+
+  const rollout = (rolloutRef = opts.ephemeral
+    ? undefined
+    : await openRollout(runtime, {
+        home,
+        threadId,
+        resumed,
+        secrets: [provider.apiKey],
+        meta: { cwd, provider: providerId },
+        warn: (m) => out.warn(m),
+      }));
+  const turnId = uuidv7(runtime.now());
+  rollout?.write("turn_context", {
+    turn_id: turnId,
+    cwd,
+    approval_policy: "never",
+    sandbox_policy: rolloutSandboxPolicy(sandbox),
+    model,
+    ...(config.model_reasoning_effort ? { effort: config.model_reasoning_effort } : {}),
+    ...(config.model_reasoning_summary ? { summary: config.model_reasoning_summary } : {}),
+  });
+  rollout?.event({ type: "task_started", turn_id: turnId, started_at: Math.floor(runtime.now() / 1000) });
+  for (const item of fresh) rollout?.item(item);
+  rollout?.event({ type: "user_message", message: prompt, images: opts.images });
 
   let itemCounter = 0;
   const processes = new ProcessManager(runtime);
@@ -153,14 +195,74 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
     warn: (m) => out.warn(m),
     signal: controller.signal,
     nextItemId: () => `item_${itemCounter++}`,
+    onHistoryItem: (item) => rollout?.item(item),
   });
   for (const remove of removeSignals) remove();
+  rollout?.event({ type: "token_count", info: { total_token_usage: result.usage, last_token_usage: result.usage } });
+  if (!result.ok) rollout?.event({ type: "error", message: result.error?.message ?? "turn failed" });
+  rollout?.event({ type: "task_complete", turn_id: turnId, last_agent_message: result.lastAgentMessage ?? null });
 
   out.finish({ ok: result.ok, lastAgentMessage: result.lastAgentMessage });
   if (opts.outputLastMessage) {
     await writeLastMessage(runtime, opts.outputLastMessage, result.ok ? result.lastAgentMessage : undefined, out);
   }
   return result.ok ? ExitCode.ok : (result.error?.exitCode ?? ExitCode.failed);
+}
+
+/**
+ * The run's sandbox. A resumed thread keeps its recorded mode, writable roots and network unless
+ * a flag (-s, --full-auto, --yolo, -c sandbox_mode / sandbox_workspace_write.network_access) says otherwise.
+ */
+function resolveRunSandbox(runtime: Runtime, config: Config, opts: ExecOptions, cwd: string, resumed?: ResumedThread): SandboxPolicy {
+  const recorded = resumed && !opts.sandbox && !opts.bypass && !overridesKey(opts.configOverrides, "sandbox_mode") ? resumed.sandboxPolicy : undefined;
+  if (!recorded) return resolveSandboxPolicy(runtime, config, opts, cwd);
+  const roots = recorded.type === "workspace-write" ? recorded.writable_roots : [];
+  const policy = resolveSandboxPolicy(runtime, config, { ...opts, sandbox: recorded.type, addDirs: [...roots, ...opts.addDirs] }, cwd);
+  if (recorded.type === "workspace-write" && !overridesKey(opts.configOverrides, "sandbox_workspace_write.network_access")) {
+    policy.networkAccess = recorded.network_access;
+  }
+  return policy;
+}
+
+/** Whether the last environment_context in `items` says what `context` says. */
+function sameContext(items: ResponseItem[], context: ResponseItem): boolean {
+  const text = (m: ResponseItem) => JSON.stringify((m as { content?: unknown }).content);
+  for (let i = items.length - 1; i >= 0; i--) {
+    const it = items[i]!;
+    if (it.type === "message" && it.role === "user" && text(it).includes("<environment_context>")) return text(it) === text(context);
+  }
+  return false;
+}
+
+/**
+ * The rollout of this run: the resumed thread's file (appended), or a new one with its
+ * session_meta. A session that cannot be written is a warning, not a failed run.
+ */
+async function openRollout(
+  runtime: Runtime,
+  o: { home: string; threadId: string; resumed?: ResumedThread; secrets: Array<string | undefined>; meta: { cwd: string; provider: string }; warn: (m: string) => void },
+): Promise<RolloutWriter | undefined> {
+  const path = o.resumed?.path ?? join(o.home, rolloutRelativePath(runtime.now(), runtime.timeZone(), o.threadId));
+  try {
+    if (!o.resumed) await runtime.fs.mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    const writer = new RolloutWriter(runtime, path, o.secrets, o.resumed?.lines ?? 0, o.warn);
+    if (!o.resumed) {
+      writer.write("session_meta", {
+        id: o.threadId,
+        timestamp: new Date(runtime.now()).toISOString(),
+        cwd: o.meta.cwd,
+        originator: "ocx_exec",
+        cli_version: OCX_VERSION,
+        source: "exec",
+        model_provider: o.meta.provider,
+        base_instructions: { text: BASE_INSTRUCTIONS },
+      });
+    }
+    return writer;
+  } catch (e) {
+    o.warn(`could not write the session file ${path}: ${describeError(e)}; this run cannot be resumed`);
+    return undefined;
+  }
 }
 
 /** The tools offered to the model, in the reference's order. */

@@ -46,6 +46,10 @@ export interface FileSystem {
   /** Writes a whole file (creating or truncating it). */
   writeFile(path: string, data: string | Uint8Array, opts?: { mode?: number }): Promise<void>;
   appendFile(path: string, data: string | Uint8Array, opts?: { mode?: number }): Promise<void>;
+  /** Appends synchronously (O_APPEND, one write): for lines that must be on disk before going on. */
+  appendFileSync(path: string, data: string): void;
+  /** Up to `length` bytes from `offset` (fewer at the end of the file). */
+  readRange(path: string, offset: number, length: number): Promise<Uint8Array>;
   mkdir(path: string, opts?: { recursive?: boolean; mode?: number }): Promise<void>;
   /** null when nothing exists at the path. Follows symlinks. */
   stat(path: string): Promise<FileStat | null>;

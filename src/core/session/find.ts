@@ -1,0 +1,159 @@
+// Finding rollouts without parsing them all: by id (the UUIDv7 carries its creation time, so the
+// date folder is known), by recency (`--last`: file times, then only the tail of the newest
+// files), by name, and listing for people.
+import { join } from "pathe";
+import type { Runtime } from "../runtime.ts";
+import { parseRollout, threadIdOfFile, type SessionMeta, type TurnContext } from "./rollout.ts";
+
+export interface RolloutFile {
+  path: string;
+  id: string;
+  /** Last modification, ms since the epoch: when the thread was last updated. */
+  updatedMs: number;
+  size: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (s: string) => UUID.test(s);
+
+const sessionsDir = (home: string) => join(home, "sessions");
+const numericDesc = (names: string[]) => names.filter((n) => /^\d+$/.test(n)).sort((a, b) => Number(b) - Number(a));
+
+async function readDirOrEmpty(runtime: Runtime, dir: string): Promise<string[]> {
+  try {
+    return await runtime.fs.readDir(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** Every rollout file, newest date folder first (file times not read). */
+async function allRolloutPaths(runtime: Runtime, home: string): Promise<string[]> {
+  const root = sessionsDir(home);
+  const out: string[] = [];
+  for (const y of numericDesc(await readDirOrEmpty(runtime, root))) {
+    for (const m of numericDesc(await readDirOrEmpty(runtime, join(root, y)))) {
+      const days = numericDesc(await readDirOrEmpty(runtime, join(root, y, m)));
+      const lists = await Promise.all(days.map((d) => readDirOrEmpty(runtime, join(root, y, m, d)).then((names) => ({ d, names }))));
+      for (const { d, names } of lists) {
+        for (const n of names.sort().reverse()) if (n.startsWith("rollout-") && n.endsWith(".jsonl")) out.push(join(root, y, m, d, n));
+      }
+    }
+  }
+  return out;
+}
+
+/** Rollout files with their times, most recently updated first. */
+export async function listRolloutFiles(runtime: Runtime, home: string): Promise<RolloutFile[]> {
+  const paths = await allRolloutPaths(runtime, home);
+  const files: RolloutFile[] = [];
+  const BATCH = 256;
+  for (let i = 0; i < paths.length; i += BATCH) {
+    const stats = await Promise.all(paths.slice(i, i + BATCH).map((p) => runtime.fs.stat(p).catch(() => null)));
+    stats.forEach((s, k) => {
+      const path = paths[i + k]!;
+      const id = threadIdOfFile(path);
+      if (s?.isFile && id) files.push({ path, id, updatedMs: s.mtimeMs, size: s.size });
+    });
+  }
+  return files.sort((a, b) => b.updatedMs - a.updatedMs);
+}
+
+/** The creation time inside a UUIDv7 (ms), or null for other versions. */
+function uuidv7Ms(id: string): number | null {
+  if (id[14] !== "7") return null;
+  return parseInt(id.replace(/-/g, "").slice(0, 12), 16);
+}
+
+/** The rollout of thread `id`, or null. Looks in the folders of its creation date first. */
+export async function findById(runtime: Runtime, home: string, id: string): Promise<string | null> {
+  const want = id.toLowerCase();
+  const ms = uuidv7Ms(want);
+  if (ms !== null) {
+    // Local date of creation; a day either side covers a time zone change since.
+    for (const delta of [0, -86_400_000, 86_400_000]) {
+      const day = new Date(ms + delta + tzOffsetMs(runtime, ms)).toISOString().slice(0, 10).split("-");
+      const dir = join(sessionsDir(home), day[0]!, day[1]!, day[2]!);
+      for (const n of await readDirOrEmpty(runtime, dir)) if (threadIdOfFile(n) === want) return join(dir, n);
+    }
+  }
+  for (const p of await allRolloutPaths(runtime, home)) if (threadIdOfFile(p) === want) return p;
+  return null;
+}
+
+/** Offset of the runtime's time zone from UTC at `ms`, in ms. */
+function tzOffsetMs(runtime: Runtime, ms: number): number {
+  try {
+    const fmt = new Intl.DateTimeFormat("en-US", { timeZone: runtime.timeZone(), timeZoneName: "longOffset" });
+    const name = fmt.formatToParts(ms).find((p) => p.type === "timeZoneName")?.value ?? "GMT";
+    const m = /GMT([+-])(\d\d):(\d\d)/.exec(name);
+    if (!m) return 0;
+    return (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) * 60_000;
+  } catch {
+    return 0;
+  }
+}
+
+const TAIL_BYTES = 256 * 1024;
+const HEAD_BYTES = 64 * 1024;
+const decoder = new TextDecoder();
+
+/** Complete lines of a byte range (a cut first line dropped unless the range starts the file). */
+function rangeLines(bytes: Uint8Array, fromStart: boolean): string {
+  const text = decoder.decode(bytes);
+  if (fromStart) return text;
+  const nl = text.indexOf("\n");
+  return nl === -1 ? "" : text.slice(nl + 1);
+}
+
+export interface RolloutSummary {
+  id: string;
+  path: string;
+  updatedMs: number;
+  cwd?: string;
+  name?: string;
+  firstPrompt?: string;
+  meta?: SessionMeta;
+  turnContext?: TurnContext;
+}
+
+/** What listings and `--last` need: the head (meta, first prompt) and the tail (last turn_context). */
+export async function summarize(runtime: Runtime, file: RolloutFile): Promise<RolloutSummary> {
+  const head = parseRollout(rangeLines(await runtime.fs.readRange(file.path, 0, HEAD_BYTES), true));
+  let tail = head;
+  if (file.size > HEAD_BYTES) {
+    const from = Math.max(0, file.size - TAIL_BYTES);
+    tail = parseRollout(rangeLines(await runtime.fs.readRange(file.path, from, TAIL_BYTES), from === 0));
+    // A last turn bigger than the tail window: read the whole file once.
+    if (!tail.turnContext && from > 0) tail = parseRollout(decoder.decode(await runtime.fs.readFile(file.path)));
+  }
+  const turnContext = tail.turnContext ?? head.turnContext;
+  return {
+    id: file.id,
+    path: file.path,
+    updatedMs: file.updatedMs,
+    cwd: turnContext?.cwd ?? head.meta?.cwd,
+    name: tail.name ?? head.name,
+    firstPrompt: head.firstPrompt,
+    meta: head.meta,
+    turnContext,
+  };
+}
+
+/**
+ * The most recently updated thread whose last working directory is `cwd` (any, with `all`);
+ * optionally the one named `name`. Reads only the files it needs, newest first.
+ */
+export async function findLatest(
+  runtime: Runtime,
+  home: string,
+  opts: { cwd: string; all: boolean; name?: string },
+): Promise<RolloutSummary | null> {
+  for (const file of await listRolloutFiles(runtime, home)) {
+    const s = await summarize(runtime, file);
+    if (!opts.all && s.cwd !== opts.cwd) continue;
+    if (opts.name !== undefined && s.name !== opts.name) continue;
+    return s;
+  }
+  return null;
+}

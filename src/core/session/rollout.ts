@@ -1,0 +1,200 @@
+// Rollout files: one JSONL file per thread under $CODEX_HOME/sessions/YYYY/MM/DD/, in the line
+// format of the reference (contract §5.2): `session_meta` first, then per turn `turn_context`,
+// `event_msg` (task_started, user_message, agent_message, token_count, task_complete) and a
+// `response_item` for every model input and output item. ocx writes each line synchronously as
+// it happens, so a killed process loses at most the line being written; resume reads them back.
+import type { Runtime } from "../runtime.ts";
+import type { ResponseItem } from "../model/types.ts";
+import type { SandboxMode, SandboxPolicy } from "../sandbox-policy.ts";
+
+export type RolloutLineType = "session_meta" | "turn_context" | "response_item" | "event_msg";
+
+export interface SessionMeta {
+  id: string;
+  timestamp: string;
+  cwd: string;
+  originator: string;
+  cli_version: string;
+  source: string;
+  model_provider?: string;
+  base_instructions?: { text: string };
+  /** A thread name, when one was given (the reference stores names too). */
+  name?: string;
+}
+
+/** The reference's serialisation of a sandbox policy inside turn_context. */
+export type RolloutSandboxPolicy =
+  | { type: "read-only" }
+  | { type: "danger-full-access" }
+  | { type: "workspace-write"; writable_roots: string[]; network_access: boolean; exclude_tmpdir_env_var?: boolean; exclude_slash_tmp?: boolean };
+
+export interface TurnContext {
+  turn_id?: string;
+  cwd: string;
+  approval_policy?: string;
+  sandbox_policy?: RolloutSandboxPolicy;
+  model?: string;
+  effort?: string;
+  summary?: string;
+}
+
+export function rolloutSandboxPolicy(p: SandboxPolicy): RolloutSandboxPolicy {
+  if (p.mode !== "workspace-write") return { type: p.mode };
+  return { type: "workspace-write", writable_roots: p.writableRoots, network_access: p.networkAccess };
+}
+
+/** `rollout-YYYY-MM-DDThh-mm-ss-<id>.jsonl` in `sessions/YYYY/MM/DD`, local time of `ms`. */
+export function rolloutRelativePath(ms: number, timeZone: string, threadId: string): string {
+  const parts = localParts(ms, timeZone);
+  const stamp = `${parts.year}-${parts.month}-${parts.day}T${parts.hour}-${parts.minute}-${parts.second}`;
+  return `sessions/${parts.year}/${parts.month}/${parts.day}/rollout-${stamp}-${threadId}.jsonl`;
+}
+
+function localParts(ms: number, timeZone: string): Record<"year" | "month" | "day" | "hour" | "minute" | "second", string> {
+  let fmt: Intl.DateTimeFormat;
+  try {
+    fmt = new Intl.DateTimeFormat("en-CA", { timeZone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  } catch {
+    fmt = new Intl.DateTimeFormat("en-CA", { timeZone: "UTC", hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  }
+  const out: Record<string, string> = {};
+  for (const p of fmt.formatToParts(ms)) out[p.type] = p.value;
+  return out as Record<"year" | "month" | "day" | "hour" | "minute" | "second", string>;
+}
+
+/** The thread id at the end of a rollout file name, or null. */
+export function threadIdOfFile(name: string): string | null {
+  const m = /-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$/i.exec(name);
+  return m ? m[1]!.toLowerCase() : null;
+}
+
+/**
+ * Appends lines to one rollout. Every write is synchronous and whole-line (O_APPEND), so the
+ * file always ends on a line boundary except when the process dies inside a write. Secret
+ * strings (the API key, tokens) are replaced before anything reaches the disk.
+ */
+export class RolloutWriter {
+  private ordinal = 0;
+  private readonly secrets: string[];
+  private broken = false;
+
+  constructor(
+    private readonly runtime: Runtime,
+    readonly path: string,
+    secrets: readonly (string | undefined)[],
+    startOrdinal = 0,
+    private readonly warn: (message: string) => void = () => {},
+  ) {
+    // A secret appears in a line in its JSON-escaped form; short strings are not secrets.
+    this.secrets = [...new Set(secrets.filter((s): s is string => typeof s === "string" && s.length >= 8))].map((s) => JSON.stringify(s).slice(1, -1));
+    this.ordinal = startOrdinal;
+  }
+
+  write(type: RolloutLineType, payload: unknown): void {
+    let line = JSON.stringify({ timestamp: new Date(this.runtime.now()).toISOString(), ordinal: this.ordinal++, type, payload });
+    for (const s of this.secrets) if (line.includes(s)) line = line.split(s).join("[REDACTED]");
+    if (this.broken) return;
+    try {
+      this.runtime.fs.appendFileSync(this.path, `${line}\n`);
+    } catch (e) {
+      // The first write of a new file is where a read-only CODEX_HOME shows: the caller warns.
+      if (this.ordinal === 1) throw e;
+      this.broken = true;
+      this.warn(`could not append to the session file ${this.path}: ${(e as Error).message}; the rest of this run is not saved`);
+    }
+  }
+
+  item(item: ResponseItem): void {
+    this.write("response_item", item);
+  }
+
+  event(payload: { type: string } & Record<string, unknown>): void {
+    this.write("event_msg", payload);
+  }
+}
+
+export interface LoadedRollout {
+  meta?: SessionMeta;
+  /** The last turn_context: where and how the thread last ran. */
+  turnContext?: TurnContext;
+  /** Every response_item, in order: the history a resumed turn re-sends. */
+  items: ResponseItem[];
+  /** The thread's name, from session_meta or a thread_name_updated event. */
+  name?: string;
+  /** The first user prompt (for listings). */
+  firstPrompt?: string;
+  /** Lines that could not be read (a torn last line after a crash, or garbage). */
+  skipped: Array<{ line: number; last: boolean }>;
+  /** The number of lines read (for continuing the ordinal). */
+  lines: number;
+}
+
+/** Parses a rollout's text. Unreadable lines are skipped and reported, never fatal. */
+export function parseRollout(text: string): LoadedRollout {
+  const out: LoadedRollout = { items: [], skipped: [], lines: 0 };
+  let start = 0;
+  let lineNo = 0;
+  while (start < text.length) {
+    let end = text.indexOf("\n", start);
+    const last = end === -1 || end === text.length - 1;
+    if (end === -1) end = text.length;
+    const raw = text.slice(start, end);
+    start = end + 1;
+    lineNo++;
+    if (raw.trim() === "") continue;
+    let entry: { type?: unknown; payload?: unknown };
+    try {
+      entry = JSON.parse(raw);
+    } catch {
+      out.skipped.push({ line: lineNo, last });
+      continue;
+    }
+    out.lines++;
+    const payload = entry.payload as Record<string, unknown> | undefined;
+    if (!payload || typeof payload !== "object") continue;
+    switch (entry.type) {
+      case "response_item":
+        out.items.push(payload as ResponseItem);
+        break;
+      case "session_meta":
+        out.meta ??= payload as unknown as SessionMeta;
+        if (typeof payload.name === "string") out.name = payload.name;
+        break;
+      case "turn_context":
+        out.turnContext = payload as unknown as TurnContext;
+        break;
+      case "event_msg":
+        if (payload.type === "thread_name_updated" && typeof payload.thread_name === "string") out.name = payload.thread_name;
+        if (payload.type === "user_message" && out.firstPrompt === undefined && typeof payload.message === "string") out.firstPrompt = payload.message;
+        break;
+    }
+  }
+  return out;
+}
+
+/**
+ * Calls without an output (the process died while they ran) get one saying so: the Responses
+ * API refuses a history with an unanswered call.
+ */
+export function closeDanglingCalls(items: ResponseItem[]): ResponseItem[] {
+  const answered = new Set<string>();
+  for (const it of items) {
+    if ((it.type === "function_call_output" || it.type === "custom_tool_call_output") && typeof it.call_id === "string") answered.add(it.call_id);
+  }
+  const out: ResponseItem[] = [];
+  for (const it of items) {
+    out.push(it);
+    if ((it.type === "function_call" || it.type === "custom_tool_call") && typeof it.call_id === "string" && !answered.has(it.call_id)) {
+      const output = "aborted: ocx stopped before this call finished; its result is unknown";
+      out.push(it.type === "function_call" ? { type: "function_call_output", call_id: it.call_id, output } : { type: "custom_tool_call_output", call_id: it.call_id, output });
+      answered.add(it.call_id);
+    }
+  }
+  return out;
+}
+
+/** The sandbox mode recorded in a turn_context. */
+export function recordedSandboxMode(tc: TurnContext | undefined): SandboxMode | undefined {
+  const t = tc?.sandbox_policy?.type;
+  return t === "read-only" || t === "workspace-write" || t === "danger-full-access" ? t : undefined;
+}

@@ -1,0 +1,241 @@
+// Sessions on the compiled binary: rollout files written as the turn runs, `exec resume` by
+// --last, id and --all, what a resumed turn re-sends, what it restores, and the failures (an
+// ephemeral id, no session here, a torn last line, a run killed mid-command).
+import { afterAll, describe, expect, test } from "bun:test";
+import { appendFileSync, readdirSync, statSync } from "node:fs";
+import { execCommand, message, reply, sse, turn, callOutput, messageTexts } from "../mock/responses-server.ts";
+import {
+  checkEventStream,
+  cleanupTemp,
+  existsSync,
+  join,
+  makeDir,
+  makeRepo,
+  ocxBin,
+  processAlive,
+  readFileSync,
+  runOcx,
+  useMockServers,
+  waitFor,
+  writeFileSync,
+} from "./harness.ts";
+
+const T = 30_000;
+const JSON_ = ["--json", "--color", "never"];
+const setup = useMockServers();
+afterAll(() => cleanupTemp());
+
+/** Every rollout file under CODEX_HOME/sessions. */
+function rollouts(home: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    if (!existsSync(d)) return;
+    for (const n of readdirSync(d)) {
+      const p = join(d, n);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (n.endsWith(".jsonl")) out.push(p);
+    }
+  };
+  walk(join(home, "sessions"));
+  return out;
+}
+const lines = (path: string) => readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+const threadId = (events: any[] | undefined) => events!.find((e) => e.type === "thread.started").thread_id as string;
+
+describe("rollout files", () => {
+  test("one file per thread at sessions/YYYY/MM/DD/rollout-<time>-<id>.jsonl: session_meta, turn_context, items, events", async () => {
+    const repo = makeRepo();
+    const { home } = await setup([sse(turn([execCommand("echo hi", {}, "call_1")])), reply("done")]);
+    const r = await runOcx(["exec", ...JSON_, "--sandbox", "danger-full-access", "say hi"], { home, cwd: repo });
+    expect(r.code).toBe(0);
+    const id = threadId(r.events);
+    const files = rollouts(home);
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatch(new RegExp(`/sessions/\\d{4}/\\d{2}/\\d{2}/rollout-\\d{4}-\\d{2}-\\d{2}T\\d{2}-\\d{2}-\\d{2}-${id}\\.jsonl$`));
+    expect(statSync(files[0]!).mode & 0o777).toBe(0o600);
+    const ls = lines(files[0]!);
+    expect(ls[0]).toMatchObject({ type: "session_meta", payload: { id, cwd: repo, originator: "ocx_exec", source: "exec" } });
+    for (const l of ls) expect(typeof l.timestamp).toBe("string");
+    expect(ls.map((l) => l.ordinal)).toEqual(ls.map((_, i) => i));
+    const tc = ls.find((l) => l.type === "turn_context")!;
+    expect(tc.payload).toMatchObject({ cwd: repo, sandbox_policy: { type: "danger-full-access" }, approval_policy: "never" });
+    const items = ls.filter((l) => l.type === "response_item").map((l) => l.payload.type);
+    expect(items).toEqual(["message", "message", "function_call", "function_call_output", "message"]);
+    const events = ls.filter((l) => l.type === "event_msg").map((l) => l.payload.type);
+    expect(events).toEqual(["task_started", "user_message", "agent_message", "token_count", "task_complete"]);
+    expect(ls.at(-1)!.payload).toMatchObject({ type: "task_complete", last_agent_message: "done" });
+  }, T);
+
+  test("--ephemeral writes no file, and resuming its id is exit 3 with how to list sessions", async () => {
+    const { home } = await setup([reply("ok")]);
+    const r = await runOcx(["exec", ...JSON_, "--ephemeral", "hi"], { home });
+    expect(r.code).toBe(0);
+    expect(rollouts(home)).toEqual([]);
+    const again = await runOcx(["exec", "resume", threadId(r.events), "more"], { home });
+    expect(again.code).toBe(3);
+    expect(again.stderr).toContain(`No session found with id ${threadId(r.events)}`);
+    expect(again.stderr).toContain("ocx sessions");
+    expect(again.stderr.trim().split("\n")).toHaveLength(1);
+  }, T);
+
+  test("no secret lands in a rollout: the API key is redacted even when a command prints it", async () => {
+    const repo = makeRepo();
+    const key = "sk-ocx-FAKE-KEY-0123456789abcdef";
+    writeFileSync(join(repo, "leak.txt"), `token=${key}\n`);
+    const { home } = await setup([sse(turn([execCommand("cat leak.txt", {}, "call_leak")])), reply(`the key is ${key}`)]);
+    const r = await runOcx(["exec", ...JSON_, "--sandbox", "danger-full-access", `print ${key}`], { home, cwd: repo, env: { CODEX_API_KEY: key } });
+    expect(r.code).toBe(0);
+    const text = readFileSync(rollouts(home)[0]!, "utf8");
+    expect(text).not.toContain(key);
+    expect(text).toContain("[REDACTED]");
+  }, T);
+});
+
+describe("exec resume", () => {
+  test("--last: same thread id; the request re-sends the first turn's history, then the new prompt; usage is the new turn's", async () => {
+    const repo = makeRepo();
+    const { mock, home } = await setup([
+      sse(turn([execCommand("echo one", {}, "call_a")])),
+      reply("first answer"),
+      reply("second answer"),
+    ]);
+    const first = await runOcx(["exec", ...JSON_, "--sandbox", "danger-full-access", "first prompt"], { home, cwd: repo });
+    expect(first.code).toBe(0);
+    const second = await runOcx(["exec", "resume", "--last", ...JSON_, "second prompt"], { home, cwd: repo });
+    expect(second.stderr).not.toContain("warning");
+    expect(second.code).toBe(0);
+    expect(checkEventStream(second.events)).toEqual([]);
+    expect(threadId(second.events)).toBe(threadId(first.events));
+    expect(second.events!.at(-1)).toMatchObject({ type: "turn.completed", usage: { input_tokens: 100, output_tokens: 10 } });
+
+    const turn1Last = mock.requests[1]!.body.input as any[];
+    const resumed = mock.requests[2]!.body.input as any[];
+    // Everything turn 1 sent last, plus its final answer, then only the new prompt.
+    expect(resumed.slice(0, turn1Last.length)).toEqual(turn1Last);
+    expect(resumed[turn1Last.length]).toMatchObject({ type: "message", role: "assistant" });
+    expect(resumed.slice(turn1Last.length + 1)).toEqual([{ type: "message", role: "user", content: [{ type: "input_text", text: "second prompt" }] }]);
+    expect(mock.requests[2]!.body.prompt_cache_key).toBe(threadId(first.events));
+    // Appended to the same file.
+    const files = rollouts(home);
+    expect(files).toHaveLength(1);
+    expect(lines(files[0]!).filter((l) => l.type === "turn_context")).toHaveLength(2);
+    expect(items(second.events).at(-1).text).toBe("second answer");
+  }, T);
+
+  test("by id from another directory: runs where the session ran; --output-schema and -o work with resume", async () => {
+    const repo = makeRepo();
+    const elsewhere = makeRepo();
+    const { mock, home } = await setup([reply("first"), sse(turn([execCommand("pwd", {}, "call_pwd")])), reply('{"ok":true}')]);
+    const first = await runOcx(["exec", ...JSON_, "--sandbox", "danger-full-access", "one"], { home, cwd: repo });
+    const schema = join(makeDir(), "schema.json");
+    writeFileSync(schema, JSON.stringify({ type: "object", properties: { ok: { type: "boolean" } }, required: ["ok"], additionalProperties: false }));
+    const outFile = join(makeDir(), "last.txt");
+    const second = await runOcx(["exec", "resume", threadId(first.events), "where are you", "--output-schema", schema, "-o", outFile, ...JSON_], {
+      home,
+      cwd: elsewhere,
+    });
+    expect(second.code).toBe(0);
+    expect(callOutput(mock.requests[2]!.body, "call_pwd")).toContain(repo);
+    expect(mock.requests[1]!.body.text?.format).toMatchObject({ type: "json_schema" });
+    expect(readFileSync(outFile, "utf8")).toBe('{"ok":true}');
+  }, T);
+
+  test("--last looks only at this directory unless --all; none found is exit 3 with how to list", async () => {
+    const a = makeRepo();
+    const b = makeRepo();
+    const { home } = await setup([reply("in a"), reply("resumed from b")]);
+    const first = await runOcx(["exec", ...JSON_, "start in a"], { home, cwd: a });
+    const none = await runOcx(["exec", "resume", "--last", "go on"], { home, cwd: b });
+    expect(none.code).toBe(3);
+    expect(none.stderr).toContain(`No session to resume in ${b}`);
+    expect(none.stderr).toContain("ocx sessions");
+    const all = await runOcx(["exec", "resume", "--last", "--all", ...JSON_, "go on"], { home, cwd: b });
+    expect(all.code).toBe(0);
+    expect(threadId(all.events)).toBe(threadId(first.events));
+  }, T);
+
+  test("restores the sandbox: workspace-write and its --add-dir come back; -s overrides", async () => {
+    const repo = makeRepo();
+    const extra = makeDir("extra-");
+    const roots = ["-c", "sandbox_workspace_write.exclude_slash_tmp=true", "-c", "sandbox_workspace_write.exclude_tmpdir_env_var=true"];
+    const write = (f: string) => `echo x > ${f} && echo wrote-${f.split("/").pop()}`;
+    const { mock, home } = await setup([
+      reply("set up"),
+      sse(turn([execCommand(`${write("a.txt")}; ${write(`${extra}/b.txt`)}`, {}, "call_w")])),
+      reply("wrote"),
+      sse(turn([execCommand(write("c.txt"), {}, "call_ro")])),
+      reply("could not"),
+    ]);
+    await runOcx(["exec", ...JSON_, "--sandbox", "workspace-write", "--add-dir", extra, ...roots, "set up"], { home, cwd: repo });
+    const resumed = await runOcx(["exec", "resume", "--last", ...JSON_, "write files"], { home, cwd: repo });
+    expect(resumed.code).toBe(0);
+    const out = callOutput(mock.requests[2]!.body, "call_w")!;
+    expect(out).toContain("wrote-a.txt");
+    expect(out).toContain("wrote-b.txt");
+    const overridden = await runOcx(["exec", "-s", "read-only", "resume", "--last", ...JSON_, "write again"], { home, cwd: repo });
+    expect(overridden.code).toBe(0);
+    expect(callOutput(mock.requests[4]!.body, "call_ro")).not.toContain("wrote-c.txt");
+    expect(existsSync(join(repo, "c.txt"))).toBe(false);
+  }, T);
+
+  test("a torn last line is dropped with a warning and the session resumes", async () => {
+    const repo = makeRepo();
+    const { mock, home } = await setup([reply("first"), reply("second")]);
+    const first = await runOcx(["exec", ...JSON_, "one"], { home, cwd: repo });
+    const file = rollouts(home)[0]!;
+    appendFileSync(file, '{"timestamp":"2026-11-24T00:00:00.000Z","type":"response_item","payload":{"type":"mess');
+    const second = await runOcx(["exec", "resume", "--last", ...JSON_, "two"], { home, cwd: repo });
+    expect(second.code).toBe(0);
+    expect(threadId(second.events)).toBe(threadId(first.events));
+    expect(second.stderr).toContain("warning: the last line of");
+    expect(second.stderr).toContain("was dropped");
+    expect(messageTexts(mock.requests[1]!.body).at(-1)).toBe("two");
+  }, T);
+
+  test("kill -9 in the middle of a long command: the completed call is kept, the cut one is closed, the run continues", async () => {
+    const repo = makeRepo();
+    const pidFile = join(makeDir(), "sleeper.pid");
+    const { mock, home } = await setup([
+      sse(turn([execCommand("echo first-done", {}, "call_done")])),
+      sse(turn([execCommand(`echo $$ > ${pidFile}; exec sleep 60`, { yield_time_ms: 30000 }, "call_cut")])),
+      reply("picked up again"),
+    ]);
+    const run = runOcx(["exec", ...JSON_, "--sandbox", "danger-full-access", "long job"], {
+      home,
+      cwd: repo,
+      signalAfter: { after: () => waitFor(() => existsSync(pidFile) && readFileSync(pidFile, "utf8").trim() !== "", 20_000, "the long command"), signal: "SIGKILL" },
+    });
+    const killed = await run;
+    expect(killed.signal).toBe("SIGKILL");
+    const sleeper = Number(readFileSync(pidFile, "utf8"));
+    try {
+      process.kill(sleeper, "SIGKILL");
+    } catch {}
+    const resumed = await runOcx(["exec", "resume", "--last", ...JSON_, "continue"], { home, cwd: repo });
+    expect(resumed.code).toBe(0);
+    const input = mock.requests[2]!.body.input as any[];
+    expect(callOutput(mock.requests[2]!.body, "call_done")).toContain("first-done");
+    expect(callOutput(mock.requests[2]!.body, "call_cut")).toContain("aborted");
+    expect(input.at(-1)).toMatchObject({ role: "user", content: [{ text: "continue" }] });
+    expect(items(resumed.events).at(-1).text).toBe("picked up again");
+    expect(processAlive(sleeper)).toBe(false);
+  }, T);
+
+  test("usage errors: resume without an id or --last; --last outside resume", async () => {
+    const home = makeDir("home-");
+    const noTarget = await runOcx(["exec", "resume"], { home });
+    expect(noTarget.code).toBe(2);
+    expect(noTarget.stderr).toContain("needs a SESSION_ID");
+    const stray = await runOcx(["exec", "--last", "hi"], { home });
+    expect(stray.code).toBe(2);
+    expect(stray.stderr).toContain("can only be used with `ocx exec resume`");
+  }, T);
+});
+
+function items(events: any[] | undefined): any[] {
+  return events!.filter((e) => e.type === "item.completed" && e.item.type === "agent_message").map((e) => e.item);
+}
+
+// Keep the import of ocxBin/message used by later tests in this file (SDK, listing).
+void ocxBin;
+void message;
