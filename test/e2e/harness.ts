@@ -1,6 +1,6 @@
 // Helpers for the end-to-end suite: run the compiled `ocx` binary against a local mock server,
 // in throwaway CODEX_HOME / working directories, with a minimal environment.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach } from "bun:test";
@@ -25,9 +25,31 @@ function root(): string {
   return tempRoot;
 }
 
+/** Keys and tokens the suite hands to ocx; none may ever appear in a rollout file. */
+export const TEST_SECRETS = ["sk-test-e2e", "sk-sdk-test", "sk-ocx-FAKE-KEY"];
+
+/**
+ * Removes the temp root, after scanning every rollout written under it for TEST_SECRETS (the
+ * suite-wide secrets check: a leak fails the file that wrote it).
+ */
 export function cleanupTemp(): void {
+  const leaks: string[] = [];
+  if (tempRoot) {
+    const walk = (dir: string) => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (e.isFile() && e.name.startsWith("rollout-") && e.name.endsWith(".jsonl")) {
+          const text = readFileSync(p, "utf8");
+          for (const s of TEST_SECRETS) if (text.includes(s)) leaks.push(`${p} contains ${s}`);
+        }
+      }
+    };
+    walk(tempRoot);
+  }
   if (tempRoot && !process.env.OCX_E2E_KEEP) rmSync(tempRoot, { recursive: true, force: true });
   tempRoot = undefined;
+  if (leaks.length > 0) throw new Error(`secrets in rollouts:\n${leaks.join("\n")}`);
 }
 
 export function makeDir(prefix = "dir-"): string {

@@ -124,3 +124,35 @@ test("SDK run(): a patch and a plan come through as file_change and todo_list it
   expect(byType.file_change).toMatchObject({ changes: [{ path: join(repo, "hello.txt"), kind: "add" }], status: "completed" });
   expect(byType.todo_list).toMatchObject({ items: [{ text: "Edit", completed: false }] });
 });
+
+test("SDK: a three-turn thread; turns 2 and 3 resume by id and the server receives the whole history each time", async () => {
+  mock.push(
+    sse(turn([execCommand("echo turn-one", {}, "call_t1")])),
+    sse(turn([message("first answer")])),
+    sse(turn([message("second answer")])),
+    sse(turn([message("third answer")])),
+  );
+  const before = mock.requests.length;
+  const home = makeDir("sdk-home-");
+  const repo = makeRepo();
+  const thread = client(home).startThread({ workingDirectory: repo, sandboxMode: "danger-full-access" });
+  const r1 = await thread.run("turn one");
+  const id = thread.id;
+  const r2 = await thread.run("turn two");
+  const r3 = await thread.run("turn three");
+  expect([r1.finalResponse, r2.finalResponse, r3.finalResponse]).toEqual(["first answer", "second answer", "third answer"]);
+  expect(thread.id).toBe(id);
+  const inputs = mock.requests.slice(before).map((r) => r.body.input as Array<{ type: string; role?: string; content?: Array<{ text?: string }> }>);
+  expect(inputs).toHaveLength(4);
+  // Each turn's request starts with everything the previous turn's last request sent.
+  for (const [prev, next] of [
+    [inputs[1]!, inputs[2]!],
+    [inputs[2]!, inputs[3]!],
+  ] as const) {
+    expect(next.slice(0, prev.length)).toEqual(prev);
+  }
+  const userTexts = inputs[3]!.filter((i) => i.role === "user").map((i) => i.content?.at(-1)?.text);
+  expect(userTexts.filter((t) => t?.startsWith("turn "))).toEqual(["turn one", "turn two", "turn three"]);
+  expect(JSON.stringify(inputs[3])).toContain("turn-one"); // the command output from turn 1
+  expect(inputs[3]!.filter((i) => i.role === "assistant")).toHaveLength(2);
+});
