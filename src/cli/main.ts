@@ -6,6 +6,7 @@ import { OCX_VERSION } from "../core/version.ts";
 import type { Runtime } from "../core/runtime.ts";
 import { execCommand, runExecCommand } from "./exec.ts";
 import { runSandboxCommand, sandboxCommand } from "./sandbox.ts";
+import { runSessionsCommand, sessionsCommand } from "./sessions.ts";
 
 const root = defineCommand({
   meta: { name: "ocx", version: OCX_VERSION, description: "A non-interactive coding agent for CI and the terminal" },
@@ -13,7 +14,7 @@ const root = defineCommand({
     version: { type: "boolean", alias: "V", description: "Print the version" },
     help: { type: "boolean", alias: "h", description: "Show this help" },
   },
-  subCommands: { exec: execCommand, sandbox: sandboxCommand },
+  subCommands: { exec: execCommand, sessions: sessionsCommand, sandbox: sandboxCommand },
 });
 
 // deno-lint-ignore no-explicit-any
@@ -22,6 +23,7 @@ const COMMANDS: Record<string, { cmd: AnyCommand; run: (rt: Runtime, argv: strin
   exec: { cmd: execCommand, run: runExecCommand },
   e: { cmd: execCommand, run: runExecCommand },
   sandbox: { cmd: sandboxCommand, run: runSandboxCommand },
+  sessions: { cmd: sessionsCommand, run: runSessionsCommand },
 };
 
 export async function main(runtime: Runtime): Promise<number> {

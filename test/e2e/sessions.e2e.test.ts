@@ -3,6 +3,7 @@
 // ephemeral id, no session here, a torn last line, a run killed mid-command).
 import { afterAll, describe, expect, test } from "bun:test";
 import { appendFileSync, readdirSync, statSync } from "node:fs";
+import { REFERENCE_THREAD_ID, referenceRollout } from "../fixtures/reference-rollout.ts";
 import { execCommand, message, reply, sse, turn, callOutput, messageTexts } from "../mock/responses-server.ts";
 import {
   checkEventStream,
@@ -11,6 +12,7 @@ import {
   join,
   makeDir,
   makeRepo,
+  mkdirSync,
   ocxBin,
   processAlive,
   readFileSync,
@@ -239,3 +241,60 @@ function items(events: any[] | undefined): any[] {
 // Keep the import of ocxBin/message used by later tests in this file (SDK, listing).
 void ocxBin;
 void message;
+
+describe("ocx sessions", () => {
+  test("lists this directory's sessions newest first (id, time, first prompt line); --all adds the others; --json for scripts", async () => {
+    const a = makeRepo();
+    const b = makeRepo();
+    const { home } = await setup([reply("1"), reply("2"), reply("3")]);
+    const first = await runOcx(["exec", ...JSON_, "first task\nmore detail"], { home, cwd: a });
+    const second = await runOcx(["exec", ...JSON_, "second task"], { home, cwd: a });
+    const other = await runOcx(["exec", ...JSON_, "elsewhere"], { home, cwd: b });
+    const here = await runOcx(["sessions"], { home, cwd: a });
+    expect(here.code).toBe(0);
+    const rows = here.stdout.trim().split("\n");
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toStartWith(threadId(second.events));
+    expect(rows[0]).toContain("second task");
+    expect(rows[1]).toStartWith(threadId(first.events));
+    expect(rows[1]).toMatch(/ \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}  first task$/);
+    expect(here.stderr).toContain("ocx exec resume");
+    const json = await runOcx(["sessions", "--all", "--json"], { home, cwd: a });
+    const parsed = json.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    expect(parsed.map((r) => r.id).sort()).toEqual([first, second, other].map((r) => threadId(r.events)).sort());
+    expect(parsed.find((r) => r.id === threadId(other.events))).toMatchObject({ cwd: b, first_prompt: "elsewhere" });
+    const limited = await runOcx(["sessions", "--all", "--json", "--limit", "1"], { home, cwd: a });
+    expect(limited.stdout.trim().split("\n")).toHaveLength(1);
+    const bad = await runOcx(["sessions", "--limit", "0"], { home, cwd: a });
+    expect(bad.code).toBe(2);
+    const empty = await runOcx(["sessions"], { home: makeDir("empty-home-"), cwd: a });
+    expect(empty.code).toBe(0);
+    expect(empty.stdout).toBe("");
+    expect(empty.stderr).toContain("No sessions");
+  }, T);
+});
+
+describe("a rollout written by the reference implementation", () => {
+  test("resumes in ocx: its items are re-sent as they are (reasoning with encrypted content included), then the new prompt; ocx appends", async () => {
+    const repo = makeRepo();
+    const { mock, home } = await setup([reply("continued")]);
+    const dir = join(home, "sessions", "2026", "11", "20");
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `rollout-2026-11-20T10-00-00-${REFERENCE_THREAD_ID}.jsonl`);
+    writeFileSync(file, referenceRollout(repo, "mock"));
+    const r = await runOcx(["exec", "resume", REFERENCE_THREAD_ID, ...JSON_, "and the folders?"], { home, cwd: makeDir() });
+    expect(r.code).toBe(0);
+    expect(threadId(r.events)).toBe(REFERENCE_THREAD_ID);
+    const input = mock.requests[0]!.body.input as any[];
+    const recorded = lines(file)
+      .filter((l) => l.type === "response_item" && l.ordinal <= 14)
+      .map((l) => l.payload);
+    expect(input.slice(0, recorded.length)).toEqual(recorded);
+    expect(input.find((i) => i.type === "reasoning")).toMatchObject({ encrypted_content: "gAAAAB-opaque-encrypted-reasoning==" });
+    expect(input.at(-1)).toMatchObject({ role: "user", content: [{ text: "and the folders?" }] });
+    // Restored from the file: the workspace-write mode and the directory it ran in.
+    expect(JSON.stringify(input.at(-2))).toContain("<sandbox_mode>workspace-write</sandbox_mode>");
+    expect(mock.requests[0]!.body.model).toBe("gpt-5.5");
+    expect(lines(file).at(-1)).toMatchObject({ type: "event_msg", payload: { type: "task_complete", last_agent_message: "continued" } });
+  }, T);
+});
