@@ -1,0 +1,112 @@
+// Benchmark: resuming sessions with dist/ocx against the local mock. Prints, over N runs each
+// (default 10):
+//   1. `exec resume <id>` of a 2,000-turn session (~50 MB rollout): process start -> the mock
+//      has the first request (which carries the whole history);
+//   2. `exec resume --last` among 10,000 session files: process start -> first request, and the
+//      lookup alone (findLatest in this process).
+// Figures only; nothing is asserted. The targets (issue 5) are under 300 ms and under 100 ms.
+//   bun bench/sessions.bench.ts [runs]        (OCX_BIN overrides the binary)
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { reply, startMockResponses } from "../test/mock/responses-server.ts";
+import { bunRuntime } from "../src/adapters/bun.ts";
+import { findLatest } from "../src/core/session/find.ts";
+import { uuidv7 } from "../src/core/util/uuid.ts";
+
+const runs = Number(process.argv[2] ?? 10);
+const bin = resolve(process.env.OCX_BIN ?? "dist/ocx");
+const mock = await startMockResponses();
+const home = mkdtempSync(join(tmpdir(), "ocx-bench-sessions-"));
+const work = mkdtempSync(join(tmpdir(), "ocx-bench-work-"));
+writeFileSync(
+  join(home, "config.toml"),
+  `model = "gpt-5.5"\nmodel_provider = "mock"\n[model_providers.mock]\nname = "Mock"\nbase_url = "${mock.url}"\nenv_key = "CODEX_API_KEY"\n`,
+);
+const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, CODEX_HOME: home, CODEX_API_KEY: "sk-bench" };
+
+const line = (type: string, payload: unknown) => `${JSON.stringify({ timestamp: "2026-11-20T10:00:00.000Z", type, payload })}\n`;
+const meta = (id: string, cwd: string) => line("session_meta", { id, timestamp: "2026-11-20T10:00:00.000Z", cwd, originator: "ocx_exec", cli_version: "0.1.0", source: "exec", model_provider: "mock" });
+const turnContext = (cwd: string) => line("turn_context", { cwd, approval_policy: "never", sandbox_policy: { type: "danger-full-access" }, model: "gpt-5.5" });
+
+function writeRollout(dir: string, id: string, cwd: string, turns: number, outputBytes: number): string {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `rollout-2026-11-20T10-00-00-${id}.jsonl`);
+  const chunks: string[] = [meta(id, cwd)];
+  const output = "x".repeat(outputBytes);
+  for (let t = 0; t < turns; t++) {
+    chunks.push(
+      turnContext(cwd),
+      line("event_msg", { type: "task_started", turn_id: `t${t}` }),
+      line("response_item", { type: "message", role: "user", content: [{ type: "input_text", text: `step ${t}: do the next thing` }] }),
+      line("response_item", { type: "function_call", name: "exec_command", arguments: `{"cmd":"make step-${t}"}`, call_id: `call_${t}` }),
+      line("response_item", { type: "function_call_output", call_id: `call_${t}`, output }),
+      line("response_item", { type: "message", role: "assistant", content: [{ type: "output_text", text: `step ${t} done` }] }),
+      line("event_msg", { type: "task_complete", last_agent_message: `step ${t} done` }),
+    );
+  }
+  writeFileSync(path, chunks.join(""));
+  return path;
+}
+
+async function timeToFirstRequest(args: string[], cwd: string): Promise<number> {
+  mock.push(reply("ok"));
+  const before = mock.requests.length;
+  const t0Wall = Date.now();
+  const proc = Bun.spawn([bin, ...args], { env, cwd, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  const code = await proc.exited;
+  if (code !== 0) throw new Error(`run failed (exit ${code}): ${out}${err}`);
+  const req = mock.requests[before];
+  if (!req) throw new Error("the mock received no request");
+  return req.at - t0Wall;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+const report = (label: string, xs: number[]) =>
+  console.log(`${label.padEnd(52)} median ${median(xs).toFixed(1)} ms  min ${Math.min(...xs).toFixed(1)}  max ${Math.max(...xs).toFixed(1)}`);
+
+try {
+  // 1. A 2,000-turn session of about 50 MB. Each resume appends a turn; restore it each run.
+  const bigId = uuidv7();
+  const bigDir = join(home, "sessions", "2026", "11", "20");
+  const bigPath = writeRollout(bigDir, bigId, work, 2000, 25_000);
+  const size = Bun.file(bigPath).size;
+  const times: number[] = [];
+  for (let i = 0; i < runs + 1; i++) {
+    const t = await timeToFirstRequest(["exec", "resume", bigId, "--skip-git-repo-check", "--json", "next step"], work);
+    writeRollout(bigDir, bigId, work, 2000, 25_000);
+    if (i > 0) times.push(t);
+  }
+  report(`resume by id, 2,000 turns (${(size / 1e6).toFixed(1)} MB): start -> first request`, times);
+  rmSync(join(home, "sessions"), { recursive: true, force: true });
+
+  // 2. 10,000 small sessions over 100 days, from other directories; the newest is this one's.
+  const others = join(work, "other");
+  let latestId = "";
+  for (let i = 0; i < 10_000; i++) {
+    const day = String(1 + (i % 28)).padStart(2, "0");
+    const month = String(1 + Math.floor(i / 2800)).padStart(2, "0");
+    const id = uuidv7();
+    const path = writeRollout(join(home, "sessions", "2026", month, day), id, i === 9_999 ? work : others, 1, 200);
+    const mtime = new Date(Date.UTC(2026, 0, 1) + i * 60_000);
+    utimesSync(path, mtime, mtime);
+    if (i === 9_999) latestId = id;
+  }
+  const lookups: number[] = [];
+  const runtime = bunRuntime();
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    const found = await findLatest(runtime, home, { cwd: work, all: false });
+    lookups.push(performance.now() - t0);
+    if (found?.id !== latestId) throw new Error(`findLatest found ${found?.id}, expected ${latestId}`);
+  }
+  report("--last among 10,000 session files: the lookup alone", lookups);
+  const lastTimes: number[] = [];
+  for (let i = 0; i < runs; i++) lastTimes.push(await timeToFirstRequest(["exec", "resume", "--last", "--skip-git-repo-check", "--json", "go on"], work));
+  report("--last among 10,000 session files: start -> first request", lastTimes);
+} finally {
+  await mock.close();
+  rmSync(home, { recursive: true, force: true });
+  rmSync(work, { recursive: true, force: true });
+}
