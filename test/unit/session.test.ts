@@ -1,0 +1,174 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { bunRuntime } from "../../src/adapters/bun.ts";
+import { findById, findLatest, listRolloutFiles } from "../../src/core/session/find.ts";
+import { closeDanglingCalls, parseRollout, rolloutRelativePath, RolloutWriter, threadIdOfFile } from "../../src/core/session/rollout.ts";
+import { overridesKey } from "../../src/core/session/resume.ts";
+import { uuidv7 } from "../../src/core/util/uuid.ts";
+
+const runtime = bunRuntime();
+const dirs: string[] = [];
+const temp = () => {
+  const d = mkdtempSync(join(tmpdir(), "ocx-session-"));
+  dirs.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+const line = (type: string, payload: unknown) => JSON.stringify({ timestamp: "t", type, payload });
+
+describe("parseRollout", () => {
+  test("collects response items in order, the first meta, the last turn_context, name and first prompt", () => {
+    const text = [
+      line("session_meta", { id: "a", cwd: "/one" }),
+      line("turn_context", { cwd: "/one" }),
+      line("event_msg", { type: "user_message", message: "first" }),
+      line("response_item", { type: "message", role: "user", content: [] }),
+      line("turn_context", { cwd: "/two", model: "m2" }),
+      line("event_msg", { type: "user_message", message: "second" }),
+      line("event_msg", { type: "thread_name_updated", thread_name: "my thread" }),
+      line("response_item", { type: "message", role: "assistant", content: [] }),
+      line("world_state", { anything: true }),
+    ].join("\n");
+    const r = parseRollout(`${text}\n`);
+    expect(r.items.map((i) => i.role)).toEqual(["user", "assistant"]);
+    expect(r.meta).toMatchObject({ id: "a", cwd: "/one" });
+    expect(r.turnContext).toEqual({ cwd: "/two", model: "m2" });
+    expect(r.name).toBe("my thread");
+    expect(r.firstPrompt).toBe("first");
+    expect(r.skipped).toEqual([]);
+    expect(r.lines).toBe(9);
+  });
+
+  test("a torn last line is reported as last; garbage in the middle as a line number; blank lines ignored", () => {
+    const r = parseRollout(`${line("response_item", { type: "message" })}\nnot json\n\n${line("response_item", { type: "x" })}\n{"type":"respo`);
+    expect(r.items.map((i) => i.type)).toEqual(["message", "x"]);
+    expect(r.skipped).toEqual([
+      { line: 2, last: false },
+      { line: 5, last: true },
+    ]);
+  });
+});
+
+describe("closeDanglingCalls", () => {
+  test("a call without an output gets one right after it; answered calls are left alone", () => {
+    const items = [
+      { type: "function_call", call_id: "a" },
+      { type: "function_call_output", call_id: "a", output: "ok" },
+      { type: "function_call", call_id: "b" },
+      { type: "custom_tool_call", call_id: "c" },
+    ];
+    const out = closeDanglingCalls(items);
+    expect(out.map((i) => `${i.type}:${i.call_id}`)).toEqual([
+      "function_call:a",
+      "function_call_output:a",
+      "function_call:b",
+      "function_call_output:b",
+      "custom_tool_call:c",
+      "custom_tool_call_output:c",
+    ]);
+    expect(String(out[3]!.output)).toContain("aborted");
+  });
+});
+
+describe("file names and the writer", () => {
+  test("rollout path in local time of the given zone; the id is read back from the name", () => {
+    const ms = Date.UTC(2026, 0, 31, 23, 30, 5);
+    const id = uuidv7(ms);
+    expect(rolloutRelativePath(ms, "UTC", id)).toBe(`sessions/2026/01/31/rollout-2026-01-31T23-30-05-${id}.jsonl`);
+    expect(rolloutRelativePath(ms, "Asia/Tokyo", id)).toBe(`sessions/2026/02/01/rollout-2026-02-01T08-30-05-${id}.jsonl`);
+    expect(threadIdOfFile(`rollout-2026-01-31T23-30-05-${id}.jsonl`)).toBe(id);
+    expect(threadIdOfFile("notes.jsonl")).toBeNull();
+  });
+
+  test("writes numbered lines and redacts secrets in their JSON-escaped form; short strings are not secrets", () => {
+    const path = join(temp(), "r.jsonl");
+    const w = new RolloutWriter(runtime, path, ["sk-secret-\"quoted\"-value", "abc", undefined], 5);
+    w.item({ type: "message", content: 'the key is sk-secret-"quoted"-value, abc stays' });
+    w.event({ type: "agent_message", message: "x" });
+    const ls = Bun.file(path).text();
+    return ls.then((text) => {
+      const parsed = text.trim().split("\n").map((l) => JSON.parse(l));
+      expect(parsed.map((p) => p.ordinal)).toEqual([5, 6]);
+      expect(parsed[0].payload.content).toBe("the key is [REDACTED], abc stays");
+      expect(text).not.toContain("sk-secret");
+    });
+  });
+
+  test("a write that fails after the first line warns once and stops writing", () => {
+    const dir = temp();
+    const path = join(dir, "r.jsonl");
+    const warnings: string[] = [];
+    const w = new RolloutWriter(runtime, path, [], 0, (m) => warnings.push(m));
+    w.write("session_meta", { id: "x" });
+    rmSync(dir, { recursive: true, force: true });
+    w.item({ type: "message" });
+    w.item({ type: "message" });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain("not saved");
+  });
+});
+
+describe("finding sessions", () => {
+  function home() {
+    const h = temp();
+    const put = (ms: number, cwd: string, opts: { name?: string; mtime?: number; big?: boolean } = {}) => {
+      const id = uuidv7(ms);
+      const rel = rolloutRelativePath(ms, runtime.timeZone(), id);
+      const path = join(h, rel);
+      mkdirSync(join(path, ".."), { recursive: true });
+      const filler = opts.big ? `${line("response_item", { type: "message", content: "x".repeat(300_000) })}\n` : "";
+      writeFileSync(path, `${line("session_meta", { id, cwd, ...(opts.name ? { name: opts.name } : {}) })}\n${line("turn_context", { cwd })}\n${filler}`);
+      if (opts.mtime) utimesSync(path, new Date(opts.mtime), new Date(opts.mtime));
+      return { id, path };
+    };
+    return { h, put };
+  }
+
+  test("findById looks in the id's own date folder, and finds files filed elsewhere too", async () => {
+    const { h, put } = home();
+    const a = put(Date.UTC(2026, 3, 2, 12), "/w");
+    const id = uuidv7(Date.UTC(2025, 0, 1));
+    const odd = join(h, "sessions", "2026", "07", "09", `rollout-2026-07-09T00-00-00-${id}.jsonl`);
+    mkdirSync(join(odd, ".."), { recursive: true });
+    writeFileSync(odd, `${line("session_meta", { id, cwd: "/w" })}\n`);
+    expect(await findById(runtime, h, a.id)).toBe(a.path);
+    expect(await findById(runtime, h, a.id.toUpperCase())).toBe(a.path);
+    expect(await findById(runtime, h, id)).toBe(odd);
+    expect(await findById(runtime, h, uuidv7())).toBeNull();
+  });
+
+  test("findLatest: the most recently updated in this directory (not the newest created), --all, by name", async () => {
+    const { h, put } = home();
+    const base = Date.UTC(2026, 4, 1);
+    const older = put(base, "/here", { mtime: base + 50_000 }); // created first, updated last
+    put(base + 10_000, "/here", { mtime: base + 20_000 });
+    const elsewhere = put(base + 20_000, "/there", { mtime: base + 60_000, name: "named one" });
+    expect((await findLatest(runtime, h, { cwd: "/here", all: false }))?.id).toBe(older.id);
+    expect((await findLatest(runtime, h, { cwd: "/here", all: true }))?.id).toBe(elsewhere.id);
+    expect((await findLatest(runtime, h, { cwd: "/here", all: false, name: "named one" }))).toBeNull();
+    expect((await findLatest(runtime, h, { cwd: "/here", all: true, name: "named one" }))?.id).toBe(elsewhere.id);
+    expect(await findLatest(runtime, h, { cwd: "/nowhere", all: false })).toBeNull();
+    expect((await listRolloutFiles(runtime, h)).map((f) => f.id)).toEqual([elsewhere.id, older.id, expect.any(String)]);
+  });
+
+  test("a last turn bigger than the tail window is still found (whole-file fallback)", async () => {
+    const { h, put } = home();
+    const big = put(Date.UTC(2026, 5, 1), "/big", { big: true });
+    expect((await findLatest(runtime, h, { cwd: "/big", all: false }))?.id).toBe(big.id);
+  });
+
+  test("no sessions folder at all is simply nothing found", async () => {
+    expect(await findLatest(runtime, temp(), { cwd: "/x", all: true })).toBeNull();
+    expect(await findById(runtime, temp(), uuidv7())).toBeNull();
+  });
+});
+
+test("overridesKey: -c key=value given on the command line", () => {
+  expect(overridesKey(["model=x", " sandbox_mode = 'read-only'"], "sandbox_mode")).toBe(true);
+  expect(overridesKey(["model_provider=x"], "model")).toBe(false);
+  expect(overridesKey(["model"], "model")).toBe(true);
+});
