@@ -6,7 +6,6 @@ import { bunRuntime } from "../../src/adapters/bun.ts";
 import { findById, findLatest, listRolloutFiles } from "../../src/core/session/find.ts";
 import { closeDanglingCalls, parseRollout, rolloutRelativePath, RolloutWriter, threadIdOfFile } from "../../src/core/session/rollout.ts";
 import { overridesKey } from "../../src/core/session/resume.ts";
-import { uuidv7 } from "../../src/core/util/uuid.ts";
 
 const runtime = bunRuntime();
 const dirs: string[] = [];
@@ -18,6 +17,13 @@ const temp = () => {
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
+/** A UUIDv7 of `ms` without touching idAt(Date.now())'s monotonic state (other tests rely on it). */
+let serial = 0;
+function idAt(ms: number): string {
+  const hex = ms.toString(16).padStart(12, "0");
+  const rand = (serial++).toString(16).padStart(12, "0");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7abc-8def-${rand}`;
+}
 const line = (type: string, payload: unknown) => JSON.stringify({ timestamp: "t", type, payload });
 
 describe("parseRollout", () => {
@@ -77,7 +83,7 @@ describe("closeDanglingCalls", () => {
 describe("file names and the writer", () => {
   test("rollout path in local time of the given zone; the id is read back from the name", () => {
     const ms = Date.UTC(2026, 0, 31, 23, 30, 5);
-    const id = uuidv7(ms);
+    const id = idAt(ms);
     expect(rolloutRelativePath(ms, "UTC", id)).toBe(`sessions/2026/01/31/rollout-2026-01-31T23-30-05-${id}.jsonl`);
     expect(rolloutRelativePath(ms, "Asia/Tokyo", id)).toBe(`sessions/2026/02/01/rollout-2026-02-01T08-30-05-${id}.jsonl`);
     expect(threadIdOfFile(`rollout-2026-01-31T23-30-05-${id}.jsonl`)).toBe(id);
@@ -116,7 +122,7 @@ describe("finding sessions", () => {
   function home() {
     const h = temp();
     const put = (ms: number, cwd: string, opts: { name?: string; mtime?: number; big?: boolean } = {}) => {
-      const id = uuidv7(ms);
+      const id = idAt(ms);
       const rel = rolloutRelativePath(ms, runtime.timeZone(), id);
       const path = join(h, rel);
       mkdirSync(join(path, ".."), { recursive: true });
@@ -131,14 +137,14 @@ describe("finding sessions", () => {
   test("findById looks in the id's own date folder, and finds files filed elsewhere too", async () => {
     const { h, put } = home();
     const a = put(Date.UTC(2026, 3, 2, 12), "/w");
-    const id = uuidv7(Date.UTC(2025, 0, 1));
+    const id = idAt(Date.UTC(2025, 0, 1));
     const odd = join(h, "sessions", "2026", "07", "09", `rollout-2026-07-09T00-00-00-${id}.jsonl`);
     mkdirSync(join(odd, ".."), { recursive: true });
     writeFileSync(odd, `${line("session_meta", { id, cwd: "/w" })}\n`);
     expect(await findById(runtime, h, a.id)).toBe(a.path);
     expect(await findById(runtime, h, a.id.toUpperCase())).toBe(a.path);
     expect(await findById(runtime, h, id)).toBe(odd);
-    expect(await findById(runtime, h, uuidv7())).toBeNull();
+    expect(await findById(runtime, h, idAt(Date.now()))).toBeNull();
   });
 
   test("findLatest: the most recently updated in this directory (not the newest created), --all, by name", async () => {
@@ -163,7 +169,7 @@ describe("finding sessions", () => {
 
   test("no sessions folder at all is simply nothing found", async () => {
     expect(await findLatest(runtime, temp(), { cwd: "/x", all: true })).toBeNull();
-    expect(await findById(runtime, temp(), uuidv7())).toBeNull();
+    expect(await findById(runtime, temp(), idAt(Date.now()))).toBeNull();
   });
 });
 
