@@ -298,3 +298,18 @@ describe("a rollout written by the reference implementation", () => {
     expect(lines(file).at(-1)).toMatchObject({ type: "event_msg", payload: { type: "task_complete", last_agent_message: "continued" } });
   }, T);
 });
+
+describe("exec resume: model and prompt", () => {
+  test("the recorded model comes back unless -m says otherwise; `-` reads the prompt from stdin", async () => {
+    const repo = makeRepo();
+    const { mock, home } = await setup([reply("a"), reply("b"), reply("c")]);
+    await runOcx(["exec", ...JSON_, "-m", "model-from-run-one", "one"], { home, cwd: repo });
+    const kept = await runOcx(["exec", "resume", "--last", ...JSON_, "-"], { home, cwd: repo, stdin: "two, from stdin\n" });
+    expect(kept.code).toBe(0);
+    expect(mock.requests[1]!.body.model).toBe("model-from-run-one");
+    expect(messageTexts(mock.requests[1]!.body).at(-1)).toBe("two, from stdin\n");
+    const changed = await runOcx(["exec", "resume", "--last", "-m", "another-model", ...JSON_, "three"], { home, cwd: repo });
+    expect(changed.code).toBe(0);
+    expect(mock.requests[2]!.body.model).toBe("another-model");
+  }, T);
+});
