@@ -6,7 +6,7 @@ import { loadConfig } from "./config/load.ts";
 import { DEFAULT_MODEL, DEFAULT_PROVIDER, credentialEnvVars, resolveProvider } from "./config/providers.ts";
 import type { Config } from "./config/schema.ts";
 import { ExitCode, OcxError, describeError } from "./errors.ts";
-import type { ThreadEvent } from "./events.ts";
+import type { ThreadEvent, ThreadItem } from "./events.ts";
 import { ProcessManager } from "./exec/process-manager.ts";
 import { createResponsesClient } from "./model/responses.ts";
 import type { ResponseItem } from "./model/types.ts";
@@ -106,8 +106,13 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
   });
   let rolloutRef: RolloutWriter | undefined;
   const emit = (e: ThreadEvent) => {
-    // On disk before anyone hears of it: an agent message is in the rollout when its event is out.
-    if (e.type === "item.completed" && e.item.type === "agent_message") rolloutRef?.event({ type: "agent_message", message: e.item.text });
+    // On disk before anyone hears of it: a completed item is in the rollout when its event is out
+    // (a command's output is not repeated here; its function_call_output carries it).
+    if (e.type === "item.completed") {
+      if (e.item.type === "agent_message") rolloutRef?.event({ type: "agent_message", message: e.item.text });
+      const { aggregated_output: _output, ...item } = e.item as ThreadItem & { aggregated_output?: string };
+      rolloutRef?.event({ type: "item_completed", item });
+    }
     out.emit(e);
   };
   emit({ type: "thread.started", thread_id: threadId });

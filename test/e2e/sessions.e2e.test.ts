@@ -64,7 +64,11 @@ describe("rollout files", () => {
     const items = ls.filter((l) => l.type === "response_item").map((l) => l.payload.type);
     expect(items).toEqual(["message", "message", "function_call", "function_call_output", "message"]);
     const events = ls.filter((l) => l.type === "event_msg").map((l) => l.payload.type);
-    expect(events).toEqual(["task_started", "user_message", "agent_message", "token_count", "task_complete"]);
+    expect(events).toEqual(["task_started", "user_message", "item_completed", "agent_message", "item_completed", "token_count", "task_complete"]);
+    const done = ls.filter((l) => l.type === "event_msg" && l.payload.type === "item_completed").map((l) => l.payload.item);
+    expect(done[0]).toMatchObject({ type: "command_execution", command: expect.stringContaining("echo hi"), exit_code: 0, status: "completed" });
+    expect(done[0]).not.toHaveProperty("aggregated_output");
+    expect(done[1]).toMatchObject({ type: "agent_message", text: "done" });
     expect(ls.at(-1)!.payload).toMatchObject({ type: "task_complete", last_agent_message: "done" });
   }, T);
 
