@@ -11,7 +11,7 @@ export interface RecordedRequest {
   search: string;
   headers: Record<string, string>;
   body: any;
-  /** Date.now() when the request arrived (used to check that Retry-After delays are honoured). */
+  /** Date.now() when the request's headers arrived (Retry-After checks, start-up benchmarks). */
   at: number;
 }
 
@@ -419,6 +419,7 @@ export async function startMockResponses(script: Step[] = []): Promise<Mock> {
       return json(500, { error: { message: `mock: ${e.message}` } });
     },
     async fetch(request) {
+      const arrived = Date.now(); // headers in; a large body is still on its way
       const url = new URL(request.url);
       const headers: Record<string, string> = {};
       request.headers.forEach((v, k) => (headers[k.toLowerCase()] = v));
@@ -429,7 +430,7 @@ export async function startMockResponses(script: Step[] = []): Promise<Mock> {
       } catch {
         // keep the raw text
       }
-      const rec: RecordedRequest = { method: request.method, path: url.pathname, search: url.search, headers, body, at: Date.now() };
+      const rec: RecordedRequest = { method: request.method, path: url.pathname, search: url.search, headers, body, at: arrived };
       if (request.method !== "POST" || url.pathname !== "/v1/responses") {
         otherRequests.push(rec);
         return json(404, { error: { message: `mock: no route for ${request.method} ${url.pathname}` } });
