@@ -66,7 +66,8 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
     profile: opts.profile,
     ignoreUserConfig: opts.ignoreUserConfig,
   });
-  const warn = (m: string) => runtime.stderr.write(`warning: ${m}\n`);
+  const out = outputProcessor(runtime, opts);
+  const warn = (m: string) => out.warn(m);
   const resumed = opts.resume ? await loadResumed(runtime, home, opts.resume, await resolveWorkdir(runtime, opts.cd), warn) : undefined;
   // A resumed thread runs where it last ran unless -C says otherwise.
   const cwd = await resolveWorkdir(runtime, opts.cd ?? resumed?.cwd);
@@ -91,7 +92,6 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
   const sandbox = resolveRunSandbox(runtime, config, opts, cwd, resumed);
   const images = await imageParts(runtime, cwd, opts.images);
 
-  const out = outputProcessor(runtime, opts);
   const threadId = resumed?.id ?? uuidv7(runtime.now());
   out.header({
     version: OCX_VERSION,
@@ -104,14 +104,16 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
     sessionId: threadId,
     prompt,
   });
-  let rolloutRef: RolloutWriter | undefined;
+  const rollout = opts.ephemeral
+    ? undefined
+    : await openRollout(runtime, { home, threadId, resumed, secrets: [provider.apiKey], meta: { cwd, provider: providerId }, warn });
   const emit = (e: ThreadEvent) => {
     // On disk before anyone hears of it: a completed item is in the rollout when its event is out
     // (a command's output is not repeated here; its function_call_output carries it).
     if (e.type === "item.completed") {
-      if (e.item.type === "agent_message") rolloutRef?.event({ type: "agent_message", message: e.item.text });
+      if (e.item.type === "agent_message") rollout?.event({ type: "agent_message", message: e.item.text });
       const { aggregated_output: _output, ...item } = e.item as ThreadItem & { aggregated_output?: string };
-      rolloutRef?.event({ type: "item_completed", item });
+      rollout?.event({ type: "item_completed", item });
     }
     out.emit(e);
   };
@@ -141,16 +143,6 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
   ];
   const input = [...(resumed?.items ?? []), ...fresh];
 
-  const rollout = (rolloutRef = opts.ephemeral
-    ? undefined
-    : await openRollout(runtime, {
-        home,
-        threadId,
-        resumed,
-        secrets: [provider.apiKey],
-        meta: { cwd, provider: providerId },
-        warn: (m) => out.warn(m),
-      }));
   const turnId = uuidv7(runtime.now());
   rollout?.write("turn_context", {
     turn_id: turnId,
@@ -197,7 +189,7 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
     processes,
     emit,
     detail: (id, d) => out.detail(id, d),
-    warn: (m) => out.warn(m),
+    warn,
     signal: controller.signal,
     nextItemId: () => `item_${itemCounter++}`,
     onHistoryItem: (item) => rollout?.item(item),

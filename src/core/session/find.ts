@@ -1,9 +1,9 @@
 // Finding rollouts without parsing them all: by id (the UUIDv7 carries its creation time, so the
 // date folder is known), by recency (`--last`: file times, then only the tail of the newest
 // files), by name, and listing for people.
-import { join } from "pathe";
+import { dirname, join } from "pathe";
 import type { Runtime } from "../runtime.ts";
-import { parseRollout, threadIdOfFile, type SessionMeta, type TurnContext } from "./rollout.ts";
+import { parseRollout, rolloutRelativePath, threadIdOfFile, type SessionMeta, type TurnContext } from "./rollout.ts";
 
 export interface RolloutFile {
   path: string;
@@ -70,28 +70,14 @@ export async function findById(runtime: Runtime, home: string, id: string): Prom
   const want = id.toLowerCase();
   const ms = uuidv7Ms(want);
   if (ms !== null) {
-    // Local date of creation; a day either side covers a time zone change since.
+    // The folder a rollout made at `ms` goes to; a day either side covers a time zone change since.
     for (const delta of [0, -86_400_000, 86_400_000]) {
-      const day = new Date(ms + delta + tzOffsetMs(runtime, ms)).toISOString().slice(0, 10).split("-");
-      const dir = join(sessionsDir(home), day[0]!, day[1]!, day[2]!);
+      const dir = join(home, dirname(rolloutRelativePath(ms + delta, runtime.timeZone(), want)));
       for (const n of await readDirOrEmpty(runtime, dir)) if (threadIdOfFile(n) === want) return join(dir, n);
     }
   }
   for (const p of await allRolloutPaths(runtime, home)) if (threadIdOfFile(p) === want) return p;
   return null;
-}
-
-/** Offset of the runtime's time zone from UTC at `ms`, in ms. */
-function tzOffsetMs(runtime: Runtime, ms: number): number {
-  try {
-    const fmt = new Intl.DateTimeFormat("en-US", { timeZone: runtime.timeZone(), timeZoneName: "longOffset" });
-    const name = fmt.formatToParts(ms).find((p) => p.type === "timeZoneName")?.value ?? "GMT";
-    const m = /GMT([+-])(\d\d):(\d\d)/.exec(name);
-    if (!m) return 0;
-    return (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) * 60_000;
-  } catch {
-    return 0;
-  }
 }
 
 const TAIL_BYTES = 256 * 1024;

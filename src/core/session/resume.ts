@@ -3,9 +3,8 @@
 import { OcxError } from "../errors.ts";
 import type { ResponseItem } from "../model/types.ts";
 import type { Runtime } from "../runtime.ts";
-import type { SandboxMode } from "../sandbox-policy.ts";
 import { findById, findLatest, isUuid } from "./find.ts";
-import { closeDanglingCalls, parseRollout, recordedSandboxMode, type RolloutSandboxPolicy } from "./rollout.ts";
+import { closeDanglingCalls, parseRollout, recordedSandboxPolicy, type RolloutSandboxPolicy } from "./rollout.ts";
 
 export interface ResumeRequest {
   /** A thread id (UUID) or name; absent with --last. */
@@ -20,7 +19,7 @@ export interface ResumedThread {
   cwd?: string;
   model?: string;
   provider?: string;
-  sandboxMode?: SandboxMode;
+  /** The last recorded sandbox policy (absent when unknown to ocx: the current flags decide). */
   sandboxPolicy?: RolloutSandboxPolicy;
   /** The history to re-send, calls without an output closed. */
   items: ResponseItem[];
@@ -75,8 +74,7 @@ export async function loadResumed(
     cwd: tc?.cwd ?? loaded.meta?.cwd,
     model: tc?.model,
     provider: loaded.meta?.model_provider,
-    sandboxMode: recordedSandboxMode(tc),
-    sandboxPolicy: tc?.sandbox_policy,
+    sandboxPolicy: recordedSandboxPolicy(tc),
     items: closeDanglingCalls(loaded.items),
     lines: loaded.lines,
   };

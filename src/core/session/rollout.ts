@@ -5,7 +5,7 @@
 // it happens, so a killed process loses at most the line being written; resume reads them back.
 import type { Runtime } from "../runtime.ts";
 import type { ResponseItem } from "../model/types.ts";
-import type { SandboxMode, SandboxPolicy } from "../sandbox-policy.ts";
+import { sandboxModes, type SandboxPolicy } from "../sandbox-policy.ts";
 
 export type RolloutLineType = "session_meta" | "turn_context" | "response_item" | "event_msg";
 
@@ -97,8 +97,6 @@ export class RolloutWriter {
     try {
       this.runtime.fs.appendFileSync(this.path, `${line}\n`);
     } catch (e) {
-      // The first write of a new file is where a read-only CODEX_HOME shows: the caller warns.
-      if (this.ordinal === 1) throw e;
       this.broken = true;
       this.warn(`could not append to the session file ${this.path}: ${(e as Error).message}; the rest of this run is not saved`);
     }
@@ -193,8 +191,8 @@ export function closeDanglingCalls(items: ResponseItem[]): ResponseItem[] {
   return out;
 }
 
-/** The sandbox mode recorded in a turn_context. */
-export function recordedSandboxMode(tc: TurnContext | undefined): SandboxMode | undefined {
-  const t = tc?.sandbox_policy?.type;
-  return t === "read-only" || t === "workspace-write" || t === "danger-full-access" ? t : undefined;
+/** The sandbox policy recorded in a turn_context, when its mode is one ocx knows. */
+export function recordedSandboxPolicy(tc: TurnContext | undefined): RolloutSandboxPolicy | undefined {
+  const p = tc?.sandbox_policy;
+  return p && (sandboxModes as readonly string[]).includes(p.type) ? p : undefined;
 }
