@@ -1,6 +1,6 @@
 // The Runtime port implemented on Bun (also what the compiled binary runs).
 import { resolve } from "node:path";
-import type { Runtime } from "../core/runtime.ts";
+import { AddressInUseError, type ListenOptions, type Runtime } from "../core/runtime.ts";
 import { spawnBun } from "./bun-spawn.ts";
 import { nodeCompatibleRuntime } from "./common.ts";
 import { hostSandbox } from "./sandbox/index.ts";
@@ -16,6 +16,18 @@ export function bunRuntime(): Runtime {
     name: "bun",
     readStdin: () => Bun.stdin.stream(),
     spawn: spawnBun,
+    listen: listenBun,
     sandbox: hostSandbox(selfArgv()),
   });
+}
+
+async function listenBun(opts: ListenOptions) {
+  let server: ReturnType<typeof Bun.serve>;
+  try {
+    server = Bun.serve({ hostname: opts.hostname, port: opts.port, fetch: opts.handler, idleTimeout: 0 });
+  } catch (e) {
+    if ((e as { code?: string }).code === "EADDRINUSE") throw new AddressInUseError(opts.port);
+    throw e;
+  }
+  return { port: server.port!, close: () => server.stop(true) };
 }

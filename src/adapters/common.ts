@@ -45,6 +45,7 @@ export interface RuntimeParts {
   name: string;
   readStdin(): ReadableStream<Uint8Array>;
   spawn: Runtime["spawn"];
+  listen: Runtime["listen"];
   sandbox: SandboxPort;
 }
 
@@ -79,6 +80,15 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
       readTextFile: (p) => fsp.readFile(p, "utf8"),
       writeFile: (p, data, o) => fsp.writeFile(p, data, o?.mode === undefined ? undefined : { mode: o.mode }),
       appendFile: (p, data, o) => fsp.appendFile(p, data, o?.mode === undefined ? undefined : { mode: o.mode }),
+      createExclusive: async (p, data, o) => {
+        try {
+          await fsp.writeFile(p, data, { flag: "wx", mode: o.mode });
+          return true;
+        } catch (e) {
+          if ((e as { code?: string }).code === "EEXIST") return false;
+          throw e;
+        }
+      },
       appendFileSync: (p, data) => appendFileSync(p, data, { mode: 0o600 }),
       readRange: async (p, offset, length) => {
         const handle = await fsp.open(p, "r");
@@ -99,6 +109,7 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
       chmod: (p, mode) => fsp.chmod(p, mode),
     },
     spawn: parts.spawn,
+    listen: parts.listen,
     sandbox: parts.sandbox,
     onSignal(signal, handler) {
       process.on(signal, handler);

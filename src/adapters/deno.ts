@@ -1,12 +1,23 @@
 // The Runtime port implemented on Deno (`deno run -A src/bin/deno.ts ...`).
 import { fileURLToPath } from "node:url";
-import type { Runtime } from "../core/runtime.ts";
+import { AddressInUseError, type ListenOptions, type Runtime } from "../core/runtime.ts";
 import { nodeCompatibleRuntime } from "./common.ts";
 import { spawnNode } from "./node-spawn.ts";
 import { hostSandbox } from "./sandbox/index.ts";
 
 // The few Deno APIs used here (the project type-checks against Bun's types).
-const Deno = (globalThis as unknown as { Deno: { execPath(): string; stdin: { readable: ReadableStream<Uint8Array> } } }).Deno;
+interface DenoServer {
+  addr: { port: number };
+  shutdown(): Promise<void>;
+}
+const Deno = (globalThis as unknown as {
+  Deno: {
+    execPath(): string;
+    stdin: { readable: ReadableStream<Uint8Array> };
+    serve(opts: { hostname: string; port: number; onListen(): void; handler: ListenOptions["handler"] }): DenoServer;
+    errors: { AddrInUse: new () => Error };
+  };
+}).Deno;
 
 /** deno, with the permissions the agent needs, and the entry file: how the helper is started. */
 function selfArgv(): string[] {
@@ -18,6 +29,18 @@ export function denoRuntime(): Runtime {
     name: "deno",
     readStdin: () => Deno.stdin.readable,
     spawn: spawnNode,
+    listen: listenDeno,
     sandbox: hostSandbox(selfArgv()),
   });
+}
+
+async function listenDeno(opts: ListenOptions) {
+  let server: DenoServer;
+  try {
+    server = Deno.serve({ hostname: opts.hostname, port: opts.port, onListen() {}, handler: opts.handler });
+  } catch (e) {
+    if (e instanceof Deno.errors.AddrInUse) throw new AddressInUseError(opts.port);
+    throw e;
+  }
+  return { port: server.addr.port, close: () => server.shutdown() };
 }

@@ -5,6 +5,7 @@ import { ExitCode, OcxError, describeError, isOcxError } from "../core/errors.ts
 import { OCX_VERSION } from "../core/version.ts";
 import type { Runtime } from "../core/runtime.ts";
 import { execCommand, runExecCommand } from "./exec.ts";
+import { loginCommand, logoutCommand, runLoginCommand, runLogoutCommand } from "./login.ts";
 import { runSandboxCommand, sandboxCommand } from "./sandbox.ts";
 import { runSessionsCommand, sessionsCommand } from "./sessions.ts";
 
@@ -14,7 +15,7 @@ const root = defineCommand({
     version: { type: "boolean", alias: "V", description: "Print the version" },
     help: { type: "boolean", alias: "h", description: "Show this help" },
   },
-  subCommands: { exec: execCommand, sessions: sessionsCommand, sandbox: sandboxCommand },
+  subCommands: { exec: execCommand, login: loginCommand, logout: logoutCommand, sessions: sessionsCommand, sandbox: sandboxCommand },
 });
 
 // deno-lint-ignore no-explicit-any
@@ -22,6 +23,8 @@ type AnyCommand = Parameters<typeof renderUsage>[0];
 const COMMANDS: Record<string, { cmd: AnyCommand; run: (rt: Runtime, argv: string[]) => Promise<number> }> = {
   exec: { cmd: execCommand, run: runExecCommand },
   e: { cmd: execCommand, run: runExecCommand },
+  login: { cmd: loginCommand, run: runLoginCommand },
+  logout: { cmd: logoutCommand, run: runLogoutCommand },
   sandbox: { cmd: sandboxCommand, run: runSandboxCommand },
   sessions: { cmd: sessionsCommand, run: runSessionsCommand },
 };

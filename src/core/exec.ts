@@ -88,7 +88,8 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
   const overridden = (key: string) => overridesKey(opts.configOverrides, key);
   const model = opts.model ?? (overridden("model") ? undefined : resumed?.model) ?? config.model ?? DEFAULT_MODEL;
   const providerId = (overridden("model_provider") ? undefined : resumed?.provider) ?? config.model_provider ?? DEFAULT_PROVIDER;
-  const provider = await resolveProvider(runtime, config, home, providerId);
+  const provider = await resolveProvider(runtime, config, home, providerId, warn);
+  const secrets = () => provider.auth?.secrets() ?? [];
   const sandbox = resolveRunSandbox(runtime, config, opts, cwd, resumed);
   const images = await imageParts(runtime, cwd, opts.images);
 
@@ -106,7 +107,7 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
   });
   const rollout = opts.ephemeral
     ? undefined
-    : await openRollout(runtime, { home, threadId, resumed, secrets: [provider.apiKey], meta: { cwd, provider: providerId }, warn });
+    : await openRollout(runtime, { home, threadId, resumed, secrets, meta: { cwd, provider: providerId }, warn });
   const emit = (e: ThreadEvent) => {
     // On disk before anyone hears of it: a completed item is in the rollout when its event is out
     // (a command's output is not repeated here; its function_call_output carries it).
@@ -185,7 +186,7 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
     cwd,
     shell,
     sandbox,
-    env: commandEnv(runtime, config, providerId, threadId, sandbox),
+    env: commandEnv(runtime, config, providerId, threadId, sandbox, secrets()),
     processes,
     emit,
     detail: (id, d) => out.detail(id, d),
@@ -237,7 +238,7 @@ function sameContext(items: ResponseItem[], context: ResponseItem): boolean {
  */
 async function openRollout(
   runtime: Runtime,
-  o: { home: string; threadId: string; resumed?: ResumedThread; secrets: Array<string | undefined>; meta: { cwd: string; provider: string }; warn: (m: string) => void },
+  o: { home: string; threadId: string; resumed?: ResumedThread; secrets: () => string[]; meta: { cwd: string; provider: string }; warn: (m: string) => void },
 ): Promise<RolloutWriter | undefined> {
   const path = o.resumed?.path ?? join(o.home, rolloutRelativePath(runtime.now(), runtime.timeZone(), o.threadId));
   try {
@@ -289,16 +290,20 @@ function reasoningParams(config: Config) {
   };
 }
 
-/** The environment model-run commands see: the user's, minus the credentials ocx holds. */
+/** The environment model-run commands see: the user's, minus every credential ocx holds. */
 function commandEnv(
   runtime: Runtime,
   config: Config,
   providerId: string,
   threadId: string,
   sandbox: SandboxPolicy,
+  secrets: string[],
 ): Record<string, string> {
   const env = runtime.envAll();
   for (const name of credentialEnvVars(config, providerId)) delete env[name];
+  // Whatever else holds a credential in use (OPENAI_API_KEY with the same key, an exported token)
+  const held = new Set(secrets.filter((s) => s.length >= 8));
+  for (const [name, value] of Object.entries(env)) if (held.has(value.trim())) delete env[name];
   env.CODEX_CI = "1";
   env.CODEX_THREAD_ID = threadId;
   return markNetwork(env, sandbox);

@@ -46,6 +46,8 @@ export interface FileSystem {
   /** Writes a whole file (creating or truncating it). */
   writeFile(path: string, data: string | Uint8Array, opts?: { mode?: number }): Promise<void>;
   appendFile(path: string, data: string | Uint8Array, opts?: { mode?: number }): Promise<void>;
+  /** Creates a new file (O_CREAT|O_EXCL); false when something already exists at the path. */
+  createExclusive(path: string, data: string, opts: { mode: number }): Promise<boolean>;
   /** Appends synchronously (O_APPEND, one write): for lines that must be on disk before going on. */
   appendFileSync(path: string, data: string): void;
   /** Up to `length` bytes from `offset` (fewer at the end of the file). */
@@ -87,6 +89,27 @@ export interface ChildProcess {
   kill(signal?: Signal): void;
 }
 
+/** A local HTTP server (the browser login's callback). */
+export interface HttpServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export interface ListenOptions {
+  hostname: string;
+  /** 0 picks a free port. */
+  port: number;
+  handler: (request: Request) => Response | Promise<Response>;
+}
+
+/** Thrown by listen() when the port is taken. */
+export class AddressInUseError extends Error {
+  constructor(readonly port: number) {
+    super(`port ${port} is already in use`);
+    this.name = "AddressInUseError";
+  }
+}
+
 export type Signal = "SIGINT" | "SIGTERM" | "SIGKILL" | "SIGHUP";
 
 export interface Runtime {
@@ -116,6 +139,8 @@ export interface Runtime {
   readonly stdin: InputSource;
   readonly fs: FileSystem;
   spawn(opts: SpawnOptions): ChildProcess;
+  /** Starts a local HTTP server; rejects with AddressInUseError when the port is taken. */
+  listen(opts: ListenOptions): Promise<HttpServer>;
   /** The host's command sandbox (Landlock + seccomp on Linux, Seatbelt on macOS). */
   readonly sandbox: SandboxPort;
   /** Registers a handler; returns a function that removes it. */

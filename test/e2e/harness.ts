@@ -26,7 +26,7 @@ function root(): string {
 }
 
 /** Keys and tokens the suite hands to ocx; none may ever appear in a rollout file. */
-export const TEST_SECRETS = ["sk-test-e2e", "sk-sdk-test", "sk-ocx-FAKE-KEY"];
+export const TEST_SECRETS = ["sk-test-e2e", "sk-sdk-test", "sk-ocx-FAKE-KEY", "ocx-test-token"];
 
 /**
  * Removes the temp root, after scanning every rollout written under it for TEST_SECRETS (the
@@ -164,6 +164,20 @@ export function parseJsonl(stdout: string): any[] | undefined {
 const hasGnuTime = existsSync("/usr/bin/time");
 
 export async function runOcx(args: string[], opts: RunOptions): Promise<RunResult> {
+  return startOcx(args, opts).result;
+}
+
+/** A started ocx whose stderr can be watched while it runs (login URLs, device codes). */
+export interface RunningOcx {
+  pid: number;
+  stderrSoFar(): string;
+  /** Resolves with the first match of `re` in stderr; rejects if ocx ends first or after the timeout. */
+  waitForStderr(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  kill(signal?: NodeJS.Signals): void;
+  result: Promise<RunResult>;
+}
+
+export function startOcx(args: string[], opts: RunOptions): RunningOcx {
   if (!opts.command && !existsSync(ocxBin())) {
     throw new Error(`ocx binary not found at ${ocxBin()}: build it first (bun run build) or set OCX_BIN`);
   }
@@ -191,13 +205,15 @@ export async function runOcx(args: string[], opts: RunOptions): Promise<RunResul
   });
   if (typeof stdinOpt === "string" && stdinOpt !== "ignore" && stdinOpt !== "idle") {
     const sink = proc.stdin as import("bun").FileSink;
-    try {
-      sink.write(stdinOpt);
-      await sink.flush();
-      await sink.end();
-    } catch {
-      // the process may exit before reading stdin; that is the test's business
-    }
+    void (async () => {
+      try {
+        sink.write(stdinOpt);
+        await sink.flush();
+        await sink.end();
+      } catch {
+        // the process may exit before reading stdin; that is the test's business
+      }
+    })();
   }
 
   let timedOut = false;
@@ -220,8 +236,19 @@ export async function runOcx(args: string[], opts: RunOptions): Promise<RunResul
     })();
   }
 
-  const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  let stderrText = "";
+  let ended = false;
+  const stderrDone = (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) stderrText += decoder.decode(chunk, { stream: true });
+    stderrText += decoder.decode();
+  })();
+
+  const result = (async (): Promise<RunResult> => {
+  const [stdout] = await Promise.all([new Response(proc.stdout).text(), stderrDone]);
   await proc.exited;
+  ended = true;
+  const stderr = stderrText;
   const durationMs = performance.now() - start;
   clearTimeout(killer);
   if (stdinOpt === "idle") {
@@ -255,6 +282,24 @@ export async function runOcx(args: string[], opts: RunOptions): Promise<RunResul
     timedOut,
     pid: proc.pid,
     maxRssKb,
+  };
+  })();
+
+  return {
+    pid: proc.pid,
+    stderrSoFar: () => stderrText,
+    async waitForStderr(re, timeoutMs = 15_000) {
+      const end = Date.now() + timeoutMs;
+      for (;;) {
+        const m = stderrText.match(re);
+        if (m) return m;
+        if (ended) throw new Error(`ocx ended without printing ${re} on stderr:\n${stderrText}`);
+        if (Date.now() > end) throw new Error(`timed out waiting for ${re} on stderr:\n${stderrText}`);
+        await Bun.sleep(20);
+      }
+    },
+    kill: (signal = "SIGINT") => proc.kill(signal),
+    result,
   };
 }
 

@@ -46,7 +46,7 @@ export interface Mock {
   /** Base URL to put in `base_url`, e.g. `http://127.0.0.1:41234/v1`. */
   url: string;
   port: number;
-  /** Every POST /v1/responses, in arrival order. */
+  /** Every POST …/responses, in arrival order. */
   requests: RecordedRequest[];
   /** Every other request (404s), for debugging. */
   otherRequests: RecordedRequest[];
@@ -431,7 +431,8 @@ export async function startMockResponses(script: Step[] = []): Promise<Mock> {
         // keep the raw text
       }
       const rec: RecordedRequest = { method: request.method, path: url.pathname, search: url.search, headers, body, at: arrived };
-      if (request.method !== "POST" || url.pathname !== "/v1/responses") {
+      // /v1/responses for API keys, /backend-api/codex/responses for a ChatGPT sign-in
+      if (request.method !== "POST" || !url.pathname.endsWith("/responses")) {
         otherRequests.push(rec);
         return json(404, { error: { message: `mock: no route for ${request.method} ${url.pathname}` } });
       }

@@ -35,11 +35,14 @@ export function stdinFrom(chunks: Array<string | Uint8Array> | null, opts: { isT
   };
 }
 
+let shared: Runtime | undefined;
+
 export function fakeRuntime(over: Partial<Runtime> & { envVars?: Record<string, string> } = {}): Runtime & {
   stdout: CapturedSink;
   stderr: CapturedSink;
 } {
-  const base = bunRuntime();
+  // One real runtime per test process: each one adds listeners to process.stdout/stderr.
+  const base = (shared ??= bunRuntime());
   const env = over.envVars ?? {};
   return {
     ...base,

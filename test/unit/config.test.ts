@@ -63,7 +63,7 @@ describe("providers", () => {
     const rt = fakeRuntime({ envVars: { CODEX_API_KEY: "sk-abc" } });
     const p = await resolveProvider(rt, { openai_base_url: "http://127.0.0.1:9/v1/" }, "/nonexistent", "openai");
     expect(p.baseUrl).toBe("http://127.0.0.1:9/v1");
-    expect(p.apiKey).toBe("sk-abc");
+    expect(await p.auth?.headers(new AbortController().signal)).toEqual({ authorization: "Bearer sk-abc" });
     expect(p.streamMaxRetries).toBe(5);
     expect(p.requestMaxRetries).toBe(4);
   });
@@ -74,7 +74,7 @@ describe("providers", () => {
   test("a custom provider reads its env_key; missing variable is an auth error naming it", async () => {
     const cfg = { model_providers: { m: { base_url: "http://x/v1", env_key: "MY_KEY" } } };
     const p = await resolveProvider(fakeRuntime({ envVars: { MY_KEY: "k1" } }), cfg, "/x", "m");
-    expect(p.apiKey).toBe("k1");
+    expect(await p.auth?.headers(new AbortController().signal)).toEqual({ authorization: "Bearer k1" });
     const err = await resolveProvider(fakeRuntime(), cfg, "/x", "m").catch((e) => e);
     expect(err.exitCode).toBe(4);
     expect(err.message).toContain("MY_KEY");

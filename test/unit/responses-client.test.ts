@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { createResponsesClient, type ResponsesClientOptions } from "../../src/core/model/responses.ts";
+import { bearer } from "../../src/core/auth/credentials.ts";
 import { ModelError, type ModelRequest, type ProviderInfo, type StreamPart } from "../../src/core/model/types.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -12,7 +13,7 @@ const provider = (over: Partial<ProviderInfo> = {}): ProviderInfo => ({
   name: "Mock",
   baseUrl: "http://127.0.0.1:9/v1",
   wireApi: "responses",
-  apiKey: API_KEY,
+  auth: bearer(API_KEY),
   headers: { "x-provider": "p", "x-both": "provider" },
   queryParams: {},
   requestMaxRetries: 4,
@@ -216,8 +217,37 @@ describe("request", () => {
 
   test("no authorization header without an API key", async () => {
     const f = fakeFetch(() => sseResponse([completed()]));
-    await run(client(f.fetch, { provider: provider({ apiKey: undefined }) }).client);
+    await run(client(f.fetch, { provider: provider({ auth: undefined }) }).client);
     expect(f.calls[0].headers.has("authorization")).toBe(false);
+  });
+
+  test("a 401 asks the credentials to recover, then resends with the new headers; at most twice", async () => {
+    let token = "t0";
+    let recoveries = 0;
+    const auth = {
+      headers: async () => ({ authorization: `Bearer ${token}` }),
+      recover: async () => ((token = `t${++recoveries}`), true),
+      secrets: () => ["t0-secret-value"],
+    };
+    const unauthorized = () => new Response(JSON.stringify({ error: { message: "bad token t0-secret-value" } }), { status: 401 });
+    const f = fakeFetch(unauthorized, () => sseResponse([completed()]));
+    const ok = await run(client(f.fetch, { provider: provider({ auth }) }).client);
+    expect(ok.error).toBeUndefined();
+    expect(f.calls.map((c) => c.headers.get("authorization"))).toEqual(["Bearer t0", "Bearer t1"]);
+
+    const always = fakeFetch(unauthorized);
+    const failed = await run(client(always.fetch, { provider: provider({ auth }) }).client);
+    expect(always.calls.length).toBe(3); // the first try and two recoveries
+    expect((failed.error as ModelError).kind).toBe("auth");
+    expect((failed.error as ModelError).message).not.toContain("t0-secret-value");
+    expect((failed.error as ModelError).message).toContain("[REDACTED]");
+  });
+
+  test("static keys are not retried on 401", async () => {
+    const f = fakeFetch(() => new Response("{}", { status: 401 }));
+    const r = await run(client(f.fetch).client);
+    expect(f.calls.length).toBe(1);
+    expect((r.error as ModelError).kind).toBe("auth");
   });
 
   test("the caller's signal reaches fetch", async () => {

@@ -1,9 +1,10 @@
 // Model providers: the built-in ones plus [model_providers.NAME] from config, resolved into the
 // ProviderInfo the model client needs (credentials included).
 import { OcxError } from "../errors.ts";
-import type { ProviderInfo } from "../model/types.ts";
+import type { ProviderAuth, ProviderInfo } from "../model/types.ts";
 import type { Runtime } from "../runtime.ts";
-import { resolveOpenAiApiKey } from "../auth/api-key.ts";
+import { bearer, openAiAuth } from "../auth/credentials.ts";
+import { DEFAULT_CHATGPT_BASE_URL } from "../auth/oauth.ts";
 import type { Config, ProviderConfig } from "./schema.ts";
 
 export const DEFAULT_MODEL = "gpt-5.5";
@@ -38,6 +39,7 @@ export async function resolveProvider(
   config: Config,
   codexHome: string,
   id: string,
+  warn: (message: string) => void = () => {},
 ): Promise<ProviderInfo> {
   const p = providerConfig(config, id);
   if (!p.base_url) {
@@ -46,7 +48,12 @@ export async function resolveProvider(
   if ((p.wire_api ?? "responses") === "chat") {
     throw new OcxError("config", `Model provider \`${id}\`: wire_api = "chat" is not supported by this build yet; use "responses"`);
   }
-  const apiKey = await resolveKey(runtime, p, id, codexHome);
+  const { auth, chatgpt } = await resolveAuth(runtime, config, p, id, codexHome, warn);
+  let baseUrl = p.base_url;
+  // A ChatGPT sign-in talks to the ChatGPT backend, unless the openai base URL was set explicitly.
+  if (chatgpt && id === "openai" && !config.model_providers?.openai?.base_url && !config.openai_base_url) {
+    baseUrl = `${(config.chatgpt_base_url ?? DEFAULT_CHATGPT_BASE_URL).replace(/\/+$/, "")}/codex`;
+  }
   const headers: Record<string, string> = { ...p.http_headers };
   for (const [header, envVar] of Object.entries(p.env_http_headers ?? {})) {
     const value = runtime.env(envVar);
@@ -55,9 +62,9 @@ export async function resolveProvider(
   return {
     id,
     name: p.name ?? id,
-    baseUrl: p.base_url.replace(/\/+$/, ""),
+    baseUrl: baseUrl.replace(/\/+$/, ""),
     wireApi: "responses",
-    apiKey,
+    auth,
     headers,
     queryParams: { ...p.query_params },
     requestMaxRetries: p.request_max_retries ?? DEFAULTS.requestMaxRetries,
@@ -66,18 +73,25 @@ export async function resolveProvider(
   };
 }
 
-async function resolveKey(runtime: Runtime, p: ProviderConfig, id: string, codexHome: string) {
+async function resolveAuth(
+  runtime: Runtime,
+  config: Config,
+  p: ProviderConfig,
+  id: string,
+  codexHome: string,
+  warn: (message: string) => void,
+): Promise<{ auth?: ProviderAuth; chatgpt: boolean }> {
   if (p.env_key) {
     const value = runtime.env(p.env_key)?.trim();
-    if (value) return value;
+    if (value) return { auth: bearer(value), chatgpt: false };
     const hint = p.env_key_instructions ? ` ${p.env_key_instructions}` : "";
     throw new OcxError(
       "auth",
       `Missing environment variable: \`${p.env_key}\` (the API key of model provider \`${id}\`); set it and run again.${hint}`,
     );
   }
-  if (p.requires_openai_auth) return resolveOpenAiApiKey(runtime, codexHome);
-  return undefined;
+  if (p.requires_openai_auth) return openAiAuth(runtime, config, codexHome, warn);
+  return { chatgpt: false };
 }
 
 /** The names of environment variables holding credentials ocx uses (kept out of commands). */

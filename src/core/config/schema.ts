@@ -26,6 +26,11 @@ export const Config = v.object({
   model_provider: v.optional(v.string()),
   model_providers: v.optional(v.record(v.string(), ProviderConfig)),
   openai_base_url: v.optional(v.string()),
+  /** ChatGPT sign-in: the OAuth issuer and client, and the backend the model requests go to. */
+  chatgpt_issuer: v.optional(v.string()),
+  chatgpt_client_id: v.optional(v.string()),
+  chatgpt_base_url: v.optional(v.string()),
+  forced_login_method: v.optional(v.picklist(["api", "chatgpt"])),
   model_reasoning_effort: v.optional(v.string()),
   model_reasoning_summary: v.optional(v.string()),
   sandbox_mode: v.optional(v.picklist(["read-only", "workspace-write", "danger-full-access"])),

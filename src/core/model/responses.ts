@@ -38,8 +38,10 @@ export function createResponsesClient(opts: ResponsesClientOptions): ModelClient
   const sleep = opts.sleep ?? abortableSleep;
   const random = opts.random ?? Math.random;
   const url = responsesUrl(provider);
-  const redact = (text: string) =>
-    provider.apiKey ? text.split(provider.apiKey).join("[REDACTED]") : text;
+  const redact = (text: string) => {
+    for (const secret of provider.auth?.secrets() ?? []) if (secret) text = text.split(secret).join("[REDACTED]");
+    return text;
+  };
 
   type Attempt = { body: ReadableStream<Uint8Array> } | { error: ModelError; retry: boolean };
 
@@ -73,13 +75,20 @@ export function createResponsesClient(opts: ResponsesClientOptions): ModelClient
 
   async function send(request: ModelRequest, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
     const body = JSON.stringify(buildResponsesBody(request));
-    const headers = buildHeaders(provider, opts.headers);
-    for (let n = 1; ; n++) {
+    // A 401 may be cured by other credentials (a token another process refreshed, or a refresh):
+    // at most twice per request, as the reference does (reload, then refresh).
+    let recoveries = 0;
+    for (let n = 1; ; ) {
       signal.throwIfAborted();
+      const headers = buildHeaders(provider, opts.headers, await provider.auth?.headers(signal));
       const result = await attempt(body, headers, signal);
       if ("body" in result) return result.body;
+      if (result.error.status === 401 && provider.auth?.recover && recoveries < 2) {
+        recoveries++;
+        if (await provider.auth.recover(signal)) continue;
+      }
       if (!result.retry || n > provider.requestMaxRetries) throw result.error;
-      await sleep(backoffMs(n, random), signal);
+      await sleep(backoffMs(n++, random), signal);
     }
   }
 
@@ -115,13 +124,13 @@ function responsesUrl(provider: ProviderInfo): string {
   return `${base}/responses${query ? `?${query}` : ""}`;
 }
 
-function buildHeaders(provider: ProviderInfo, extra: Record<string, string>): Headers {
+function buildHeaders(provider: ProviderInfo, extra: Record<string, string>, auth: Record<string, string> = {}): Headers {
   const headers = new Headers();
-  if (provider.apiKey) headers.set("authorization", `Bearer ${provider.apiKey}`);
   headers.set("content-type", "application/json");
   headers.set("accept", "text/event-stream");
   for (const [k, v] of Object.entries(provider.headers)) headers.set(k, v);
   for (const [k, v] of Object.entries(extra)) headers.set(k, v);
+  for (const [k, v] of Object.entries(auth)) headers.set(k, v);
   return headers;
 }
 

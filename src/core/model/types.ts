@@ -98,13 +98,26 @@ export interface ProviderInfo {
   name: string;
   baseUrl: string;
   wireApi: "responses" | "chat";
-  /** Bearer token, or undefined for unauthenticated local servers. */
-  apiKey?: string;
+  /** Credentials, or undefined for unauthenticated local servers. */
+  auth?: ProviderAuth;
   headers: Record<string, string>;
   queryParams: Record<string, string>;
   requestMaxRetries: number;
   streamMaxRetries: number;
   streamIdleTimeoutMs: number;
+}
+
+/** How requests to a provider authenticate (an API key, or ChatGPT tokens that refresh). */
+export interface ProviderAuth {
+  /** Headers for the next request; a stale token is refreshed first. */
+  headers(signal: AbortSignal): Promise<Record<string, string>>;
+  /**
+   * After a 401: obtains other credentials (from disk, or by refreshing) and says whether the
+   * request is worth sending again. Absent for static keys.
+   */
+  recover?(signal: AbortSignal): Promise<boolean>;
+  /** Every credential value in use, to keep out of messages, rollouts and command environments. */
+  secrets(): string[];
 }
 
 export interface ModelClient {

@@ -39,7 +39,7 @@ export async function readPrompt(opts: ReadPromptOptions): Promise<string> {
  * Reads stdin to EOF and decodes it. Returns null when `firstByteTimeoutMs` > 0 and nothing
  * arrived in that time (EOF counts as arriving).
  */
-async function readStdin(stdin: InputSource, firstByteTimeoutMs: number): Promise<string | null> {
+export async function readStdin(stdin: InputSource, firstByteTimeoutMs: number): Promise<string | null> {
   const reader = stdin.readable().getReader();
   const chunks: Uint8Array[] = [];
   let first: Awaited<ReturnType<typeof reader.read>>;

@@ -75,24 +75,29 @@ export function threadIdOfFile(name: string): string | null {
  */
 export class RolloutWriter {
   private ordinal = 0;
-  private readonly secrets: string[];
+  private readonly secrets: () => readonly (string | undefined)[];
   private broken = false;
 
   constructor(
     private readonly runtime: Runtime,
     readonly path: string,
-    secrets: readonly (string | undefined)[],
+    /** Fixed, or asked per line (tokens that rotate during the run). */
+    secrets: readonly (string | undefined)[] | (() => readonly (string | undefined)[]),
     startOrdinal = 0,
     private readonly warn: (message: string) => void = () => {},
   ) {
-    // A secret appears in a line in its JSON-escaped form; short strings are not secrets.
-    this.secrets = [...new Set(secrets.filter((s): s is string => typeof s === "string" && s.length >= 8))].map((s) => JSON.stringify(s).slice(1, -1));
+    this.secrets = typeof secrets === "function" ? secrets : () => secrets;
     this.ordinal = startOrdinal;
   }
 
   write(type: RolloutLineType, payload: unknown): void {
     let line = JSON.stringify({ timestamp: new Date(this.runtime.now()).toISOString(), ordinal: this.ordinal++, type, payload });
-    for (const s of this.secrets) if (line.includes(s)) line = line.split(s).join("[REDACTED]");
+    // A secret appears in a line in its JSON-escaped form; short strings are not secrets.
+    for (const secret of this.secrets()) {
+      if (typeof secret !== "string" || secret.length < 8) continue;
+      const s = JSON.stringify(secret).slice(1, -1);
+      if (line.includes(s)) line = line.split(s).join("[REDACTED]");
+    }
     if (this.broken) return;
     try {
       this.runtime.fs.appendFileSync(this.path, `${line}\n`);
