@@ -59,8 +59,8 @@ export async function loginWithBrowser(runtime: Runtime, config: Config, home: s
   const server = await bind(runtime, handler, signal);
   try {
     redirectUri = `http://localhost:${server.port}/auth/callback`;
-    const authorize = new URL(`${s.issuer}/oauth/authorize`);
-    for (const [k, v] of Object.entries({
+    // encodeURIComponent: spaces as %20, as the issuer's own client sends them
+    const query = Object.entries({
       response_type: "code",
       client_id: s.clientId,
       redirect_uri: redirectUri,
@@ -71,10 +71,10 @@ export async function loginWithBrowser(runtime: Runtime, config: Config, home: s
       codex_cli_simplified_flow: "true",
       state,
       originator: runtime.env("CODEX_INTERNAL_ORIGINATOR_OVERRIDE") ?? "ocx",
-    })) {
-      authorize.searchParams.set(k, v);
-    }
-    const url = authorize.toString();
+    })
+      .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
+      .join("&");
+    const url = `${s.issuer}/oauth/authorize?${query}`;
     runtime.stderr.write(
       `Starting local login server on http://localhost:${server.port}.\n` +
         `If your browser did not open, navigate to this URL to authenticate:\n\n${url}\n\n` +

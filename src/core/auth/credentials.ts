@@ -66,6 +66,8 @@ export function needsRefresh(auth: AuthDotJson, now: number): boolean {
 export class ChatGptAuth implements ProviderAuth {
   private auth: AuthDotJson & { tokens: TokenData };
   private readonly seen = new Set<string>();
+  /** The access token this process got from the issuer, if it refreshed. */
+  private refreshedHere?: string;
 
   constructor(
     private readonly runtime: Runtime,
@@ -86,7 +88,9 @@ export class ChatGptAuth implements ProviderAuth {
     return headers;
   }
 
+  /** A 401: another process's newer token, else a refresh; a token fresh from our own refresh is not refreshed again. */
   async recover(signal: AbortSignal): Promise<boolean> {
+    if (this.auth.tokens.access_token === this.refreshedHere) return false;
     await this.refresh("unauthorized", signal);
     return true;
   }
@@ -141,6 +145,7 @@ export class ChatGptAuth implements ProviderAuth {
       const next: AuthDotJson = { ...disk, tokens, last_refresh: new Date(runtime.now()).toISOString() };
       await writeAuth(runtime, home, next);
       this.adopt(next);
+      this.refreshedHere = tokens.access_token;
     });
   }
 }
