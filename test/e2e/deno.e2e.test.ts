@@ -1,8 +1,9 @@
 // The same source on Deno (`deno run src/bin/deno.ts`): a whole exec turn against the mock
 // server, and the sandbox through Deno.dlopen (Landlock + seccomp in the helper, fail closed).
 import { afterAll, describe, expect, test } from "bun:test";
+import { startMockOAuth } from "../mock/oauth-server.ts";
 import { callOutput, execCommand, reply, sse, turn } from "../mock/responses-server.ts";
-import { checkEventStream, cleanupTemp, DENO_OCX, existsSync, items, join, makeDir, makeRepo, readFileSync, runOcx, useMockServers } from "./harness.ts";
+import { checkEventStream, cleanupTemp, DENO_OCX, existsSync, items, join, makeDir, makeRepo, readFileSync, runOcx, startOcx, useMockServers, writeFileSync } from "./harness.ts";
 
 const T = 60_000;
 const setup = useMockServers();
@@ -13,7 +14,7 @@ const ONLY_NAMED_ROOTS = ["-c", "sandbox_workspace_write.exclude_slash_tmp=true"
 const deno = (home: string, extra: Record<string, string> = {}) => ({
   home,
   command: DENO_OCX,
-  env: { DENO_NO_UPDATE_CHECK: "1", DENO_DIR: join(home, "deno-cache"), ...extra },
+  env: { DENO_NO_UPDATE_CHECK: "1", DENO_DIR: join(home, "deno-cache"), ...extra } as Record<string, string | undefined>,
 });
 
 describe.skipIf(!hasDeno)("ocx on Deno", () => {
@@ -82,5 +83,32 @@ describe.skipIf(!hasDeno)("ocx on Deno", () => {
     expect(r.code).toBe(5);
     expect(r.stderr).toContain("cannot enforce the read-only sandbox");
     expect(existsSync(join(ws, "ran.txt"))).toBe(false);
+  }, T);
+  test("browser sign-in: the callback server runs on Deno.serve; an expired token is refreshed before exec's request", async () => {
+    const oauth = await startMockOAuth({ accessTokenTtlSec: -60 });
+    try {
+      const { mock, home } = await setup([reply("signed in")]);
+      writeFileSync(join(home, "config.toml"), `model_provider = "openai"\nchatgpt_issuer = "${oauth.url}"\nchatgpt_base_url = "http://127.0.0.1:${mock.port}/backend-api"\n`);
+      const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
+      const port = probe.port!;
+      await probe.stop(true);
+      const signedIn = { ...deno(home), env: { ...deno(home).env, CODEX_API_KEY: undefined, OCX_LOGIN_CALLBACK_PORT: String(port) } };
+      const run = startOcx(["login"], signedIn);
+      const [url] = await run.waitForStderr(/http:\/\/127\.0\.0\.1:\d+\/oauth\/authorize\?\S+/, 30_000);
+      const approved = await fetch(url, { redirect: "manual" });
+      const cb = new URL(approved.headers.get("location")!);
+      expect((await fetch(`http://127.0.0.1:${port}${cb.pathname}${cb.search}`)).status).toBe(200);
+      const login = await run.result;
+      expect(login.code).toBe(0);
+      // the tokens just issued are already expired (ttl -60 s): exec refreshes first
+      const r = await runOcx(["exec", "--skip-git-repo-check", "hi"], signedIn);
+      expect(r.code).toBe(0);
+      expect(r.stdout.trim()).toBe("signed in");
+      expect(oauth.refreshRequests().length).toBe(1);
+      const disk = JSON.parse(readFileSync(join(home, "auth.json"), "utf8"));
+      expect(mock.requests[0]!.headers.authorization).toBe(`Bearer ${disk.tokens.access_token}`);
+    } finally {
+      await oauth.close();
+    }
   }, T);
 });

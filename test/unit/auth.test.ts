@@ -220,3 +220,31 @@ describe("credentials for exec", () => {
     expect(ep.bodies[0].refresh_reason).toBe("unauthorized");
   });
 });
+
+describe("auth.json that cannot be replaced", () => {
+  test("a symlinked auth.json is replaced at its target; the link stays", async () => {
+    const h = home();
+    const secrets = home();
+    writeFileSync(join(secrets, "auth.json"), JSON.stringify({ OPENAI_API_KEY: "sk-1" }));
+    require("node:fs").symlinkSync(join(secrets, "auth.json"), join(h, "auth.json"));
+    await writeAuth(fakeRuntime(), h, { OPENAI_API_KEY: "sk-2" });
+    expect(require("node:fs").lstatSync(join(h, "auth.json")).isSymbolicLink()).toBe(true);
+    expect(JSON.parse(readFileSync(join(secrets, "auth.json"), "utf8")).OPENAI_API_KEY).toBe("sk-2");
+    expect(readdirSync(secrets)).toEqual(["auth.json"]);
+  });
+
+  test("a read-only home: the refreshed tokens serve this run, with a warning; no crash on the lock", async () => {
+    const h = home();
+    writeFileSync(join(h, "auth.json"), JSON.stringify(signIn(nowS() - 10)));
+    const fresh = jwt({ exp: nowS() + 3600 }, "ro-new");
+    const ep = tokenEndpoint(() => Response.json({ access_token: fresh, refresh_token: "rt-ro" }));
+    const base = fakeRuntime();
+    const erofs = () => Promise.reject(Object.assign(new Error("EROFS: read-only file system"), { code: "EROFS" }));
+    const rt = fakeRuntime({ fetch: ep.fetch, fs: { ...base.fs, createExclusive: erofs, rename: erofs } });
+    const warnings: string[] = [];
+    const { auth } = await openAiAuth(rt, {}, h, (m) => warnings.push(m));
+    expect((await auth.headers(signal())).authorization).toBe(`Bearer ${fresh}`);
+    expect(warnings.join("\n")).toContain("next run will need `ocx login`");
+    expect(warnings.join("\n")).not.toContain("rt-ro");
+  });
+});

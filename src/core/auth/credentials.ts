@@ -143,7 +143,13 @@ export class ChatGptAuth implements ProviderAuth {
       const account = fresh.id_token ? idTokenInfo(fresh.id_token).accountId : undefined;
       if (account) tokens.account_id = account;
       const next: AuthDotJson = { ...disk, tokens, last_refresh: new Date(runtime.now()).toISOString() };
-      await writeAuth(runtime, home, next);
+      try {
+        await writeAuth(runtime, home, next);
+      } catch (e) {
+        // The issuer has rotated the tokens: this run goes on with them, but the old refresh
+        // token in the file is now spent.
+        this.warn(`${(e as Error).message}; the refreshed sign-in is used for this run only, so the next run will need \`ocx login\``);
+      }
       this.adopt(next);
       this.refreshedHere = tokens.access_token;
     });

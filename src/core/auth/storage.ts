@@ -60,8 +60,9 @@ export async function readAuth(runtime: Runtime, home: string): Promise<AuthDotJ
 
 /** Replaces auth.json atomically: a 0600 temporary file in the same folder, then rename. */
 export async function writeAuth(runtime: Runtime, home: string, auth: AuthDotJson): Promise<void> {
-  const file = authFile(home);
   await runtime.fs.mkdir(home, { recursive: true, mode: 0o700 });
+  // A symlinked auth.json (a mounted secret, a dotfiles repo) is replaced where it points.
+  const file = await runtime.fs.realpath(authFile(home)).catch(() => authFile(home));
   const tmp = `${file}.tmp-${randomHex(6)}`;
   try {
     if (!(await runtime.fs.createExclusive(tmp, `${JSON.stringify(auth, null, 2)}\n`, { mode: 0o600 }))) {
@@ -93,10 +94,17 @@ const LOCK_POLL_MS = 50;
  */
 export async function withAuthLock<T>(runtime: Runtime, home: string, signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
   const lock = join(home, "auth.json.ocx.lock");
-  await runtime.fs.mkdir(home, { recursive: true, mode: 0o700 });
   for (;;) {
     signal.throwIfAborted();
-    if (await runtime.fs.createExclusive(lock, `${new Date(runtime.now()).toISOString()}\n`, { mode: 0o600 })) break;
+    let created: boolean;
+    try {
+      created = await runtime.fs.createExclusive(lock, `${new Date(runtime.now()).toISOString()}\n`, { mode: 0o600 });
+    } catch {
+      // A read-only $CODEX_HOME (a mounted secret): no lock can be had, and no process can
+      // write the file either, so there is nothing to coordinate.
+      return fn();
+    }
+    if (created) break;
     const stat = await runtime.fs.stat(lock);
     if (stat && runtime.now() - stat.mtimeMs > STALE_LOCK_MS) {
       await runtime.fs.remove(lock);
