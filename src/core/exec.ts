@@ -8,8 +8,9 @@ import type { Config } from "./config/schema.ts";
 import { ExitCode, OcxError, describeError } from "./errors.ts";
 import type { ThreadEvent, ThreadItem } from "./events.ts";
 import { ProcessManager } from "./exec/process-manager.ts";
+import { createChatClient } from "./model/chat.ts";
 import { createResponsesClient } from "./model/responses.ts";
-import type { ResponseItem } from "./model/types.ts";
+import type { ProviderInfo, ResponseItem } from "./model/types.ts";
 import { humanProcessor } from "./output/human.ts";
 import { jsonlProcessor } from "./output/jsonl.ts";
 import type { OutputProcessor } from "./output/processor.ts";
@@ -21,7 +22,7 @@ import type { Runtime } from "./runtime.ts";
 import { describeSandbox, markNetwork, resolveSandboxPolicy, type SandboxMode, type SandboxPolicy } from "./sandbox-policy.ts";
 import { execCommandTool } from "./tools/exec-command.ts";
 import { writeStdinTool } from "./tools/write-stdin.ts";
-import { applyPatchCustomTool } from "./tools/apply-patch.ts";
+import { applyPatchCustomTool, applyPatchFunctionTool } from "./tools/apply-patch.ts";
 import { updatePlanTool } from "./tools/update-plan.ts";
 import { viewImageTool } from "./tools/view-image.ts";
 import type { Tool } from "./tools/define-tool.ts";
@@ -160,7 +161,7 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
 
   let itemCounter = 0;
   const processes = new ProcessManager(runtime);
-  const client = createResponsesClient({
+  const client = (provider.wireApi === "chat" ? createChatClient : createResponsesClient)({
     fetch: runtime.fetch,
     provider,
     headers: {
@@ -179,7 +180,7 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
     instructions: BASE_INSTRUCTIONS,
     threadId,
     input,
-    tools: toolset(config),
+    tools: toolset(config, provider.wireApi),
     streamMaxRetries: provider.streamMaxRetries,
     reasoning: reasoningParams(config),
     textFormat,
@@ -264,12 +265,13 @@ async function openRollout(
 }
 
 /** The tools offered to the model, in the reference's order. */
-function toolset(config: Config): Tool[] {
+/** Chat Completions has no freeform tools: apply_patch is then a JSON function. */
+function toolset(config: Config, wireApi: ProviderInfo["wireApi"]): Tool[] {
   return [
     execCommandTool,
     writeStdinTool,
     ...(config.tools?.update_plan?.enabled === false ? [] : [updatePlanTool]),
-    applyPatchCustomTool,
+    wireApi === "chat" ? applyPatchFunctionTool : applyPatchCustomTool,
     ...(config.tools?.view_image === false ? [] : [viewImageTool]),
   ];
 }

@@ -327,7 +327,15 @@ export function callOutput(body: any, callId: string): string | undefined {
 // Server
 
 const encoder = new TextEncoder();
-const frame = (e: SseEvent) => encoder.encode(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+// Chat Completions streams (test/mock/chat.ts) are bare `data:` lines, ending in `data: [DONE]`.
+const frame = (e: SseEvent) =>
+  encoder.encode(
+    e.type === "chat.chunk"
+      ? `data: ${JSON.stringify(e.chunk)}\n\n`
+      : e.type === "chat.done"
+        ? "data: [DONE]\n\n"
+        : `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`,
+  );
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function startMockResponses(script: Step[] = []): Promise<Mock> {
@@ -431,8 +439,9 @@ export async function startMockResponses(script: Step[] = []): Promise<Mock> {
         // keep the raw text
       }
       const rec: RecordedRequest = { method: request.method, path: url.pathname, search: url.search, headers, body, at: arrived };
-      // /v1/responses for API keys, /backend-api/codex/responses for a ChatGPT sign-in
-      if (request.method !== "POST" || !url.pathname.endsWith("/responses")) {
+      // /v1/responses for API keys, /backend-api/codex/responses for a ChatGPT sign-in,
+      // /v1/chat/completions for wire_api = "chat"
+      if (request.method !== "POST" || !(url.pathname.endsWith("/responses") || url.pathname.endsWith("/chat/completions"))) {
         otherRequests.push(rec);
         return json(404, { error: { message: `mock: no route for ${request.method} ${url.pathname}` } });
       }

@@ -45,9 +45,6 @@ export async function resolveProvider(
   if (!p.base_url) {
     throw new OcxError("config", `Model provider \`${id}\` has no base_url; set model_providers.${id}.base_url in config.toml`);
   }
-  if ((p.wire_api ?? "responses") === "chat") {
-    throw new OcxError("config", `Model provider \`${id}\`: wire_api = "chat" is not supported by this build yet; use "responses"`);
-  }
   const { auth, chatgpt } = await resolveAuth(runtime, config, p, id, codexHome, warn);
   let baseUrl = p.base_url;
   // A ChatGPT sign-in talks to the ChatGPT backend, unless the openai base URL was set explicitly.
@@ -63,7 +60,7 @@ export async function resolveProvider(
     id,
     name: p.name ?? id,
     baseUrl: baseUrl.replace(/\/+$/, ""),
-    wireApi: "responses",
+    wireApi: p.wire_api ?? "responses",
     auth,
     headers,
     queryParams: { ...p.query_params },

@@ -28,16 +28,30 @@ const USAGE_NOT_INCLUDED_MESSAGE =
   "To use Codex with your ChatGPT plan, upgrade to Plus: https://openai.com/chatgpt/pricing.";
 const CONTEXT_WINDOW_MESSAGE =
   "Your input exceeds the context window of this model. Please adjust your input and try again.";
-const DISCONNECTED = "stream disconnected before completion: ";
+export const DISCONNECTED = "stream disconnected before completion: ";
 
 export function createResponsesClient(opts: ResponsesClientOptions): ModelClient {
+  const post = streamingPost(opts, endpointUrl(opts.provider, "responses"));
+  return {
+    async *stream(request, signal) {
+      const body = await post(JSON.stringify(buildResponsesBody(request)), signal);
+      yield* readParts(body, signal, opts.provider.streamIdleTimeoutMs);
+    },
+  };
+}
+
+/**
+ * POST a JSON body to `url` and hand back the streaming response body: request-level retries
+ * (5xx, transport errors), 401 recovery through the provider's credentials, and HTTP errors
+ * classified for the retry policy. Shared by every wire API.
+ */
+export function streamingPost(opts: ResponsesClientOptions, url: string) {
   // Note: `ofetch.create({ fetch })` would put `fetch` in the *request defaults* and still call
   // the global fetch; the fetch implementation is a global option, hence createFetch.
   const $fetch = createFetch({ fetch: opts.fetch });
   const { provider } = opts;
   const sleep = opts.sleep ?? abortableSleep;
   const random = opts.random ?? Math.random;
-  const url = responsesUrl(provider);
   const redact = (text: string) => {
     for (const secret of provider.auth?.secrets() ?? []) if (secret) text = text.split(secret).join("[REDACTED]");
     return text;
@@ -73,8 +87,7 @@ export function createResponsesClient(opts: ResponsesClientOptions): ModelClient
     return { error, retry: res.status >= 500 };
   }
 
-  async function send(request: ModelRequest, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
-    const body = JSON.stringify(buildResponsesBody(request));
+  return async function send(body: string, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
     // A 401 may be cured by other credentials (a token another process refreshed, or a refresh):
     // at most twice per request, as the reference does (reload, then refresh).
     let recoveries = 0;
@@ -90,13 +103,6 @@ export function createResponsesClient(opts: ResponsesClientOptions): ModelClient
       if (!result.retry || n > provider.requestMaxRetries) throw result.error;
       await sleep(backoffMs(n++, random), signal);
     }
-  }
-
-  return {
-    async *stream(request, signal) {
-      const body = await send(request, signal);
-      yield* readParts(body, signal, provider.streamIdleTimeoutMs);
-    },
   };
 }
 
@@ -118,10 +124,10 @@ export function buildResponsesBody(request: ModelRequest): Record<string, unknow
   return body;
 }
 
-function responsesUrl(provider: ProviderInfo): string {
+export function endpointUrl(provider: ProviderInfo, path: string): string {
   const base = provider.baseUrl.replace(/\/+$/, "");
   const query = new URLSearchParams(provider.queryParams).toString();
-  return `${base}/responses${query ? `?${query}` : ""}`;
+  return `${base}/${path}${query ? `?${query}` : ""}`;
 }
 
 function buildHeaders(provider: ProviderInfo, extra: Record<string, string>, auth: Record<string, string> = {}): Headers {
@@ -242,7 +248,7 @@ async function* readParts(
 type ReadResult = Awaited<ReturnType<ReadableStreamDefaultReader<SseEvent>["read"]>>;
 
 /** One read, bounded by the idle timeout (counted per SSE event, as the reference does) and the signal. */
-function nextEvent(
+export function nextEvent(
   reader: ReadableStreamDefaultReader<SseEvent>,
   signal: AbortSignal,
   idleTimeoutMs: number,
@@ -347,11 +353,11 @@ function mapUsage(usage: Record<string, unknown> | undefined): Usage {
 // ---------------------------------------------------------------------------------------------
 // small helpers
 
-function count(value: unknown): number {
+export function count(value: unknown): number {
   return typeof value === "number" && Number.isFinite(value) ? value : 0;
 }
 
-function parseJson(text: string): unknown {
+export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
@@ -359,7 +365,7 @@ function parseJson(text: string): unknown {
   }
 }
 
-function asRecord(value: unknown): Record<string, unknown> | undefined {
+export function asRecord(value: unknown): Record<string, unknown> | undefined {
   return typeof value === "object" && value !== null && !Array.isArray(value)
     ? (value as Record<string, unknown>)
     : undefined;
