@@ -30,6 +30,7 @@ import { uuidv7 } from "./util/uuid.ts";
 import { loadResumed, overridesKey, type ResumedThread, type ResumeRequest } from "./session/resume.ts";
 import { RolloutWriter, rolloutRelativePath, rolloutSandboxPolicy } from "./session/rollout.ts";
 import { OCX_VERSION } from "./version.ts";
+import { AGENTS_MARKER, agentsMessage, loadProjectDocs } from "./prompt/project-docs.ts";
 import { codexHome, defaultShell, gitRoot, resolveWorkdir } from "./workspace.ts";
 
 
@@ -137,10 +138,20 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
       sandbox,
     }),
   );
-  // This turn's new input: the environment (again only when it changed since the session's last
-  // one), then the prompt. A resumed thread re-sends its whole history before them.
+  const docs = await loadProjectDocs(runtime, {
+    cwd,
+    codexHome: home,
+    maxBytes: config.project_doc_max_bytes,
+    fallbackFilenames: config.project_doc_fallback_filenames,
+  });
+  for (const w of docs.warnings) warn(w);
+  const agents = docs.text === undefined ? undefined : userMessage(agentsMessage(docs.text, cwd));
+  // This turn's new input: the project's AGENTS.md and the environment (each again only when it
+  // changed since the session's last one), then the prompt. A resumed thread re-sends its whole
+  // history before them.
   const fresh: ResponseItem[] = [
-    ...(resumed && sameContext(resumed.items, context) ? [] : [context]),
+    ...(agents && !(resumed && alreadySent(resumed.items, agents, AGENTS_MARKER)) ? [agents] : []),
+    ...(resumed && alreadySent(resumed.items, context, "<environment_context>") ? [] : [context]),
     { type: "message", role: "user", content: [...images, { type: "input_text", text: prompt }] },
   ];
   const input = [...(resumed?.items ?? []), ...fresh];
@@ -224,11 +235,12 @@ function resolveRunSandbox(runtime: Runtime, config: Config, opts: ExecOptions, 
 }
 
 /** Whether the last environment_context in `items` says what `context` says. */
-function sameContext(items: ResponseItem[], context: ResponseItem): boolean {
+/** Whether the latest user message of this kind (found by `marker`) in a resumed history equals `message`. */
+function alreadySent(items: ResponseItem[], message: ResponseItem, marker: string): boolean {
   const text = (m: ResponseItem) => JSON.stringify((m as { content?: unknown }).content);
   for (let i = items.length - 1; i >= 0; i--) {
     const it = items[i]!;
-    if (it.type === "message" && it.role === "user" && text(it).includes("<environment_context>")) return text(it) === text(context);
+    if (it.type === "message" && it.role === "user" && text(it).includes(marker)) return text(it) === text(message);
   }
   return false;
 }

@@ -42,6 +42,8 @@ export const Config = v.object({
       exclude_slash_tmp: v.optional(v.boolean()),
     }),
   ),
+  project_doc_max_bytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  project_doc_fallback_filenames: v.optional(v.array(v.string())),
   stdin_timeout_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
   tools: v.optional(
     v.object({

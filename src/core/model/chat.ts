@@ -109,7 +109,7 @@ export function toMessages(instructions: string, items: readonly ResponseItem[])
         if (typeof output === "string") text = output;
         else {
           const parts = contentParts(output);
-          text = parts.map((p) => (p.type === "text" ? p.text : "")).join("\n");
+          text = parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("\n");
           images.push(...parts.filter((p) => p.type === "image_url"));
           if (!text) text = "(image attached below)";
         }

@@ -22,6 +22,8 @@ import { gitRoot } from "../workspace.ts";
 export const DEFAULT_PROJECT_DOC_MAX_BYTES = 32 * 1024;
 export const OVERRIDE_FILENAME = "AGENTS.override.md";
 export const DEFAULT_FILENAME = "AGENTS.md";
+/** How the instructions message starts (to find it again in a resumed history). */
+export const AGENTS_MARKER = "# AGENTS.md instructions for ";
 export const PROJECT_DOC_SEPARATOR = "\n\n--- project-doc ---\n\n";
 
 export interface ProjectDocsOptions {
@@ -78,7 +80,7 @@ export async function loadProjectDocs(runtime: Runtime, opts: ProjectDocsOptions
 
 /** The user-message text that carries the joined docs to the model. */
 export function agentsMessage(text: string, cwd: string): string {
-  return `# AGENTS.md instructions for ${cwd}\n\n<INSTRUCTIONS>\n${text}\n</INSTRUCTIONS>`;
+  return `${AGENTS_MARKER}${cwd}\n\n<INSTRUCTIONS>\n${text}\n</INSTRUCTIONS>`;
 }
 
 /** Directories from the git root down to `cwd` (root first); just `cwd` outside a repository. */
