@@ -122,6 +122,7 @@ export function execOptions(argv: string[], warn: (msg: string) => void): ExecOp
     outputSchema: str("output-schema"),
     color: (str("color") as ExecOptions["color"]) ?? "auto",
     configOverrides: overrides,
+    strictConfig: bool("strict-config"),
     ignoreUserConfig: bool("ignore-user-config"),
     bypass,
     stdinTimeoutMs: stdinTimeout === undefined ? undefined : parseDurationMs("stdin-timeout", stdinTimeout),

@@ -30,6 +30,7 @@ import { uuidv7 } from "./util/uuid.ts";
 import { loadResumed, overridesKey, type ResumedThread, type ResumeRequest } from "./session/resume.ts";
 import { RolloutWriter, rolloutRelativePath, rolloutSandboxPolicy } from "./session/rollout.ts";
 import { OCX_VERSION } from "./version.ts";
+import { applyEnvPolicy } from "./exec/env-policy.ts";
 import { AGENTS_MARKER, agentsMessage, loadProjectDocs } from "./prompt/project-docs.ts";
 import { codexHome, defaultShell, gitRoot, resolveWorkdir } from "./workspace.ts";
 
@@ -51,6 +52,7 @@ export interface ExecOptions {
   color: "always" | "never" | "auto";
   configOverrides: string[];
   ignoreUserConfig: boolean;
+  strictConfig?: boolean;
   /** --dangerously-bypass-approvals-and-sandbox / --yolo */
   bypass: boolean;
   stdinTimeoutMs?: number;
@@ -67,6 +69,7 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
     overrides: opts.configOverrides,
     profile: opts.profile,
     ignoreUserConfig: opts.ignoreUserConfig,
+    strict: opts.strictConfig,
   });
   const out = outputProcessor(runtime, opts);
   const warn = (m: string) => out.warn(m);
@@ -313,7 +316,7 @@ function commandEnv(
   sandbox: SandboxPolicy,
   secrets: string[],
 ): Record<string, string> {
-  const env = runtime.envAll();
+  const env = applyEnvPolicy(runtime.envAll(), config.shell_environment_policy);
   for (const name of credentialEnvVars(config, providerId)) delete env[name];
   // Whatever else holds a credential in use (OPENAI_API_KEY with the same key, an exported token)
   const held = new Set(secrets.filter((s) => s.length >= 8));

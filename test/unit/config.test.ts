@@ -84,3 +84,62 @@ describe("providers", () => {
     expect(err.exitCode).toBe(3);
   });
 });
+
+describe("layers, strict mode and where errors point", () => {
+  const homeWith = (files: Record<string, string>) => {
+    const h = mkdtempSync(join(tmpdir(), "ocx-cfg-"));
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(h, name), text);
+    return h;
+  };
+  const load = (h: string, o: Partial<Parameters<typeof loadConfig>[1]> = {}) => loadConfig(fakeRuntime(), { codexHome: h, overrides: [], ...o });
+
+  test("later layers win: file < profile < -c", async () => {
+    const h = homeWith({
+      "config.toml": `model = "file"\nmodel_provider = "file-p"\nstdin_timeout_ms = 1\n[sandbox_workspace_write]\nnetwork_access = false\nwritable_roots = ["/a"]\n`,
+      "fast.config.toml": `model = "profile"\n[sandbox_workspace_write]\nnetwork_access = true\n`,
+    });
+    const c = await load(h, { profile: "fast", overrides: ["stdin_timeout_ms=9"] });
+    expect([c.model, c.model_provider, c.stdin_timeout_ms]).toEqual(["profile", "file-p", 9]);
+    expect(c.sandbox_workspace_write).toEqual({ network_access: true, writable_roots: ["/a"] });
+    expect((await load(h, { profile: "fast", ignoreUserConfig: true })).model_provider).toBeUndefined();
+  });
+
+  test("unknown keys are ignored, or an error naming file, line and key under --strict-config", async () => {
+    const h = homeWith({ "config.toml": `model = "m"\n\n[model_providers.local]\nbase_url = "http://x"\nbase_ulr = "typo"\n` });
+    expect((await load(h)).model).toBe("m");
+    const err = await load(h, { strict: true }).catch((e) => e);
+    expect(err.exitCode).toBe(3);
+    expect(err.message).toBe(`Error loading config: ${join(h, "config.toml")}:5: unknown key \`model_providers.local.base_ulr\` (--strict-config); remove it or correct its name`);
+    const fromC = await load(homeWith({}), { strict: true, overrides: ["sandbox_workspace_write.network=true"] }).catch((e) => e);
+    expect(fromC.message).toContain("-c override: unknown key `sandbox_workspace_write.network`");
+    // mcp_servers entries are kept whatever their fields
+    expect((await load(homeWith({ "config.toml": `[mcp_servers.docs]\ncommand = "x"\nargs = ["y"]\n` }), { strict: true })).mcp_servers).toEqual({ docs: { command: "x", args: ["y"] } });
+  });
+
+  test("a wrong type names the layer's file and line, the key and what was expected", async () => {
+    const h = homeWith({
+      "config.toml": `model = "m"\n[sandbox_workspace_write]\nnetwork_access = "yes"\n`,
+      "p.config.toml": `# profile\nmodel_verbosity = "loud"\n`,
+    });
+    const a = await load(h).catch((e) => e);
+    expect(a.message).toMatch(new RegExp(`^Error loading config: ${join(h, "config.toml")}:3: invalid value for \`sandbox_workspace_write.network_access\`: .*boolean`));
+    const b = await load(homeWith({ "p.config.toml": `# profile\nmodel_verbosity = "loud"\n` }), { profile: "p" }).catch((e) => e);
+    expect(b.message).toContain("p.config.toml:2: invalid value for `model_verbosity`");
+    expect(b.exitCode).toBe(3);
+  });
+});
+
+describe("shell_environment_policy", () => {
+  const { applyEnvPolicy } = require("../../src/core/exec/env-policy.ts");
+  const env = { PATH: "/bin", HOME: "/h", MY_API_KEY: "k", GH_TOKEN: "t", OTHER: "o", Secret_thing: "s" };
+  test("inherit all by default, no default excludes", () => {
+    expect(applyEnvPolicy(env)).toEqual(env);
+  });
+  test("core, none, default excludes, exclude, set, include_only", () => {
+    expect(applyEnvPolicy(env, { inherit: "core" })).toEqual({ PATH: "/bin", HOME: "/h" });
+    expect(applyEnvPolicy(env, { inherit: "none", set: { A: "1" } })).toEqual({ A: "1" });
+    expect(Object.keys(applyEnvPolicy(env, { ignore_default_excludes: false }))).toEqual(["PATH", "HOME", "OTHER"]);
+    expect(Object.keys(applyEnvPolicy(env, { exclude: ["o*", "p?th"] }))).toEqual(["HOME", "MY_API_KEY", "GH_TOKEN", "Secret_thing"]);
+    expect(applyEnvPolicy(env, { include_only: ["PATH", "X*"], set: { XY: "1" } })).toEqual({ PATH: "/bin", XY: "1" });
+  });
+});

@@ -33,6 +33,21 @@ export const Config = v.object({
   forced_login_method: v.optional(v.picklist(["api", "chatgpt"])),
   model_reasoning_effort: v.optional(v.string()),
   model_reasoning_summary: v.optional(v.string()),
+  model_verbosity: v.optional(v.picklist(["low", "medium", "high"])),
+  /** --oss without --local-provider: which local server. */
+  oss_provider: v.optional(v.picklist(["ollama", "lmstudio"])),
+  /** Parsed and kept for MCP support; not used yet. */
+  mcp_servers: v.optional(v.record(v.string(), v.looseObject({}))),
+  shell_environment_policy: v.optional(
+    v.object({
+      inherit: v.optional(v.picklist(["all", "core", "none"])),
+      ignore_default_excludes: v.optional(v.boolean()),
+      exclude: v.optional(v.array(v.string())),
+      include_only: v.optional(v.array(v.string())),
+      set: v.optional(stringRecord),
+      experimental_use_profile: v.optional(v.boolean()),
+    }),
+  ),
   sandbox_mode: v.optional(v.picklist(["read-only", "workspace-write", "danger-full-access"])),
   sandbox_workspace_write: v.optional(
     v.object({

@@ -1,0 +1,37 @@
+// shell_environment_policy: which of ocx's environment variables model-run commands see. Steps
+// in order: inherit (all | core | none), the default excludes (*KEY*, *SECRET*, *TOKEN*, only
+// when ignore_default_excludes = false; the reference's default keeps them), exclude patterns,
+// set, include_only patterns. Patterns are globs (* and ?) matched case-insensitively.
+import type { Config } from "../config/schema.ts";
+
+type Policy = NonNullable<Config["shell_environment_policy"]>;
+
+const CORE = ["HOME", "LOGNAME", "PATH", "SHELL", "USER", "USERNAME", "TMPDIR", "TEMP", "TMP", "LANG", "LC_ALL", "TERM"];
+const DEFAULT_EXCLUDES = ["*KEY*", "*SECRET*", "*TOKEN*"];
+
+function glob(pattern: string): RegExp {
+  const body = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  return new RegExp(`^${body}$`, "i");
+}
+
+const matcher = (patterns: readonly string[]) => {
+  const res = patterns.map(glob);
+  return (name: string) => res.some((re) => re.test(name));
+};
+
+export function applyEnvPolicy(env: Record<string, string>, policy: Policy = {}): Record<string, string> {
+  const inherit = policy.inherit ?? "all";
+  let out: Record<string, string> =
+    inherit === "all" ? { ...env } : inherit === "core" ? Object.fromEntries(Object.entries(env).filter(([k]) => CORE.includes(k))) : {};
+  const drop = (test: (name: string) => boolean) => {
+    out = Object.fromEntries(Object.entries(out).filter(([k]) => !test(k)));
+  };
+  if (policy.ignore_default_excludes === false) drop(matcher(DEFAULT_EXCLUDES));
+  if (policy.exclude?.length) drop(matcher(policy.exclude));
+  Object.assign(out, policy.set ?? {});
+  if (policy.include_only?.length) {
+    const keep = matcher(policy.include_only);
+    drop((k) => !keep(k));
+  }
+  return out;
+}
