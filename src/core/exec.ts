@@ -197,6 +197,7 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
     tools: toolset(config, provider.wireApi),
     streamMaxRetries: provider.streamMaxRetries,
     reasoning: reasoningParams(config),
+    verbosity: config.model_verbosity,
     textFormat,
     cwd,
     shell,

@@ -200,6 +200,14 @@ describe("request", () => {
     expect(body.text).toEqual({ format });
   });
 
+  test("model_verbosity goes in text.verbosity, beside a format", () => {
+    const { buildResponsesBody } = require("../../src/core/model/responses.ts");
+    expect(buildResponsesBody(request({ verbosity: "low" })).text).toEqual({ verbosity: "low" });
+    const format = { type: "json_schema", name: "o", strict: true, schema: {} };
+    expect(buildResponsesBody(request({ verbosity: "high", textFormat: format })).text).toEqual({ format, verbosity: "high" });
+    expect("text" in buildResponsesBody(request())).toBe(false);
+  });
+
   test("URL, method and headers", async () => {
     const f = fakeFetch(() => sseResponse([completed()]));
     const c = client(f.fetch, { provider: provider({ baseUrl: "http://h/v1/", queryParams: { "api-version": "2025-04-01" } }) });

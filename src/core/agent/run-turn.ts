@@ -27,6 +27,7 @@ export interface TurnOptions {
   tools: Tool[];
   streamMaxRetries: number;
   reasoning?: ModelRequest["reasoning"];
+  verbosity?: string;
   textFormat?: ModelRequest["textFormat"];
   cwd: string;
   /** Absolute path of the default shell for commands. */
@@ -89,6 +90,7 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
         threadId: opts.threadId,
         reasoning: opts.reasoning,
         textFormat: opts.textFormat,
+        verbosity: opts.verbosity,
       };
       calls = [];
       let failure: ModelError | undefined;

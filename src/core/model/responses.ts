@@ -120,7 +120,9 @@ export function buildResponsesBody(request: ModelRequest): Record<string, unknow
   body.stream = true;
   if (request.reasoning) body.include = ["reasoning.encrypted_content"];
   body.prompt_cache_key = request.threadId;
-  if (request.textFormat) body.text = { format: request.textFormat };
+  if (request.textFormat || request.verbosity) {
+    body.text = { ...(request.textFormat ? { format: request.textFormat } : {}), ...(request.verbosity ? { verbosity: request.verbosity } : {}) };
+  }
   return body;
 }
 

@@ -53,6 +53,8 @@ export interface ModelRequest {
   reasoning?: { effort?: string; summary?: string };
   /** `text.format` for structured output. */
   textFormat?: Record<string, unknown>;
+  /** `text.verbosity` (model_verbosity). */
+  verbosity?: string;
 }
 
 /** What a wire adapter yields while a response streams. */
