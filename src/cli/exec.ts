@@ -95,16 +95,6 @@ export function execOptions(argv: string[], warn: (msg: string) => void): ExecOp
     sandbox ??= "workspace-write";
   }
   const overrides = list("config");
-  if (bool("oss")) {
-    const local = str("local-provider");
-    if (!local) {
-      throw new OcxError(
-        "config",
-        "No default OSS provider configured. Use --local-provider=ollama|lmstudio with --oss, or set model_provider in config.toml",
-      );
-    }
-    overrides.unshift(`model_provider="${local}"`);
-  }
   const stdinTimeout = str("stdin-timeout");
   return {
     resume,
@@ -123,6 +113,7 @@ export function execOptions(argv: string[], warn: (msg: string) => void): ExecOp
     color: (str("color") as ExecOptions["color"]) ?? "auto",
     configOverrides: overrides,
     strictConfig: bool("strict-config"),
+    oss: bool("oss") ? { provider: str("local-provider") } : undefined,
     ignoreUserConfig: bool("ignore-user-config"),
     bypass,
     stdinTimeoutMs: stdinTimeout === undefined ? undefined : parseDurationMs("stdin-timeout", stdinTimeout),

@@ -30,6 +30,7 @@ import { uuidv7 } from "./util/uuid.ts";
 import { loadResumed, overridesKey, type ResumedThread, type ResumeRequest } from "./session/resume.ts";
 import { RolloutWriter, rolloutRelativePath, rolloutSandboxPolicy } from "./session/rollout.ts";
 import { OCX_VERSION } from "./version.ts";
+import { OSS_DEFAULT_MODEL, ossProvider, probeLocalServer } from "./config/oss.ts";
 import { applyEnvPolicy } from "./exec/env-policy.ts";
 import { AGENTS_MARKER, agentsMessage, loadProjectDocs } from "./prompt/project-docs.ts";
 import { codexHome, defaultShell, gitRoot, resolveWorkdir } from "./workspace.ts";
@@ -53,6 +54,8 @@ export interface ExecOptions {
   configOverrides: string[];
   ignoreUserConfig: boolean;
   strictConfig?: boolean;
+  /** --oss [--local-provider NAME] */
+  oss?: { provider?: string };
   /** --dangerously-bypass-approvals-and-sandbox / --yolo */
   bypass: boolean;
   stdinTimeoutMs?: number;
@@ -91,9 +94,12 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
 
   // Flags and -c override what a resumed session recorded; the session overrides config files.
   const overridden = (key: string) => overridesKey(opts.configOverrides, key);
-  const model = opts.model ?? (overridden("model") ? undefined : resumed?.model) ?? config.model ?? DEFAULT_MODEL;
-  const providerId = (overridden("model_provider") ? undefined : resumed?.provider) ?? config.model_provider ?? DEFAULT_PROVIDER;
+  // --oss: a local server, its default model unless -m; asked first whether it runs and has the model.
+  const oss = opts.oss ? ossProvider(opts.oss.provider, config) : undefined;
+  const model = opts.model ?? (oss ? OSS_DEFAULT_MODEL : undefined) ?? (overridden("model") ? undefined : resumed?.model) ?? config.model ?? DEFAULT_MODEL;
+  const providerId = oss ?? (overridden("model_provider") ? undefined : resumed?.provider) ?? config.model_provider ?? DEFAULT_PROVIDER;
   const provider = await resolveProvider(runtime, config, home, providerId, warn);
+  if (oss) await probeLocalServer(runtime, oss, provider.baseUrl, model);
   const secrets = () => provider.auth?.secrets() ?? [];
   const sandbox = resolveRunSandbox(runtime, config, opts, cwd, resumed);
   const images = await imageParts(runtime, cwd, opts.images);

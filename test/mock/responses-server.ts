@@ -338,7 +338,8 @@ const frame = (e: SseEvent) =>
   );
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function startMockResponses(script: Step[] = []): Promise<Mock> {
+/** `getRoutes`: JSON answers for GET paths (a fake Ollama's /api/tags, LM Studio's /v1/models). */
+export async function startMockResponses(script: Step[] = [], getRoutes: Record<string, unknown> = {}): Promise<Mock> {
   const queue: Step[] = [...script];
   const requests: RecordedRequest[] = [];
   const otherRequests: RecordedRequest[] = [];
@@ -441,6 +442,10 @@ export async function startMockResponses(script: Step[] = []): Promise<Mock> {
       const rec: RecordedRequest = { method: request.method, path: url.pathname, search: url.search, headers, body, at: arrived };
       // /v1/responses for API keys, /backend-api/codex/responses for a ChatGPT sign-in,
       // /v1/chat/completions for wire_api = "chat"
+      if (request.method === "GET" && url.pathname in getRoutes) {
+        otherRequests.push(rec);
+        return json(200, getRoutes[url.pathname]);
+      }
       if (request.method !== "POST" || !(url.pathname.endsWith("/responses") || url.pathname.endsWith("/chat/completions"))) {
         otherRequests.push(rec);
         return json(404, { error: { message: `mock: no route for ${request.method} ${url.pathname}` } });

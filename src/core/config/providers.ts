@@ -5,6 +5,7 @@ import type { ProviderAuth, ProviderInfo } from "../model/types.ts";
 import type { Runtime } from "../runtime.ts";
 import { bearer, openAiAuth } from "../auth/credentials.ts";
 import { DEFAULT_CHATGPT_BASE_URL } from "../auth/oauth.ts";
+import { isLocalProvider, localBaseUrl } from "./oss.ts";
 import type { Config, ProviderConfig } from "./schema.ts";
 
 export const DEFAULT_MODEL = "gpt-5.5";
@@ -19,7 +20,7 @@ const BUILT_IN: Record<string, ProviderConfig> = {
 const DEFAULTS = { requestMaxRetries: 4, streamMaxRetries: 5, streamIdleTimeoutMs: 300_000 };
 
 /** The provider's config entry, without touching credentials. */
-export function providerConfig(config: Config, id: string): ProviderConfig {
+export function providerConfig(config: Config, id: string, runtime?: Runtime): ProviderConfig {
   const custom = config.model_providers?.[id];
   const builtIn = BUILT_IN[id];
   if (!custom && !builtIn) {
@@ -30,6 +31,7 @@ export function providerConfig(config: Config, id: string): ProviderConfig {
     );
   }
   const merged: ProviderConfig = { ...builtIn, ...custom };
+  if (isLocalProvider(id) && !custom?.base_url && runtime) merged.base_url = localBaseUrl(runtime, id);
   if (id === "openai" && config.openai_base_url) merged.base_url = config.openai_base_url;
   return merged;
 }
@@ -41,7 +43,7 @@ export async function resolveProvider(
   id: string,
   warn: (message: string) => void = () => {},
 ): Promise<ProviderInfo> {
-  const p = providerConfig(config, id);
+  const p = providerConfig(config, id, runtime);
   if (!p.base_url) {
     throw new OcxError("config", `Model provider \`${id}\` has no base_url; set model_providers.${id}.base_url in config.toml`);
   }
