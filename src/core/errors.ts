@@ -11,6 +11,8 @@ export const ExitCode = {
   auth: 4,
   sandbox: 5,
   budget: 6,
+  /** The final answer did not match --output-schema, even after one correction. */
+  output_schema: 1,
   sigint: 130,
   sigterm: 143,
 } as const;
@@ -24,6 +26,7 @@ const failureCodeByKind: Partial<Record<OcxErrorKind, FailureCode>> = {
   auth: "auth",
   sandbox: "sandbox_unavailable",
   budget: "budget_exceeded",
+  output_schema: "output_schema",
   sigint: "interrupted",
   sigterm: "interrupted",
 };

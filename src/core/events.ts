@@ -85,6 +85,7 @@ export const FailureCode = v.picklist([
   "auth",
   "sandbox_unavailable",
   "budget_exceeded",
+  "output_schema",
   "interrupted",
   "config",
   "internal",

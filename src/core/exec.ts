@@ -31,6 +31,7 @@ import { loadResumed, overridesKey, type ResumedThread, type ResumeRequest } fro
 import { RolloutWriter, rolloutRelativePath, rolloutSandboxPolicy } from "./session/rollout.ts";
 import { OCX_VERSION } from "./version.ts";
 import { OSS_DEFAULT_MODEL, ossProvider, probeLocalServer } from "./config/oss.ts";
+import { parseOutputSchema, schemaDraft, validateAnswer } from "./output-schema.ts";
 import { applyEnvPolicy } from "./exec/env-policy.ts";
 import { AGENTS_MARKER, agentsMessage, loadProjectDocs } from "./prompt/project-docs.ts";
 import { codexHome, defaultShell, gitRoot, resolveWorkdir } from "./workspace.ts";
@@ -79,7 +80,7 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
   const resumed = opts.resume ? await loadResumed(runtime, home, opts.resume, await resolveWorkdir(runtime, opts.cd), warn) : undefined;
   // A resumed thread runs where it last ran unless -C says otherwise.
   const cwd = await resolveWorkdir(runtime, opts.cd ?? resumed?.cwd);
-  const textFormat = opts.outputSchema ? await readOutputSchema(runtime, opts.outputSchema) : undefined;
+  const outputSchema = opts.outputSchema ? await readOutputSchema(runtime, opts.outputSchema) : undefined;
 
   const prompt = await readPrompt({
     arg: opts.prompt,
@@ -204,7 +205,8 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
     streamMaxRetries: provider.streamMaxRetries,
     reasoning: reasoningParams(config),
     verbosity: config.model_verbosity,
-    textFormat,
+    textFormat: outputSchema?.textFormat,
+    checkAnswer: outputSchema?.check,
     cwd,
     shell,
     sandbox,
@@ -333,6 +335,7 @@ function commandEnv(
   return markNetwork(env, sandbox);
 }
 
+/** --output-schema FILE: the strict copy for the request, and a check of the final answer against the original. */
 async function readOutputSchema(runtime: Runtime, file: string) {
   let text: string;
   try {
@@ -340,13 +343,15 @@ async function readOutputSchema(runtime: Runtime, file: string) {
   } catch (e) {
     throw new OcxError("config", `Failed to read output schema file ${file}: ${describeError(e)}`);
   }
-  let schema: unknown;
-  try {
-    schema = JSON.parse(text);
-  } catch (e) {
-    throw new OcxError("config", `Output schema file ${file} is not valid JSON: ${describeError(e)}`);
-  }
-  return { type: "json_schema", strict: true, schema, name: "codex_output_schema" };
+  const parsed = parseOutputSchema(text, file);
+  const draft = schemaDraft(parsed.schema, file);
+  return {
+    textFormat: { type: "json_schema", strict: true, schema: parsed.strict, name: "codex_output_schema" },
+    check: (answer: string | undefined) => {
+      const result = validateAnswer(parsed.schema, draft, answer ?? "");
+      return result.ok ? [] : result.errors;
+    },
+  };
 }
 
 /** -o FILE: the last agent message verbatim (no newline added); empty, with a warning, if none. */
