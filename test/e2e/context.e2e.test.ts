@@ -55,3 +55,30 @@ describe("AGENTS.md", () => {
     expect(messageTexts(mock.requests[1]!.body).some((t) => t.startsWith("# AGENTS.md"))).toBe(false);
   });
 });
+
+describe("-i/--image", () => {
+  // a 1x1 transparent PNG
+  const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==", "base64");
+
+  test("repeatable, not greedy: images go before the prompt text as data URLs; a missing file is exit 3", async () => {
+    const repo = makeRepo();
+    writeFileSync(join(repo, "a.png"), PNG);
+    writeFileSync(join(repo, "b.png"), PNG);
+    const { mock, home } = await setup([reply("two images")]);
+    const r = await runOcx(["exec", "-i", "a.png", "--image", "b.png", "what do you see"], { home, cwd: repo });
+    expect(r.code).toBe(0);
+    const last = mock.requests[0]!.body.input.at(-1);
+    expect(last.role).toBe("user");
+    // each image inside its <image name=[Image #N] path=…> tags, all before the prompt
+    const images = last.content.filter((p: any) => p.type === "input_image");
+    expect(images.map((p: any) => p.image_url)).toEqual([1, 2].map(() => `data:image/png;base64,${PNG.toString("base64")}`));
+    expect(last.content.at(-1)).toEqual({ type: "input_text", text: "what do you see" });
+    expect(last.content.findIndex((p: any) => p.text === "what do you see")).toBe(last.content.length - 1);
+    expect(last.content[0].text).toBe(`<image name=[Image #1] path="${join(repo, "a.png")}">`);
+
+    const missing = await runOcx(["exec", "-i", "nope.png", "x"], { home, cwd: repo });
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toContain("nope.png");
+    expect(mock.requests.length).toBe(1);
+  });
+});
