@@ -31,7 +31,6 @@ import { loadResumed, overridesKey, type ResumedThread, type ResumeRequest } fro
 import { RolloutWriter, rolloutRelativePath, rolloutSandboxPolicy } from "./session/rollout.ts";
 import { OCX_VERSION } from "./version.ts";
 import { OSS_DEFAULT_MODEL, ossProvider, probeLocalServer } from "./config/oss.ts";
-import { parseOutputSchema, schemaDraft, validateAnswer } from "./output-schema.ts";
 import { applyEnvPolicy } from "./exec/env-policy.ts";
 import { AGENTS_MARKER, agentsMessage, loadProjectDocs } from "./prompt/project-docs.ts";
 import { codexHome, defaultShell, gitRoot, resolveWorkdir } from "./workspace.ts";
@@ -343,13 +342,15 @@ async function readOutputSchema(runtime: Runtime, file: string) {
   } catch (e) {
     throw new OcxError("config", `Failed to read output schema file ${file}: ${describeError(e)}`);
   }
+  // Loaded only when asked for: the validator is the largest module ocx has.
+  const { correctionPrompt, parseOutputSchema, schemaDraft, validateAnswer } = await import("./output-schema.ts");
   const parsed = parseOutputSchema(text, file);
   const draft = schemaDraft(parsed.schema, file);
   return {
     textFormat: { type: "json_schema", strict: true, schema: parsed.strict, name: "codex_output_schema" },
     check: (answer: string | undefined) => {
       const result = validateAnswer(parsed.schema, draft, answer ?? "");
-      return result.ok ? [] : result.errors;
+      return result.ok ? undefined : { problems: result.errors, correction: correctionPrompt(result.errors) };
     },
   };
 }

@@ -14,7 +14,6 @@ import type { Runtime } from "../runtime.ts";
 import type { SandboxPolicy } from "../sandbox-policy.ts";
 import type { Tool, ToolContext, TurnScope } from "../tools/define-tool.ts";
 import { backoffMs, sleep } from "../model/retry.ts";
-import { correctionPrompt } from "../output-schema.ts";
 import { callOutputItem, isToolCall, itemText, reasoningText } from "./items.ts";
 
 export interface TurnOptions {
@@ -34,7 +33,7 @@ export interface TurnOptions {
    * Checks the final answer (--output-schema); problems found make the model try once more,
    * then fail the turn with code output_schema.
    */
-  checkAnswer?(answer: string | undefined): string[];
+  checkAnswer?(answer: string | undefined): { problems: string[]; correction: string } | undefined;
   cwd: string;
   /** Absolute path of the default shell for commands. */
   shell: string;
@@ -142,14 +141,15 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
       }
       streamRetries = 0;
       if (calls.length > 0) continue;
-      const problems = opts.checkAnswer?.(lastAgentMessage) ?? [];
-      if (problems.length === 0) break;
+      const mismatch = opts.checkAnswer?.(lastAgentMessage);
+      if (!mismatch) break;
+      const { problems } = mismatch;
       if (corrected) {
         throw new OcxError("output_schema", `The final answer does not match the output schema: ${problems.join("; ")}`);
       }
       corrected = true;
       opts.warn?.(`the answer does not match the output schema (${problems.length} problem${problems.length === 1 ? "" : "s"}); asking the model to correct it`);
-      append({ type: "message", role: "user", content: [{ type: "input_text", text: correctionPrompt(problems) }] });
+      append({ type: "message", role: "user", content: [{ type: "input_text", text: mismatch.correction }] });
     }
     // An interrupt that arrived while the last response was finishing still counts.
     turn.signal.throwIfAborted();
