@@ -1,5 +1,6 @@
 // Expected failures and the exit-code table of ocx-extensions.md ("Outcome contract").
 import type { FailureCode } from "./events.ts";
+import type { Runtime } from "./runtime.ts";
 
 export const ExitCode = {
   ok: 0,
@@ -56,4 +57,15 @@ export const isOcxError = (e: unknown): e is OcxError => e instanceof OcxError;
 export function describeError(e: unknown): string {
   if (e instanceof Error) return e.message || e.name;
   return String(e);
+}
+
+/**
+ * Aborts `controller` with an OcxError of kind sigint/sigterm (exit 130/143) when the process is
+ * interrupted; returns the function that stops listening.
+ */
+export function abortOnInterrupt(runtime: Runtime, controller: AbortController, message: (signal: "SIGINT" | "SIGTERM") => string): () => void {
+  const off = (["SIGINT", "SIGTERM"] as const).map((signal) =>
+    runtime.onSignal(signal, () => controller.abort(new OcxError(signal === "SIGINT" ? "sigint" : "sigterm", message(signal)))),
+  );
+  return () => off.forEach((remove) => remove());
 }

@@ -5,7 +5,7 @@ import { runTurn } from "./agent/run-turn.ts";
 import { loadConfig } from "./config/load.ts";
 import { DEFAULT_MODEL, DEFAULT_PROVIDER, credentialEnvVars, resolveProvider } from "./config/providers.ts";
 import type { Config } from "./config/schema.ts";
-import { ExitCode, OcxError, describeError } from "./errors.ts";
+import { abortOnInterrupt, ExitCode, OcxError, describeError } from "./errors.ts";
 import type { ThreadEvent, ThreadItem } from "./events.ts";
 import { ProcessManager } from "./exec/process-manager.ts";
 import { createChatClient } from "./model/chat.ts";
@@ -88,7 +88,8 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
     notice: (l) => runtime.stderr.write(`${l}\n`),
   });
 
-  if (!opts.skipGitRepoCheck && !opts.bypass && !(await gitRoot(runtime, cwd))) {
+  const root = await gitRoot(runtime, cwd);
+  if (!opts.skipGitRepoCheck && !opts.bypass && !root) {
     throw new OcxError("config", "Not inside a trusted directory and --skip-git-repo-check was not specified.");
   }
 
@@ -132,10 +133,7 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
   emit({ type: "thread.started", thread_id: threadId });
 
   const controller = new AbortController();
-  const removeSignals = [
-    runtime.onSignal("SIGINT", () => controller.abort(new OcxError("sigint", "interrupted by SIGINT"))),
-    runtime.onSignal("SIGTERM", () => controller.abort(new OcxError("sigterm", "interrupted by SIGTERM"))),
-  ];
+  const removeSignals = abortOnInterrupt(runtime, controller, (signal) => `interrupted by ${signal}`);
 
   const shell = await defaultShell(runtime);
   const context = userMessage(
@@ -149,6 +147,7 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
   );
   const docs = await loadProjectDocs(runtime, {
     cwd,
+    gitRoot: root,
     codexHome: home,
     maxBytes: config.project_doc_max_bytes,
     fallbackFilenames: config.project_doc_fallback_filenames,
@@ -218,7 +217,7 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
     nextItemId: () => `item_${itemCounter++}`,
     onHistoryItem: (item) => rollout?.item(item),
   });
-  for (const remove of removeSignals) remove();
+  removeSignals();
   rollout?.event({ type: "token_count", info: { total_token_usage: result.usage, last_token_usage: result.usage } });
   if (!result.ok) rollout?.event({ type: "error", message: result.error?.message ?? "turn failed" });
   rollout?.event({ type: "task_complete", turn_id: turnId, last_agent_message: result.lastAgentMessage ?? null });

@@ -3,7 +3,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { startMockOAuth } from "../mock/oauth-server.ts";
 import { callOutput, execCommand, reply, sse, turn } from "../mock/responses-server.ts";
-import { checkEventStream, cleanupTemp, DENO_OCX, existsSync, items, join, makeDir, makeRepo, readFileSync, runOcx, startOcx, useMockServers, writeFileSync } from "./harness.ts";
+import { checkEventStream, cleanupTemp, DENO_OCX, existsSync, freePort, items, join, makeDir, makeRepo, readFileSync, runOcx, startOcx, useMockServers, writeFileSync } from "./harness.ts";
 
 const T = 60_000;
 const setup = useMockServers();
@@ -89,9 +89,7 @@ describe.skipIf(!hasDeno)("ocx on Deno", () => {
     try {
       const { mock, home } = await setup([reply("signed in")]);
       writeFileSync(join(home, "config.toml"), `model_provider = "openai"\nchatgpt_issuer = "${oauth.url}"\nchatgpt_base_url = "http://127.0.0.1:${mock.port}/backend-api"\n`);
-      const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
-      const port = probe.port!;
-      await probe.stop(true);
+      const port = await freePort();
       const signedIn = { ...deno(home), env: { ...deno(home).env, CODEX_API_KEY: undefined, OCX_LOGIN_CALLBACK_PORT: String(port) } };
       const run = startOcx(["login"], signedIn);
       const [url] = await run.waitForStderr(/http:\/\/127\.0\.0\.1:\d+\/oauth\/authorize\?\S+/, 30_000);

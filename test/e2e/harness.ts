@@ -366,6 +366,14 @@ export function checkEventStream(events: any[] | undefined): string[] {
 
 export { mkdirSync, existsSync, readFileSync, writeFileSync, join };
 
+/** A local port that was free a moment ago (nothing listens on it now). */
+export async function freePort(): Promise<number> {
+  const s = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
+  const port = s.port!;
+  await s.stop(true);
+  return port;
+}
+
 /**
  * For a test file: `setup(script)` starts a mock Responses server with `script` and a
  * CODEX_HOME pointing at it; every server is closed after each test.

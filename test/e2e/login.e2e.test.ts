@@ -3,7 +3,7 @@
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { statSync } from "node:fs";
 import { type OAuthMock, jwtClaims, startMockOAuth } from "../mock/oauth-server.ts";
-import { cleanupTemp, existsSync, join, makeDir, ocxBin, readFileSync, runOcx, startOcx, writeFileSync } from "./harness.ts";
+import { cleanupTemp, existsSync, freePort, join, makeDir, ocxBin, readFileSync, runOcx, startOcx, writeFileSync } from "./harness.ts";
 
 afterAll(cleanupTemp);
 
@@ -31,12 +31,6 @@ const readAuth = (home: string) => JSON.parse(readFileSync(authPath(home), "utf8
 const mode = (file: string) => statSync(file).mode & 0o777;
 const noKey = { CODEX_API_KEY: undefined };
 
-async function freePort(): Promise<number> {
-  const s = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
-  const port = s.port!;
-  await s.stop(true);
-  return port;
-}
 
 describe("login --with-api-key, status, logout", () => {
   test("a piped key is stored 0600; status masks it; logout removes it; stdout stays empty throughout", async () => {

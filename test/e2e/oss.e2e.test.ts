@@ -1,7 +1,7 @@
 // --oss: a local Ollama / LM Studio server, probed before the run.
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { type Mock, reply, startMockResponses } from "../mock/responses-server.ts";
-import { cleanupTemp, makeDir, runOcx } from "./harness.ts";
+import { cleanupTemp, freePort, makeDir, runOcx } from "./harness.ts";
 
 afterAll(cleanupTemp);
 let mocks: Mock[] = [];
@@ -42,9 +42,7 @@ describe("--oss", () => {
   });
 
   test("nothing listening: exit 3 with how to start the server, no thread started", async () => {
-    const free = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
-    const port = free.port!;
-    await free.stop(true);
+    const port = await freePort();
     for (const local of ["ollama", "lmstudio"]) {
       const r = await runOcx(["exec", "--json", "--oss", "--local-provider", local, "--skip-git-repo-check", "hi"], { home: makeDir("home-"), env: { ...noKey, CODEX_OSS_PORT: String(port) } });
       expect(r.code).toBe(3);

@@ -1,7 +1,7 @@
 // The login commands with their config loaded and Ctrl-C wired: what src/cli/login.ts calls.
 import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
-import { OcxError } from "../errors.ts";
+import { abortOnInterrupt } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
 import { codexHome } from "../workspace.ts";
 import { loginWithBrowser } from "./browser-login.ts";
@@ -16,16 +16,13 @@ async function setup(runtime: Runtime, overrides: string[]): Promise<{ config: C
 /** Runs an interactive flow that Ctrl-C (or SIGTERM) cancels without writing anything. */
 async function interruptible(runtime: Runtime, fn: (signal: AbortSignal) => Promise<number>): Promise<number> {
   const controller = new AbortController();
-  const off = [
-    runtime.onSignal("SIGINT", () => controller.abort(new OcxError("sigint", "Login cancelled"))),
-    runtime.onSignal("SIGTERM", () => controller.abort(new OcxError("sigterm", "Login cancelled"))),
-  ];
+  const off = abortOnInterrupt(runtime, controller, () => "Login cancelled");
   try {
     return await fn(controller.signal);
   } catch (e) {
     throw controller.signal.aborted ? controller.signal.reason : e;
   } finally {
-    for (const remove of off) remove();
+    off();
   }
 }
 

@@ -29,6 +29,8 @@ export const PROJECT_DOC_SEPARATOR = "\n\n--- project-doc ---\n\n";
 export interface ProjectDocsOptions {
   /** The working directory (made absolute against runtime.cwd() if relative). */
   cwd: string;
+  /** The repository root when the caller already knows it (null: not in one); found here otherwise. */
+  gitRoot?: string | null;
   /** CODEX_HOME, where the global AGENTS.md lives. */
   codexHome: string;
   /** project_doc_max_bytes: the cap on project docs (not the global file); 0 disables them. */
@@ -61,7 +63,9 @@ export async function loadProjectDocs(runtime: Runtime, opts: ProjectDocsOptions
   if (maxBytes > 0) {
     const names = candidateNames(opts.fallbackFilenames ?? []);
     let remaining = maxBytes;
-    for (const dir of await searchDirs(runtime, resolve(runtime.cwd(), opts.cwd))) {
+    const cwd = resolve(runtime.cwd(), opts.cwd);
+    const root = opts.gitRoot !== undefined ? opts.gitRoot : await gitRoot(runtime, cwd);
+    for (const dir of searchDirs(cwd, root)) {
       const found = await firstDoc(runtime, dir, names, warnings);
       if (!found) continue;
       const bytes = found.bytes.length > remaining ? truncateUtf8(found.bytes, remaining) : found.bytes;
@@ -84,8 +88,7 @@ export function agentsMessage(text: string, cwd: string): string {
 }
 
 /** Directories from the git root down to `cwd` (root first); just `cwd` outside a repository. */
-async function searchDirs(runtime: Runtime, cwd: string): Promise<string[]> {
-  const root = await gitRoot(runtime, cwd);
+function searchDirs(cwd: string, root: string | null): string[] {
   if (root === null) return [cwd];
   const dirs: string[] = [];
   for (let d = cwd; ; d = dirname(d)) {
