@@ -51,7 +51,15 @@ const self = currentRunAs();
 let user: RunAs | undefined;
 const made = createUser();
 if (typeof made === "string") console.log(`escape suite: running as the current user only, no root/unprivileged matrix: ${made}`);
-else user = made;
+else {
+  // The user must be able to run the binary (every folder on its path searchable by others).
+  const probe = sh([...made.prefix, ocxBin(), "--version"]);
+  if (probe.code === 0) user = made;
+  else {
+    console.log(`escape suite: the unprivileged user cannot run ${ocxBin()} (${probe.out.trim()}); running as root only`);
+    removeUser(made);
+  }
+}
 const USERS: RunAs[] = user ? [self, user] : [self];
 
 let tcp: Server;
