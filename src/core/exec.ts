@@ -21,6 +21,7 @@ import { readPrompt } from "./prompt/read-prompt.ts";
 import type { Runtime } from "./runtime.ts";
 import { describeSandbox, markNetwork, resolveSandboxPolicy, type SandboxMode, type SandboxPolicy } from "./sandbox-policy.ts";
 import { execCommandTool } from "./tools/exec-command.ts";
+import { releaseSandbox } from "./sandbox/confine.ts";
 import { writeStdinTool } from "./tools/write-stdin.ts";
 import { applyPatchCustomTool, applyPatchFunctionTool } from "./tools/apply-patch.ts";
 import { updatePlanTool } from "./tools/update-plan.ts";
@@ -192,7 +193,7 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
     },
   });
 
-  const result = await runTurn({
+  const result = await runTurnReleasing(runtime, sandbox, {
     runtime,
     client,
     model,
@@ -227,6 +228,15 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
     await writeLastMessage(runtime, opts.outputLastMessage, result.ok ? result.lastAgentMessage : undefined, out);
   }
   return result.ok ? ExitCode.ok : (result.error?.exitCode ?? ExitCode.failed);
+}
+
+/** runTurn, then the sandbox's placeholders go (every command has ended by then). */
+async function runTurnReleasing(runtime: Runtime, sandbox: SandboxPolicy, opts: Parameters<typeof runTurn>[0]) {
+  try {
+    return await runTurn(opts);
+  } finally {
+    await releaseSandbox(runtime, sandbox);
+  }
 }
 
 /**

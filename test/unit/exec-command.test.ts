@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnBun } from "../../src/adapters/bun-spawn.ts";
@@ -10,6 +10,7 @@ import type { SandboxPolicy } from "../../src/core/sandbox-policy.ts";
 import { DEVICE_FILES, type SandboxCapabilities, type SandboxSpec } from "../../src/core/sandbox/spec.ts";
 import { FULL_ACCESS, toolHarness, type ToolHarness } from "../support/tool-context.ts";
 import { execCommandTool } from "../../src/core/tools/exec-command.ts";
+import { releaseSandbox } from "../../src/core/sandbox/confine.ts";
 import { writeStdinTool } from "../../src/core/tools/write-stdin.ts";
 
 interface Harness extends ToolHarness {
@@ -39,6 +40,10 @@ function harness(sandbox: SandboxPolicy = FULL_ACCESS, caps: Partial<SandboxCapa
     },
     monotonic: () => performance.now(),
     fs: {
+      mkdir: async (path: string, o?: { mode?: number }) => void mkdirSync(path, o),
+      readDir: async (path: string) => readdirSync(path),
+      remove: async (path: string, o?: { recursive?: boolean }) => rmSync(path, { recursive: o?.recursive ?? false }),
+      realpath: async (path: string) => realpathSync(path),
       async stat(path: string): Promise<FileStat | null> {
         try {
           const s = statSync(path);
@@ -251,7 +256,8 @@ describe("exec_command", () => {
     await exec(h, { cmd: "echo hi" });
     const argv = h.spawned[0]!.argv;
     const readOnly = ["/ws/.git", "/ws/.codex", "/ws/.agents", "/ws/.aws"];
-    expect(argv.slice(0, 2)).toEqual(["WRAPPED", JSON.stringify({ writable: ["/ws", ...DEVICE_FILES], network: false, readOnly })]);
+    const view = { namespaces: true, freshProc: false, privatePts: false };
+    expect(argv.slice(0, 2)).toEqual(["WRAPPED", JSON.stringify({ writable: ["/ws", ...DEVICE_FILES], network: false, readOnly, hide: [], view })]);
     expect(argv.slice(2)).toEqual([h.ctx.shell, "-lc", "echo hi"]);
     expect((h.started()[0] as { command: string }).command).toMatch(/ -lc 'echo hi'$/);
     expect(h.started()[0]).not.toHaveProperty("command", expect.stringContaining("WRAPPED"));
@@ -266,35 +272,65 @@ describe("exec_command", () => {
     const specOf = (h: Harness, n = 0) => JSON.parse(h.spawned[n]!.argv[1]!) as SandboxSpec;
     const ws = (root: string): SandboxPolicy => ({ mode: "workspace-write", writableRoots: [root], networkAccess: false, bypass: false });
 
-    test("a host that can enforce them gets every candidate, and no warning", async () => {
+    test("a host that can enforce them gets every candidate as a mount point, and no warning; the placeholders go at the end", async () => {
+      const root = workspace();
+      const h = harness(ws(root), { carveOuts: true, freshProc: true, privatePts: true });
+      await exec(h, { cmd: "true" });
+      await exec(h, { cmd: "true" });
+      expect(specOf(h).readOnly).toEqual([".git", ".codex", ".agents", ".aws"].map((d) => `${root}/${d}`));
+      expect(specOf(h).view).toEqual({ namespaces: true, freshProc: true, privatePts: true });
+      // absent names get empty read-only folders to mount over, made once per run
+      expect(readdirSync(root).sort()).toEqual([".agents", ".aws", ".codex", ".git"]);
+      expect(statSync(join(root, ".codex")).mode & 0o777).toBe(0o555);
+      expect(h.warnings).toEqual([]);
+      await releaseSandbox(h.ctx.runtime, h.ctx.sandbox);
+      expect(readdirSync(root)).toEqual([".git"]);
+    });
+
+    test("a placeholder someone filled meanwhile is left alone", async () => {
       const root = workspace();
       const h = harness(ws(root), { carveOuts: true });
       await exec(h, { cmd: "true" });
-      expect(specOf(h).readOnly).toEqual([".git", ".codex", ".agents", ".aws"].map((d) => `${root}/${d}`));
-      expect(h.warnings).toEqual([]);
+      writeFileSync(join(root, ".aws", "config"), "x");
+      await releaseSandbox(h.ctx.runtime, h.ctx.sandbox);
+      expect(readdirSync(root).sort()).toEqual([".aws", ".git"]);
+      expect(readdirSync(join(root, ".aws"))).toEqual(["config"]);
     });
 
-    test("a host that cannot: the command still runs confined to the roots, with one warning per run", async () => {
-      const root = workspace();
+    test("a host without namespaces: the command still runs confined, with one warning per run naming every gap", async () => {
+      const root = mkdtempSync(join(tmpdir(), "ocx-carve-"));
       const h = harness(ws(root), { carveOuts: false, problems: ["user namespace: clone: Operation not permitted"] });
       await exec(h, { cmd: "true" });
       await exec(h, { cmd: "true" });
       expect(h.spawned).toHaveLength(2);
-      expect(specOf(h).readOnly).toEqual([]);
+      expect(specOf(h).view.namespaces).toBe(false);
       expect(specOf(h).writable[0]).toBe(root);
+      expect(readdirSync(root)).toEqual([]); // no placeholders without a mount to put on them
       expect(h.warnings).toHaveLength(1);
-      expect(h.warnings[0]).toContain(`${root}/.git`);
       expect(h.warnings[0]).toContain("clone: Operation not permitted");
-      expect(h.warnings[0]).not.toContain(".codex"); // only what exists is named
+      for (const gap of [".git, .codex, .agents, .aws", "timestamps", "other processes", "chmod, chown and extended attributes are refused"]) {
+        expect(h.warnings[0]).toContain(gap);
+      }
       expect(h.warnings[0]).not.toContain("\n");
     });
 
-    test("nothing to protect: no warning even where the host cannot", async () => {
+    test("without namespaces, a CODEX_HOME inside a writable root stops the run before anything runs", async () => {
       const root = mkdtempSync(join(tmpdir(), "ocx-carve-"));
-      const h = harness(ws(root), { carveOuts: false });
-      await exec(h, { cmd: "true" });
-      expect(h.warnings).toEqual([]);
-      expect(h.spawned).toHaveLength(1);
+      const home = join(root, "codex-home");
+      mkdirSync(home);
+      const h = harness({ ...ws(root), codexHome: home }, { carveOuts: false, problems: ["user namespace: forced"] });
+      const err = await exec(h, { cmd: "true" }).catch((e) => e);
+      expect(err).toBeInstanceOf(OcxError);
+      expect(err.kind).toBe("sandbox");
+      expect(err.message).toContain(`CODEX_HOME (${home})`);
+      expect(err.message).toContain(`writable root ${root}`);
+      expect(h.spawned).toEqual([]);
+      // with namespaces it runs, and CODEX_HOME and its credential files are in the spec
+      const ok = harness({ ...ws(root), codexHome: home }, { carveOuts: true });
+      await exec(ok, { cmd: "true" });
+      expect(specOf(ok).readOnly).toContain(home);
+      expect(specOf(ok).hide).toEqual(["auth.json", "auth.json.ocx.lock", "auth.json.lock"].map((f) => `${home}/${f}`));
+      await releaseSandbox(ok.ctx.runtime, ok.ctx.sandbox);
     });
   });
 

@@ -6,7 +6,7 @@ import { ExitCode, OcxError, describeError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
 import { markNetwork, PROTECTED_DIRS, resolveSandboxPolicy, sandboxModes, type SandboxChoice } from "../sandbox-policy.ts";
 import { codexHome, resolveWorkdir } from "../workspace.ts";
-import { confinedArgv, hostCapabilities } from "./confine.ts";
+import { confinedArgv, hostCapabilities, releaseSandbox } from "./confine.ts";
 import { LANDLOCK_SCOPE_ABI } from "./landlock.ts";
 import { LANDLOCK_NET_ABI, unenforceableReason, type SandboxCapabilities } from "./spec.ts";
 
@@ -95,6 +95,7 @@ export async function sandboxRun(runtime: Runtime, opts: SandboxRunOptions): Pro
   await Promise.all([pump(child.stdout, runtime.stdout), pump(child.stderr, runtime.stderr)]);
   const status = await child.exited;
   for (const remove of forward) remove();
+  await releaseSandbox(runtime, policy);
   const code = exitCodeOf(status);
   return code < 0 ? ExitCode.failed : code;
 }
