@@ -440,13 +440,29 @@ describe("ocx sandbox check / run", () => {
     expect(ok.stdout).toMatch(/^platform: linux /);
     expect(ok.stdout).toMatch(/landlock: ABI \d+/);
     expect(ok.stdout).toContain("read-only: enforced");
-    expect(ok.stdout).toContain("read-only .git, .codex, .agents, .aws in writable roots: read-only bind mounts in a user namespace");
+    expect(ok.stdout).toMatch(/^user namespaces: available \(fresh \/proc, private devpts\)$/m);
+    expect(ok.stdout).toContain("  [x] .git, .codex, .agents, .aws read-only in every writable root, also when absent: read-only bind mounts");
+    expect(ok.stdout).toContain("  [x] own pid namespace and /proc: ocx and other processes out of sight: pid namespace with a fresh /proc");
+    expect(ok.stdout).not.toContain("NOT ENFORCED");
     const degraded = await runOcx(["sandbox", "check"], { home, env: { OCX_SANDBOX_FORCE_NO_CARVE_OUTS: "simulated" } });
     expect(degraded.code).toBe(0);
-    expect(degraded.stdout).toContain("workspace-write: enforced (commands may write .git, .codex, .agents, .aws)");
+    expect(degraded.stdout).toContain("workspace-write: enforced (partly: see the guarantees above)");
+    expect(degraded.stdout).toContain("  [ ] .git, .codex, .agents, .aws read-only in every writable root, also when absent: NOT ENFORCED: no user namespaces on this host: commands can write them");
+    expect(degraded.stdout).toContain("  [ ] everything outside the writable roots read-only, metadata included: NOT ENFORCED: no user namespaces on this host: chmod, chown, extended attributes and inode flags are refused everywhere");
+    expect(degraded.stdout).toContain("  [x] auth.json and its lock files unreadable: Landlock grants no read on them");
+    expect(degraded.stdout).toContain("  [x] no capabilities in any set, no_new_privs, securebits locked");
     const json = await runOcx(["sandbox", "check", "--json"], { home });
     const parsed = JSON.parse(json.stdout);
     expect(parsed).toMatchObject({ enforceable: true, platform: "linux", seccomp: true, carveOuts: true, modes: { "read-only": null, "workspace-write": null } });
+    const ids = (parsed.guarantees as { id: string; enforced: boolean }[]).map((g) => `${g.id}=${g.enforced}`);
+    expect(ids).toEqual([
+      "writes-confined=true", "network-off=true", "no-privilege=true", "new-session=true", "refused-calls=true", "read-only-view=true",
+      "roots-pinned=true", "protected-names=true", "codex-home-read-only=true", "credentials-unreadable=true", "pid-namespace=true",
+      "private-pts=true", "processes-end=true",
+    ]);
+    const degradedJson = JSON.parse((await runOcx(["sandbox", "check", "--json"], { home, env: { OCX_SANDBOX_FORCE_NO_CARVE_OUTS: "x" } })).stdout);
+    const off = (degradedJson.guarantees as { id: string; enforced: boolean }[]).filter((g) => !g.enforced).map((g) => g.id);
+    expect(off).toEqual(["read-only-view", "roots-pinned", "protected-names", "codex-home-read-only", "pid-namespace", "private-pts", "processes-end"]);
     const forced = await runOcx(["sandbox", "check"], { home, env: { OCX_SANDBOX_FORCE_UNAVAILABLE: "simulated" } });
     expect(forced.code).toBe(5);
     expect(forced.stdout).toContain("read-only: cannot be enforced");
