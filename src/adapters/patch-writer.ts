@@ -3,7 +3,7 @@
 // write, whatever a command swaps in meanwhile. Reads the steps (JSON) on stdin, performs them in
 // order, prints one JSON result line; exit 0 when every step was done, 1 when one failed, 2 on
 // bad input. It starts for every patch: keep its imports few.
-import { writeSync } from "node:fs";
+import { readFileSync, writeSync } from "node:fs";
 import * as fsp from "node:fs/promises";
 import process from "node:process";
 import { parseSteps, performSteps, type StepFs } from "../core/patch/write.ts";
@@ -26,11 +26,8 @@ const nodeFs: StepFs = {
 
 /** Runs the writer and ends the process. */
 export async function runPatchWriter(): Promise<never> {
-  const decoder = new TextDecoder();
-  let input = "";
-  for await (const chunk of process.stdin as AsyncIterable<Uint8Array>) input += decoder.decode(chunk, { stream: true });
-  input += decoder.decode();
-  const steps = parseSteps(input);
+  // One blocking read to the end: several times faster than iterating process.stdin.
+  const steps = parseSteps(readFileSync(0, "utf8"));
   if (typeof steps === "string") {
     writeSync(2, `ocx patch writer: ${steps}\n`);
     process.exit(2);
