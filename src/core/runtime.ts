@@ -30,6 +30,11 @@ export interface SandboxPort {
   probe(opts?: { carveOuts?: boolean }): Promise<SandboxCapabilities>;
   /** The argv that runs `argv` confined as `spec` says (only after probe() said it can). */
   wrap(spec: SandboxSpec, argv: string[]): string[];
+  /**
+   * The argv that starts this program again (the compiled binary alone, or runtime + entry
+   * file): for its hidden entries, e.g. apply_patch's confined writer.
+   */
+  readonly selfArgv: readonly string[];
 }
 
 export interface FileStat {

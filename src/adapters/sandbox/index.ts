@@ -23,6 +23,7 @@ export function hostSandbox(selfArgv: readonly string[]): SandboxPort {
       if (process.platform === "darwin") return [SANDBOX_EXEC, "-p", seatbeltProfile(spec), "--", ...argv];
       return helperArgv(selfArgv, spec, argv);
     },
+    selfArgv,
   };
 }
 
