@@ -6,7 +6,7 @@
 // session, restricts itself and execs), on Deno by confining itself and execing (no init). Every
 // call runs on the JS main thread, which is the thread that execs or clones (Landlock,
 // no_new_privs and capabilities are per thread).
-import { readdirSync, realpathSync, statSync } from "node:fs";
+import { readdirSync, realpathSync, statSync, type Dirent } from "node:fs";
 import {
   FS,
   grantedFs,
@@ -121,16 +121,16 @@ function prepareRuleset(l: Libc, spec: SandboxSpec, hidden: readonly string[]): 
   if (reads) {
     addRule(l, rulesetFd, "/", FS.READ_DIR);
     for (const [dir, excluded] of readExclusions(hidden)) {
-      let names: string[];
+      let entries: Dirent[];
       try {
-        names = readdirSync(dir);
+        entries = readdirSync(dir, { withFileTypes: true });
       } catch {
         continue;
       }
-      for (const name of names) {
-        if (excluded.has(name)) continue;
-        const path = dir === "/" ? `/${name}` : `${dir}/${name}`;
-        const isDir = isDirectory(path);
+      for (const entry of entries) {
+        if (excluded.has(entry.name)) continue;
+        const path = dir === "/" ? `/${entry.name}` : `${dir}/${entry.name}`;
+        const isDir = entry.isSymbolicLink() ? isDirectory(path) : entry.isDirectory();
         if (isDir !== null) addRule(l, rulesetFd, path, isDir ? READ_RIGHTS.dir : READ_RIGHTS.file);
       }
     }

@@ -1,7 +1,9 @@
-// Loads namespace.c with Bun's embedded TinyCC. TinyCC reads its source from a path and cannot
-// see the compiled binary's embedded files, so the text goes through a memfd.
+// Loads namespace.c: the shared object that build.ts compiled with the host's C compiler and
+// embedded in the binary (about 0.3 ms to load), else the source compiled at run time by Bun's
+// embedded TinyCC (several ms, every time a helper starts). Neither a binary's embedded files nor
+// TinyCC's input can be opened by path from the outside, so both go through a memfd.
 import { cc, dlopen, FFIType, ptr } from "bun:ffi";
-import { writeSync } from "node:fs";
+import { readFileSync, writeSync } from "node:fs";
 import source from "./namespace.c" with { type: "text" };
 import { cArray } from "./libc.ts";
 
@@ -19,23 +21,41 @@ const MFD_CLOEXEC = 1;
 type NamespaceLib = ReturnType<typeof compile>;
 let compiled: NamespaceLib | undefined;
 
-function compile() {
+const i64 = FFIType.i64;
+const i32 = FFIType.i32;
+const p = FFIType.ptr;
+const SYMBOLS = {
+  ocx_probe: { args: [i64, i32, i32, p, i32], returns: i32 },
+  ocx_run: { args: [p, i32, i32, i32, p, p, p, p, p, i32, p, p], returns: i32 },
+} as const;
+
+/** A memfd holding `bytes`; its /proc/self/fd path. */
+function memfdPath(name: string, bytes: Uint8Array | string): string {
   const { memfd_create } = dlopen("libc.so.6", {
     memfd_create: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
   }).symbols;
-  const fd = memfd_create(ptr(Buffer.from("ocx-namespace.c\0")), MFD_CLOEXEC);
+  const fd = memfd_create(ptr(Buffer.from(`${name}\0`)), MFD_CLOEXEC);
   if (fd < 0) throw new Error("memfd_create failed");
-  writeSync(fd, source);
-  const i64 = FFIType.i64;
-  const i32 = FFIType.i32;
-  const p = FFIType.ptr;
-  return cc({
-    source: `/proc/self/fd/${fd}`,
-    symbols: {
-      ocx_probe: { args: [i64, i32, i32, p, i32], returns: i32 },
-      ocx_run: { args: [p, i32, i32, i32, p, p, p, p, p, i32, p, p], returns: i32 },
-    },
-  }).symbols;
+  if (typeof bytes === "string") writeSync(fd, bytes);
+  else writeSync(fd, bytes);
+  return `/proc/self/fd/${fd}`;
+}
+
+/** The shared object build.ts embedded (`ocx-namespace-<hash>.so`), when this binary has one for this host. */
+function loadPrebuilt() {
+  const files = (Bun as { embeddedFiles?: readonly Blob[] }).embeddedFiles ?? [];
+  const file = files.find((f) => /^ocx-namespace(-[0-9a-z]+)?\.so$/.test((f as Blob & { name?: string }).name ?? ""));
+  if (!file) return null;
+  try {
+    const bytes = readFileSync(`/$bunfs/root/${(file as Blob & { name: string }).name}`);
+    return dlopen(memfdPath("ocx-namespace.so", bytes), SYMBOLS).symbols;
+  } catch {
+    return null; // built for another architecture or libc: compile instead
+  }
+}
+
+function compile() {
+  return loadPrebuilt() ?? cc({ source: memfdPath("ocx-namespace.c", source), symbols: SYMBOLS }).symbols;
 }
 
 const lib = () => (compiled ??= compile());
