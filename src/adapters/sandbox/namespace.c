@@ -38,6 +38,8 @@ extern char *strerror(int errnum);
 extern int waitpid(int pid, int *status, int options);
 extern int kill(int pid, int sig);
 extern int getpid(void);
+extern int getppid(void);
+extern int setpgid(int pid, int pgid);
 extern int setsid(void);
 extern void *signal(int sig, void *handler);
 extern int sigprocmask(int how, const void *set, void *old);
@@ -62,6 +64,7 @@ extern int chdir(const char *path);
 #define SIGUSR2 12
 #define SIGTERM 15
 #define SIGCHLD 17
+#define SIGPWR 30
 #define SIGSTOP 19
 #define WNOHANG 1
 #define AT_FDCWD (-100)
@@ -458,6 +461,18 @@ static void init_forward(int sig) {
   }
 }
 
+/* Without a pid namespace nothing ends the command's processes for us when the helper dies (ocx
+ * was killed): the init learns of it by this signal and ends them itself. */
+static volatile int helper_gone = 0;
+static void on_helper_death(int sig) {
+  (void)sig;
+  helper_gone = 1;
+  if (command_pid > 0) {
+    kill(-command_pid, SIGKILL);
+    kill(command_pid, SIGKILL);
+  }
+}
+
 /* The helper passes the signals ocx sends it on to the init. */
 static volatile int init_pid = 0;
 static void helper_forward(int sig) {
@@ -525,9 +540,18 @@ static int add_late_rules(const struct sysnos *sys, int ruleset_fd, const struct
 
 /* The init: view, command, wait; reports the command's wait status on status_fd. Never returns. */
 static void run_init(const struct sysnos *sys, int flags, const char **rw, const char **ro, const char **hide, const struct late_rules *late,
-                     int ruleset_fd, const void *fprog, char **argv, int status_fd) {
+                     int ruleset_fd, const void *fprog, char **argv, int status_fd, int helper) {
   const char *what = "";
-  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  /* A group of its own: ocx's SIGKILL to the helper's group must leave the init alive to clean up. */
+  setpgid(0, 0);
+  if (flags & RUN_NAMESPACES) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* the kernel then ends the whole pid namespace */
+  } else {
+    signal(SIGPWR, (void *)on_helper_death);
+    prctl(PR_SET_PDEATHSIG, SIGPWR, 0, 0, 0);
+  }
+  /* Outside a pid namespace: the helper may have died before the death signal was armed. */
+  if (!(flags & RUN_NAMESPACES) && getppid() != helper) _exit(126);
   if (flags & RUN_NAMESPACES) {
     if (build_view(rw, ro, hide, &what) != 0) {
       report(2, "ocx sandbox: could not confine the command: mount ", what, errno_now(), 1);
@@ -570,6 +594,11 @@ static void run_init(const struct sysnos *sys, int flags, const char **rw, const
     }
     if (w < 0 && errno_now() != EINTR) break;
   }
+  if (helper_gone) {
+    on_helper_death(SIGPWR);
+    end_leftovers(getpid());
+    _exit(0);
+  }
   if (!(flags & RUN_NAMESPACES)) end_leftovers(getpid());
   write(status_fd, &command_status, sizeof(command_status));
   _exit(0);
@@ -600,6 +629,7 @@ int ocx_run(const long *sysnos, int flags, int uid, int gid, const char **rw, co
   }
   int is_child = 0, go_read = -1;
   const char *what = "";
+  int helper = getpid();
   int pid = clone_init(sys_clone, flags & RUN_NAMESPACES, uid, gid, &is_child, &go_read, &what);
   if (pid < 0) {
     report(2, CONFINE_FAILED, what, errno_now(), 1);
@@ -610,7 +640,7 @@ int ocx_run(const long *sysnos, int flags, int uid, int gid, const char **rw, co
   if (is_child) {
     close(status_pipe[0]);
     if (wait_go(go_read) != 0) _exit(126);
-    run_init(&sys, flags, rw, ro, hide, &late, ruleset_fd, fprog, argv, status_pipe[1]);
+    run_init(&sys, flags, rw, ro, hide, &late, ruleset_fd, fprog, argv, status_pipe[1], helper);
   }
   close(status_pipe[1]);
   close(ruleset_fd);

@@ -46,9 +46,13 @@ async function atomicWrite(fs: StepFs, path: string, content: string, mode: numb
   const dir = dirname(path);
   await fs.mkdir(dir, { recursive: true });
   const tmp = join(dir, `.${basename(path)}.ocx-${randomHex(4)}.tmp`);
-  if (!(await fs.createExclusive(tmp, content, { mode: 0o666 }))) throw new Error(`EEXIST: file already exists, open '${tmp}'`);
+  // Created with the file's mode (less the umask): where the sandbox refuses chmod (hosts without
+  // user namespaces), that is as close as it gets, and the write still goes through.
+  if (!(await fs.createExclusive(tmp, content, { mode: mode ?? 0o666 }))) throw new Error(`EEXIST: file already exists, open '${tmp}'`);
   try {
-    if (mode !== undefined) await fs.chmod(tmp, mode);
+    if (mode !== undefined) await fs.chmod(tmp, mode).catch((e) => {
+      if ((e as { code?: string }).code !== "EPERM") throw e;
+    });
     await fs.rename(tmp, path);
   } catch (e) {
     await fs.remove(tmp).catch(() => {});
