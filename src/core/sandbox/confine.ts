@@ -30,11 +30,14 @@ export async function hostCapabilities(runtime: Runtime, opts?: { carveOuts?: bo
 
 /** Policies already warned about unprotected carve-outs (one warning per run). */
 const warnedCarveOuts = new WeakSet<SandboxPolicy>();
+/** Policies already warned about a process that could not be hardened. */
+const warnedHarden = new WeakSet<SandboxPolicy>();
 
 /**
  * The argv to spawn for `argv` under `policy`; throws OcxError("sandbox") rather than run
  * unconfined. When `.git` and friends exist in a writable root but the host cannot keep them
  * read-only for commands, the command still runs confined to the roots and `warn` says so once.
+ * Before the first command, ocx's own process is closed to its commands (hardenSelf).
  */
 export async function confinedArgv(
   runtime: Runtime,
@@ -43,20 +46,31 @@ export async function confinedArgv(
   warn: (message: string) => void = () => {},
 ): Promise<string[]> {
   const spec = sandboxSpec(policy);
-  if (!spec) return argv;
+  if (!spec) {
+    // Full access: the command could read what ocx holds in other ways too; a warning will do.
+    const problem = await runtime.sandbox.hardenSelf();
+    if (problem && !warnedHarden.has(policy)) {
+      warnedHarden.add(policy);
+      warn(`ocx's own memory and environment stay readable to its commands on this host (${problem})`);
+    }
+    return argv;
+  }
   const reason = unenforceableReason(await hostCapabilities(runtime), policy.mode);
   if (reason) throw new OcxError("sandbox", reason);
+  // The carve-out probe clones this process into a user namespace, which only works while the
+  // process is still dumpable (a non-dumpable child's uid_map belongs to root): it runs before
+  // hardenSelf, on the first command, even if no protected folder exists yet.
+  const caps = spec.readOnly.length > 0 ? await hostCapabilities(runtime, { carveOuts: true }) : undefined;
   const present = await existing(runtime, spec.readOnly);
-  if (present.length > 0) {
-    const caps = await hostCapabilities(runtime, { carveOuts: true });
-    if (!caps.carveOuts) {
-      spec.readOnly = [];
-      if (!warnedCarveOuts.has(policy)) {
-        warnedCarveOuts.add(policy);
-        warn(carveOutWarning(present, caps));
-      }
+  if (present.length > 0 && caps && !caps.carveOuts) {
+    spec.readOnly = [];
+    if (!warnedCarveOuts.has(policy)) {
+      warnedCarveOuts.add(policy);
+      warn(carveOutWarning(present, caps));
     }
   }
+  const problem = await runtime.sandbox.hardenSelf();
+  if (problem) throw new OcxError("sandbox", `cannot keep ocx's memory and environment from its commands: ${problem}`);
   return runtime.sandbox.wrap(spec, argv);
 }
 
