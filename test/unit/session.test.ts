@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bunRuntime } from "../../src/adapters/bun.ts";
 import { findById, findLatest, listRolloutFiles } from "../../src/core/session/find.ts";
+import { createRedactor } from "../../src/core/redact.ts";
 import { closeDanglingCalls, parseRollout, rolloutRelativePath, RolloutWriter, threadIdOfFile } from "../../src/core/session/rollout.ts";
 import { overridesKey } from "../../src/core/session/resume.ts";
 
@@ -92,7 +93,7 @@ describe("file names and the writer", () => {
 
   test("writes numbered lines and redacts secrets in their JSON-escaped form; short strings are not secrets", () => {
     const path = join(temp(), "r.jsonl");
-    const w = new RolloutWriter(runtime, path, ["sk-secret-\"quoted\"-value", "abc", undefined], 5);
+    const w = new RolloutWriter(runtime, path, createRedactor(() => ["sk-secret-\"quoted\"-value", "abc", undefined]), 5);
     w.item({ type: "message", content: 'the key is sk-secret-"quoted"-value, abc stays' });
     w.event({ type: "agent_message", message: "x" });
     const ls = Bun.file(path).text();
@@ -108,7 +109,7 @@ describe("file names and the writer", () => {
     const dir = temp();
     const path = join(dir, "r.jsonl");
     const warnings: string[] = [];
-    const w = new RolloutWriter(runtime, path, [], 0, (m) => warnings.push(m));
+    const w = new RolloutWriter(runtime, path, createRedactor(), 0, (m) => warnings.push(m));
     w.write("session_meta", { id: "x" });
     rmSync(dir, { recursive: true, force: true });
     w.item({ type: "message" });
