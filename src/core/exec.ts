@@ -27,7 +27,7 @@ import { updatePlanTool } from "./tools/update-plan.ts";
 import { viewImageTool } from "./tools/view-image.ts";
 import type { Tool } from "./tools/define-tool.ts";
 import { uuidv7 } from "./util/uuid.ts";
-import { loadResumed, overridesKey, type ResumedThread, type ResumeRequest } from "./session/resume.ts";
+import { loadResumed, overridesKey, resumedSandbox, type ResumedThread, type ResumeRequest } from "./session/resume.ts";
 import { RolloutWriter, rolloutRelativePath, rolloutSandboxPolicy } from "./session/rollout.ts";
 import { OCX_VERSION } from "./version.ts";
 import { OSS_DEFAULT_MODEL, ossProvider, probeLocalServer } from "./config/oss.ts";
@@ -83,9 +83,10 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
   });
   const out = outputProcessor(runtime, opts, stdout, stderr);
   const warn = (m: string) => out.warn(m);
-  const resumed = opts.resume ? await loadResumed(runtime, home, opts.resume, await resolveWorkdir(runtime, opts.cd), warn) : undefined;
+  const startDir = await resolveWorkdir(runtime, opts.cd);
+  const resumed = opts.resume ? await loadResumed(runtime, home, opts.resume, startDir, warn) : undefined;
   // A resumed thread runs where it last ran unless -C says otherwise.
-  const cwd = await resolveWorkdir(runtime, opts.cd ?? resumed?.cwd);
+  const cwd = opts.cd === undefined && resumed?.cwd !== undefined ? await resolveWorkdir(runtime, resumed.cwd) : startDir;
   const outputSchema = opts.outputSchema ? await readOutputSchema(runtime, opts.outputSchema) : undefined;
 
   const prompt = await readPrompt({
@@ -114,7 +115,7 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
   // auth.json may hold other credentials than the ones in use; read when the first tool runs.
   const authFile = authFileSecrets(runtime, home);
   redactor.add(authFile.values);
-  const sandbox = resolveRunSandbox(runtime, config, opts, cwd, resumed);
+  const sandbox = resolveRunSandbox(runtime, config, opts, cwd, resumed && { thread: resumed, cwdFromFile: cwd !== startDir }, warn);
   const images = await imageParts(runtime, cwd, opts.images);
 
   const threadId = resumed?.id ?? uuidv7(runtime.now());
@@ -243,17 +244,29 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
 }
 
 /**
- * The run's sandbox. A resumed thread keeps its recorded mode, writable roots and network unless
- * a flag (-s, --full-auto, --yolo, -c sandbox_mode / sandbox_workspace_write.network_access) says otherwise.
+ * The run's sandbox. A resumed thread keeps its recorded read-only or workspace-write mode unless
+ * a flag (-s, --full-auto, --yolo, -c sandbox_mode) says otherwise, but never gets more from its
+ * session file than this run's flags and config grant (see resumedSandbox).
  */
-function resolveRunSandbox(runtime: Runtime, config: Config, opts: ExecOptions, cwd: string, resumed?: ResumedThread): SandboxPolicy {
-  const recorded = resumed && !opts.sandbox && !opts.bypass && !overridesKey(opts.configOverrides, "sandbox_mode") ? resumed.sandboxPolicy : undefined;
-  if (!recorded) return resolveSandboxPolicy(runtime, config, opts, cwd);
-  const roots = recorded.type === "workspace-write" ? recorded.writable_roots : [];
-  const policy = resolveSandboxPolicy(runtime, config, { ...opts, sandbox: recorded.type, addDirs: [...roots, ...opts.addDirs] }, cwd);
-  if (recorded.type === "workspace-write" && !overridesKey(opts.configOverrides, "sandbox_workspace_write.network_access")) {
-    policy.networkAccess = recorded.network_access;
-  }
+function resolveRunSandbox(
+  runtime: Runtime,
+  config: Config,
+  opts: ExecOptions,
+  cwd: string,
+  resumed: { thread: ResumedThread; cwdFromFile: boolean } | undefined,
+  warn: (message: string) => void,
+): SandboxPolicy {
+  if (!resumed) return resolveSandboxPolicy(runtime, config, opts, cwd);
+  const flagsChose = opts.sandbox !== undefined || opts.bypass || overridesKey(opts.configOverrides, "sandbox_mode");
+  const { policy, warning } = resumedSandbox({
+    recorded: flagsChose ? undefined : resumed.thread.sandboxPolicy,
+    own: (mode) => resolveSandboxPolicy(runtime, config, mode ? { ...opts, sandbox: mode } : opts, cwd),
+    networkOverridden: overridesKey(opts.configOverrides, "sandbox_workspace_write.network_access"),
+    cwd,
+    cwdFromFile: resumed.cwdFromFile,
+    path: resumed.thread.path,
+  });
+  if (warning) warn(warning);
   return policy;
 }
 
