@@ -35,6 +35,13 @@ export interface SandboxPort {
    * file): for its hidden entries, e.g. apply_patch's confined writer.
    */
   readonly selfArgv: readonly string[];
+  /**
+   * Closes this process to its own commands: on Linux it becomes non-dumpable
+   * (prctl PR_SET_DUMPABLE 0), so /proc/<pid>/environ, mem and friends belong to root and
+   * ptrace is refused. Done once (later calls return the first answer); nothing to do elsewhere.
+   * Null when done, else what failed.
+   */
+  hardenSelf(): Promise<string | null>;
 }
 
 export interface FileStat {

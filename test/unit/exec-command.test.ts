@@ -15,6 +15,8 @@ import { writeStdinTool } from "../../src/core/tools/write-stdin.ts";
 
 interface Harness extends ToolHarness {
   spawned: SpawnOptions[];
+  /** The sandbox port's calls and the spawns, in order: "probe", "probe carve-outs", "harden", "spawn". */
+  calls: string[];
 }
 
 const managers: ProcessManager[] = [];
@@ -26,17 +28,26 @@ afterEach(async () => {
  * `caps` overrides what the fake host can enforce (Linux with Landlock and seccomp by default);
  * its wrap() prefixes argv with a marker and the spec, and the test runs the plain argv.
  */
-function harness(sandbox: SandboxPolicy = FULL_ACCESS, caps: Partial<SandboxCapabilities> = {}): Harness {
+function harness(sandbox: SandboxPolicy = FULL_ACCESS, caps: Partial<SandboxCapabilities> = {}, hardenProblem: string | null = null): Harness {
   const spawned: SpawnOptions[] = [];
+  const calls: string[] = [];
   const runtime = {
     spawn(opts: SpawnOptions) {
       spawned.push(opts);
+      calls.push("spawn");
       return spawnBun({ ...opts, argv: opts.argv[0] === "WRAPPED" ? opts.argv.slice(2) : opts.argv });
     },
     env: () => undefined,
     sandbox: {
-      probe: async (): Promise<SandboxCapabilities> => ({ platform: "linux", landlockAbi: 7, seccomp: true, seatbelt: false, carveOuts: true, problems: [], ...caps }),
+      probe: async (o?: { carveOuts?: boolean }): Promise<SandboxCapabilities> => {
+        calls.push(o?.carveOuts ? "probe carve-outs" : "probe");
+        return { platform: "linux", landlockAbi: 7, seccomp: true, seatbelt: false, carveOuts: true, problems: [], ...caps };
+      },
       wrap: (spec: SandboxSpec, argv: string[]) => ["WRAPPED", JSON.stringify(spec), ...argv],
+      hardenSelf: async () => {
+        calls.push("harden");
+        return hardenProblem;
+      },
     },
     monotonic: () => performance.now(),
     fs: {
@@ -56,7 +67,7 @@ function harness(sandbox: SandboxPolicy = FULL_ACCESS, caps: Partial<SandboxCapa
   } as unknown as Runtime;
   const h = toolHarness({ runtime, sandbox });
   managers.push(h.processes);
-  return { ...h, spawned };
+  return { ...h, spawned, calls };
 }
 
 const exec = async (h: Harness, args: Record<string, unknown>) => (await execCommandTool.run(JSON.stringify(args), h.ctx)) as string;
@@ -261,6 +272,34 @@ describe("exec_command", () => {
     expect(argv.slice(2)).toEqual([h.ctx.shell, "-lc", "echo hi"]);
     expect((h.started()[0] as { command: string }).command).toMatch(/ -lc 'echo hi'$/);
     expect(h.started()[0]).not.toHaveProperty("command", expect.stringContaining("WRAPPED"));
+  });
+
+  test("ocx closes itself to its commands before the first one starts; the carve-out probe (a clone) comes first", async () => {
+    const full = harness();
+    await exec(full, { cmd: "true" });
+    expect(full.calls).toEqual(["harden", "spawn"]);
+    const ro = harness({ mode: "read-only", writableRoots: [], networkAccess: false, bypass: false });
+    await exec(ro, { cmd: "true" });
+    expect(ro.calls).toEqual(["probe", "harden", "spawn"]);
+    // No protected folder exists yet: probed anyway, as a later command may create one.
+    const root = mkdtempSync(join(tmpdir(), "ocx-carve-"));
+    const ww = harness({ mode: "workspace-write", writableRoots: [root], networkAccess: false, bypass: false });
+    await exec(ww, { cmd: "true" });
+    expect(ww.calls).toEqual(["probe", "probe carve-outs", "harden", "spawn"]);
+  });
+
+  test("a sandboxed command is not started when ocx cannot close itself (exit 5); full access starts it with one warning", async () => {
+    const ro = harness({ mode: "read-only", writableRoots: [], networkAccess: false, bypass: false }, {}, "prctl(PR_SET_DUMPABLE): Invalid argument");
+    const err = await exec(ro, { cmd: "true" }).catch((e) => e);
+    expect(err).toBeInstanceOf(OcxError);
+    expect((err as OcxError).kind).toBe("sandbox");
+    expect((err as OcxError).message).toContain("prctl(PR_SET_DUMPABLE): Invalid argument");
+    expect(ro.spawned).toEqual([]);
+    const full = harness(FULL_ACCESS, {}, "cannot load libc.so.6 (missing)");
+    await exec(full, { cmd: "true" });
+    await exec(full, { cmd: "true" });
+    expect(full.spawned).toHaveLength(2);
+    expect(full.warnings).toEqual(["ocx's own memory and environment stay readable to its commands on this host (cannot load libc.so.6 (missing))"]);
   });
 
   describe("read-only carve-outs (.git and friends)", () => {

@@ -12,6 +12,7 @@ const SANDBOX_EXEC = "/usr/bin/sandbox-exec";
 export function hostSandbox(selfArgv: readonly string[]): SandboxPort {
   let probed: Promise<SandboxCapabilities> | undefined;
   let carveOuts: Promise<Pick<SandboxCapabilities, "carveOuts" | "freshProc" | "privatePts" | "problems">> | undefined;
+  let hardened: Promise<string | null> | undefined;
   return {
     async probe(opts) {
       const caps = await (probed ??= probe());
@@ -24,7 +25,24 @@ export function hostSandbox(selfArgv: readonly string[]): SandboxPort {
       return helperArgv(selfArgv, spec, argv);
     },
     selfArgv,
+    hardenSelf() {
+      return (hardened ??= process.platform === "linux" ? notDumpable() : Promise.resolve(null));
+    },
   };
+}
+
+const PR_SET_DUMPABLE = 4;
+
+/** prctl(PR_SET_DUMPABLE, 0): loads the FFI binding only now, right before the first command. */
+async function notDumpable(): Promise<string | null> {
+  try {
+    const { loadLibc } = await import("./libc.ts");
+    const libc = await loadLibc();
+    if (libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) === 0) return null;
+    return `prctl(PR_SET_DUMPABLE): ${libc.strerror(libc.errno())}`;
+  } catch (e) {
+    return `cannot load libc.so.6 (${(e as Error).message.split("\n")[0]})`;
+  }
 }
 
 async function probe(): Promise<SandboxCapabilities> {

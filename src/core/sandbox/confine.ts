@@ -30,6 +30,8 @@ export async function hostCapabilities(runtime: Runtime, opts?: { carveOuts?: bo
 
 /** Policies already warned about what this host cannot enforce (one warning per run). */
 const warned = new WeakSet<SandboxPolicy>();
+/** Policies already warned about a process that could not be hardened. */
+const warnedHarden = new WeakSet<SandboxPolicy>();
 /** Placeholder mount points made for absent protected names, per policy (removed by releaseSandbox). */
 const placeholders = new WeakMap<SandboxPolicy, Set<string>>();
 
@@ -38,6 +40,8 @@ const placeholders = new WeakMap<SandboxPolicy, Set<string>>();
  * unconfined. On Linux with user namespaces the command gets the namespace view; without them it
  * still runs confined to the roots, `warn` names once what this host cannot enforce, and a
  * CODEX_HOME inside a writable root (which only the view can keep read-only) stops the run.
+ * Before the first command, ocx's own process is closed to its commands (hardenSelf), after the
+ * namespace probe: a non-dumpable process cannot write its cloned child's uid_map.
  */
 export async function confinedArgv(
   runtime: Runtime,
@@ -46,7 +50,15 @@ export async function confinedArgv(
   warn: (message: string) => void = () => {},
 ): Promise<string[]> {
   const spec = sandboxSpec(policy);
-  if (!spec) return argv;
+  if (!spec) {
+    // Full access: the command could read what ocx holds in other ways too; a warning will do.
+    const problem = await runtime.sandbox.hardenSelf();
+    if (problem && !warnedHarden.has(policy)) {
+      warnedHarden.add(policy);
+      warn(`ocx's own memory and environment stay readable to its commands on this host (${problem})`);
+    }
+    return argv;
+  }
   const caps = await hostCapabilities(runtime, { carveOuts: true });
   const reason = unenforceableReason(caps, policy.mode);
   if (reason) throw new OcxError("sandbox", reason);
@@ -75,6 +87,8 @@ export async function confinedArgv(
       warn(`the sandbox cannot keep ${present.join(", ")} read-only for commands on this host (${lastProblem(caps)}); commands are still confined to the writable roots`);
     }
   }
+  const problem = await runtime.sandbox.hardenSelf();
+  if (problem) throw new OcxError("sandbox", `cannot keep ocx's memory and environment from its commands: ${problem}`);
   return runtime.sandbox.wrap(spec, argv);
 }
 
