@@ -280,12 +280,12 @@ describe("exec_command", () => {
     expect(full.calls).toEqual(["harden", "spawn"]);
     const ro = harness({ mode: "read-only", writableRoots: [], networkAccess: false, bypass: false });
     await exec(ro, { cmd: "true" });
-    expect(ro.calls).toEqual(["probe", "harden", "spawn"]);
-    // No protected folder exists yet: probed anyway, as a later command may create one.
+    // Every confined command needs to know whether it gets the namespace view: probed first.
+    expect(ro.calls).toEqual(["probe carve-outs", "harden", "spawn"]);
     const root = mkdtempSync(join(tmpdir(), "ocx-carve-"));
     const ww = harness({ mode: "workspace-write", writableRoots: [root], networkAccess: false, bypass: false });
     await exec(ww, { cmd: "true" });
-    expect(ww.calls).toEqual(["probe", "probe carve-outs", "harden", "spawn"]);
+    expect(ww.calls).toEqual(["probe carve-outs", "harden", "spawn"]);
   });
 
   test("a sandboxed command is not started when ocx cannot close itself (exit 5); full access starts it with one warning", async () => {
