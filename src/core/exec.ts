@@ -32,7 +32,7 @@ import { loadResumed, overridesKey, resumedSandbox, type ResumedThread, type Res
 import { RolloutWriter, rolloutRelativePath, rolloutSandboxPolicy } from "./session/rollout.ts";
 import { OCX_VERSION } from "./version.ts";
 import { OSS_DEFAULT_MODEL, ossProvider, probeLocalServer } from "./config/oss.ts";
-import { applyEnvPolicy } from "./exec/env-policy.ts";
+import { commandEnv } from "./exec/env-policy.ts";
 import { AGENTS_MARKER, agentsMessage, loadProjectDocs } from "./prompt/project-docs.ts";
 import { codexHome, defaultShell, gitRoot, resolveWorkdir } from "./workspace.ts";
 import { createRedactor, redactingSink, type Redactor } from "./redact.ts";
@@ -222,7 +222,7 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
     cwd,
     shell,
     sandbox,
-    env: commandEnv(runtime, config, providerId, threadId, sandbox, secrets()),
+    env: commandEnv(runtime, config, { providerId, threadId, sandbox, secrets: secrets() }),
     processes,
     emit,
     detail: (id, d) => out.detail(id, d),
@@ -376,25 +376,6 @@ function reasoningParams(config: Config) {
     ...(config.model_reasoning_effort ? { effort: config.model_reasoning_effort } : {}),
     ...(config.model_reasoning_summary ? { summary: config.model_reasoning_summary } : {}),
   };
-}
-
-/** The environment model-run commands see: the user's, minus every credential ocx holds. */
-function commandEnv(
-  runtime: Runtime,
-  config: Config,
-  providerId: string,
-  threadId: string,
-  sandbox: SandboxPolicy,
-  secrets: string[],
-): Record<string, string> {
-  const env = applyEnvPolicy(runtime.envAll(), config.shell_environment_policy);
-  for (const name of credentialEnvVars(config, providerId)) delete env[name];
-  // Whatever else holds a credential in use (OPENAI_API_KEY with the same key, an exported token)
-  const held = new Set(secrets.filter((s) => s.length >= 8));
-  for (const [name, value] of Object.entries(env)) if (held.has(value.trim())) delete env[name];
-  env.CODEX_CI = "1";
-  env.CODEX_THREAD_ID = threadId;
-  return markNetwork(env, sandbox);
 }
 
 /** --output-schema FILE: the strict copy for the request, and a check of the final answer against the original. */

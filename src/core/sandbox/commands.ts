@@ -1,6 +1,8 @@
 // `ocx sandbox check` (what this host can enforce) and `ocx sandbox run -- CMD` (one command
 // under a policy, exactly as the agent's commands run).
 import { loadConfig } from "../config/load.ts";
+import { DEFAULT_PROVIDER } from "../config/providers.ts";
+import { commandEnv } from "../exec/env-policy.ts";
 import { exitCodeOf } from "../exec/process-manager.ts";
 import { ExitCode, OcxError, describeError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
@@ -70,7 +72,8 @@ export async function sandboxRun(runtime: Runtime, opts: SandboxRunOptions): Pro
   const cwd = await resolveWorkdir(runtime, opts.cd);
   const policy = resolveSandboxPolicy(runtime, config, opts, cwd);
   const argv = await confinedArgv(runtime, policy, opts.argv, (m) => runtime.stderr.write(`warning: ${m}\n`));
-  const env = markNetwork(runtime.envAll(), policy);
+  // The environment an agent's command would get: credentials out, the same policy applied.
+  const env = commandEnv(runtime, config, { providerId: config.model_provider ?? DEFAULT_PROVIDER, sandbox: policy, secrets: [] });
   let child;
   try {
     child = runtime.spawn({ argv, cwd, env, stdin: "pipe" });
