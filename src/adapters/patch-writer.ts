@@ -7,18 +7,11 @@ import { readFileSync, writeSync } from "node:fs";
 import * as fsp from "node:fs/promises";
 import process from "node:process";
 import { parseSteps, performSteps, type StepFs } from "../core/patch/write.ts";
+import { createExclusive } from "./common.ts";
 
 const nodeFs: StepFs = {
   mkdir: async (p, o) => void (await fsp.mkdir(p, o)),
-  async createExclusive(p, data, o) {
-    try {
-      await fsp.writeFile(p, data, { flag: "wx", mode: o.mode });
-      return true;
-    } catch (e) {
-      if ((e as { code?: string }).code === "EEXIST") return false;
-      throw e;
-    }
-  },
+  createExclusive,
   chmod: (p, mode) => fsp.chmod(p, mode),
   rename: (a, b) => fsp.rename(a, b),
   remove: (p) => fsp.rm(p, { force: true }),
