@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnBun } from "../../src/adapters/bun-spawn.ts";
@@ -330,6 +330,7 @@ describe("exec_command", () => {
       const root = workspace();
       const h = harness(ws(root), { carveOuts: true });
       await exec(h, { cmd: "true" });
+      chmodSync(join(root, ".aws"), 0o755); // someone outside the sandbox takes it over
       writeFileSync(join(root, ".aws", "config"), "x");
       await releaseSandbox(h.ctx.runtime, h.ctx.sandbox);
       expect(readdirSync(root).sort()).toEqual([".aws", ".git"]);
