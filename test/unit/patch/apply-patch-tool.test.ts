@@ -35,7 +35,11 @@ import { execCommandTool } from "../../../src/core/tools/exec-command.ts";
 import { fakeRuntime } from "../../support/fake-runtime.ts";
 import { FULL_ACCESS, READ_ONLY, toolHarness, workspaceWrite, type ToolHarness } from "../../support/tool-context.ts";
 
-const runtime = bunRuntime();
+// The test process stays dumpable: a non-dumpable process cannot probe user namespaces (the
+// clone's uid_map would belong to root) when run unprivileged, and the probe of every later
+// runtime in this file would fail.
+const real = bunRuntime();
+const runtime: Runtime = { ...real, sandbox: { ...real.sandbox, hardenSelf: async () => null } };
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
