@@ -2,7 +2,7 @@
 // and seccomp for the agent's commands and for `ocx sandbox run`, escapes refused, and the
 // fail-closed path (exit 5, nothing run) when the host cannot enforce the policy.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, linkSync, rmSync, symlinkSync } from "node:fs";
+import { chmodSync, linkSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import { createServer, type Server } from "node:net";
 import { callOutput, execCommand, reply, sse, turn } from "../mock/responses-server.ts";
@@ -339,6 +339,19 @@ describe.skipIf(!hostCarveOuts)("workspace-write: .git, .codex, .agents and .aws
     expect(readFileSync(join(repo, ".codex", "keep.txt"), "utf8")).toBe("original\n");
     expect(existsSync(join(repo, ".agents", "keep.txt"))).toBe(true);
     expect(readFileSync(join(repo, "src.txt"), "utf8")).toBe("fine\n");
+  }, T);
+
+  test("exec: an absent .aws cannot be created (a read-only mount point stands in while commands run) and is gone after the run", async () => {
+    const repo = protectedRepo();
+    const cmd = "mkdir -p .aws/x || echo mkdir-denied; touch .aws/credentials || echo touch-denied; ls -a";
+    const { mock, home } = await setup([sse(turn([execCommand(cmd, {}, "call_a"), execCommand("rmdir .aws || echo rmdir-denied", {}, "call_b")])), reply("done")]);
+    const r = await runOcx(["exec", ...JSON_, ...WW, "go"], { home, cwd: repo });
+    expect(r.code).toBe(0);
+    const out = callOutput(mock.requests[1]!.body, "call_a")!;
+    expect(out).toContain("mkdir-denied");
+    expect(out).toContain("touch-denied");
+    expect(callOutput(mock.requests[1]!.body, "call_b")).toContain("rmdir-denied");
+    expect(readdirSync(repo).sort()).toEqual([".agents", ".codex", ".git"]);
   }, T);
 
   test("escapes refused: a symlink to .git, a hard link out of it, umount, and a nested user namespace", async () => {
