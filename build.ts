@@ -1,6 +1,7 @@
 // `npm run build`: compile dist/ocx for this host, then smoke-run it. A broken bytecode build can
 // exit 0 and still write a binary that crashes, so the smoke run is what decides success.
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { OCX_VERSION } from "./src/core/version.ts";
 
 const outfile = process.env.OCX_BUILD_OUTFILE ?? "dist/ocx";
@@ -11,6 +12,23 @@ if (pkg.version !== OCX_VERSION) {
 }
 
 const started = performance.now();
+
+// The sandbox's C part, compiled here so that the binary need not compile it with TinyCC each
+// time a command starts (several ms); without a C compiler the binary falls back to TinyCC.
+const nsObject = "dist/obj/ocx-namespace.so";
+mkdirSync(dirname(nsObject), { recursive: true });
+const compiler = ["cc", "gcc", "clang"].find((c) => Bun.which(c));
+const cc = compiler
+  ? Bun.spawnSync([compiler, "-shared", "-fPIC", "-O2", "-Wall", "-Werror", "-o", nsObject, "src/adapters/sandbox/namespace.c"], {
+      stdio: ["ignore", "inherit", "inherit"],
+    })
+  : null;
+if (cc && cc.exitCode !== 0) {
+  console.error(`build: ${compiler} failed on src/adapters/sandbox/namespace.c`);
+  process.exit(1);
+}
+if (!cc) console.error("build: no C compiler found; the binary compiles its sandbox code with TinyCC at run time instead");
+
 const build = Bun.spawnSync(
   [
     process.execPath,
@@ -22,6 +40,7 @@ const build = Bun.spawnSync(
     "--no-compile-autoload-dotenv",
     "--no-compile-autoload-bunfig",
     "src/bin/bun.ts",
+    ...(cc ? [nsObject] : []),
     "--outfile",
     outfile,
   ],

@@ -1,16 +1,22 @@
-// Benchmark: a 200-hunk Update patch against a 50,000-line file. Three figures, each the median
-// and spread over N runs (default 30):
-//   plan  - parse + verify + compute the new text, in memory (src/core/patch)
-//   tool  - the apply_patch tool end to end on a real file: read, verify, sandbox check, atomic write
-//   diff  - the unified diff human mode prints for that change
+// Benchmark: a 200-hunk Update patch against a 50,000-line file, and a one-line Add File. Each
+// figure is the median and spread over N runs (default 30):
+//   plan   - parse + verify + compute the new text, in memory (src/core/patch)
+//   tool   - the apply_patch tool end to end on a real file under workspace-write: read, verify,
+//            sandbox check, atomic write in the confined writer (`ocx __sandbox ... -- ocx __patch-write`)
+//   small  - the same for a one-line Add File: mostly the confined writer's start-up
+//   tool-full, small-full - the same under danger-full-access (written in-process)
+//   diff   - the unified diff human mode prints for the big change
+// The confined writer is the compiled binary ($OCX_BIN, else dist/ocx) when it exists, else
+// `bun src/bin/bun.ts` (much slower to start).
 //   bun bench/patch.bench.ts [runs]
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bunRuntime } from "../src/adapters/bun.ts";
+import { hostSandbox } from "../src/adapters/sandbox/index.ts";
 import { parsePatch, planPatch } from "../src/core/patch/index.ts";
 import { applyPatch } from "../src/core/tools/apply-patch.ts";
-import { toolHarness, workspaceWrite } from "../test/support/tool-context.ts";
+import { FULL_ACCESS, toolHarness, workspaceWrite } from "../test/support/tool-context.ts";
 
 const runs = Number(process.argv[2] ?? 30);
 const LINES = 50_000;
@@ -41,7 +47,7 @@ async function measure(label: string, fn: () => unknown | Promise<unknown>) {
   }
   times.sort((a, b) => a - b);
   const q = (p: number) => times[Math.min(times.length - 1, Math.floor(p * (times.length - 1)))]!.toFixed(2);
-  console.log(`${label.padEnd(5)} median ${q(0.5)} ms  p10 ${q(0.1)}  p90 ${q(0.9)}  min ${q(0)}  max ${q(1)}`);
+  console.log(`${label.padEnd(10)} median ${q(0.5)} ms  p10 ${q(0.1)}  p90 ${q(0.9)}  min ${q(0)}  max ${q(1)}`);
 }
 
 const countChanged = (text: string) => text.match(/ changed$/gm)?.length ?? 0;
@@ -52,16 +58,28 @@ await measure("plan", () => {
   if (op.kind !== "update" || countChanged(op.newContent) !== HUNKS) throw new Error("plan produced the wrong text");
 });
 
+const bin = process.env.OCX_BIN ?? join(import.meta.dir, "..", "dist", "ocx");
+const base = bunRuntime();
+const runtime = existsSync(bin) ? { ...base, sandbox: hostSandbox([bin]) } : base;
+console.log(`confined writer: ${existsSync(bin) ? bin : "bun src/bin/bun.ts"}`);
 const dir = mkdtempSync(join(tmpdir(), "ocx-bench-patch-"));
 const file = join(dir, "big.txt");
-const h = toolHarness({ runtime: bunRuntime(), cwd: dir, sandbox: workspaceWrite(dir) });
-await measure("tool", async () => {
-  writeFileSync(file, original);
-  const out = await applyPatch(patch, h.ctx);
-  if (!out.includes("M big.txt") || countChanged(readFileSync(file, "utf8")) !== HUNKS) throw new Error(out);
-});
+const h = toolHarness({ runtime, cwd: dir, sandbox: workspaceWrite(dir) });
+const full = toolHarness({ runtime, cwd: dir, sandbox: FULL_ACCESS });
+const small = "*** Begin Patch\n*** Add File: small.txt\n+one line\n*** End Patch";
+for (const [suffix, harness] of [["", h], ["-full", full]] as const) {
+  await measure(`tool${suffix}`, async () => {
+    writeFileSync(file, original);
+    const out = await applyPatch(patch, harness.ctx);
+    if (!out.includes("M big.txt") || countChanged(readFileSync(file, "utf8")) !== HUNKS) throw new Error(out);
+  });
+  await measure(`small${suffix}`, async () => {
+    const out = await applyPatch(small, harness.ctx);
+    if (!out.includes("A small.txt") || readFileSync(join(dir, "small.txt"), "utf8") !== "one line\n") throw new Error(out);
+  });
+}
 
-const diff = h.details.at(-1)!.detail;
+const diff = h.details[0]!.detail; // the big patch's
 if (diff.kind !== "diff") throw new Error("no diff detail");
 await measure("diff", () => diff.text());
 rmSync(dir, { recursive: true, force: true });

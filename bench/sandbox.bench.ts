@@ -1,13 +1,14 @@
 // Benchmark: what the sandbox adds to starting a command. Spawns `true` directly, and through
-// dist/ocx's __sandbox helper (Landlock + no_new_privs + seccomp, then exec) as exec_command
-// does, and with a .git in the workspace (the helper also compiles the namespace code, clones
-// into a user + mount namespace and binds .git read-only), N times each (default 50), and prints
-// medians. Figures only.
-//   bun bench/sandbox.bench.ts [runs]
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+// dist/ocx's __sandbox helper as exec_command does: without namespaces (Landlock, seccomp, no
+// capabilities; the init is a subreaper), and with the namespace view (user + mount + pid
+// namespace, everything read-only but the roots, .git and CODEX_HOME read-only, fresh /proc,
+// private devpts), also with auth.json hidden (Landlock's read layer). N times each (default
+// 50); medians. OCX_BEFORE=path adds the same figures for another build's helper. Figures only.
+//   [OCX_BEFORE=/path/to/old/ocx] bun bench/sandbox.bench.ts [runs]
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { DEVICE_FILES, helperArgv } from "../src/core/sandbox/spec.ts";
+import { DEVICE_FILES, helperArgv, NO_VIEW } from "../src/core/sandbox/spec.ts";
 
 const runs = Number(process.argv[2] ?? 50);
 const ocx = resolve(import.meta.dir, "../dist/ocx");
@@ -31,14 +32,41 @@ async function measure(label: string, argv: string[]) {
   return Number(q(0.5));
 }
 
+// The helper of another build (OCX_BEFORE=path), e.g. the one before the namespace view, for
+// a side-by-side figure; it takes the older argument set (no --hide, no view flags).
+const before = process.env.OCX_BEFORE;
+const legacy = (self: string, writable: string[], readOnly: string[] = []) => [
+  self,
+  "__sandbox",
+  ...writable.flatMap((p) => ["--write", p]),
+  ...readOnly.flatMap((p) => ["--read-only", p]),
+  "--no-net",
+  "--",
+  truePath,
+];
+
+const view = { namespaces: true, freshProc: true, privatePts: true };
+const home = join(dir, "codex-home");
+mkdirSync(home);
+writeFileSync(join(home, "auth.json"), "{}");
+mkdirSync(join(dir, ".git"));
+const roots = [dir, "/tmp", ...DEVICE_FILES];
+const protectedNames = [".git", ".codex", ".agents", ".aws"].map((n) => join(dir, n));
+
 console.log(`spawn of \`true\`, ${runs} runs each`);
 const plain = await measure("unsandboxed", [truePath]);
-const ro = await measure("read-only (network off)", helperArgv([ocx], { writable: [...DEVICE_FILES], network: false, readOnly: [] }, [truePath]));
-const ww = await measure("workspace-write (network off)", helperArgv([ocx], { writable: [dir, "/tmp", ...DEVICE_FILES], network: false, readOnly: [] }, [truePath]));
-mkdirSync(join(dir, ".git"));
-const git = await measure("workspace-write, .git read-only", helperArgv([ocx], { writable: [dir, "/tmp", ...DEVICE_FILES], network: false, readOnly: [join(dir, ".git")] }, [truePath]));
-console.log(
-  `overhead: read-only +${(ro - plain).toFixed(2)} ms, workspace-write +${(ww - plain).toFixed(2)} ms, ` +
-    `workspace-write with .git +${(git - plain).toFixed(2)} ms`,
-);
+const rows: [string, number][] = [];
+if (before) {
+  rows.push(["before: read-only", await measure("before: read-only", legacy(before, [...DEVICE_FILES]))]);
+  rows.push(["before: workspace-write, .git", await measure("before: workspace-write, .git", legacy(before, roots, [join(dir, ".git")]))]);
+}
+const spec = (writable: string[], readOnly: string[], hide: string[], v = view) => ({ writable, network: false, readOnly, hide, view: { ...v } });
+rows.push(["no namespaces: read-only", await measure("no namespaces: read-only", helperArgv([ocx], spec([...DEVICE_FILES], [], [], NO_VIEW), [truePath]))]);
+rows.push(["view: read-only", await measure("view: read-only", helperArgv([ocx], spec([...DEVICE_FILES], [home], []), [truePath]))]);
+rows.push(["view: workspace-write", await measure("view: workspace-write", helperArgv([ocx], spec(roots, [...protectedNames.slice(0, 1), home], []), [truePath]))]);
+rows.push([
+  "view: workspace-write + auth.json hidden",
+  await measure("view: ww + auth.json hidden", helperArgv([ocx], spec(roots, [...protectedNames.slice(0, 1), home], [join(home, "auth.json")]), [truePath])),
+]);
+console.log(`overhead over an unsandboxed spawn: ${rows.map(([l, t]) => `${l} +${(t - plain).toFixed(2)} ms`).join(", ")}`);
 rmSync(dir, { recursive: true, force: true });

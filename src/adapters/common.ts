@@ -6,6 +6,17 @@ import * as os from "node:os";
 import process from "node:process";
 import type { FileStat, InputSource, OutputSink, Runtime, SandboxPort } from "../core/runtime.ts";
 
+/** A new file (O_CREAT|O_EXCL); false when something already exists at the path. */
+export async function createExclusive(path: string, data: string, o: { mode: number }): Promise<boolean> {
+  try {
+    await fsp.writeFile(path, data, { flag: "wx", mode: o.mode });
+    return true;
+  } catch (e) {
+    if ((e as { code?: string }).code === "EEXIST") return false;
+    throw e;
+  }
+}
+
 /**
  * stdout/stderr. A reader that went away (`ocx exec --json | head -1`) makes writes fail with
  * EPIPE; later output is dropped quietly instead of printing a stack trace.
@@ -80,15 +91,7 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
       readTextFile: (p) => fsp.readFile(p, "utf8"),
       writeFile: (p, data, o) => fsp.writeFile(p, data, o?.mode === undefined ? undefined : { mode: o.mode }),
       appendFile: (p, data, o) => fsp.appendFile(p, data, o?.mode === undefined ? undefined : { mode: o.mode }),
-      createExclusive: async (p, data, o) => {
-        try {
-          await fsp.writeFile(p, data, { flag: "wx", mode: o.mode });
-          return true;
-        } catch (e) {
-          if ((e as { code?: string }).code === "EEXIST") return false;
-          throw e;
-        }
-      },
+      createExclusive,
       appendFileSync: (p, data) => appendFileSync(p, data, { mode: 0o600 }),
       readRange: async (p, offset, length) => {
         const handle = await fsp.open(p, "r");

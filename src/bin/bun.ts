@@ -1,10 +1,16 @@
 // Entry point of the compiled binary (and of `bun src/bin/bun.ts`). `__sandbox` turns the
-// binary into the sandbox helper before anything else loads (it confines itself, then execs).
+// binary into the sandbox helper before anything else loads (it confines itself, then execs);
+// `__patch-write` into apply_patch's confined writer, which the helper starts.
+import { PATCH_WRITER_ARG } from "../core/patch/write.ts";
 import { HELPER_ARG } from "../core/sandbox/spec.ts";
 
 if (process.argv[2] === HELPER_ARG) {
   const { runSandboxHelper } = await import("../adapters/sandbox/linux.ts");
   await runSandboxHelper(process.argv.slice(3));
+}
+if (process.argv[2] === PATCH_WRITER_ARG) {
+  const { runPatchWriter } = await import("../adapters/patch-writer.ts");
+  await runPatchWriter();
 }
 const { bunRuntime } = await import("../adapters/bun.ts");
 const { main } = await import("../cli/main.ts");

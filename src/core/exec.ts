@@ -5,7 +5,7 @@ import { runTurn } from "./agent/run-turn.ts";
 import { loadConfig } from "./config/load.ts";
 import { DEFAULT_MODEL, DEFAULT_PROVIDER, credentialEnvVars, resolveProvider } from "./config/providers.ts";
 import type { Config } from "./config/schema.ts";
-import { abortOnInterrupt, ExitCode, OcxError, describeError } from "./errors.ts";
+import { abortOnInterrupt, ExitCode, OcxError, describeError, isOcxError } from "./errors.ts";
 import type { ThreadEvent, ThreadItem } from "./events.ts";
 import { ProcessManager } from "./exec/process-manager.ts";
 import { createChatClient } from "./model/chat.ts";
@@ -18,22 +18,25 @@ import { BASE_INSTRUCTIONS } from "./prompt/base-instructions.ts";
 import { environmentContextText, localDate, userMessage } from "./prompt/environment-context.ts";
 import { imageParts } from "./prompt/images.ts";
 import { readPrompt } from "./prompt/read-prompt.ts";
-import type { Runtime } from "./runtime.ts";
+import type { OutputSink, Runtime } from "./runtime.ts";
 import { describeSandbox, markNetwork, resolveSandboxPolicy, type SandboxMode, type SandboxPolicy } from "./sandbox-policy.ts";
 import { execCommandTool } from "./tools/exec-command.ts";
+import { releaseSandbox } from "./sandbox/confine.ts";
 import { writeStdinTool } from "./tools/write-stdin.ts";
 import { applyPatchCustomTool, applyPatchFunctionTool } from "./tools/apply-patch.ts";
 import { updatePlanTool } from "./tools/update-plan.ts";
 import { viewImageTool } from "./tools/view-image.ts";
 import type { Tool } from "./tools/define-tool.ts";
 import { uuidv7 } from "./util/uuid.ts";
-import { loadResumed, overridesKey, type ResumedThread, type ResumeRequest } from "./session/resume.ts";
+import { loadResumed, overridesKey, resumedSandbox, type ResumedThread, type ResumeRequest } from "./session/resume.ts";
 import { RolloutWriter, rolloutRelativePath, rolloutSandboxPolicy } from "./session/rollout.ts";
 import { OCX_VERSION } from "./version.ts";
 import { OSS_DEFAULT_MODEL, ossProvider, probeLocalServer } from "./config/oss.ts";
-import { applyEnvPolicy } from "./exec/env-policy.ts";
+import { commandEnv } from "./exec/env-policy.ts";
 import { AGENTS_MARKER, agentsMessage, loadProjectDocs } from "./prompt/project-docs.ts";
 import { codexHome, defaultShell, gitRoot, resolveWorkdir } from "./workspace.ts";
+import { createRedactor, redactingSink, type Redactor } from "./redact.ts";
+import { authFileSecrets } from "./auth/storage.ts";
 
 
 export interface ExecOptions {
@@ -67,6 +70,11 @@ const DEFAULT_STDIN_TIMEOUT_MS = 5000;
 
 export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<number> {
   const home = codexHome(runtime);
+  // Every secret ocx knows is replaced in everything it writes: sources are added as they become
+  // known; the key variables count even when their value is not the key in use.
+  const redactor = createRedactor(secretEnvValues(runtime, ["CODEX_API_KEY", "OPENAI_API_KEY"]));
+  const stdout = redactingSink(runtime.stdout, redactor);
+  const stderr = redactingSink(runtime.stderr, redactor);
   const config = await loadConfig(runtime, {
     codexHome: home,
     overrides: opts.configOverrides,
@@ -74,18 +82,19 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
     ignoreUserConfig: opts.ignoreUserConfig,
     strict: opts.strictConfig,
   });
-  const out = outputProcessor(runtime, opts);
+  const out = outputProcessor(runtime, opts, stdout, stderr);
   const warn = (m: string) => out.warn(m);
-  const resumed = opts.resume ? await loadResumed(runtime, home, opts.resume, await resolveWorkdir(runtime, opts.cd), warn) : undefined;
+  const startDir = await resolveWorkdir(runtime, opts.cd);
+  const resumed = opts.resume ? await loadResumed(runtime, home, opts.resume, startDir, warn) : undefined;
   // A resumed thread runs where it last ran unless -C says otherwise.
-  const cwd = await resolveWorkdir(runtime, opts.cd ?? resumed?.cwd);
+  const cwd = opts.cd === undefined && resumed?.cwd !== undefined ? await resolveWorkdir(runtime, resumed.cwd) : startDir;
   const outputSchema = opts.outputSchema ? await readOutputSchema(runtime, opts.outputSchema) : undefined;
 
   const prompt = await readPrompt({
     arg: opts.prompt,
     stdin: runtime.stdin,
     stdinTimeoutMs: opts.stdinTimeoutMs ?? config.stdin_timeout_ms ?? DEFAULT_STDIN_TIMEOUT_MS,
-    notice: (l) => runtime.stderr.write(`${l}\n`),
+    notice: (l) => stderr.write(`${l}\n`),
   });
 
   const root = await gitRoot(runtime, cwd);
@@ -102,7 +111,12 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
   const provider = await resolveProvider(runtime, config, home, providerId, warn);
   if (oss) await probeLocalServer(runtime, oss, provider.baseUrl, model);
   const secrets = () => provider.auth?.secrets() ?? [];
-  const sandbox = resolveRunSandbox(runtime, config, opts, cwd, resumed);
+  redactor.add(secrets);
+  redactor.add(secretEnvValues(runtime, credentialEnvVars(config, providerId)));
+  // auth.json may hold other credentials than the ones in use; read when the first tool runs.
+  const authFile = authFileSecrets(runtime, home);
+  redactor.add(authFile.values);
+  const sandbox = resolveRunSandbox(runtime, config, opts, cwd, resumed && { thread: resumed, cwdFromFile: cwd !== startDir }, warn);
   const images = await imageParts(runtime, cwd, opts.images);
 
   const threadId = resumed?.id ?? uuidv7(runtime.now());
@@ -119,7 +133,7 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
   });
   const rollout = opts.ephemeral
     ? undefined
-    : await openRollout(runtime, { home, threadId, resumed, secrets, meta: { cwd, provider: providerId }, warn });
+    : await openRollout(runtime, { home, threadId, resumed, redactor, meta: { cwd, provider: providerId }, warn });
   const emit = (e: ThreadEvent) => {
     // On disk before anyone hears of it: a completed item is in the rollout when its event is out
     // (a command's output is not repeated here; its function_call_output carries it).
@@ -179,7 +193,7 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
   rollout?.event({ type: "user_message", message: prompt, images: opts.images });
 
   let itemCounter = 0;
-  const processes = new ProcessManager(runtime);
+  const processes = new ProcessManager(runtime, { redactor });
   const client = (provider.wireApi === "chat" ? createChatClient : createResponsesClient)({
     fetch: runtime.fetch,
     provider,
@@ -192,14 +206,14 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
     },
   });
 
-  const result = await runTurn({
+  const result = await runTurnReleasing(runtime, sandbox, {
     runtime,
     client,
     model,
     instructions: BASE_INSTRUCTIONS,
     threadId,
     input,
-    tools: toolset(config, provider.wireApi),
+    tools: toolset(config, provider.wireApi).map((t) => redactedTool(t, redactor, authFile.refresh)),
     streamMaxRetries: provider.streamMaxRetries,
     reasoning: reasoningParams(config),
     verbosity: config.model_verbosity,
@@ -208,7 +222,7 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
     cwd,
     shell,
     sandbox,
-    env: commandEnv(runtime, config, providerId, threadId, sandbox, secrets()),
+    env: commandEnv(runtime, config, { providerId, threadId, sandbox, secrets: secrets() }),
     processes,
     emit,
     detail: (id, d) => out.detail(id, d),
@@ -224,23 +238,45 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
 
   out.finish({ ok: result.ok, lastAgentMessage: result.lastAgentMessage });
   if (opts.outputLastMessage) {
-    await writeLastMessage(runtime, opts.outputLastMessage, result.ok ? result.lastAgentMessage : undefined, out);
+    const last = result.ok ? result.lastAgentMessage : undefined;
+    await writeLastMessage(runtime, opts.outputLastMessage, last === undefined ? undefined : redactor.text(last), out, stderr);
   }
   return result.ok ? ExitCode.ok : (result.error?.exitCode ?? ExitCode.failed);
 }
 
-/**
- * The run's sandbox. A resumed thread keeps its recorded mode, writable roots and network unless
- * a flag (-s, --full-auto, --yolo, -c sandbox_mode / sandbox_workspace_write.network_access) says otherwise.
- */
-function resolveRunSandbox(runtime: Runtime, config: Config, opts: ExecOptions, cwd: string, resumed?: ResumedThread): SandboxPolicy {
-  const recorded = resumed && !opts.sandbox && !opts.bypass && !overridesKey(opts.configOverrides, "sandbox_mode") ? resumed.sandboxPolicy : undefined;
-  if (!recorded) return resolveSandboxPolicy(runtime, config, opts, cwd);
-  const roots = recorded.type === "workspace-write" ? recorded.writable_roots : [];
-  const policy = resolveSandboxPolicy(runtime, config, { ...opts, sandbox: recorded.type, addDirs: [...roots, ...opts.addDirs] }, cwd);
-  if (recorded.type === "workspace-write" && !overridesKey(opts.configOverrides, "sandbox_workspace_write.network_access")) {
-    policy.networkAccess = recorded.network_access;
+/** runTurn, then the sandbox's placeholders go (every command has ended by then). */
+async function runTurnReleasing(runtime: Runtime, sandbox: SandboxPolicy, opts: Parameters<typeof runTurn>[0]) {
+  try {
+    return await runTurn(opts);
+  } finally {
+    await releaseSandbox(runtime, sandbox);
   }
+}
+
+/**
+ * The run's sandbox. A resumed thread keeps its recorded read-only or workspace-write mode unless
+ * a flag (-s, --full-auto, --yolo, -c sandbox_mode) says otherwise, but never gets more from its
+ * session file than this run's flags and config grant (see resumedSandbox).
+ */
+function resolveRunSandbox(
+  runtime: Runtime,
+  config: Config,
+  opts: ExecOptions,
+  cwd: string,
+  resumed: { thread: ResumedThread; cwdFromFile: boolean } | undefined,
+  warn: (message: string) => void,
+): SandboxPolicy {
+  if (!resumed) return resolveSandboxPolicy(runtime, config, opts, cwd);
+  const flagsChose = opts.sandbox !== undefined || opts.bypass || overridesKey(opts.configOverrides, "sandbox_mode");
+  const { policy, warning } = resumedSandbox({
+    recorded: flagsChose ? undefined : resumed.thread.sandboxPolicy,
+    own: (mode) => resolveSandboxPolicy(runtime, config, mode ? { ...opts, sandbox: mode } : opts, cwd),
+    networkOverridden: overridesKey(opts.configOverrides, "sandbox_workspace_write.network_access"),
+    cwd,
+    cwdFromFile: resumed.cwdFromFile,
+    path: resumed.thread.path,
+  });
+  if (warning) warn(warning);
   return policy;
 }
 
@@ -261,12 +297,12 @@ function alreadySent(items: ResponseItem[], message: ResponseItem, marker: strin
  */
 async function openRollout(
   runtime: Runtime,
-  o: { home: string; threadId: string; resumed?: ResumedThread; secrets: () => string[]; meta: { cwd: string; provider: string }; warn: (m: string) => void },
+  o: { home: string; threadId: string; resumed?: ResumedThread; redactor: Redactor; meta: { cwd: string; provider: string }; warn: (m: string) => void },
 ): Promise<RolloutWriter | undefined> {
   const path = o.resumed?.path ?? join(o.home, rolloutRelativePath(runtime.now(), runtime.timeZone(), o.threadId));
   try {
     if (!o.resumed) await runtime.fs.mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    const writer = new RolloutWriter(runtime, path, o.secrets, o.resumed?.lines ?? 0, o.warn);
+    const writer = new RolloutWriter(runtime, path, o.redactor, o.resumed?.lines ?? 0, o.warn);
     if (!o.resumed) {
       writer.write("session_meta", {
         id: o.threadId,
@@ -298,12 +334,40 @@ function toolset(config: Config, wireApi: ProviderInfo["wireApi"]): Tool[] {
   ];
 }
 
-function outputProcessor(runtime: Runtime, opts: ExecOptions): OutputProcessor {
-  if (opts.json) return jsonlProcessor(runtime.stdout, runtime.stderr);
+/**
+ * A tool whose answer to the model is redacted (the model never learns a key from a command's
+ * output), after auth.json's current values are known.
+ */
+function redactedTool(tool: Tool, redactor: Redactor, beforeCall: () => Promise<void>): Tool {
+  return {
+    ...tool,
+    async run(raw, ctx) {
+      await beforeCall();
+      try {
+        const output = await tool.run(raw, ctx);
+        if (typeof output === "string") return redactor.text(output);
+        return output.map((p) => (p.type === "input_text" ? { ...p, text: redactor.text(p.text) } : p));
+      } catch (e) {
+        // Becomes the call's output (`tool X failed: ...`) unless it ends the turn.
+        if (e instanceof Error && !isOcxError(e)) e.message = redactor.text(e.message);
+        throw e;
+      }
+    },
+  };
+}
+
+/** The values of environment variables, as a secret source (read once). */
+function secretEnvValues(runtime: Runtime, names: readonly string[]): () => Array<string | undefined> {
+  const values = names.map((n) => runtime.env(n));
+  return () => values;
+}
+
+function outputProcessor(runtime: Runtime, opts: ExecOptions, stdout: OutputSink, stderr: OutputSink): OutputProcessor {
+  if (opts.json) return jsonlProcessor(stdout, stderr);
   const color =
     opts.color === "always" ||
-    (opts.color === "auto" && runtime.stderr.isTTY && !runtime.env("NO_COLOR") && runtime.env("TERM") !== "dumb");
-  return humanProcessor({ stdout: runtime.stdout, stderr: runtime.stderr, color, monotonic: () => runtime.monotonic() });
+    (opts.color === "auto" && stderr.isTTY && !runtime.env("NO_COLOR") && runtime.env("TERM") !== "dumb");
+  return humanProcessor({ stdout, stderr, color, monotonic: () => runtime.monotonic() });
 }
 
 function reasoningParams(config: Config) {
@@ -312,25 +376,6 @@ function reasoningParams(config: Config) {
     ...(config.model_reasoning_effort ? { effort: config.model_reasoning_effort } : {}),
     ...(config.model_reasoning_summary ? { summary: config.model_reasoning_summary } : {}),
   };
-}
-
-/** The environment model-run commands see: the user's, minus every credential ocx holds. */
-function commandEnv(
-  runtime: Runtime,
-  config: Config,
-  providerId: string,
-  threadId: string,
-  sandbox: SandboxPolicy,
-  secrets: string[],
-): Record<string, string> {
-  const env = applyEnvPolicy(runtime.envAll(), config.shell_environment_policy);
-  for (const name of credentialEnvVars(config, providerId)) delete env[name];
-  // Whatever else holds a credential in use (OPENAI_API_KEY with the same key, an exported token)
-  const held = new Set(secrets.filter((s) => s.length >= 8));
-  for (const [name, value] of Object.entries(env)) if (held.has(value.trim())) delete env[name];
-  env.CODEX_CI = "1";
-  env.CODEX_THREAD_ID = threadId;
-  return markNetwork(env, sandbox);
 }
 
 /** --output-schema FILE: the strict copy for the request, and a check of the final answer against the original. */
@@ -355,7 +400,7 @@ async function readOutputSchema(runtime: Runtime, file: string) {
 }
 
 /** -o FILE: the last agent message verbatim (no newline added); empty, with a warning, if none. */
-async function writeLastMessage(runtime: Runtime, file: string, text: string | undefined, out: OutputProcessor) {
+async function writeLastMessage(runtime: Runtime, file: string, text: string | undefined, out: OutputProcessor, stderr: OutputSink) {
   const path = resolve(runtime.cwd(), file);
   try {
     await runtime.fs.writeFile(path, text ?? "");
@@ -363,5 +408,5 @@ async function writeLastMessage(runtime: Runtime, file: string, text: string | u
     out.warn(`could not write the last message to ${path}: ${describeError(e)}`);
     return;
   }
-  if (text === undefined) runtime.stderr.write(`Warning: no last agent message; wrote empty content to ${file}\n`);
+  if (text === undefined) stderr.write(`Warning: no last agent message; wrote empty content to ${file}\n`);
 }

@@ -30,6 +30,18 @@ export interface SandboxPort {
   probe(opts?: { carveOuts?: boolean }): Promise<SandboxCapabilities>;
   /** The argv that runs `argv` confined as `spec` says (only after probe() said it can). */
   wrap(spec: SandboxSpec, argv: string[]): string[];
+  /**
+   * The argv that starts this program again (the compiled binary alone, or runtime + entry
+   * file): for its hidden entries, e.g. apply_patch's confined writer.
+   */
+  readonly selfArgv: readonly string[];
+  /**
+   * Closes this process to its own commands: on Linux it becomes non-dumpable
+   * (prctl PR_SET_DUMPABLE 0), so /proc/<pid>/environ, mem and friends belong to root and
+   * ptrace is refused. Done once (later calls return the first answer); nothing to do elsewhere.
+   * Null when done, else what failed.
+   */
+  hardenSelf(): Promise<string | null>;
 }
 
 export interface FileStat {

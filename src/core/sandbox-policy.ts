@@ -4,6 +4,7 @@
 import { resolve } from "pathe";
 import type { Config } from "./config/schema.ts";
 import type { Runtime } from "./runtime.ts";
+import { codexHome } from "./workspace.ts";
 
 export type SandboxMode = "read-only" | "workspace-write" | "danger-full-access";
 
@@ -16,6 +17,8 @@ export interface SandboxPolicy {
   networkAccess: boolean;
   /** --dangerously-bypass-approvals-and-sandbox: no sandbox, no git check. */
   bypass: boolean;
+  /** CODEX_HOME: read-only for commands, its credential files unreadable. */
+  codexHome?: string;
 }
 
 /** The choices that decide a policy besides config.toml (flags of exec and `sandbox run`). */
@@ -38,6 +41,7 @@ export function resolveSandboxPolicy(runtime: Runtime, config: Config, choice: S
     writableRoots: mode === "workspace-write" ? [...new Set(roots.map((r) => resolve(cwd, r)))] : [],
     networkAccess: mode === "danger-full-access" || (mode === "workspace-write" && ww.network_access === true),
     bypass: choice.bypass,
+    codexHome: codexHome(runtime),
   };
 }
 

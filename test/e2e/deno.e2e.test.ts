@@ -2,7 +2,7 @@
 // server, and the sandbox through Deno.dlopen (Landlock + seccomp in the helper, fail closed).
 import { afterAll, describe, expect, test } from "bun:test";
 import { startMockOAuth } from "../mock/oauth-server.ts";
-import { callOutput, execCommand, reply, sse, turn } from "../mock/responses-server.ts";
+import { callOutput, customToolCall, execCommand, inputItems, reply, sse, turn } from "../mock/responses-server.ts";
 import { checkEventStream, cleanupTemp, DENO_OCX, existsSync, freePort, items, join, makeDir, makeRepo, readFileSync, runOcx, startOcx, useMockServers, writeFileSync } from "./harness.ts";
 
 const T = 60_000;
@@ -28,10 +28,10 @@ describe.skipIf(!hasDeno)("ocx on Deno", () => {
       cwd: repo,
     });
     expect(r.code).toBe(0);
-    // No user namespace step on Deno: the run says once that .git stays writable, and why.
+    // No namespace view on Deno: the run says once what it cannot enforce (.git stays writable), and why.
     const warnings = r.stderr.split("\n").filter((l) => l.startsWith("warning: "));
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain(`${repo}/.git`);
+    expect(warnings[0]).toContain("commands can write .git, .codex, .agents, .aws");
     expect(warnings[0]).toContain("TinyCC");
     expect(checkEventStream(r.events)).toEqual([]);
     expect(r.events!.map((e) => e.type)).toEqual(["thread.started", "turn.started", "item.started", "item.completed", "item.completed", "turn.completed"]);
@@ -43,6 +43,20 @@ describe.skipIf(!hasDeno)("ocx on Deno", () => {
     expect(readFileSync(join(repo, "made.txt"), "utf8")).toBe("deno\n");
     expect(existsSync(join(userHome, "escape"))).toBe(false);
     expect(items(r.events, "item.completed", "agent_message")[0].text).toBe("all done");
+  }, T);
+
+  test("apply_patch under workspace-write: written by the confined writer (deno run ... __patch-write)", async () => {
+    const ws = makeDir("ws-");
+    writeFileSync(join(ws, "a.txt"), "one\n");
+    const p = "*** Begin Patch\n*** Add File: sub/new.txt\n+new\n*** Update File: a.txt\n@@\n-one\n+ONE\n*** End Patch\n";
+    const { mock, home } = await setup([sse(turn([customToolCall("apply_patch", p, "call_p")])), reply("patched")]);
+    const r = await runOcx(["exec", "--json", "--sandbox", "workspace-write", ...ONLY_NAMED_ROOTS, "--skip-git-repo-check", "edit"], { ...deno(home), cwd: ws });
+    expect(r.code).toBe(0);
+    expect(r.stderr.split("\n").filter((l) => l.startsWith("warning:") && !l.includes("namespace view"))).toEqual([]);
+    expect(inputItems(mock.requests[1]!.body, "custom_tool_call_output")[0].output).toContain("Success. Updated the following files:\nA sub/new.txt\nM a.txt\n");
+    expect(readFileSync(join(ws, "sub/new.txt"), "utf8")).toBe("new\n");
+    expect(readFileSync(join(ws, "a.txt"), "utf8")).toBe("ONE\n");
+    expect(items(r.events, "item.completed", "file_change")[0].status).toBe("completed");
   }, T);
 
   test("sandbox check: Landlock and seccomp through Deno.dlopen; read-only folders need the binary, and it says so", async () => {

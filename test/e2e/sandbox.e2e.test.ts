@@ -2,7 +2,7 @@
 // and seccomp for the agent's commands and for `ocx sandbox run`, escapes refused, and the
 // fail-closed path (exit 5, nothing run) when the host cannot enforce the policy.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, linkSync, rmSync, symlinkSync } from "node:fs";
+import { chmodSync, linkSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import { createServer, type Server } from "node:net";
 import { callOutput, execCommand, reply, sse, turn } from "../mock/responses-server.ts";
@@ -341,6 +341,19 @@ describe.skipIf(!hostCarveOuts)("workspace-write: .git, .codex, .agents and .aws
     expect(readFileSync(join(repo, "src.txt"), "utf8")).toBe("fine\n");
   }, T);
 
+  test("exec: an absent .aws cannot be created (a read-only mount point stands in while commands run) and is gone after the run", async () => {
+    const repo = protectedRepo();
+    const cmd = "mkdir -p .aws/x || echo mkdir-denied; touch .aws/credentials || echo touch-denied; ls -a";
+    const { mock, home } = await setup([sse(turn([execCommand(cmd, {}, "call_a"), execCommand("rmdir .aws || echo rmdir-denied", {}, "call_b")])), reply("done")]);
+    const r = await runOcx(["exec", ...JSON_, ...WW, "go"], { home, cwd: repo });
+    expect(r.code).toBe(0);
+    const out = callOutput(mock.requests[1]!.body, "call_a")!;
+    expect(out).toContain("mkdir-denied");
+    expect(out).toContain("touch-denied");
+    expect(callOutput(mock.requests[1]!.body, "call_b")).toContain("rmdir-denied");
+    expect(readdirSync(repo).sort()).toEqual([".agents", ".codex", ".git"]);
+  }, T);
+
   test("escapes refused: a symlink to .git, a hard link out of it, umount, and a nested user namespace", async () => {
     const repo = protectedRepo();
     const before = gitConfig(repo);
@@ -391,7 +404,7 @@ describe.skipIf(!hostCarveOuts)("workspace-write: .git, .codex, .agents and .aws
     expect(checkEventStream(r.events)).toEqual([]);
     const warnings = r.stderr.split("\n").filter((l) => l.startsWith("warning: "));
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain(`${repo}/.git`);
+    expect(warnings[0]).toContain("commands can write .git, .codex, .agents, .aws in the writable roots");
     expect(warnings[0]).toContain("simulated");
     const out = callOutput(mock.requests[1]!.body, "call_n")!;
     expect(out).toContain("git-written");
@@ -405,7 +418,7 @@ describe.skipIf(!hostCarveOuts)("workspace-write: .git, .codex, .agents and .aws
     const inner = `${JSON.stringify(ocxBinPath())} sandbox run ${WW.join(" ")} -- sh -c 'echo x >> .git/config; echo inner=$?'`;
     const r = await sandboxed(inner, { cwd: repo, args: WW });
     // The inner probe fails for real (the outer Landlock domain denies writing /proc/PID/uid_map).
-    expect(r.out).toMatch(/warning: the sandbox cannot keep \S*\/\.git, .* read-only for commands on this host \(user namespace: write uid_map: /);
+    expect(r.out).toMatch(/warning: this host cannot build the sandbox's namespace view \(user namespace: clone\(CLONE_NEWUSER\|CLONE_NEWNS\|CLONE_NEWPID\): Operation not permitted/);
     expect(r.out).toMatch(/inner=[1-9]/); // the outer namespace still protects it
     expect(gitConfig(repo)).toBe(before);
   }, T);
@@ -440,13 +453,29 @@ describe("ocx sandbox check / run", () => {
     expect(ok.stdout).toMatch(/^platform: linux /);
     expect(ok.stdout).toMatch(/landlock: ABI \d+/);
     expect(ok.stdout).toContain("read-only: enforced");
-    expect(ok.stdout).toContain("read-only .git, .codex, .agents, .aws in writable roots: read-only bind mounts in a user namespace");
+    expect(ok.stdout).toMatch(/^user namespaces: available \(fresh \/proc, private devpts\)$/m);
+    expect(ok.stdout).toContain("  [x] .git, .codex, .agents, .aws read-only in every writable root, also when absent: read-only bind mounts");
+    expect(ok.stdout).toContain("  [x] own pid namespace and /proc: ocx and other processes out of sight: pid namespace with a fresh /proc");
+    expect(ok.stdout).not.toContain("NOT ENFORCED");
     const degraded = await runOcx(["sandbox", "check"], { home, env: { OCX_SANDBOX_FORCE_NO_CARVE_OUTS: "simulated" } });
     expect(degraded.code).toBe(0);
-    expect(degraded.stdout).toContain("workspace-write: enforced (commands may write .git, .codex, .agents, .aws)");
+    expect(degraded.stdout).toContain("workspace-write: enforced (partly: see the guarantees above)");
+    expect(degraded.stdout).toContain("  [ ] .git, .codex, .agents, .aws read-only in every writable root, also when absent: NOT ENFORCED: no user namespaces on this host: commands can write them");
+    expect(degraded.stdout).toContain("  [ ] everything outside the writable roots read-only, metadata included: NOT ENFORCED: no user namespaces on this host: chmod, chown, extended attributes and inode flags are refused everywhere");
+    expect(degraded.stdout).toContain("  [x] auth.json and its lock files unreadable: Landlock grants no read on them");
+    expect(degraded.stdout).toContain("  [x] no capabilities in any set, no_new_privs, securebits locked");
     const json = await runOcx(["sandbox", "check", "--json"], { home });
     const parsed = JSON.parse(json.stdout);
     expect(parsed).toMatchObject({ enforceable: true, platform: "linux", seccomp: true, carveOuts: true, modes: { "read-only": null, "workspace-write": null } });
+    const ids = (parsed.guarantees as { id: string; enforced: boolean }[]).map((g) => `${g.id}=${g.enforced}`);
+    expect(ids).toEqual([
+      "writes-confined=true", "network-off=true", "no-privilege=true", "new-session=true", "refused-calls=true", "read-only-view=true",
+      "roots-pinned=true", "protected-names=true", "codex-home-read-only=true", "credentials-unreadable=true", "pid-namespace=true",
+      "private-pts=true", "processes-end=true",
+    ]);
+    const degradedJson = JSON.parse((await runOcx(["sandbox", "check", "--json"], { home, env: { OCX_SANDBOX_FORCE_NO_CARVE_OUTS: "x" } })).stdout);
+    const off = (degradedJson.guarantees as { id: string; enforced: boolean }[]).filter((g) => !g.enforced).map((g) => g.id);
+    expect(off).toEqual(["read-only-view", "roots-pinned", "protected-names", "codex-home-read-only", "pid-namespace", "private-pts", "processes-end"]);
     const forced = await runOcx(["sandbox", "check"], { home, env: { OCX_SANDBOX_FORCE_UNAVAILABLE: "simulated" } });
     expect(forced.code).toBe(5);
     expect(forced.stdout).toContain("read-only: cannot be enforced");

@@ -44,6 +44,19 @@ function rollouts(home: string): string[] {
 const lines = (path: string) => readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l));
 const threadId = (events: any[] | undefined) => events!.find((e) => e.type === "thread.started").thread_id as string;
 
+/** Rewrites every turn_context (and session_meta, for `cwd`) of a rollout as a command could. */
+function tamper(file: string, edit: { sandbox_policy?: unknown; cwd?: string }): void {
+  const out = lines(file).map((l) => {
+    if (l.type === "turn_context") Object.assign(l.payload, edit);
+    if (l.type === "session_meta" && edit.cwd) l.payload.cwd = edit.cwd;
+    return JSON.stringify(l);
+  });
+  writeFileSync(file, `${out.join("\n")}\n`);
+}
+const warnings = (stderr: string) => stderr.split("\n").filter((l) => l.startsWith("warning:"));
+/** No /tmp or $TMPDIR among the default roots: the tests' folders all live under /tmp. */
+const NO_TMP_ROOTS = "[sandbox_workspace_write]\nexclude_slash_tmp = true\nexclude_tmpdir_env_var = true";
+
 describe("rollout files", () => {
   test("one file per thread at sessions/YYYY/MM/DD/rollout-<time>-<id>.jsonl: session_meta, turn_context, items, events", async () => {
     const repo = makeRepo();
@@ -107,7 +120,8 @@ describe("exec resume", () => {
     ]);
     const first = await runOcx(["exec", ...JSON_, "--sandbox", "danger-full-access", "first prompt"], { home, cwd: repo });
     expect(first.code).toBe(0);
-    const second = await runOcx(["exec", "resume", "--last", ...JSON_, "second prompt"], { home, cwd: repo });
+    // Full access again by flag: a session file cannot grant it (see below).
+    const second = await runOcx(["exec", "resume", "--last", "--sandbox", "danger-full-access", ...JSON_, "second prompt"], { home, cwd: repo });
     expect(second.stderr).not.toContain("warning");
     expect(second.code).toBe(0);
     expect(checkEventStream(second.events)).toEqual([]);
@@ -160,24 +174,28 @@ describe("exec resume", () => {
     expect(threadId(all.events)).toBe(threadId(first.events));
   }, T);
 
-  test("restores the sandbox: workspace-write and its --add-dir come back; -s overrides", async () => {
+  test("restores the sandbox: workspace-write comes back, an --add-dir only when given again; -s overrides", async () => {
     const repo = makeRepo();
     const extra = makeDir("extra-");
-    const roots = ["-c", "sandbox_workspace_write.exclude_slash_tmp=true", "-c", "sandbox_workspace_write.exclude_tmpdir_env_var=true"];
     const write = (f: string) => `echo x > ${f} && echo wrote-${f.split("/").pop()}`;
-    const { mock, home } = await setup([
-      reply("set up"),
-      sse(turn([execCommand(`${write("a.txt")}; ${write(`${extra}/b.txt`)}`, {}, "call_w")])),
-      reply("wrote"),
-      sse(turn([execCommand(write("c.txt"), {}, "call_ro")])),
-      reply("could not"),
-    ]);
-    await runOcx(["exec", ...JSON_, "--sandbox", "workspace-write", "--add-dir", extra, ...roots, "set up"], { home, cwd: repo });
+    const { mock, home } = await setup(
+      [
+        reply("set up"),
+        sse(turn([execCommand(`${write("a.txt")}; ${write(`${extra}/b.txt`)}`, {}, "call_w")])),
+        reply("wrote"),
+        sse(turn([execCommand(write("c.txt"), {}, "call_ro")])),
+        reply("could not"),
+      ],
+      NO_TMP_ROOTS,
+    );
+    await runOcx(["exec", ...JSON_, "--sandbox", "workspace-write", "--add-dir", extra, "set up"], { home, cwd: repo });
     const resumed = await runOcx(["exec", "resume", "--last", ...JSON_, "write files"], { home, cwd: repo });
     expect(resumed.code).toBe(0);
+    expect(resumed.stderr).toContain(`records writable roots ${extra}, which only flags and config can grant`);
     const out = callOutput(mock.requests[2]!.body, "call_w")!;
     expect(out).toContain("wrote-a.txt");
-    expect(out).toContain("wrote-b.txt");
+    expect(out).not.toContain("wrote-b.txt");
+    expect(existsSync(join(extra, "b.txt"))).toBe(false);
     const overridden = await runOcx(["exec", "-s", "read-only", "resume", "--last", ...JSON_, "write again"], { home, cwd: repo });
     expect(overridden.code).toBe(0);
     expect(callOutput(mock.requests[4]!.body, "call_ro")).not.toContain("wrote-c.txt");
@@ -235,6 +253,108 @@ describe("exec resume", () => {
     const stray = await runOcx(["exec", "--last", "hi"], { home });
     expect(stray.code).toBe(2);
     expect(stray.stderr).toContain("can only be used with `ocx exec resume`");
+  }, T);
+});
+
+describe("exec resume never raises privilege from the session file", () => {
+  test("a rollout edited to danger-full-access resumes read-only with one warning, and cannot write outside; --sandbox danger-full-access still can", async () => {
+    const repo = makeRepo();
+    const outside = makeDir("outside-");
+    const { home } = await setup([
+      reply("first"),
+      sse(turn([execCommand(`echo x > ${outside}/a.txt; echo rc=$?`, {}, "call_a")])),
+      reply("tried"),
+      sse(turn([execCommand(`echo x > ${outside}/b.txt && echo wrote`, {}, "call_b")])),
+      reply("wrote"),
+    ]);
+    await runOcx(["exec", ...JSON_, "first"], { home, cwd: repo });
+    const file = rollouts(home)[0]!;
+    tamper(file, { sandbox_policy: { type: "danger-full-access" } });
+
+    const resumed = await runOcx(["exec", "resume", "--last", ...JSON_, "write outside"], { home, cwd: repo });
+    expect(resumed.code).toBe(0);
+    expect(warnings(resumed.stderr)).toEqual([
+      `warning: the session file ${file} records sandbox danger-full-access, which only --sandbox, --dangerously-bypass-approvals-and-sandbox or sandbox_mode in config can grant; this run uses read-only`,
+    ]);
+    expect(existsSync(join(outside, "a.txt"))).toBe(false);
+    expect(lines(file).filter((l) => l.type === "turn_context").at(-1).payload.sandbox_policy).toEqual({ type: "read-only" });
+
+    const granted = await runOcx(["exec", "resume", "--last", "--sandbox", "danger-full-access", ...JSON_, "write outside"], { home, cwd: repo });
+    expect(granted.code).toBe(0);
+    expect(warnings(granted.stderr)).toEqual([]);
+    expect(existsSync(join(outside, "b.txt"))).toBe(true);
+  }, T);
+
+  test("config's sandbox_mode = danger-full-access is this run's own: a recorded danger-full-access then resumes without a warning", async () => {
+    const repo = makeRepo();
+    const { home } = await setup([reply("first"), reply("second")]);
+    const config = join(home, "config.toml"); // a top-level key goes before the tables
+    writeFileSync(config, `sandbox_mode = "danger-full-access"\n${readFileSync(config, "utf8")}`);
+    await runOcx(["exec", ...JSON_, "first"], { home, cwd: repo });
+    const resumed = await runOcx(["exec", "resume", "--last", ...JSON_, "second"], { home, cwd: repo });
+    expect(resumed.code).toBe(0);
+    expect(warnings(resumed.stderr)).toEqual([]);
+    expect(lines(rollouts(home)[0]!).filter((l) => l.type === "turn_context").at(-1).payload.sandbox_policy).toEqual({ type: "danger-full-access" });
+  }, T);
+
+  test("workspace-write comes back, but writable roots and network access the file adds do not (--add-dir grants a root again)", async () => {
+    const repo = makeRepo();
+    const outside = makeDir("outside-");
+    const probe = (f: string) => `echo x > ${outside}/${f}; echo rc=$?; echo net=$CODEX_SANDBOX_NETWORK_DISABLED; echo y > ws-${f} && echo ws-ok`;
+    const { mock, home } = await setup(
+      [reply("first"), sse(turn([execCommand(probe("c.txt"), {}, "call_c")])), reply("tried"), sse(turn([execCommand(probe("d.txt"), {}, "call_d")])), reply("granted")],
+      NO_TMP_ROOTS,
+    );
+    await runOcx(["exec", ...JSON_, "-s", "workspace-write", "first"], { home, cwd: repo });
+    const file = rollouts(home)[0]!;
+    tamper(file, { sandbox_policy: { type: "workspace-write", writable_roots: [repo, outside, "/"], network_access: true } });
+
+    const resumed = await runOcx(["exec", "resume", "--last", ...JSON_, "write outside"], { home, cwd: repo });
+    expect(resumed.code).toBe(0);
+    expect(warnings(resumed.stderr)).toEqual([
+      `warning: the session file ${file} records writable roots ${outside}, / and network access, which only flags and config can grant (--add-dir, sandbox_workspace_write); this run does not grant them`,
+    ]);
+    const out = callOutput(mock.requests[2]!.body, "call_c")!;
+    expect(out).toMatch(/rc=[1-9]/);
+    expect(out).toContain("net=1");
+    expect(out).toContain("ws-ok"); // workspace-write itself was restored
+    expect(existsSync(join(outside, "c.txt"))).toBe(false);
+    expect(lines(file).filter((l) => l.type === "turn_context").at(-1).payload.sandbox_policy).toEqual({ type: "workspace-write", writable_roots: [repo], network_access: false });
+
+    const again = await runOcx(["exec", "resume", "--last", "--add-dir", outside, ...JSON_, "write outside"], { home, cwd: repo });
+    expect(again.code).toBe(0);
+    expect(callOutput(mock.requests[4]!.body, "call_d")).toContain("rc=0");
+    expect(existsSync(join(outside, "d.txt"))).toBe(true);
+  }, T);
+
+  test("a working directory that comes from the file is where commands run, but not writable unless -C grants it", async () => {
+    const repo = makeRepo();
+    const victim = makeRepo();
+    const elsewhere = makeDir("elsewhere-");
+    const write = "pwd; echo x > v.txt; echo rc=$?";
+    const { mock, home } = await setup(
+      [reply("first"), sse(turn([execCommand(write, {}, "call_v")])), reply("tried"), sse(turn([execCommand(write, {}, "call_w")])), reply("wrote")],
+      NO_TMP_ROOTS,
+    );
+    const first = await runOcx(["exec", ...JSON_, "-s", "workspace-write", "first"], { home, cwd: repo });
+    const file = rollouts(home)[0]!;
+    tamper(file, { cwd: victim, sandbox_policy: { type: "workspace-write", writable_roots: [victim], network_access: false } });
+
+    const resumed = await runOcx(["exec", "resume", threadId(first.events), ...JSON_, "write there"], { home, cwd: elsewhere });
+    expect(resumed.code).toBe(0);
+    expect(warnings(resumed.stderr)).toEqual([
+      `warning: the session file ${file} records writable roots ${victim}, which only flags and config can grant (-C, --add-dir, sandbox_workspace_write); this run does not grant them`,
+    ]);
+    const out = callOutput(mock.requests[2]!.body, "call_v")!;
+    expect(out).toContain(`${victim}\n`);
+    expect(out).toMatch(/rc=[1-9]/);
+    expect(existsSync(join(victim, "v.txt"))).toBe(false);
+
+    const granted = await runOcx(["exec", "-C", victim, "resume", threadId(first.events), ...JSON_, "write there"], { home, cwd: elsewhere });
+    expect(granted.code).toBe(0);
+    expect(warnings(granted.stderr)).toEqual([]);
+    expect(callOutput(mock.requests[4]!.body, "call_w")).toContain("rc=0");
+    expect(existsSync(join(victim, "v.txt"))).toBe(true);
   }, T);
 });
 

@@ -22,6 +22,7 @@ import {
   makeDir,
   makeRepo,
   mkdirSync,
+  ocxBin,
   readFileSync,
   runOcx,
   writeFileSync,
@@ -226,6 +227,34 @@ describe("apply_patch end to end", () => {
     expect(existsSync(join(repo, ".git/hooks/pre-commit"))).toBe(false);
   }, T);
 
+  test("workspace-write: a write that fails in the confined writer reaches the model with the path and the reason", async () => {
+    const repo = workspace();
+    writeFileSync(join(repo, "afile"), "x\n");
+    // afile/b verifies (nothing is there) but the writer cannot make its folder: afile is a file.
+    const p = patch("*** Add File: ok.txt", "+k", "*** Add File: afile/b", "+b", "*** Add File: later.txt", "+l");
+    const { mock, home } = await setup([sse(turn([customToolCall("apply_patch", p, "call_p")])), reply("ok")]);
+    const r = await runOcx(["exec", ...JSON_, ...WW, "edit"], { home, cwd: repo });
+    expect(r.code).toBe(0);
+    expect(customOutput(mock.requests[1]!.body, "call_p")).toBe(
+      `apply_patch failed while writing ${join(repo, "afile/b")}: EEXIST: file already exists, mkdir '${join(repo, "afile")}' (already changed: ok.txt)`,
+    );
+    expect(items(r.events, "item.completed", "file_change")[0].status).toBe("failed");
+    expect(read(join(repo, "ok.txt"))).toBe("k\n");
+    expect(existsSync(join(repo, "later.txt"))).toBe(false);
+  }, T);
+
+  test("workspace-write on a host that cannot enforce it: the patch is not written and the run fails with exit 5, as for a command", async () => {
+    const repo = workspace();
+    const { home } = await setup([sse(turn([customToolCall("apply_patch", EDIT, "call_p")])), reply("ok")]);
+    const r = await runOcx(["exec", ...JSON_, ...WW, "edit"], { home, cwd: repo, env: { OCX_SANDBOX_FORCE_UNAVAILABLE: "simulated" } });
+    expect(r.code).toBe(5);
+    expect(r.events!.at(-1)).toMatchObject({ type: "turn.failed", error: { code: "sandbox_unavailable" } });
+    expect(r.events!.at(-1).error.message).toContain("cannot enforce the workspace-write sandbox");
+    expect(items(r.events, "item.started", "file_change")).toEqual([]);
+    expect(existsSync(join(repo, "new dir"))).toBe(false);
+    expect(read(join(repo, "src/lib.ts"))).toBe("export function f() {\n  return 1;\n}\n");
+  }, T);
+
   test("CRLF files keep CRLF; a symlinked file stays a symlink", async () => {
     const repo = workspace();
     writeFileSync(join(repo, "win.txt"), "one\r\ntwo\r\nthree\r\n");
@@ -255,6 +284,44 @@ describe("apply_patch end to end", () => {
     expect(r.stderr).toContain(`--- /dev/null\n+++ ${join(repo, "new dir/ünï.txt")}\n`);
     expect(r.stderr).toContain(`+++ ${join(repo, "moved/renamed.txt")}\n`);
   }, T);
+});
+
+describe("the confined writer, `ocx __patch-write`", () => {
+  const writer = (input: string) => {
+    const r = Bun.spawnSync([ocxBin(), "__patch-write"], { stdin: Buffer.from(input), env: {} });
+    return { code: r.exitCode, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+  };
+
+  test("performs the steps on stdin in order and answers one JSON line; the first failure stops it", () => {
+    const dir = makeDir("writer-");
+    writeFileSync(join(dir, "gone"), "g");
+    const ok = writer(JSON.stringify([
+      { op: "write", path: join(dir, "sub/new.txt"), content: "héllo\n", mode: 0o600 },
+      { op: "remove", path: join(dir, "gone") },
+    ]));
+    expect(ok).toEqual({ code: 0, stdout: '{"ok":true}\n', stderr: "" });
+    expect(read(join(dir, "sub/new.txt"))).toBe("héllo\n");
+    expect(lstatSync(join(dir, "sub/new.txt")).mode & 0o777).toBe(0o600);
+    expect(existsSync(join(dir, "gone"))).toBe(false);
+
+    const failed = writer(JSON.stringify([
+      { op: "write", path: join(dir, "one"), content: "1" },
+      { op: "write", path: join(dir, "sub/new.txt/x"), content: "2" },
+      { op: "write", path: join(dir, "three"), content: "3" },
+    ]));
+    expect(failed.code).toBe(1);
+    expect(JSON.parse(failed.stdout)).toEqual({ ok: false, step: 1, error: `EEXIST: file already exists, mkdir '${join(dir, "sub/new.txt")}'` });
+    expect(existsSync(join(dir, "one"))).toBe(true);
+    expect(existsSync(join(dir, "three"))).toBe(false);
+  });
+
+  test("input that is not a list of steps: exit 2, nothing written", () => {
+    const dir = makeDir("writer-");
+    expect(writer("not json")).toMatchObject({ code: 2, stdout: "", stderr: expect.stringMatching(/^ocx patch writer: the steps are not JSON/) });
+    const relative = writer(JSON.stringify([{ op: "write", path: join(dir, "a"), content: "" }, { op: "write", path: "b", content: "" }]));
+    expect(relative).toEqual({ code: 2, stdout: "", stderr: "ocx patch writer: step 1 is not a write or remove of an absolute path\n" });
+    expect(readdirSync(dir)).toEqual([]);
+  });
 });
 
 describe("update_plan end to end", () => {

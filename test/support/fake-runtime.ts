@@ -51,6 +51,8 @@ export function fakeRuntime(over: Partial<Runtime> & { envVars?: Record<string, 
     stdout: capture(),
     stderr: capture(),
     stdin: stdinFrom([]),
+    // The test process itself stays dumpable (hardenSelf would change it for every later test).
+    sandbox: { ...base.sandbox, hardenSelf: async () => null },
     ...over,
   } as Runtime & { stdout: CapturedSink; stderr: CapturedSink };
 }

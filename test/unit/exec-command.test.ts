@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnBun } from "../../src/adapters/bun-spawn.ts";
@@ -10,10 +10,13 @@ import type { SandboxPolicy } from "../../src/core/sandbox-policy.ts";
 import { DEVICE_FILES, type SandboxCapabilities, type SandboxSpec } from "../../src/core/sandbox/spec.ts";
 import { FULL_ACCESS, toolHarness, type ToolHarness } from "../support/tool-context.ts";
 import { execCommandTool } from "../../src/core/tools/exec-command.ts";
+import { releaseSandbox } from "../../src/core/sandbox/confine.ts";
 import { writeStdinTool } from "../../src/core/tools/write-stdin.ts";
 
 interface Harness extends ToolHarness {
   spawned: SpawnOptions[];
+  /** The sandbox port's calls and the spawns, in order: "probe", "probe carve-outs", "harden", "spawn". */
+  calls: string[];
 }
 
 const managers: ProcessManager[] = [];
@@ -25,20 +28,33 @@ afterEach(async () => {
  * `caps` overrides what the fake host can enforce (Linux with Landlock and seccomp by default);
  * its wrap() prefixes argv with a marker and the spec, and the test runs the plain argv.
  */
-function harness(sandbox: SandboxPolicy = FULL_ACCESS, caps: Partial<SandboxCapabilities> = {}): Harness {
+function harness(sandbox: SandboxPolicy = FULL_ACCESS, caps: Partial<SandboxCapabilities> = {}, hardenProblem: string | null = null): Harness {
   const spawned: SpawnOptions[] = [];
+  const calls: string[] = [];
   const runtime = {
     spawn(opts: SpawnOptions) {
       spawned.push(opts);
+      calls.push("spawn");
       return spawnBun({ ...opts, argv: opts.argv[0] === "WRAPPED" ? opts.argv.slice(2) : opts.argv });
     },
     env: () => undefined,
     sandbox: {
-      probe: async (): Promise<SandboxCapabilities> => ({ platform: "linux", landlockAbi: 7, seccomp: true, seatbelt: false, carveOuts: true, problems: [], ...caps }),
+      probe: async (o?: { carveOuts?: boolean }): Promise<SandboxCapabilities> => {
+        calls.push(o?.carveOuts ? "probe carve-outs" : "probe");
+        return { platform: "linux", landlockAbi: 7, seccomp: true, seatbelt: false, carveOuts: true, problems: [], ...caps };
+      },
       wrap: (spec: SandboxSpec, argv: string[]) => ["WRAPPED", JSON.stringify(spec), ...argv],
+      hardenSelf: async () => {
+        calls.push("harden");
+        return hardenProblem;
+      },
     },
     monotonic: () => performance.now(),
     fs: {
+      mkdir: async (path: string, o?: { mode?: number }) => void mkdirSync(path, o),
+      readDir: async (path: string) => readdirSync(path),
+      remove: async (path: string, o?: { recursive?: boolean }) => rmSync(path, { recursive: o?.recursive ?? false }),
+      realpath: async (path: string) => realpathSync(path),
       async stat(path: string): Promise<FileStat | null> {
         try {
           const s = statSync(path);
@@ -51,7 +67,7 @@ function harness(sandbox: SandboxPolicy = FULL_ACCESS, caps: Partial<SandboxCapa
   } as unknown as Runtime;
   const h = toolHarness({ runtime, sandbox });
   managers.push(h.processes);
-  return { ...h, spawned };
+  return { ...h, spawned, calls };
 }
 
 const exec = async (h: Harness, args: Record<string, unknown>) => (await execCommandTool.run(JSON.stringify(args), h.ctx)) as string;
@@ -251,10 +267,39 @@ describe("exec_command", () => {
     await exec(h, { cmd: "echo hi" });
     const argv = h.spawned[0]!.argv;
     const readOnly = ["/ws/.git", "/ws/.codex", "/ws/.agents", "/ws/.aws"];
-    expect(argv.slice(0, 2)).toEqual(["WRAPPED", JSON.stringify({ writable: ["/ws", ...DEVICE_FILES], network: false, readOnly })]);
+    const view = { namespaces: true, freshProc: false, privatePts: false };
+    expect(argv.slice(0, 2)).toEqual(["WRAPPED", JSON.stringify({ writable: ["/ws", ...DEVICE_FILES], network: false, readOnly, hide: [], view })]);
     expect(argv.slice(2)).toEqual([h.ctx.shell, "-lc", "echo hi"]);
     expect((h.started()[0] as { command: string }).command).toMatch(/ -lc 'echo hi'$/);
     expect(h.started()[0]).not.toHaveProperty("command", expect.stringContaining("WRAPPED"));
+  });
+
+  test("ocx closes itself to its commands before the first one starts; the carve-out probe (a clone) comes first", async () => {
+    const full = harness();
+    await exec(full, { cmd: "true" });
+    expect(full.calls).toEqual(["harden", "spawn"]);
+    const ro = harness({ mode: "read-only", writableRoots: [], networkAccess: false, bypass: false });
+    await exec(ro, { cmd: "true" });
+    // Every confined command needs to know whether it gets the namespace view: probed first.
+    expect(ro.calls).toEqual(["probe carve-outs", "harden", "spawn"]);
+    const root = mkdtempSync(join(tmpdir(), "ocx-carve-"));
+    const ww = harness({ mode: "workspace-write", writableRoots: [root], networkAccess: false, bypass: false });
+    await exec(ww, { cmd: "true" });
+    expect(ww.calls).toEqual(["probe carve-outs", "harden", "spawn"]);
+  });
+
+  test("a sandboxed command is not started when ocx cannot close itself (exit 5); full access starts it with one warning", async () => {
+    const ro = harness({ mode: "read-only", writableRoots: [], networkAccess: false, bypass: false }, {}, "prctl(PR_SET_DUMPABLE): Invalid argument");
+    const err = await exec(ro, { cmd: "true" }).catch((e) => e);
+    expect(err).toBeInstanceOf(OcxError);
+    expect((err as OcxError).kind).toBe("sandbox");
+    expect((err as OcxError).message).toContain("prctl(PR_SET_DUMPABLE): Invalid argument");
+    expect(ro.spawned).toEqual([]);
+    const full = harness(FULL_ACCESS, {}, "cannot load libc.so.6 (missing)");
+    await exec(full, { cmd: "true" });
+    await exec(full, { cmd: "true" });
+    expect(full.spawned).toHaveLength(2);
+    expect(full.warnings).toEqual(["ocx's own memory and environment stay readable to its commands on this host (cannot load libc.so.6 (missing))"]);
   });
 
   describe("read-only carve-outs (.git and friends)", () => {
@@ -266,35 +311,66 @@ describe("exec_command", () => {
     const specOf = (h: Harness, n = 0) => JSON.parse(h.spawned[n]!.argv[1]!) as SandboxSpec;
     const ws = (root: string): SandboxPolicy => ({ mode: "workspace-write", writableRoots: [root], networkAccess: false, bypass: false });
 
-    test("a host that can enforce them gets every candidate, and no warning", async () => {
+    test("a host that can enforce them gets every candidate as a mount point, and no warning; the placeholders go at the end", async () => {
+      const root = workspace();
+      const h = harness(ws(root), { carveOuts: true, freshProc: true, privatePts: true });
+      await exec(h, { cmd: "true" });
+      await exec(h, { cmd: "true" });
+      expect(specOf(h).readOnly).toEqual([".git", ".codex", ".agents", ".aws"].map((d) => `${root}/${d}`));
+      expect(specOf(h).view).toEqual({ namespaces: true, freshProc: true, privatePts: true });
+      // absent names get empty read-only folders to mount over, made once per run
+      expect(readdirSync(root).sort()).toEqual([".agents", ".aws", ".codex", ".git"]);
+      expect(statSync(join(root, ".codex")).mode & 0o777).toBe(0o555);
+      expect(h.warnings).toEqual([]);
+      await releaseSandbox(h.ctx.runtime, h.ctx.sandbox);
+      expect(readdirSync(root)).toEqual([".git"]);
+    });
+
+    test("a placeholder someone filled meanwhile is left alone", async () => {
       const root = workspace();
       const h = harness(ws(root), { carveOuts: true });
       await exec(h, { cmd: "true" });
-      expect(specOf(h).readOnly).toEqual([".git", ".codex", ".agents", ".aws"].map((d) => `${root}/${d}`));
-      expect(h.warnings).toEqual([]);
+      chmodSync(join(root, ".aws"), 0o755); // someone outside the sandbox takes it over
+      writeFileSync(join(root, ".aws", "config"), "x");
+      await releaseSandbox(h.ctx.runtime, h.ctx.sandbox);
+      expect(readdirSync(root).sort()).toEqual([".aws", ".git"]);
+      expect(readdirSync(join(root, ".aws"))).toEqual(["config"]);
     });
 
-    test("a host that cannot: the command still runs confined to the roots, with one warning per run", async () => {
-      const root = workspace();
+    test("a host without namespaces: the command still runs confined, with one warning per run naming every gap", async () => {
+      const root = mkdtempSync(join(tmpdir(), "ocx-carve-"));
       const h = harness(ws(root), { carveOuts: false, problems: ["user namespace: clone: Operation not permitted"] });
       await exec(h, { cmd: "true" });
       await exec(h, { cmd: "true" });
       expect(h.spawned).toHaveLength(2);
-      expect(specOf(h).readOnly).toEqual([]);
+      expect(specOf(h).view.namespaces).toBe(false);
       expect(specOf(h).writable[0]).toBe(root);
+      expect(readdirSync(root)).toEqual([]); // no placeholders without a mount to put on them
       expect(h.warnings).toHaveLength(1);
-      expect(h.warnings[0]).toContain(`${root}/.git`);
       expect(h.warnings[0]).toContain("clone: Operation not permitted");
-      expect(h.warnings[0]).not.toContain(".codex"); // only what exists is named
+      for (const gap of [".git, .codex, .agents, .aws", "timestamps", "other processes", "chmod, chown and extended attributes are refused"]) {
+        expect(h.warnings[0]).toContain(gap);
+      }
       expect(h.warnings[0]).not.toContain("\n");
     });
 
-    test("nothing to protect: no warning even where the host cannot", async () => {
+    test("without namespaces, a CODEX_HOME inside a writable root stops the run before anything runs", async () => {
       const root = mkdtempSync(join(tmpdir(), "ocx-carve-"));
-      const h = harness(ws(root), { carveOuts: false });
-      await exec(h, { cmd: "true" });
-      expect(h.warnings).toEqual([]);
-      expect(h.spawned).toHaveLength(1);
+      const home = join(root, "codex-home");
+      mkdirSync(home);
+      const h = harness({ ...ws(root), codexHome: home }, { carveOuts: false, problems: ["user namespace: forced"] });
+      const err = await exec(h, { cmd: "true" }).catch((e) => e);
+      expect(err).toBeInstanceOf(OcxError);
+      expect(err.kind).toBe("sandbox");
+      expect(err.message).toContain(`CODEX_HOME (${home})`);
+      expect(err.message).toContain(`writable root ${root}`);
+      expect(h.spawned).toEqual([]);
+      // with namespaces it runs, and CODEX_HOME and its credential files are in the spec
+      const ok = harness({ ...ws(root), codexHome: home }, { carveOuts: true });
+      await exec(ok, { cmd: "true" });
+      expect(specOf(ok).readOnly).toContain(home);
+      expect(specOf(ok).hide).toEqual(["auth.json", "auth.json.ocx.lock", "auth.json.lock"].map((f) => `${home}/${f}`));
+      await releaseSandbox(ok.ctx.runtime, ok.ctx.sandbox);
     });
   });
 

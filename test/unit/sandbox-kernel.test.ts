@@ -7,6 +7,7 @@ import {
   handledFs,
   knownFsRights,
   pathBeneathAttr,
+  readExclusions,
   rulesetAttr,
   SCOPE,
   scopes,
@@ -14,7 +15,11 @@ import {
 import {
   encodeProgram,
   EPERM,
-  networkFilterProgram,
+  commandFilterProgram,
+  ENOSYS,
+  INODE_FLAG_IOCTLS,
+  TIOCLINUX,
+  TIOCSTI,
   SECCOMP_RET_ALLOW,
   SECCOMP_RET_ERRNO,
   SECCOMP_RET_KILL_PROCESS,
@@ -33,6 +38,9 @@ function run(prog: BpfInsn[], data: { nr: number; arch: number; args?: number[] 
     const { code, jt, jf, k } = prog[pc]!;
     if (code === 0x20) {
       acc = mem.getUint32(k, true);
+      pc++;
+    } else if (code === 0x54) {
+      acc = (acc & k) >>> 0;
       pc++;
     } else if (code === 0x15 || code === 0x35) {
       const hit = code === 0x15 ? acc === k >>> 0 : acc >>> 0 >= k >>> 0;
@@ -54,6 +62,9 @@ const AF_INET = 2;
 const AF_INET6 = 10;
 const AF_NETLINK = 16;
 
+const networkFilterProgram = (arch: SeccompArch) => commandFilterProgram(arch, { network: false, refuseMetadata: false });
+const ALLOW = SECCOMP_RET_ALLOW;
+
 describe("seccomp network filter", () => {
   for (const arch of ["x64", "arm64"] as SeccompArch[]) {
     const prog = networkFilterProgram(arch);
@@ -65,11 +76,15 @@ describe("seccomp network filter", () => {
       // only the low word of args[0] is the int argument
       expect(run(prog, { nr: SOCKET[arch], arch: ARCH[arch], args: [AF_UNIX + 2 ** 32] })).toBe(SECCOMP_RET_ALLOW);
     });
-    test(`${arch}: io_uring_setup refused; ordinary syscalls allowed`, () => {
-      expect(run(prog, { nr: 425, arch: ARCH[arch] })).toBe(DENY);
-      for (const nr of [0, 1, 2, 56, 59, 63, 221, 257, 435]) {
-        if (nr === SOCKET[arch]) continue;
-        expect(run(prog, { nr, arch: ARCH[arch] })).toBe(SECCOMP_RET_ALLOW);
+    test(`${arch}: io_uring refused; ordinary syscalls allowed`, () => {
+      for (const nr of [425, 426, 427]) expect(run(prog, { nr, arch: ARCH[arch] })).toBe(DENY);
+      const ordinary = arch === "x64" ? [0, 1, 2, 3, 9, 57, 59, 61, 63, 257, 262] : [63, 64, 56, 57, 221, 222, 260, 79];
+      for (const nr of ordinary) expect(run(prog, { nr, arch: ARCH[arch] })).toBe(SECCOMP_RET_ALLOW);
+    });
+    test(`${arch}: with the network on, every socket family is allowed`, () => {
+      const open = commandFilterProgram(arch, { network: true, refuseMetadata: false });
+      for (const family of [AF_UNIX, AF_INET, AF_INET6, AF_NETLINK]) {
+        expect(run(open, { nr: SOCKET[arch], arch: ARCH[arch], args: [family, 1, 0] })).toBe(ALLOW);
       }
     });
     test(`${arch}: a call from another architecture kills the process`, () => {
@@ -88,6 +103,60 @@ describe("seccomp network filter", () => {
     expect([...bytes]).toEqual([0x15, 0x00, 2, 3, 0x3e, 0x00, 0x00, 0xc0]);
     expect(encodeProgram(networkFilterProgram("arm64")).length).toBe(networkFilterProgram("arm64").length * 8);
   });
+});
+
+const NR = {
+  x64: { ioctl: 16, mknod: 133, mknodat: 259, clone: 56, clone3: 435, unshare: 272, ptrace: 101, mount: 165, setns: 308, keyctl: 250, bpf: 321, reboot: 169, chmod: 90, fchmod: 91, fchmodat: 268, fchownat: 260, fsetxattr: 190, utimensat: 280, process_vm_readv: 310 },
+  arm64: { ioctl: 29, mknod: null, mknodat: 33, clone: 220, clone3: 435, unshare: 97, ptrace: 117, mount: 40, setns: 268, keyctl: 219, bpf: 280, reboot: 142, chmod: null, fchmod: 52, fchmodat: 53, fchownat: 54, fsetxattr: 7, utimensat: 88, process_vm_readv: 270 },
+} as const;
+
+describe("seccomp command filter: what no sandboxed command may do", () => {
+  for (const arch of ["x64", "arm64"] as SeccompArch[]) {
+    const prog = commandFilterProgram(arch, { network: true, refuseMetadata: false });
+    const nr = NR[arch];
+    const call = (n: number, args: number[] = []) => run(prog, { nr: n, arch: ARCH[arch], args });
+    test(`${arch}: TIOCSTI and TIOCLINUX refused whatever the upper bits of the request; other ioctls allowed`, () => {
+      expect(call(nr.ioctl, [0, TIOCSTI])).toBe(DENY);
+      expect(call(nr.ioctl, [0, TIOCLINUX])).toBe(DENY);
+      expect(call(nr.ioctl, [0, TIOCSTI + 2 ** 32])).toBe(DENY);
+      for (const req of [0x5401 /* TCGETS */, 0x5413 /* TIOCGWINSZ */, 0x541b /* FIONREAD */, ...INODE_FLAG_IOCTLS]) expect(call(nr.ioctl, [0, req])).toBe(ALLOW);
+    });
+    test(`${arch}: character and block device nodes refused; fifos, sockets and files allowed`, () => {
+      const modeArg = (mode: number) => (arch === "x64" ? [0, mode, 0] : [0, 0, mode, 0]);
+      const mknodat = (mode: number) => call(nr.mknodat, [-100 >>> 0, 0, mode, 0]);
+      expect(mknodat(0o020644)).toBe(DENY);
+      expect(mknodat(0o060644)).toBe(DENY);
+      for (const mode of [0o010644, 0o140644, 0o100644, 0o644]) expect(mknodat(mode)).toBe(ALLOW);
+      if (nr.mknod !== null) {
+        expect(call(nr.mknod, modeArg(0o020600))).toBe(DENY);
+        expect(call(nr.mknod, [0, 0o010600])).toBe(ALLOW);
+      }
+    });
+    test(`${arch}: new namespaces refused (clone flags, unshare), clone3 answers ENOSYS so libc falls back to clone`, () => {
+      expect(call(nr.clone, [0x01200011 /* fork: CHILD_SETTID|CHILD_CLEARTID|SIGCHLD */])).toBe(ALLOW);
+      expect(call(nr.clone, [0x003d0f00 /* pthread_create */])).toBe(ALLOW);
+      for (const ns of [0x10000000, 0x00020000, 0x20000000, 0x40000000, 0x08000000, 0x04000000, 0x02000000]) {
+        expect(call(nr.clone, [ns | 17])).toBe(DENY);
+        expect(call(nr.unshare, [ns])).toBe(DENY);
+      }
+      expect(call(nr.unshare, [0x80 /* CLONE_NEWTIME */])).toBe(DENY);
+      expect(call(nr.unshare, [0x00000400 /* CLONE_FILES */])).toBe(ALLOW);
+      expect(call(nr.clone3)).toBe((SECCOMP_RET_ERRNO | ENOSYS) >>> 0);
+    });
+    test(`${arch}: mounts, setns, ptrace, other processes' memory, keyrings, bpf and reboot refused`, () => {
+      for (const n of [nr.mount, nr.setns, nr.ptrace, nr.process_vm_readv, nr.keyctl, nr.bpf, nr.reboot]) expect(call(n)).toBe(DENY);
+    });
+    test(`${arch}: metadata calls allowed with the mount view, refused without it; timestamps only when asked`, () => {
+      const meta = [nr.fchmod, nr.fchmodat, nr.fchownat, nr.fsetxattr, ...(nr.chmod === null ? [] : [nr.chmod])];
+      for (const n of [...meta, nr.utimensat]) expect(call(n)).toBe(ALLOW);
+      const strict = commandFilterProgram(arch, { network: true, refuseMetadata: true });
+      for (const n of meta) expect(run(strict, { nr: n, arch: ARCH[arch] })).toBe(DENY);
+      for (const req of INODE_FLAG_IOCTLS) expect(run(strict, { nr: nr.ioctl, arch: ARCH[arch], args: [3, req] })).toBe(DENY);
+      expect(run(strict, { nr: nr.utimensat, arch: ARCH[arch] })).toBe(ALLOW);
+      const noTimes = commandFilterProgram(arch, { network: true, refuseMetadata: true, refuseTimes: true });
+      expect(run(noTimes, { nr: nr.utimensat, arch: ARCH[arch] })).toBe(DENY);
+    });
+  }
 });
 
 describe("Landlock rights and structures", () => {
@@ -136,5 +205,20 @@ describe("Landlock rights and structures", () => {
     const view = new DataView(bytes.buffer);
     expect(view.getBigUint64(0, true)).toBe(BigInt(FS.WRITE_FILE | FS.MAKE_REG));
     expect(view.getInt32(8, true)).toBe(7);
+  });
+});
+
+describe("Landlock read layer around hidden files", () => {
+  test("every directory on the way down maps to the name that must not be granted", () => {
+    const map = readExclusions(["/root/.codex/auth.json", "/root/.codex/auth.json.ocx.lock"]);
+    expect([...map.keys()]).toEqual(["/", "/root", "/root/.codex"]);
+    expect([...map.get("/")!]).toEqual(["root"]);
+    expect([...map.get("/root")!]).toEqual([".codex"]);
+    expect([...map.get("/root/.codex")!].sort()).toEqual(["auth.json", "auth.json.ocx.lock"]);
+  });
+  test("two homes: both chains excluded, shared ancestors merged", () => {
+    const map = readExclusions(["/a/h1/auth.json", "/a/b/h2/auth.json"]);
+    expect([...map.get("/a")!].sort()).toEqual(["b", "h1"]);
+    expect(map.get("/a/b")!.has("h2")).toBe(true);
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import type { SandboxPolicy } from "../../src/core/sandbox-policy.ts";
 import {
+  NO_VIEW,
   DEVICE_FILES,
   HELPER_ARG,
   helperArgv,
@@ -32,12 +33,12 @@ describe("sandboxSpec", () => {
   });
 
   test("read-only writes only the device files; network from the policy", () => {
-    expect(sandboxSpec(policy("read-only"))).toEqual({ writable: [...DEVICE_FILES], network: false, readOnly: [] });
-    expect(sandboxSpec(policy("read-only", [], true))).toEqual({ writable: [...DEVICE_FILES], network: true, readOnly: [] });
+    expect(sandboxSpec(policy("read-only"))).toEqual({ writable: [...DEVICE_FILES], network: false, readOnly: [], hide: [], view: { ...NO_VIEW } });
+    expect(sandboxSpec(policy("read-only", [], true))).toEqual({ writable: [...DEVICE_FILES], network: true, readOnly: [], hide: [], view: { ...NO_VIEW } });
   });
 
   test("read-only ignores writable roots", () => {
-    expect(sandboxSpec(policy("read-only", ["/work/ws", "/tmp"]))).toEqual({ writable: [...DEVICE_FILES], network: false, readOnly: [] });
+    expect(sandboxSpec(policy("read-only", ["/work/ws", "/tmp"]))).toEqual({ writable: [...DEVICE_FILES], network: false, readOnly: [], hide: [], view: { ...NO_VIEW } });
   });
 
   test("workspace-write: roots first, then the device files", () => {
@@ -54,11 +55,13 @@ describe("sandboxSpec", () => {
         "/tmp/.agents",
         "/tmp/.aws",
       ],
+      hide: [],
+      view: { ...NO_VIEW },
     });
   });
 
   test("workspace-write with no roots writes only the device files", () => {
-    expect(sandboxSpec(policy("workspace-write", [], false))).toEqual({ writable: [...DEVICE_FILES], network: false, readOnly: [] });
+    expect(sandboxSpec(policy("workspace-write", [], false))).toEqual({ writable: [...DEVICE_FILES], network: false, readOnly: [], hide: [], view: { ...NO_VIEW } });
   });
 
   test("workspace-write: a repeated root appears once, in first position", () => {
@@ -112,7 +115,7 @@ describe("helperArgv / parseHelperArgs", () => {
     parseHelperArgs(helperArgv(selfArgs, spec, argv).slice(selfArgs.length + 1));
 
   test("helperArgv layout", () => {
-    expect(helperArgv(self, { writable: ["/a", "/b"], network: false, readOnly: [] }, ["ls", "-l"])).toEqual([
+    expect(helperArgv(self, { writable: ["/a", "/b"], network: false, readOnly: [], hide: [], view: { ...NO_VIEW } }, ["ls", "-l"])).toEqual([
       "/usr/local/bin/ocx",
       HELPER_ARG,
       "--write",
@@ -124,7 +127,7 @@ describe("helperArgv / parseHelperArgs", () => {
       "ls",
       "-l",
     ]);
-    expect(helperArgv(["bun", "main.ts"], { writable: [], network: true, readOnly: [] }, ["true"])).toEqual([
+    expect(helperArgv(["bun", "main.ts"], { writable: [], network: true, readOnly: [], hide: [], view: { ...NO_VIEW } }, ["true"])).toEqual([
       "bun",
       "main.ts",
       "__sandbox",
@@ -135,18 +138,18 @@ describe("helperArgv / parseHelperArgs", () => {
 
   test("HELPER_ARG sits right after self", () => {
     const selfArgs = ["bun", "run", "src/main.ts"];
-    const out = helperArgv(selfArgs, { writable: ["/x"], network: true, readOnly: [] }, ["echo"]);
+    const out = helperArgv(selfArgs, { writable: ["/x"], network: true, readOnly: [], hide: [], view: { ...NO_VIEW } }, ["echo"]);
     expect(out.slice(0, selfArgs.length)).toEqual(selfArgs);
     expect(out[selfArgs.length]).toBe(HELPER_ARG);
   });
 
   const specs: Array<[string, SandboxSpec]> = [
-    ["no writable paths, network on", { writable: [], network: true, readOnly: [] }],
-    ["no writable paths, network off", { writable: [], network: false, readOnly: [] }],
-    ["device files, network off", { writable: [...DEVICE_FILES], network: false, readOnly: [] }],
-    ["paths with spaces and unicode", { writable: ["/work/my project", "/tmp/日本語 ✓", "/home/zoë/é"], network: true, readOnly: [] }],
-    ["a path starting with --", { writable: ["--", "--no-net", "--write", "--weird dir"], network: false, readOnly: [] }],
-    ["an empty path", { writable: [""], network: true, readOnly: [] }],
+    ["no writable paths, network on", { writable: [], network: true, readOnly: [], hide: [], view: { ...NO_VIEW } }],
+    ["no writable paths, network off", { writable: [], network: false, readOnly: [], hide: [], view: { ...NO_VIEW } }],
+    ["device files, network off", { writable: [...DEVICE_FILES], network: false, readOnly: [], hide: [], view: { ...NO_VIEW } }],
+    ["paths with spaces and unicode", { writable: ["/work/my project", "/tmp/日本語 ✓", "/home/zoë/é"], network: true, readOnly: [], hide: [], view: { ...NO_VIEW } }],
+    ["a path starting with --", { writable: ["--", "--no-net", "--write", "--weird dir"], network: false, readOnly: [], hide: [], view: { ...NO_VIEW } }],
+    ["an empty path", { writable: [""], network: true, readOnly: [], hide: [], view: { ...NO_VIEW } }],
   ];
   const argvs: Array<[string, string[]]> = [
     ["a simple command", ["ls"]],
@@ -176,6 +179,8 @@ describe("helperArgv / parseHelperArgs", () => {
           writable: fc.array(fc.oneof(fc.string(), fc.constantFrom("--", "--write", "--no-net", "__sandbox"))),
           network: fc.boolean(),
           readOnly: fc.array(fc.oneof(fc.string(), fc.constantFrom("--", "--read-only", "--write", "--no-net"))),
+          hide: fc.array(fc.oneof(fc.string(), fc.constantFrom("--", "--hide", "--ns"))),
+          view: fc.record({ namespaces: fc.boolean(), freshProc: fc.boolean(), privatePts: fc.boolean() }),
         }),
         fc.array(fc.oneof(fc.string(), fc.constantFrom("--", "--write", "--no-net")), { minLength: 1 }),
         (selfArgs, spec, argv) => {
@@ -189,16 +194,16 @@ describe("helperArgv / parseHelperArgs", () => {
 
   test("helperArgv does not mutate its inputs", () => {
     const selfArgs = ["ocx"];
-    const spec = { writable: ["/a"], network: false, readOnly: [] };
+    const spec = { writable: ["/a"], network: false, readOnly: [], hide: [], view: { ...NO_VIEW } };
     const argv = ["ls"];
     helperArgv(selfArgs, spec, argv);
     expect(selfArgs).toEqual(["ocx"]);
-    expect(spec).toEqual({ writable: ["/a"], network: false, readOnly: [] });
+    expect(spec).toEqual({ writable: ["/a"], network: false, readOnly: [], hide: [], view: { ...NO_VIEW } });
     expect(argv).toEqual(["ls"]);
   });
 
   test("defaults: no flags means network on, nothing writable", () => {
-    expect(parseHelperArgs(["--", "ls"])).toEqual({ spec: { writable: [], network: true, readOnly: [] }, argv: ["ls"] });
+    expect(parseHelperArgs(["--", "ls"])).toEqual({ spec: { writable: [], network: true, readOnly: [], hide: [], view: { ...NO_VIEW } }, argv: ["ls"] });
   });
 
   test("error: empty args", () => {
@@ -235,7 +240,7 @@ describe("helperArgv / parseHelperArgs", () => {
   test("--write takes the next argument as its value even when it is --", () => {
     // ["--write", "--"] then no terminator: the "--" is the path, so -- is still missing.
     expect(parseHelperArgs(["--write", "--"])).toBe("missing -- before the command");
-    expect(parseHelperArgs(["--write", "--", "--", "ls"])).toEqual({ spec: { writable: ["--"], network: true, readOnly: [] }, argv: ["ls"] });
+    expect(parseHelperArgs(["--write", "--", "--", "ls"])).toEqual({ spec: { writable: ["--"], network: true, readOnly: [], hide: [], view: { ...NO_VIEW } }, argv: ["ls"] });
   });
 });
 
@@ -402,7 +407,7 @@ describe("seatbeltProfile", () => {
   const lines = (p: string) => p.split("\n");
 
   test("header and read access", () => {
-    const p = seatbeltProfile({ writable: ["/w"], network: true, readOnly: [] });
+    const p = seatbeltProfile({ writable: ["/w"], network: true, readOnly: [], hide: [], view: { ...NO_VIEW } });
     const ls = lines(p);
     expect(ls[0]).toBe("(version 1)");
     expect(ls[1]).toBe("(deny default)");
@@ -414,7 +419,7 @@ describe("seatbeltProfile", () => {
 
   test("writable paths are subpaths inside one file-write* block", () => {
     const writable = ["/work/ws", "/tmp", ...DEVICE_FILES];
-    const p = seatbeltProfile({ writable, network: false, readOnly: [] });
+    const p = seatbeltProfile({ writable, network: false, readOnly: [], hide: [], view: { ...NO_VIEW } });
     const block = writeBlock(p)!;
     expect(block).not.toBeNull();
     for (const w of writable) expect(block).toContain(`(subpath "${w}")`);
@@ -426,14 +431,14 @@ describe("seatbeltProfile", () => {
 
   test("paths with spaces and unicode are kept verbatim", () => {
     const writable = ["/work/my project", "/tmp/日本語 ✓"];
-    const p = seatbeltProfile({ writable, network: true, readOnly: [] });
+    const p = seatbeltProfile({ writable, network: true, readOnly: [], hide: [], view: { ...NO_VIEW } });
     expect(p).toContain('(subpath "/work/my project")');
     expect(p).toContain('(subpath "/tmp/日本語 ✓")');
     checkBalanced(p);
   });
 
   test("double quotes and backslashes are escaped", () => {
-    const p = seatbeltProfile({ writable: ['/tmp/a"b', "/tmp/c\\d", '/tmp/"\\"'], network: false, readOnly: [] });
+    const p = seatbeltProfile({ writable: ['/tmp/a"b', "/tmp/c\\d", '/tmp/"\\"'], network: false, readOnly: [], hide: [], view: { ...NO_VIEW } });
     expect(p).toContain('(subpath "/tmp/a\\"b")');
     expect(p).toContain('(subpath "/tmp/c\\\\d")');
     expect(p).toContain('(subpath "/tmp/\\"\\\\\\"")');
@@ -443,14 +448,14 @@ describe("seatbeltProfile", () => {
 
   test("a quote-and-paren path cannot close the block early", () => {
     const evil = '/tmp/x") (allow file-write* (subpath "/';
-    const p = seatbeltProfile({ writable: [evil], network: false, readOnly: [] });
+    const p = seatbeltProfile({ writable: [evil], network: false, readOnly: [], hide: [], view: { ...NO_VIEW } });
     expect(subpaths(p)).toEqual([evil]);
     checkBalanced(p);
   });
 
   test("no writable paths: no file-write allowance at all", () => {
     for (const network of [true, false]) {
-      const p = seatbeltProfile({ writable: [], network, readOnly: [] });
+      const p = seatbeltProfile({ writable: [], network, readOnly: [], hide: [], view: { ...NO_VIEW } });
       expect(p).not.toContain("file-write");
       expect(p).not.toContain("subpath");
       checkBalanced(p);
@@ -458,7 +463,7 @@ describe("seatbeltProfile", () => {
   });
 
   test("carve-outs: writes allowed under a root except beneath each carve-out", () => {
-    const p = seatbeltProfile({ writable: ["/w", "/dev/null"], network: false, readOnly: ["/w/.git", "/w/.codex"] });
+    const p = seatbeltProfile({ writable: ["/w", "/dev/null"], network: false, readOnly: ["/w/.git", "/w/.codex"], hide: [], view: { ...NO_VIEW } });
     checkBalanced(p);
     const body = p.slice(p.indexOf("(allow file-write*"));
     expect(body).toContain('(require-any\n      (subpath "/w")\n      (subpath "/dev/null")\n    )');
@@ -470,14 +475,14 @@ describe("seatbeltProfile", () => {
   });
 
   test("network on: a bare (allow network*) line", () => {
-    const p = seatbeltProfile({ writable: ["/w"], network: true, readOnly: [] });
+    const p = seatbeltProfile({ writable: ["/w"], network: true, readOnly: [], hide: [], view: { ...NO_VIEW } });
     expect(lines(p)).toContain("(allow network*)");
     expect(p).not.toContain("unix-socket");
     checkBalanced(p);
   });
 
   test("network off: only the unix-socket form", () => {
-    const p = seatbeltProfile({ writable: ["/w"], network: false, readOnly: [] });
+    const p = seatbeltProfile({ writable: ["/w"], network: false, readOnly: [], hide: [], view: { ...NO_VIEW } });
     expect(lines(p)).not.toContain("(allow network*)");
     expect(lines(p)).toContain("(allow network* (remote unix-socket))");
     expect(lines(p).filter((l) => l.includes("network"))).toEqual(["(allow network* (remote unix-socket))"]);
@@ -504,7 +509,7 @@ describe("seatbeltProfile", () => {
         fc.array(fc.oneof(fc.string(), fc.stringMatching(/^[()"\\ a-z/]*$/))),
         fc.boolean(),
         (writable, network) => {
-          const p = seatbeltProfile({ writable, network, readOnly: [] });
+          const p = seatbeltProfile({ writable, network, readOnly: [], hide: [], view: { ...NO_VIEW } });
           checkBalanced(p);
           expect(p.startsWith("(version 1)\n(deny default)\n")).toBe(true);
           expect(subpaths(p)).toEqual(writable);

@@ -4,8 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bunRuntime } from "../../src/adapters/bun.ts";
 import { findById, findLatest, listRolloutFiles } from "../../src/core/session/find.ts";
+import { createRedactor } from "../../src/core/redact.ts";
 import { closeDanglingCalls, parseRollout, rolloutRelativePath, RolloutWriter, threadIdOfFile } from "../../src/core/session/rollout.ts";
-import { overridesKey } from "../../src/core/session/resume.ts";
+import { overridesKey, resumedSandbox } from "../../src/core/session/resume.ts";
+import type { SandboxMode, SandboxPolicy } from "../../src/core/sandbox-policy.ts";
 
 const runtime = bunRuntime();
 const dirs: string[] = [];
@@ -92,7 +94,7 @@ describe("file names and the writer", () => {
 
   test("writes numbered lines and redacts secrets in their JSON-escaped form; short strings are not secrets", () => {
     const path = join(temp(), "r.jsonl");
-    const w = new RolloutWriter(runtime, path, ["sk-secret-\"quoted\"-value", "abc", undefined], 5);
+    const w = new RolloutWriter(runtime, path, createRedactor(() => ["sk-secret-\"quoted\"-value", "abc", undefined]), 5);
     w.item({ type: "message", content: 'the key is sk-secret-"quoted"-value, abc stays' });
     w.event({ type: "agent_message", message: "x" });
     const ls = Bun.file(path).text();
@@ -108,7 +110,7 @@ describe("file names and the writer", () => {
     const dir = temp();
     const path = join(dir, "r.jsonl");
     const warnings: string[] = [];
-    const w = new RolloutWriter(runtime, path, [], 0, (m) => warnings.push(m));
+    const w = new RolloutWriter(runtime, path, createRedactor(), 0, (m) => warnings.push(m));
     w.write("session_meta", { id: "x" });
     rmSync(dir, { recursive: true, force: true });
     w.item({ type: "message" });
@@ -177,4 +179,54 @@ test("overridesKey: -c key=value given on the command line", () => {
   expect(overridesKey(["model=x", " sandbox_mode = 'read-only'"], "sandbox_mode")).toBe(true);
   expect(overridesKey(["model_provider=x"], "model")).toBe(false);
   expect(overridesKey(["model"], "model")).toBe(true);
+});
+
+describe("the sandbox of a resumed run", () => {
+  /** This run's own policy: `mode` from flags/config (read-only by default), roots /ws and /tmp. */
+  const own =
+    (mode: SandboxMode = "read-only", network = false, roots = ["/ws", "/tmp"]) =>
+    (asked?: SandboxMode): SandboxPolicy => {
+      const m = asked ?? mode;
+      return { mode: m, writableRoots: m === "workspace-write" ? [...roots] : [], networkAccess: m === "workspace-write" ? network : m === "danger-full-access", bypass: false };
+    };
+  const base = { networkOverridden: false, cwd: "/ws", cwdFromFile: false, path: "/h/r.jsonl" };
+
+  test("danger-full-access is never taken from the file: this run's own mode, with a warning naming both", () => {
+    const r = resumedSandbox({ ...base, recorded: { type: "danger-full-access" }, own: own() });
+    expect(r.policy.mode).toBe("read-only");
+    expect(r.warning).toBe(
+      "the session file /h/r.jsonl records sandbox danger-full-access, which only --sandbox, --dangerously-bypass-approvals-and-sandbox or sandbox_mode in config can grant; this run uses read-only",
+    );
+    const fromConfig = resumedSandbox({ ...base, recorded: { type: "danger-full-access" }, own: own("danger-full-access") });
+    expect(fromConfig).toEqual({ policy: expect.objectContaining({ mode: "danger-full-access" }), warning: undefined });
+  });
+
+  test("read-only and workspace-write come back, even over a wider config; roots inside this run's own are kept quietly", () => {
+    expect(resumedSandbox({ ...base, recorded: { type: "read-only" }, own: own("danger-full-access") }).policy.mode).toBe("read-only");
+    const ww = resumedSandbox({ ...base, recorded: { type: "workspace-write", writable_roots: ["/ws", "/tmp/x"], network_access: false }, own: own() });
+    expect(ww).toEqual({ policy: expect.objectContaining({ mode: "workspace-write", writableRoots: ["/ws", "/tmp"], networkAccess: false }), warning: undefined });
+  });
+
+  test("roots and network access the file adds are not granted; the file may narrow the network", () => {
+    const r = resumedSandbox({ ...base, recorded: { type: "workspace-write", writable_roots: ["/ws", "/", "/etc", "/wsx"], network_access: true }, own: own() });
+    expect(r.policy).toMatchObject({ writableRoots: ["/ws", "/tmp"], networkAccess: false });
+    expect(r.warning).toBe(
+      "the session file /h/r.jsonl records writable roots /, /etc, /wsx and network access, which only flags and config can grant (--add-dir, sandbox_workspace_write); this run does not grant them",
+    );
+    const netOnly = resumedSandbox({ ...base, recorded: { type: "workspace-write", writable_roots: [], network_access: true }, own: own() });
+    expect(netOnly.warning).toEndWith("records network access, which only flags and config can grant (sandbox_workspace_write); this run does not grant it");
+    const narrowed = resumedSandbox({ ...base, recorded: { type: "workspace-write", writable_roots: [], network_access: false }, own: own("read-only", true) });
+    expect(narrowed.policy.networkAccess).toBe(false);
+    const overridden = resumedSandbox({ ...base, networkOverridden: true, recorded: { type: "workspace-write", writable_roots: [], network_access: false }, own: own("read-only", true) });
+    expect(overridden).toEqual({ policy: expect.objectContaining({ networkAccess: true }), warning: undefined });
+  });
+
+  test("a working directory from the file is a writable root only inside another root of this run", () => {
+    // -s workspace-write on the resume: the flags chose the mode, the directory still came from the file.
+    const outside = resumedSandbox({ ...base, cwd: "/victim", cwdFromFile: true, own: own("workspace-write", false, ["/victim", "/tmp"]) });
+    expect(outside.policy.writableRoots).toEqual(["/tmp"]);
+    expect(outside.warning).toContain("records writable roots /victim, which only flags and config can grant (-C, --add-dir, sandbox_workspace_write)");
+    const under = resumedSandbox({ ...base, cwd: "/tmp/ws", cwdFromFile: true, recorded: { type: "workspace-write", writable_roots: ["/tmp/ws"], network_access: false }, own: own("read-only", false, ["/tmp/ws", "/tmp"]) });
+    expect(under).toEqual({ policy: expect.objectContaining({ writableRoots: ["/tmp/ws", "/tmp"] }), warning: undefined });
+  });
 });

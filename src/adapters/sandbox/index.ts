@@ -11,19 +11,38 @@ const SANDBOX_EXEC = "/usr/bin/sandbox-exec";
 /** `selfArgv` starts this program again (the compiled binary alone, or runtime + entry file). */
 export function hostSandbox(selfArgv: readonly string[]): SandboxPort {
   let probed: Promise<SandboxCapabilities> | undefined;
-  let carveOuts: Promise<Pick<SandboxCapabilities, "carveOuts" | "problems">> | undefined;
+  let carveOuts: Promise<Pick<SandboxCapabilities, "carveOuts" | "freshProc" | "privatePts" | "problems">> | undefined;
+  let hardened: Promise<string | null> | undefined;
   return {
     async probe(opts) {
       const caps = await (probed ??= probe());
       if (!opts?.carveOuts || caps.carveOuts !== null) return caps;
       const extra = await (carveOuts ??= probeCarveOuts());
-      return { ...caps, carveOuts: extra.carveOuts, problems: [...caps.problems, ...extra.problems] };
+      return { ...caps, ...extra, problems: [...caps.problems, ...extra.problems] };
     },
     wrap(spec, argv) {
       if (process.platform === "darwin") return [SANDBOX_EXEC, "-p", seatbeltProfile(spec), "--", ...argv];
       return helperArgv(selfArgv, spec, argv);
     },
+    selfArgv,
+    hardenSelf() {
+      return (hardened ??= process.platform === "linux" ? notDumpable() : Promise.resolve(null));
+    },
   };
+}
+
+const PR_SET_DUMPABLE = 4;
+
+/** prctl(PR_SET_DUMPABLE, 0): loads the FFI binding only now, right before the first command. */
+async function notDumpable(): Promise<string | null> {
+  try {
+    const { loadLibc } = await import("./libc.ts");
+    const libc = await loadLibc();
+    if (libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) === 0) return null;
+    return `prctl(PR_SET_DUMPABLE): ${libc.strerror(libc.errno())}`;
+  } catch (e) {
+    return `cannot load libc.so.6 (${(e as Error).message.split("\n")[0]})`;
+  }
 }
 
 async function probe(): Promise<SandboxCapabilities> {
@@ -36,16 +55,23 @@ async function probe(): Promise<SandboxCapabilities> {
   return caps;
 }
 
-/** Linux: whether a user + mount namespace can carry read-only bind mounts here. */
-async function probeCarveOuts(): Promise<Pick<SandboxCapabilities, "carveOuts" | "problems">> {
+/** Linux: whether commands can run in a user + mount + pid namespace with the read-only view. */
+async function probeCarveOuts(): Promise<Pick<SandboxCapabilities, "carveOuts" | "freshProc" | "privatePts" | "problems">> {
   if (!("Bun" in globalThis)) {
     return {
       carveOuts: false,
-      problems: ["user namespace: the namespace step is C compiled by Bun's TinyCC, which this runtime lacks; use the ocx binary to protect them"],
+      freshProc: false,
+      privatePts: false,
+      problems: ["user namespace: the namespace step is C compiled by Bun's TinyCC, which this runtime lacks; use the ocx binary for the full sandbox"],
     };
   }
   const { probeNamespace } = await import("./namespace.ts");
-  const problem = probeNamespace();
-  if (problem === null) return { carveOuts: true, problems: [] };
-  return { carveOuts: false, problems: [`user namespace: ${problem}; allow unprivileged user namespaces to protect them`] };
+  const found = probeNamespace();
+  if (found.namespaces) return { carveOuts: true, freshProc: found.freshProc, privatePts: found.privatePts, problems: [] };
+  return {
+    carveOuts: false,
+    freshProc: false,
+    privatePts: false,
+    problems: [`user namespace: ${found.problem}; allow unprivileged user namespaces for the full sandbox`],
+  };
 }

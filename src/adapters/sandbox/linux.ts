@@ -1,12 +1,18 @@
 // Linux sandbox through the runtime's FFI (libc.ts: bun:ffi or Deno.dlopen): probe what the
 // kernel offers, and the hidden helper (`ocx __sandbox [--write P]... [--read-only P]...
-// [--no-net] -- CMD...`) that confines itself with Landlock, no_new_privs and seccomp, then execs
-// the command. Every call runs on the JS main thread, which is the thread that execs (Landlock
-// and no_new_privs are per thread).
-import { statSync } from "node:fs";
+// [--hide P]... [--no-net] [--ns] ... -- CMD...`) that prepares the Landlock ruleset and the
+// seccomp filter, then has the command run confined: on Bun through namespace.c (an init process
+// in new namespaces, or a subreaper, forks the command, which drops every capability, leaves the
+// session, restricts itself and execs), on Deno by confining itself and execing (no init). Every
+// call runs on the JS main thread, which is the thread that execs or clones (Landlock,
+// no_new_privs and capabilities are per thread).
+import { readdirSync, realpathSync, statSync, type Dirent } from "node:fs";
 import {
+  FS,
   grantedFs,
   handledFs,
+  READ_RIGHTS,
+  readExclusions,
   LANDLOCK_CREATE_RULESET_VERSION,
   LANDLOCK_RULE_PATH_BENEATH,
   NET,
@@ -17,11 +23,21 @@ import {
   SYS_LANDLOCK_CREATE_RULESET,
   SYS_LANDLOCK_RESTRICT_SELF,
 } from "../../core/sandbox/landlock.ts";
-import { encodeProgram, networkFilterProgram, seccompArch } from "../../core/sandbox/seccomp.ts";
-import { LANDLOCK_NET_ABI, parseHelperArgs, type SandboxCapabilities, type SandboxSpec } from "../../core/sandbox/spec.ts";
+import { commandFilterProgram, encodeProgram, seccompArch } from "../../core/sandbox/seccomp.ts";
+import { DEVICE_FILES, LANDLOCK_NET_ABI, parseHelperArgs, type SandboxCapabilities, type SandboxSpec } from "../../core/sandbox/spec.ts";
 import { cArray, cstr, loadLibc, type Libc } from "./libc.ts";
 
+const PR_SET_PDEATHSIG = 1;
 const PR_SET_SECCOMP = 22;
+const PR_CAPBSET_DROP = 24;
+const PR_SET_SECUREBITS = 28;
+const PR_CAP_AMBIENT = 47;
+const PR_CAP_AMBIENT_CLEAR_ALL = 4;
+const SECURE_BITS = 0xe3; // NOROOT, NOROOT_LOCKED, KEEP_CAPS_LOCKED, NO_CAP_AMBIENT_RAISE(_LOCKED)
+const SYS_CAPSET: Record<string, number> = { x64: 126, arm64: 91 };
+const SIGKILL = 9;
+const EPERM = 1;
+const EINVAL = 22;
 const PR_SET_NO_NEW_PRIVS = 38;
 const SECCOMP_MODE_FILTER = 2;
 const O_PATH = 0o10000000;
@@ -63,37 +79,79 @@ export async function probeLinux(): Promise<SandboxCapabilities> {
   return caps;
 }
 
-/** A Landlock ruleset for `spec`, its rules added; the caller restricts itself with it. */
-function prepareRuleset(l: Libc, spec: SandboxSpec): number {
+/** A rule granting `rights` beneath (or on) `path`; false when the path is gone. */
+function addRule(l: Libc, rulesetFd: number, path: string, rights: number): boolean {
+  const fd = l.open(cstr(path), O_PATH | O_CLOEXEC);
+  if (fd < 0) return false;
+  const rule = pathBeneathAttr(rights, fd);
+  const r = l.syscall(SYS_LANDLOCK_ADD_RULE, rulesetFd, LANDLOCK_RULE_PATH_BENEATH, rule, 0);
+  l.close(fd);
+  if (r < 0) fail(l, `landlock_add_rule ${path}`);
+  return true;
+}
+
+const isDirectory = (path: string): boolean | null => {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return null;
+  }
+};
+
+/**
+ * A Landlock ruleset for `spec`, its rules added; the caller restricts itself with it. Writes
+ * are handled always; reads only when a hidden file exists, by granting reads on everything
+ * around it (readExclusions).
+ */
+function prepareRuleset(l: Libc, spec: SandboxSpec, hidden: readonly string[]): number {
   const abi = landlockAbi(l);
   if (abi <= 0) fail(l, "Landlock is not available");
+  const reads = hidden.length > 0;
   const netRights = !spec.network && abi >= LANDLOCK_NET_ABI ? NET.BIND_TCP | NET.CONNECT_TCP : 0;
-  const attr = rulesetAttr(abi, handledFs(abi), netRights, scopes(abi, spec.network));
+  const handled = handledFs(abi) | (reads ? READ_RIGHTS.dir : 0);
+  const attr = rulesetAttr(abi, handled, netRights, scopes(abi, spec.network));
   const rulesetFd = l.syscall(SYS_LANDLOCK_CREATE_RULESET, attr, attr.length, 0, 0);
   if (rulesetFd < 0) fail(l, "landlock_create_ruleset");
 
   for (const path of spec.writable) {
-    let isDirectory: boolean;
-    try {
-      isDirectory = statSync(path).isDirectory();
-    } catch {
-      continue; // a root that does not exist (yet) grants nothing
+    const dir = isDirectory(path);
+    if (dir === null) continue; // a root that does not exist (yet) grants nothing
+    addRule(l, rulesetFd, path, grantedFs(abi, dir) | (reads ? (dir ? READ_RIGHTS.dir : READ_RIGHTS.file) : 0));
+  }
+  if (reads) {
+    addRule(l, rulesetFd, "/", FS.READ_DIR);
+    for (const [dir, excluded] of readExclusions(hidden)) {
+      let entries: Dirent[];
+      try {
+        entries = readdirSync(dir, { withFileTypes: true });
+      } catch {
+        continue;
+      }
+      for (const entry of entries) {
+        if (excluded.has(entry.name)) continue;
+        const path = dir === "/" ? `/${entry.name}` : `${dir}/${entry.name}`;
+        const isDir = entry.isSymbolicLink() ? isDirectory(path) : entry.isDirectory();
+        if (isDir !== null) addRule(l, rulesetFd, path, isDir ? READ_RIGHTS.dir : READ_RIGHTS.file);
+      }
     }
-    const fd = l.open(cstr(path), O_PATH | O_CLOEXEC);
-    if (fd < 0) fail(l, `open ${path}`);
-    const rule = pathBeneathAttr(grantedFs(abi, isDirectory), fd);
-    if (l.syscall(SYS_LANDLOCK_ADD_RULE, rulesetFd, LANDLOCK_RULE_PATH_BENEATH, rule, 0) < 0) fail(l, `landlock_add_rule ${path}`);
-    l.close(fd);
   }
   return rulesetFd;
 }
 
-/** struct sock_fprog for the network filter (it points into `keep`), or null with the network on. */
-function seccompFprog(l: Libc, spec: SandboxSpec, keep: unknown[]): Uint8Array | null {
-  if (spec.network) return null;
+/** struct sock_fprog for the command's filter (it points into `keep`). */
+function seccompFprog(l: Libc, spec: SandboxSpec, keep: unknown[]): Uint8Array {
   const arch = seccompArch(process.arch);
   if (!arch) throw new SandboxSetupError(`no seccomp filter for ${process.arch}`);
-  const filter = encodeProgram(networkFilterProgram(arch));
+  // Without the read-only mount view, metadata calls could reach outside the roots: refused
+  // (timestamps too where nothing is writable).
+  const fallback = !spec.view.namespaces;
+  const filter = encodeProgram(
+    commandFilterProgram(arch, {
+      network: spec.network,
+      refuseMetadata: fallback,
+      refuseTimes: fallback && bindableRoots(spec.writable).length === 0,
+    }),
+  );
   keep.push(filter);
   // struct sock_fprog { unsigned short len; struct sock_filter *filter; } (pointer at offset 8)
   const fprog = new Uint8Array(16);
@@ -103,24 +161,36 @@ function seccompFprog(l: Libc, spec: SandboxSpec, keep: unknown[]): Uint8Array |
   return fprog;
 }
 
+/** Every capability gone (namespace.c does the same for the Bun build). */
+function dropCapabilities(l: Libc): void {
+  l.prctl(PR_SET_SECUREBITS, SECURE_BITS, 0, 0, 0); // refused without CAP_SETPCAP: then there is nothing to drop
+  for (let cap = 0; cap < 64; cap++) {
+    if (l.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) !== 0) {
+      const e = l.errno();
+      if (e === EINVAL) break;
+      if (e !== EPERM) fail(l, "prctl(PR_CAPBSET_DROP)");
+    }
+  }
+  if (l.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) !== 0 && l.errno() !== EINVAL) fail(l, "prctl(PR_CAP_AMBIENT)");
+  const capset = SYS_CAPSET[process.arch];
+  if (capset === undefined) throw new SandboxSetupError(`no capset syscall number for ${process.arch}`);
+  const header = new Uint32Array([0x20080522, 0]);
+  const data = new Uint32Array(6);
+  if (l.syscall(capset, new Uint8Array(header.buffer), new Uint8Array(data.buffer), 0, 0) !== 0) fail(l, "capset");
+}
+
 /** Confines this process with a prepared ruleset and filter. Throws SandboxSetupError with what failed. */
-function restrictSelf(l: Libc, rulesetFd: number, fprog: Uint8Array | null): void {
+function restrictSelf(l: Libc, rulesetFd: number, fprog: Uint8Array): void {
+  dropCapabilities(l);
   if (l.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) !== 0) fail(l, "prctl(PR_SET_NO_NEW_PRIVS)");
-  if (fprog && l.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, fprog, 0, 0) !== 0) fail(l, "seccomp filter");
+  if (l.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, fprog, 0, 0) !== 0) fail(l, "seccomp filter");
   if (l.syscall(SYS_LANDLOCK_RESTRICT_SELF, rulesetFd, 0, 0, 0) !== 0) fail(l, "landlock_restrict_self");
   l.close(rulesetFd);
 }
 
-/** The read-only carve-outs that exist now (a missing .git has nothing to protect). */
+/** The paths that exist now (a missing .git has nothing to protect). */
 function existingPaths(paths: readonly string[]): string[] {
-  return paths.filter((p) => {
-    try {
-      statSync(p);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  return paths.filter((p) => isDirectory(p) !== null);
 }
 
 /** Default dispositions and an empty mask: ignored signals and the mask would survive exec. */
@@ -154,6 +224,38 @@ const confineFailed = (message: string): never => {
   process.exit(126);
 };
 
+/**
+ * The rules for what the init mounts anew: Landlock ignores a rule on a covered mount point, so
+ * the fresh /proc (read) and the private devpts and its ptmx (write) get their own.
+ */
+function lateRules(l: Libc, spec: SandboxSpec, reads: boolean) {
+  const abi = landlockAbi(l);
+  const rules: { path: string; rights: number }[] = [];
+  if (spec.view.freshProc && reads) rules.push({ path: "/proc", rights: READ_RIGHTS.dir });
+  if (spec.view.privatePts) {
+    rules.push({ path: "/dev/pts", rights: grantedFs(abi, true) | (reads ? READ_RIGHTS.dir : 0) });
+    rules.push({ path: "/dev/ptmx", rights: grantedFs(abi, false) | (reads ? READ_RIGHTS.file : 0) });
+  }
+  return rules;
+}
+
+/** Writable roots to bind read-write in the view: the device files are written through any mount. */
+const bindableRoots = (writable: readonly string[]) =>
+  writable.filter((p) => !DEVICE_FILES.includes(p)).sort((a, b) => a.length - b.length);
+
+/** The real paths of the hidden files that exist (Landlock rules follow the real tree). */
+function realHidden(paths: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const p of existingPaths(paths)) {
+    try {
+      out.push(realpathSync(p));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
 /** The helper: `args` are what follows `__sandbox`. Never returns. */
 export async function runSandboxHelper(args: string[]): Promise<never> {
   const parsed = parseHelperArgs(args);
@@ -163,28 +265,46 @@ export async function runSandboxHelper(args: string[]): Promise<never> {
   }
   const { spec, argv } = parsed;
   const readOnly = existingPaths(spec.readOnly);
+  const hidden = realHidden(spec.hide);
   const keep: unknown[] = [];
   let l: Libc;
   let rulesetFd: number;
-  let fprog: Uint8Array | null;
+  let fprog: Uint8Array;
   try {
     l = await loadLibc();
-    rulesetFd = prepareRuleset(l, spec);
+    // If ocx dies, so does the helper (and with it the command's init).
+    l.prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (process.ppid === 1) return confineFailed("ocx ended before the command started");
+    rulesetFd = prepareRuleset(l, spec, hidden);
     fprog = seccompFprog(l, spec, keep);
-    if (readOnly.length === 0) restrictSelf(l, rulesetFd, fprog);
   } catch (e) {
     return confineFailed((e as Error).message.split("\n")[0]!);
   }
-  if (readOnly.length === 0) {
-    resetSignals(l);
-    return execvp(l, argv);
+  if ("Bun" in globalThis) {
+    const { runConfined, RUN } = await import("./namespace.ts");
+    const flags =
+      (spec.view.namespaces ? RUN.namespaces : 0) | (spec.view.freshProc ? RUN.freshProc : 0) | (spec.view.privatePts ? RUN.privatePts : 0);
+    const status = runConfined({
+      flags,
+      rw: bindableRoots(spec.writable),
+      readOnly,
+      hide: spec.hide,
+      lateRules: spec.view.namespaces ? lateRules(l, spec, hidden.length > 0) : [],
+      rulesetFd,
+      fprog,
+      landlock: { restrictSelf: SYS_LANDLOCK_RESTRICT_SELF, addRule: SYS_LANDLOCK_ADD_RULE },
+      argv,
+    });
+    if (status < 0) process.exit(126);
+    return mirrorStatus(l, status);
   }
-  // Read-only carve-outs need a mount namespace: a child is cloned into one and execs there,
-  // and this process waits and ends as the command did. The clone step is C compiled by Bun's
-  // TinyCC, so only the Bun build has it (the probe tells the parent so).
-  if (!("Bun" in globalThis)) return confineFailed("read-only folders need the Bun build of ocx (user namespace step)");
-  const { runInNamespace } = await import("./namespace.ts");
-  const status = runInNamespace({ readOnly, rulesetFd, fprog, restrictSelfSyscall: SYS_LANDLOCK_RESTRICT_SELF, argv });
-  if (status < 0) process.exit(126);
-  return mirrorStatus(l, status);
+  // Deno: no TinyCC, so no init process; the parent never asks for namespaces here.
+  if (spec.view.namespaces) return confineFailed("the namespace view needs the Bun build of ocx");
+  try {
+    restrictSelf(l, rulesetFd, fprog);
+  } catch (e) {
+    return confineFailed((e as Error).message.split("\n")[0]!);
+  }
+  resetSignals(l);
+  return execvp(l, argv);
 }

@@ -1,94 +1,140 @@
-// Loads namespace.c with Bun's embedded TinyCC. TinyCC reads its source from a path and cannot
-// see the compiled binary's embedded files, so the text goes through a memfd.
+// Loads namespace.c: the shared object that build.ts compiled with the host's C compiler and
+// embedded in the binary (about 0.3 ms to load), else the source compiled at run time by Bun's
+// embedded TinyCC (several ms, every time a helper starts). Neither a binary's embedded files nor
+// TinyCC's input can be opened by path from the outside, so both go through a memfd.
 import { cc, dlopen, FFIType, ptr } from "bun:ffi";
-import { writeSync } from "node:fs";
+import { readFileSync, writeSync } from "node:fs";
 import source from "./namespace.c" with { type: "text" };
-import { cArray, cstr } from "./libc.ts";
+import { cArray } from "./libc.ts";
 
-/** clone(2) for each architecture ocx ships (the raw syscall, not glibc's wrapper). */
-const SYS_CLONE: Record<string, number> = { x64: 56, arm64: 220 };
+/** clone(2) (the raw syscall, not glibc's wrapper) and capset(2) for each architecture ocx ships. */
+const SYSCALLS: Record<"clone" | "capset", Record<string, number>> = {
+  clone: { x64: 56, arm64: 220 },
+  capset: { x64: 126, arm64: 91 },
+};
+
+/** ocx_run flags and ocx_probe result bits (namespace.c). */
+export const RUN = { namespaces: 1, freshProc: 2, privatePts: 4 } as const;
+const PROBE = { namespaces: 1, freshProc: 2, privatePts: 4 } as const;
 const MFD_CLOEXEC = 1;
 
 type NamespaceLib = ReturnType<typeof compile>;
 let compiled: NamespaceLib | undefined;
 
-function compile() {
+const i64 = FFIType.i64;
+const i32 = FFIType.i32;
+const p = FFIType.ptr;
+const SYMBOLS = {
+  ocx_probe: { args: [i64, i32, i32, p, i32], returns: i32 },
+  ocx_run: { args: [p, i32, i32, i32, p, p, p, p, p, i32, p, p], returns: i32 },
+} as const;
+
+/** A memfd holding `bytes`; its /proc/self/fd path. */
+function memfdPath(name: string, bytes: Uint8Array | string): string {
   const { memfd_create } = dlopen("libc.so.6", {
     memfd_create: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
   }).symbols;
-  const fd = memfd_create(ptr(Buffer.from("ocx-namespace.c\0")), MFD_CLOEXEC);
+  const fd = memfd_create(ptr(Buffer.from(`${name}\0`)), MFD_CLOEXEC);
   if (fd < 0) throw new Error("memfd_create failed");
-  writeSync(fd, source);
-  return cc({
-    source: `/proc/self/fd/${fd}`,
-    symbols: {
-      ocx_ns_probe: {
-        args: [FFIType.i64, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.i32],
-        returns: FFIType.i32,
-      },
-      ocx_ns_run: {
-        args: [FFIType.i64, FFIType.i64, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.i32, FFIType.ptr, FFIType.ptr],
-        returns: FFIType.i32,
-      },
-    },
-  }).symbols;
+  if (typeof bytes === "string") writeSync(fd, bytes);
+  else writeSync(fd, bytes);
+  return `/proc/self/fd/${fd}`;
+}
+
+/** The shared object build.ts embedded (`ocx-namespace-<hash>.so`), when this binary has one for this host. */
+function loadPrebuilt() {
+  const files = (Bun as { embeddedFiles?: readonly Blob[] }).embeddedFiles ?? [];
+  const file = files.find((f) => /^ocx-namespace(-[0-9a-z]+)?\.so$/.test((f as Blob & { name?: string }).name ?? ""));
+  if (!file) return null;
+  try {
+    const bytes = readFileSync(`/$bunfs/root/${(file as Blob & { name: string }).name}`);
+    return dlopen(memfdPath("ocx-namespace.so", bytes), SYMBOLS).symbols;
+  } catch {
+    return null; // built for another architecture or libc: compile instead
+  }
+}
+
+function compile() {
+  return loadPrebuilt() ?? cc({ source: memfdPath("ocx-namespace.c", source), symbols: SYMBOLS }).symbols;
 }
 
 const lib = () => (compiled ??= compile());
 const addresses = { addressOf: (b: Uint8Array) => BigInt(ptr(b)) };
 
-function sysClone(): number {
-  const n = SYS_CLONE[process.arch];
-  if (n === undefined) throw new Error(`no clone syscall number for ${process.arch}`);
+/** Syscall numbers that differ between the architectures ocx ships. */
+function sysno(name: "clone" | "capset"): number {
+  const n = SYSCALLS[name][process.arch];
+  if (n === undefined) throw new Error(`no ${name} syscall number for ${process.arch}`);
   return n;
 }
 
 const ids = () => ({ uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
 
+/** What the namespace probe found: which parts of the view this host allows, or why none. */
+export interface NamespaceSupport {
+  namespaces: boolean;
+  freshProc: boolean;
+  privatePts: boolean;
+  problem: string | null;
+}
+
 /**
- * Null when a command can be given read-only bind mounts on this host (a user + mount namespace
- * with `/` bound read-only was set up in a throwaway child); otherwise what failed.
+ * Whether commands can run in their own user + mount + pid namespace here, with everything
+ * read-only but the writable roots: a throwaway child builds such a view and says what worked.
  */
-export function probeNamespace(): string | null {
+export function probeNamespace(): NamespaceSupport {
   let l: NamespaceLib;
   try {
     l = lib();
   } catch (e) {
-    return `cannot compile the namespace helper (${(e as Error).message.split("\n")[0]})`;
+    return { namespaces: false, freshProc: false, privatePts: false, problem: `cannot compile the namespace helper (${(e as Error).message.split("\n")[0]})` };
   }
   const out = new Uint8Array(512);
   const { uid, gid } = ids();
-  const target = cstr("/");
-  const r = l.ocx_ns_probe(sysClone(), uid, gid, ptr(target), ptr(out), out.length);
-  if (r === 0) return null;
+  const bits = l.ocx_probe(sysno("clone"), uid, gid, ptr(out), out.length);
   const text = new TextDecoder().decode(out.subarray(0, out.indexOf(0))).trim();
-  return text || "user namespace setup failed";
+  return {
+    namespaces: (bits & PROBE.namespaces) !== 0,
+    freshProc: (bits & PROBE.freshProc) !== 0,
+    privatePts: (bits & PROBE.privatePts) !== 0,
+    problem: bits & PROBE.namespaces ? null : text || "user namespace setup failed",
+  };
 }
 
 /**
- * Runs argv in a new user + mount namespace where `readOnly` are read-only bind mounts, confined
- * by the prepared Landlock ruleset and seccomp program (null: network allowed). Returns the raw
- * wait status, or -1 when no command was started (the reason is already on stderr).
+ * Runs argv confined (see namespace.c): `flags` RUN_* bits; with namespaces, `rw` are bound
+ * writable, `readOnly` read-only and `hide` covered. Returns the raw wait status, or -1 when no
+ * command was started (the reason is already on stderr).
  */
-export function runInNamespace(opts: {
+export function runConfined(opts: {
+  flags: number;
+  rw: readonly string[];
   readOnly: readonly string[];
+  hide: readonly string[];
+  /** Landlock rules the init adds after mounting /proc and /dev/pts (their new mounts hide the old rules). */
+  lateRules: readonly { path: string; rights: number }[];
   rulesetFd: number;
-  fprog: Uint8Array | null;
-  restrictSelfSyscall: number;
+  fprog: Uint8Array;
+  landlock: { restrictSelf: number; addRule: number };
   argv: readonly string[];
 }): number {
   const keep: unknown[] = [];
-  const ro = cArray(addresses, opts.readOnly, keep);
-  const argv = cArray(addresses, opts.argv, keep);
+  const list = (items: readonly string[]) => ptr(cArray(addresses, items, keep));
   const { uid, gid } = ids();
-  return lib().ocx_ns_run(
-    sysClone(),
-    opts.restrictSelfSyscall,
+  const sysnos = new BigInt64Array([sysno("clone"), opts.landlock.restrictSelf, sysno("capset"), opts.landlock.addRule].map(BigInt));
+  const rights = new BigUint64Array([...opts.lateRules.map((r) => BigInt(r.rights)), 0n]);
+  return lib().ocx_run(
+    ptr(sysnos),
+    opts.flags,
     uid,
     gid,
-    ptr(ro),
+    list(opts.rw),
+    list(opts.readOnly),
+    list(opts.hide),
+    list(opts.lateRules.map((r) => r.path)),
+    ptr(rights),
     opts.rulesetFd,
-    opts.fprog ? ptr(opts.fprog) : null,
-    ptr(argv),
+    ptr(opts.fprog),
+    list(opts.argv),
   );
 }

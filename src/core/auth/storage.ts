@@ -58,6 +58,38 @@ export async function readAuth(runtime: Runtime, home: string): Promise<AuthDotJ
   return parsed.output;
 }
 
+/** Larger files are not auth.json (a command may have put something else there). */
+const MAX_AUTH_FILE_BYTES = 1024 * 1024;
+
+/**
+ * The credential values found in auth.json (key and tokens), whatever the run uses, for the
+ * redactor: a command may print the file. refresh() reads it again when it changed (another
+ * process rotated the tokens); values once seen are kept. Never fails: a missing, unreadable or
+ * odd file adds nothing.
+ */
+export function authFileSecrets(runtime: Runtime, home: string): { values(): readonly string[]; refresh(): Promise<void> } {
+  const file = authFile(home);
+  const seen = new Set<string>();
+  let stamp = "";
+  return {
+    values: () => [...seen],
+    async refresh() {
+      try {
+        const st = await runtime.fs.stat(file);
+        const now = st ? `${st.mtimeMs}:${st.size}` : "";
+        if (now === stamp) return;
+        stamp = now;
+        if (!st?.isFile || st.size > MAX_AUTH_FILE_BYTES) return;
+        const json = JSON.parse(await runtime.fs.readTextFile(file)) as { OPENAI_API_KEY?: unknown; tokens?: Record<string, unknown> | null };
+        const t = json.tokens ?? {};
+        for (const v of [json.OPENAI_API_KEY, t.access_token, t.refresh_token, t.id_token]) if (typeof v === "string") seen.add(v);
+      } catch {
+        // not readable as auth.json: nothing to add
+      }
+    },
+  };
+}
+
 /** Replaces auth.json atomically: a 0600 temporary file in the same folder, then rename. */
 export async function writeAuth(runtime: Runtime, home: string, auth: AuthDotJson): Promise<void> {
   await runtime.fs.mkdir(home, { recursive: true, mode: 0o700 });

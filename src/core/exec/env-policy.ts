@@ -2,7 +2,10 @@
 // in order: inherit (all | core | none), the default excludes (*KEY*, *SECRET*, *TOKEN*, only
 // when ignore_default_excludes = false; the reference's default keeps them), exclude patterns,
 // set, include_only patterns. Patterns are globs (* and ?) matched case-insensitively.
+import { credentialEnvVars } from "../config/providers.ts";
 import type { Config } from "../config/schema.ts";
+import type { Runtime } from "../runtime.ts";
+import { markNetwork, type SandboxPolicy } from "../sandbox-policy.ts";
 
 type Policy = NonNullable<Config["shell_environment_policy"]>;
 
@@ -34,4 +37,23 @@ export function applyEnvPolicy(env: Record<string, string>, policy: Policy = {})
     drop((k) => !keep(k));
   }
   return out;
+}
+
+/**
+ * The environment model-run commands (and `ocx sandbox run`) see: the user's, shaped by
+ * shell_environment_policy, minus every credential ocx holds or knows the variable of.
+ */
+export function commandEnv(
+  runtime: Runtime,
+  config: Config,
+  o: { providerId: string; threadId?: string; sandbox: SandboxPolicy; secrets: readonly string[] },
+): Record<string, string> {
+  const env = applyEnvPolicy(runtime.envAll(), config.shell_environment_policy);
+  for (const name of credentialEnvVars(config, o.providerId)) delete env[name];
+  // Whatever else holds a credential in use (OPENAI_API_KEY with the same key, an exported token)
+  const held = new Set(o.secrets.filter((s) => s.length >= 8));
+  for (const [name, value] of Object.entries(env)) if (held.has(value.trim())) delete env[name];
+  env.CODEX_CI = "1";
+  if (o.threadId) env.CODEX_THREAD_ID = o.threadId;
+  return markNetwork(env, o.sandbox);
 }

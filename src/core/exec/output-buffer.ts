@@ -22,6 +22,18 @@ export interface OutputBufferOptions {
 
 const MIN_GROWTH = 4096;
 
+export interface RenderOptions {
+  /**
+   * Rewrites each piece of text that is rendered (the whole text, or the head and the tail
+   * around the marker), told which of its ends are cuts (a redactor replaces a secret's part there).
+   */
+  piece?(text: string, cutBefore: boolean, cutAfter: boolean): string;
+  /** The text starts where an earlier read stopped (default false). */
+  cutAtStart?: boolean;
+  /** More may follow the text (default false). */
+  cutAtEnd?: boolean;
+}
+
 export class OutputBuffer {
   readonly headCap: number;
   readonly tailCap: number;
@@ -108,11 +120,14 @@ export class OutputBuffer {
    * are kept (half from the start, the rest from the end, codex's split). Cut points never
    * split a character; the marker reports how much was left out.
    */
-  render(maxBytes = Number.POSITIVE_INFINITY): string {
+  render(maxBytes = Number.POSITIVE_INFINITY, opts: RenderOptions = {}): string {
     const budget = Math.max(0, Math.floor(maxBytes));
     const total = this.total;
     const omitted = this.omittedBytes;
-    if (omitted === 0 && total <= budget) return decode(this.copyRange(0, total));
+    const piece = opts.piece ?? ((text: string) => text);
+    const cutAtStart = opts.cutAtStart ?? false;
+    const cutAtEnd = opts.cutAtEnd ?? false;
+    if (omitted === 0 && total <= budget) return piece(decode(this.copyRange(0, total)), cutAtStart, cutAtEnd);
     let hb: number;
     let tb: number;
     if (omitted === 0) {
@@ -126,9 +141,9 @@ export class OutputBuffer {
     let tailStart = total - tb;
     for (let i = 0; i < 3 && tailStart < total && isContinuation(this.byteAt(tailStart)); i++) tailStart++;
     return (
-      decode(this.copyRange(0, headEnd)) +
+      piece(decode(this.copyRange(0, headEnd)), cutAtStart, true) +
       truncationMarker(tailStart - headEnd) +
-      decode(this.copyRange(tailStart, total))
+      piece(decode(this.copyRange(tailStart, total)), true, cutAtEnd)
     );
   }
 

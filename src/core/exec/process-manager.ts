@@ -3,7 +3,8 @@
 // continuously (a pipe never fills), interleaved in arrival order, into two bounded buffers:
 // the output the model has not seen yet, and the aggregate shown in the command_execution item.
 import type { ChildProcess, ExitStatus, Runtime } from "../runtime.ts";
-import { APPROX_BYTES_PER_TOKEN, OutputBuffer, approxTokens } from "./output-buffer.ts";
+import type { Redactor } from "../redact.ts";
+import { APPROX_BYTES_PER_TOKEN, OutputBuffer, approxTokens, type RenderOptions } from "./output-buffer.ts";
 
 /** Session ids count up from here (codex's unified exec uses 1000 as its first id). */
 export const FIRST_SESSION_ID = 1000;
@@ -91,6 +92,11 @@ export class StdinWriteError extends Error {
 export interface ProcessManagerOptions {
   /** Time between SIGTERM and SIGKILL when a session is ended. Default 500 ms. */
   killGraceMs?: number;
+  /**
+   * Secrets to keep out of the output (for the model and the item), including the part of one
+   * cut by truncation or split between two polls.
+   */
+  redactor?: Redactor;
 }
 
 interface Session {
@@ -109,6 +115,8 @@ interface Session {
   readers: ReadableStreamDefaultReader<Uint8Array>[];
   readersDone: Promise<void>;
   readersFinished: boolean;
+  /** A poll has taken output while the process ran: the next unread output continues a stream. */
+  polled: boolean;
 }
 
 export class ProcessManager {
@@ -117,6 +125,7 @@ export class ProcessManager {
   /** Sessions whose process has not ended, including pruned ones no longer addressable. */
   private readonly live = new Set<Session>();
   private readonly killGraceMs: number;
+  private readonly piece: RenderOptions["piece"];
   private nextId = FIRST_SESSION_ID;
 
   /** `runtime` spawns the processes and provides the clock. */
@@ -125,6 +134,8 @@ export class ProcessManager {
     opts: ProcessManagerOptions = {},
   ) {
     this.killGraceMs = opts.killGraceMs ?? 500;
+    const { redactor } = opts;
+    this.piece = redactor && ((text, before, after) => redactor.fragment(text, { before, after }));
   }
 
   /** Sessions not yet reported as finished. */
@@ -159,6 +170,7 @@ export class ProcessManager {
       readers: [],
       readersDone: Promise.resolve(),
       readersFinished: false,
+      polled: false,
     };
     const onAbort = () => void this.terminateSession(s);
     s.finish = (status) => {
@@ -174,7 +186,7 @@ export class ProcessManager {
           sessionId: id,
           exitCode: exitCodeOf(status),
           signal: status.signal,
-          aggregatedOutput: s.aggregate.render(),
+          aggregatedOutput: s.aggregate.render(Number.POSITIVE_INFINITY, { piece: this.piece }),
         });
       } catch {
         // This runs from a detached promise: a throwing listener must not become an
@@ -209,7 +221,7 @@ export class ProcessManager {
     s.lastUsed = t0;
     if (req.chars) await this.write(s, req.chars);
     await this.wait(s, req.yieldTimeMs, req.signal);
-    const { output, originalTokenCount } = takeUnread(s, req.maxOutputTokens);
+    const { output, originalTokenCount } = takeUnread(s, req.maxOutputTokens, this.piece);
     if (s.ended) this.sessions.delete(sessionId);
     return {
       sessionId,
@@ -328,16 +340,23 @@ async function pump(reader: ReadableStreamDefaultReader<Uint8Array>, s: Session,
 }
 
 /** Takes the unread output as model text (codex's `formatted_truncate_text`) and resets it. */
-function takeUnread(s: Session, maxOutputTokens: number): { output: string; originalTokenCount: number } {
+function takeUnread(
+  s: Session,
+  maxOutputTokens: number,
+  piece: RenderOptions["piece"],
+): { output: string; originalTokenCount: number } {
   const buf = s.unread;
   // While the process runs, a character split across polls is held back for the next one.
   const carry = s.ended ? new Uint8Array(0) : buf.takeIncompleteEnd();
   const budget = Math.max(0, Math.floor(maxOutputTokens)) * APPROX_BYTES_PER_TOKEN;
   const total = buf.totalBytes;
+  // A poll of a running process cuts its output: what came before and what follows are other polls.
+  const opts: RenderOptions = { piece, cutAtStart: s.polled, cutAtEnd: !s.ended };
   const output =
     buf.omittedBytes === 0 && total <= budget
-      ? buf.render()
-      : `Total output lines: ${buf.lineCount}\n\n${buf.render(budget)}`;
+      ? buf.render(Number.POSITIVE_INFINITY, opts)
+      : `Total output lines: ${buf.lineCount}\n\n${buf.render(budget, opts)}`;
+  if (!s.ended) s.polled = true;
   buf.clear();
   if (carry.length > 0) buf.push(carry);
   return { output, originalTokenCount: approxTokens(total) };

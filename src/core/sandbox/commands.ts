@@ -1,14 +1,16 @@
 // `ocx sandbox check` (what this host can enforce) and `ocx sandbox run -- CMD` (one command
 // under a policy, exactly as the agent's commands run).
 import { loadConfig } from "../config/load.ts";
+import { DEFAULT_PROVIDER } from "../config/providers.ts";
+import { commandEnv } from "../exec/env-policy.ts";
 import { exitCodeOf } from "../exec/process-manager.ts";
 import { ExitCode, OcxError, describeError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
 import { markNetwork, PROTECTED_DIRS, resolveSandboxPolicy, sandboxModes, type SandboxChoice } from "../sandbox-policy.ts";
 import { codexHome, resolveWorkdir } from "../workspace.ts";
-import { confinedArgv, hostCapabilities } from "./confine.ts";
-import { LANDLOCK_SCOPE_ABI } from "./landlock.ts";
-import { LANDLOCK_NET_ABI, unenforceableReason, type SandboxCapabilities } from "./spec.ts";
+import { confinedArgv, hostCapabilities, releaseSandbox } from "./confine.ts";
+import { linuxGuarantees, type Guarantee } from "./guarantees.ts";
+import { unenforceableReason, type SandboxCapabilities } from "./spec.ts";
 
 export async function sandboxCheck(runtime: Runtime, json: boolean): Promise<number> {
   const capabilities = await hostCapabilities(runtime, { carveOuts: true });
@@ -17,34 +19,31 @@ export async function sandboxCheck(runtime: Runtime, json: boolean): Promise<num
     if (mode !== "danger-full-access") modes[mode] = unenforceableReason(capabilities, mode);
   }
   const ok = Object.values(modes).every((m) => m === null);
+  const guarantees = capabilities.platform === "linux" ? linuxGuarantees(capabilities) : [];
   if (json) {
-    runtime.stdout.write(`${JSON.stringify({ enforceable: ok, ...capabilities, modes })}\n`);
+    runtime.stdout.write(`${JSON.stringify({ enforceable: ok, ...capabilities, modes, guarantees })}\n`);
   } else {
-    runtime.stdout.write(describeCheck(capabilities, modes, runtime.arch));
+    runtime.stdout.write(describeCheck(capabilities, modes, guarantees, runtime.arch));
   }
   return ok ? ExitCode.ok : ExitCode.sandbox;
 }
 
-function describeCheck(c: SandboxCapabilities, modes: Record<string, string | null>, arch: string): string {
+function describeCheck(c: SandboxCapabilities, modes: Record<string, string | null>, guarantees: Guarantee[], arch: string): string {
   const lines = [`platform: ${c.platform} ${arch}`];
   if (c.platform === "linux") {
     lines.push(`landlock: ${c.landlockAbi === null ? "unavailable" : `ABI ${c.landlockAbi}`}`);
     lines.push(`seccomp: ${c.seccomp ? "available" : "unavailable"}`);
-    if (c.landlockAbi !== null && c.seccomp) {
-      const extra = [
-        ...(c.landlockAbi >= LANDLOCK_NET_ABI ? ["Landlock TCP rules"] : []),
-        ...(c.landlockAbi >= LANDLOCK_SCOPE_ABI ? ["abstract unix sockets outside the sandbox unreachable"] : []),
-      ];
-      lines.push(`network off: seccomp refuses sockets other than AF_UNIX${extra.map((e) => `; ${e}`).join("")}`);
-    }
+    const extras = [...(c.freshProc ? ["fresh /proc"] : []), ...(c.privatePts ? ["private devpts"] : [])];
+    lines.push(`user namespaces: ${c.carveOuts ? `available${extras.length ? ` (${extras.join(", ")})` : ""}` : "unavailable"}`);
+    lines.push("guarantees for every sandboxed command:");
+    for (const g of guarantees) lines.push(`  [${g.enforced ? "x" : " "}] ${g.text}: ${g.enforced ? "" : "NOT ENFORCED: "}${g.detail}`);
   } else if (c.platform === "darwin") {
     lines.push(`sandbox-exec: ${c.seatbelt ? "available" : "missing"}`);
+    lines.push(`read-only ${PROTECTED_DIRS.join(", ")} in writable roots: ${c.carveOuts ? "the Seatbelt profile" : "not enforced for commands"}`);
   }
-  const how = c.platform === "linux" ? "read-only bind mounts in a user namespace" : "the Seatbelt profile";
-  lines.push(`read-only ${PROTECTED_DIRS.join(", ")} in writable roots: ${c.carveOuts ? how : "not enforced for commands"}`);
   for (const p of c.problems) lines.push(`problem: ${p}`);
   for (const [mode, reason] of Object.entries(modes)) {
-    const partial = mode === "workspace-write" && !c.carveOuts ? ` (commands may write ${PROTECTED_DIRS.join(", ")})` : "";
+    const partial = c.carveOuts === false && reason === null ? " (partly: see the guarantees above)" : "";
     lines.push(`${mode}: ${reason === null ? `enforced${partial}` : "cannot be enforced"}`);
   }
   lines.push("danger-full-access: no sandbox (use inside an external sandbox)");
@@ -73,7 +72,8 @@ export async function sandboxRun(runtime: Runtime, opts: SandboxRunOptions): Pro
   const cwd = await resolveWorkdir(runtime, opts.cd);
   const policy = resolveSandboxPolicy(runtime, config, opts, cwd);
   const argv = await confinedArgv(runtime, policy, opts.argv, (m) => runtime.stderr.write(`warning: ${m}\n`));
-  const env = markNetwork(runtime.envAll(), policy);
+  // The environment an agent's command would get: credentials out, the same policy applied.
+  const env = commandEnv(runtime, config, { providerId: config.model_provider ?? DEFAULT_PROVIDER, sandbox: policy, secrets: [] });
   let child;
   try {
     child = runtime.spawn({ argv, cwd, env, stdin: "pipe" });
@@ -95,6 +95,7 @@ export async function sandboxRun(runtime: Runtime, opts: SandboxRunOptions): Pro
   await Promise.all([pump(child.stdout, runtime.stdout), pump(child.stderr, runtime.stderr)]);
   const status = await child.exited;
   for (const remove of forward) remove();
+  await releaseSandbox(runtime, policy);
   const code = exitCodeOf(status);
   return code < 0 ? ExitCode.failed : code;
 }

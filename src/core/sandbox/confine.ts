@@ -2,7 +2,7 @@
 // wrapped by the host's sandbox, or not at all (exit 5) when the host cannot enforce the policy.
 import { OcxError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
-import type { SandboxPolicy } from "../sandbox-policy.ts";
+import { PROTECTED_DIRS, type SandboxPolicy } from "../sandbox-policy.ts";
 import { sandboxSpec, unenforceableReason, type SandboxCapabilities } from "./spec.ts";
 
 /**
@@ -28,13 +28,20 @@ export async function hostCapabilities(runtime: Runtime, opts?: { carveOuts?: bo
   return caps;
 }
 
-/** Policies already warned about unprotected carve-outs (one warning per run). */
-const warnedCarveOuts = new WeakSet<SandboxPolicy>();
+/** Policies already warned about what this host cannot enforce (one warning per run). */
+const warned = new WeakSet<SandboxPolicy>();
+/** Policies already warned about a process that could not be hardened. */
+const warnedHarden = new WeakSet<SandboxPolicy>();
+/** Placeholder mount points made for absent protected names, per policy (removed by releaseSandbox). */
+const placeholders = new WeakMap<SandboxPolicy, Set<string>>();
 
 /**
  * The argv to spawn for `argv` under `policy`; throws OcxError("sandbox") rather than run
- * unconfined. When `.git` and friends exist in a writable root but the host cannot keep them
- * read-only for commands, the command still runs confined to the roots and `warn` says so once.
+ * unconfined. On Linux with user namespaces the command gets the namespace view; without them it
+ * still runs confined to the roots, `warn` names once what this host cannot enforce, and a
+ * CODEX_HOME inside a writable root (which only the view can keep read-only) stops the run.
+ * Before the first command, ocx's own process is closed to its commands (hardenSelf), after the
+ * namespace probe: a non-dumpable process cannot write its cloned child's uid_map.
  */
 export async function confinedArgv(
   runtime: Runtime,
@@ -43,21 +50,78 @@ export async function confinedArgv(
   warn: (message: string) => void = () => {},
 ): Promise<string[]> {
   const spec = sandboxSpec(policy);
-  if (!spec) return argv;
-  const reason = unenforceableReason(await hostCapabilities(runtime), policy.mode);
+  if (!spec) {
+    // Full access: the command could read what ocx holds in other ways too; a warning will do.
+    const problem = await runtime.sandbox.hardenSelf();
+    if (problem && !warnedHarden.has(policy)) {
+      warnedHarden.add(policy);
+      warn(`ocx's own memory and environment stay readable to its commands on this host (${problem})`);
+    }
+    return argv;
+  }
+  const caps = await hostCapabilities(runtime, { carveOuts: true });
+  const reason = unenforceableReason(caps, policy.mode);
   if (reason) throw new OcxError("sandbox", reason);
-  const present = await existing(runtime, spec.readOnly);
-  if (present.length > 0) {
-    const caps = await hostCapabilities(runtime, { carveOuts: true });
-    if (!caps.carveOuts) {
-      spec.readOnly = [];
-      if (!warnedCarveOuts.has(policy)) {
-        warnedCarveOuts.add(policy);
-        warn(carveOutWarning(present, caps));
-      }
+  if (caps.platform === "linux" && caps.carveOuts) {
+    spec.view = { namespaces: true, freshProc: caps.freshProc === true, privatePts: caps.privatePts === true };
+    await makePlaceholders(runtime, policy, spec.readOnly.filter((p) => p !== policy.codexHome));
+  } else if (caps.platform === "linux") {
+    const home = policy.codexHome ? await rootHolding(runtime, policy.codexHome, policy.writableRoots) : null;
+    if (home) {
+      throw new OcxError(
+        "sandbox",
+        `cannot keep CODEX_HOME (${policy.codexHome}) read-only for commands: it lies inside the writable root ${home} and ` +
+          `this host has no user namespaces (${lastProblem(caps)}); the command was not run. Set CODEX_HOME outside the writable ` +
+          "roots (for /tmp: -c sandbox_workspace_write.exclude_slash_tmp=true), or allow unprivileged user namespaces",
+      );
+    }
+    if (!warned.has(policy)) {
+      warned.add(policy);
+      warn(fallbackWarning(policy, caps));
+    }
+  } else if (!caps.carveOuts) {
+    const present = await existing(runtime, spec.readOnly);
+    spec.readOnly = [];
+    if (present.length > 0 && !warned.has(policy)) {
+      warned.add(policy);
+      warn(`the sandbox cannot keep ${present.join(", ")} read-only for commands on this host (${lastProblem(caps)}); commands are still confined to the writable roots`);
     }
   }
+  const problem = await runtime.sandbox.hardenSelf();
+  if (problem) throw new OcxError("sandbox", `cannot keep ocx's memory and environment from its commands: ${problem}`);
   return runtime.sandbox.wrap(spec, argv);
+}
+
+/**
+ * Removes the placeholders made for this policy's commands (call when none of them runs any
+ * more): empty folders only, so nothing of the user's is ever removed.
+ */
+export async function releaseSandbox(runtime: Runtime, policy: SandboxPolicy): Promise<void> {
+  const made = placeholders.get(policy);
+  if (!made) return;
+  placeholders.delete(policy);
+  for (const path of made) {
+    const entries = await runtime.fs.readDir(path).catch(() => null);
+    if (entries && entries.length === 0) await runtime.fs.remove(path, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * An absent protected name cannot be created by a command only if something is mounted there,
+ * and a mount needs a mount point: an empty, read-only folder, made here and removed at the end.
+ */
+async function makePlaceholders(runtime: Runtime, policy: SandboxPolicy, candidates: readonly string[]): Promise<void> {
+  let made = placeholders.get(policy);
+  for (const path of candidates) {
+    if (made?.has(path) || (await runtime.fs.stat(path).catch(() => null))) continue;
+    try {
+      await runtime.fs.mkdir(path, { mode: 0o555 });
+    } catch {
+      continue; // the parent is not writable for ocx either, so not for its commands
+    }
+    if (!made) placeholders.set(policy, (made = new Set()));
+    made.add(path);
+  }
 }
 
 async function existing(runtime: Runtime, paths: readonly string[]): Promise<string[]> {
@@ -65,11 +129,32 @@ async function existing(runtime: Runtime, paths: readonly string[]): Promise<str
   return found.filter((p): p is string => p !== null);
 }
 
-/** One line: what stays writable for commands, and why (the host's problem says what to do). */
-export function carveOutWarning(paths: readonly string[], caps: SandboxCapabilities): string {
-  const why = caps.problems.length > 0 ? caps.problems[caps.problems.length - 1]!.replace(/\s+/g, " ") : "not supported";
+const isInside = (path: string, root: string) => path === root || path.startsWith(root.endsWith("/") ? root : `${root}/`);
+
+/** The writable root that holds `path` (as written or as resolved), or null. */
+async function rootHolding(runtime: Runtime, path: string, roots: readonly string[]): Promise<string | null> {
+  const real = await runtime.fs.realpath(path).catch(() => path);
+  for (const root of roots) {
+    const realRoot = await runtime.fs.realpath(root).catch(() => root);
+    if (isInside(path, root) || isInside(real, realRoot)) return root;
+  }
+  return null;
+}
+
+const lastProblem = (caps: SandboxCapabilities) =>
+  caps.problems.length > 0 ? caps.problems[caps.problems.length - 1]!.replace(/\s+/g, " ") : "not supported";
+
+/** One line: every guarantee the namespace view would give that this host cannot (see guarantees.ts). */
+export function fallbackWarning(policy: SandboxPolicy, caps: SandboxCapabilities): string {
+  const gaps = policy.mode === "workspace-write"
+    ? [
+        `commands can write ${PROTECTED_DIRS.join(", ")} in the writable roots and rename the roots`,
+        "change timestamps outside them",
+      ]
+    : [];
+  gaps.push("see other processes", "and leave background processes running after ocx is killed");
   return (
-    `the sandbox cannot keep ${paths.join(", ")} read-only for commands on this host (${why}); ` +
-    "commands are still confined to the writable roots"
+    `this host cannot build the sandbox's namespace view (${lastProblem(caps)}): ${gaps.join(", ")}; ` +
+    "chmod, chown and extended attributes are refused everywhere, and commands stay confined to the writable roots"
   );
 }

@@ -99,3 +99,27 @@ export function pathBeneathAttr(allowed: number, fd: number): Uint8Array {
   view.setInt32(8, fd, true);
   return bytes;
 }
+
+/** Reading rights: handled only when some files must stay unreadable (the credential files). */
+export const READ_RIGHTS = { file: FS.READ_FILE, dir: FS.READ_FILE | FS.READ_DIR } as const;
+
+/**
+ * Landlock can only grant, so a file stays unreadable by granting reads on everything around
+ * it: for each hidden absolute path, every directory on the way down to it, mapped to the names
+ * in it that must not be granted (the next step down, or the hidden file itself). Every other
+ * entry of those directories gets a read rule, and `/` itself a READ_DIR rule (listing stays
+ * possible everywhere).
+ */
+export function readExclusions(hidden: readonly string[]): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const path of hidden) {
+    const parts = path.split("/").filter((p) => p !== "" && p !== ".");
+    let dir = "/";
+    for (const name of parts) {
+      if (!out.has(dir)) out.set(dir, new Set());
+      out.get(dir)!.add(name);
+      dir = dir === "/" ? `/${name}` : `${dir}/${name}`;
+    }
+  }
+  return out;
+}

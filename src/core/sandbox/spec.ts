@@ -10,10 +10,26 @@ export interface SandboxSpec {
   network: boolean;
   /**
    * Paths inside the writable ones that stay read-only (`.git`, `.codex`, `.agents`, `.aws` at
-   * the top of each root). Candidates: the enforcer skips those that do not exist.
+   * the top of each root, and CODEX_HOME). Candidates: the enforcer skips those that do not exist.
    */
   readOnly: string[];
+  /** Files no command may read (auth.json and its locks). Candidates, like readOnly. */
+  hide: string[];
+  /** How the command's view is built; decided from what the host can do (confinedArgv). */
+  view: SandboxView;
 }
+
+/** The namespace-built view (Linux): absent where user namespaces are not available. */
+export interface SandboxView {
+  /** A user + mount + pid namespace: everything read-only but the roots, carve-outs on top. */
+  namespaces: boolean;
+  /** A fresh /proc of the command's own pid namespace. */
+  freshProc: boolean;
+  /** A devpts instance of the sandbox's own. */
+  privatePts: boolean;
+}
+
+export const NO_VIEW: SandboxView = { namespaces: false, freshProc: false, privatePts: false };
 
 /** Device files every command may write (`>/dev/null`, terminals). */
 export const DEVICE_FILES: readonly string[] = [
@@ -34,23 +50,35 @@ export function sandboxSpec(policy: SandboxPolicy): SandboxSpec | null {
   return {
     writable: [...new Set([...roots, ...DEVICE_FILES])],
     network: policy.networkAccess,
-    readOnly: [...new Set(roots.flatMap((root) => PROTECTED_DIRS.map((dir) => joinPath(root, dir))))],
+    readOnly: [...new Set([...roots.flatMap((root) => PROTECTED_DIRS.map((dir) => joinPath(root, dir))), ...(policy.codexHome ? [policy.codexHome] : [])])],
+    hide: policy.codexHome ? CREDENTIAL_FILES.map((f) => joinPath(policy.codexHome!, f)) : [],
+    view: { ...NO_VIEW },
   };
 }
+
+/** Files in CODEX_HOME that hold credentials (auth.json, ocx's and the reference's lock files). */
+export const CREDENTIAL_FILES: readonly string[] = ["auth.json", "auth.json.ocx.lock", "auth.json.lock"];
 
 const joinPath = (root: string, name: string) => (root.endsWith("/") ? `${root}${name}` : `${root}/${name}`);
 
 /** The first argument that turns the binary into the sandbox helper. */
 export const HELPER_ARG = "__sandbox";
 
-/** argv of the helper: `SELF... __sandbox [--write PATH]... [--read-only PATH]... [--no-net] -- CMD...` */
+/**
+ * argv of the helper: `SELF... __sandbox [--write PATH]... [--read-only PATH]... [--hide PATH]...
+ * [--no-net] [--ns] [--fresh-proc] [--private-pts] -- CMD...`
+ */
 export function helperArgv(self: readonly string[], spec: SandboxSpec, argv: readonly string[]): string[] {
   return [
     ...self,
     HELPER_ARG,
     ...spec.writable.flatMap((p) => ["--write", p]),
     ...spec.readOnly.flatMap((p) => ["--read-only", p]),
+    ...spec.hide.flatMap((p) => ["--hide", p]),
     ...(spec.network ? [] : ["--no-net"]),
+    ...(spec.view.namespaces ? ["--ns"] : []),
+    ...(spec.view.freshProc ? ["--fresh-proc"] : []),
+    ...(spec.view.privatePts ? ["--private-pts"] : []),
     "--",
     ...argv,
   ];
@@ -58,7 +86,7 @@ export function helperArgv(self: readonly string[], spec: SandboxSpec, argv: rea
 
 /** Parses the helper's arguments (after `__sandbox`); a string is the error to print. */
 export function parseHelperArgs(args: readonly string[]): { spec: SandboxSpec; argv: string[] } | string {
-  const spec: SandboxSpec = { writable: [], network: true, readOnly: [] };
+  const spec: SandboxSpec = { writable: [], network: true, readOnly: [], hide: [], view: { ...NO_VIEW } };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === "--") {
@@ -67,6 +95,10 @@ export function parseHelperArgs(args: readonly string[]): { spec: SandboxSpec; a
       return { spec, argv };
     }
     if (a === "--no-net") spec.network = false;
+    else if (a === "--ns") spec.view.namespaces = true;
+    else if (a === "--fresh-proc") spec.view.freshProc = true;
+    else if (a === "--private-pts") spec.view.privatePts = true;
+    else if (a === "--hide" && i + 1 < args.length) spec.hide.push(args[++i]!);
     else if (a === "--write" && i + 1 < args.length) spec.writable.push(args[++i]!);
     else if (a === "--read-only" && i + 1 < args.length) spec.readOnly.push(args[++i]!);
     else return `unexpected argument ${JSON.stringify(a)}`;
@@ -85,9 +117,14 @@ export interface SandboxCapabilities {
   seatbelt: boolean;
   /**
    * Read-only carve-outs inside writable roots can be enforced: Seatbelt on macOS, a user +
-   * mount namespace on Linux. Null until asked (the Linux check clones a process).
+   * mount + pid namespace on Linux (the whole namespace-built view). Null until asked (the Linux
+   * check clones a process).
    */
   carveOuts: boolean | null;
+  /** Linux, with namespaces: a fresh /proc can be mounted in the command's pid namespace. */
+  freshProc?: boolean;
+  /** Linux, with namespaces: a private devpts instance can be mounted. */
+  privatePts?: boolean;
   /** Why something is missing, in the host's words (errno text, missing file). */
   problems: string[];
 }

@@ -3,6 +3,7 @@
 import { OcxError } from "../errors.ts";
 import type { ResponseItem } from "../model/types.ts";
 import type { Runtime } from "../runtime.ts";
+import type { SandboxMode, SandboxPolicy } from "../sandbox-policy.ts";
 import { findById, findLatest, isUuid } from "./find.ts";
 import { closeDanglingCalls, parseRollout, recordedSandboxPolicy, type RolloutSandboxPolicy } from "./rollout.ts";
 
@@ -78,6 +79,66 @@ export async function loadResumed(
     items: closeDanglingCalls(loaded.items),
     lines: loaded.lines,
   };
+}
+
+/**
+ * The sandbox of a resumed run. A session file is something a command may have rewritten (when
+ * CODEX_HOME lies in a writable root), so it may bring back `read-only` or `workspace-write` but
+ * never more than this run grants by its own flags and config: `danger-full-access` (and the
+ * bypass), writable roots and network access come only from those. The recorded roots and
+ * network setting can narrow; a working directory taken from the file is where commands run,
+ * but a writable root only when this run grants it too. What the file asked for and did not get
+ * is one warning.
+ */
+export function resumedSandbox(o: {
+  /** The recorded policy; absent when flags chose the mode or nothing usable was recorded. */
+  recorded?: RolloutSandboxPolicy;
+  /** This run's own policy (flags and config), or as if `-s mode` had been given. */
+  own(mode?: SandboxMode): SandboxPolicy;
+  /** -c sandbox_workspace_write.network_access was given: the recorded setting does not count. */
+  networkOverridden: boolean;
+  cwd: string;
+  /** The working directory comes from the session file (not -C, not the current directory). */
+  cwdFromFile: boolean;
+  path: string;
+}): { policy: SandboxPolicy; warning?: string } {
+  const r = o.recorded;
+  const notes: string[] = [];
+  let policy: SandboxPolicy;
+  if (r?.type === "danger-full-access") {
+    policy = o.own();
+    if (policy.mode !== "danger-full-access") {
+      notes.push(
+        `sandbox danger-full-access, which only --sandbox, --dangerously-bypass-approvals-and-sandbox or sandbox_mode in config can grant; this run uses ${policy.mode}`,
+      );
+    }
+  } else {
+    policy = o.own(r?.type);
+  }
+  if (policy.mode !== "workspace-write") return { policy, warning: warning(o.path, notes) };
+
+  const others = policy.writableRoots.filter((root) => root !== o.cwd);
+  const cwdDropped = o.cwdFromFile && !others.some((root) => inside(o.cwd, root));
+  if (cwdDropped) policy.writableRoots = others;
+  const asked = r?.type === "workspace-write" ? r.writable_roots : [];
+  const dropped = [...new Set([...(cwdDropped ? [o.cwd] : []), ...asked.filter((root) => !policy.writableRoots.some((own) => inside(root, own)))])];
+  const network = r?.type === "workspace-write" && !o.networkOverridden && r.network_access && !policy.networkAccess;
+  if (r?.type === "workspace-write" && !o.networkOverridden) policy.networkAccess &&= r.network_access;
+  if (dropped.length > 0 || network) {
+    const what = [...(dropped.length > 0 ? [`writable roots ${dropped.join(", ")}`] : []), ...(network ? ["network access"] : [])].join(" and ");
+    const how = dropped.length === 0 ? "sandbox_workspace_write" : `${cwdDropped ? "-C, " : ""}--add-dir, sandbox_workspace_write`;
+    notes.push(`${what}, which only flags and config can grant (${how}); this run does not grant ${dropped.length > 0 ? "them" : "it"}`);
+  }
+  return { policy, warning: warning(o.path, notes) };
+}
+
+function warning(path: string, notes: string[]): string | undefined {
+  return notes.length === 0 ? undefined : `the session file ${path} records ${notes.join("; it also records ")}`;
+}
+
+/** Whether absolute `path` is `root` or lies under it (lexically). */
+function inside(path: string, root: string): boolean {
+  return path === root || path.startsWith(root.endsWith("/") ? root : `${root}/`);
 }
 
 /** Whether `-c key=...` was given (a flag that overrides what the session recorded). */

@@ -5,6 +5,7 @@
 // it happens, so a killed process loses at most the line being written; resume reads them back.
 import type { Runtime } from "../runtime.ts";
 import type { ResponseItem } from "../model/types.ts";
+import type { Redactor } from "../redact.ts";
 import { sandboxModes, type SandboxPolicy } from "../sandbox-policy.ts";
 
 export type RolloutLineType = "session_meta" | "turn_context" | "response_item" | "event_msg";
@@ -71,33 +72,25 @@ export function threadIdOfFile(name: string): string | null {
 /**
  * Appends lines to one rollout. Every write is synchronous and whole-line (O_APPEND), so the
  * file always ends on a line boundary except when the process dies inside a write. Secret
- * strings (the API key, tokens) are replaced before anything reaches the disk.
+ * strings (the API key, tokens) are replaced before anything reaches the disk, by the run's
+ * redactor (which knows their JSON-escaped forms too).
  */
 export class RolloutWriter {
   private ordinal = 0;
-  private readonly secrets: () => readonly (string | undefined)[];
   private broken = false;
 
   constructor(
     private readonly runtime: Runtime,
     readonly path: string,
-    /** Fixed, or asked per line (tokens that rotate during the run). */
-    secrets: readonly (string | undefined)[] | (() => readonly (string | undefined)[]),
+    private readonly redactor: Pick<Redactor, "text">,
     startOrdinal = 0,
     private readonly warn: (message: string) => void = () => {},
   ) {
-    this.secrets = typeof secrets === "function" ? secrets : () => secrets;
     this.ordinal = startOrdinal;
   }
 
   write(type: RolloutLineType, payload: unknown): void {
-    let line = JSON.stringify({ timestamp: new Date(this.runtime.now()).toISOString(), ordinal: this.ordinal++, type, payload });
-    // A secret appears in a line in its JSON-escaped form; short strings are not secrets.
-    for (const secret of this.secrets()) {
-      if (typeof secret !== "string" || secret.length < 8) continue;
-      const s = JSON.stringify(secret).slice(1, -1);
-      if (line.includes(s)) line = line.split(s).join("[REDACTED]");
-    }
+    const line = this.redactor.text(JSON.stringify({ timestamp: new Date(this.runtime.now()).toISOString(), ordinal: this.ordinal++, type, payload }));
     if (this.broken) return;
     try {
       this.runtime.fs.appendFileSync(this.path, `${line}\n`);

@@ -1,8 +1,11 @@
 // apply_patch: parse and dry-run the whole patch in memory, check every target against the
-// sandbox policy, then write file by file (each write atomic). A patch that fails verification
-// writes nothing. Offered as a freeform tool with the Lark grammar (Responses API), as a JSON
-// function for providers without custom tools, and reached from exec_command when a model
-// writes `apply_patch <<'EOF'`.
+// sandbox policy (for a clear refusal), then write file by file (each write atomic). A patch
+// that fails verification writes nothing. Under read-only and workspace-write the writes happen
+// in `ocx __patch-write`, a process confined exactly like a command, so a symlink that a command
+// swaps in after the check cannot carry a write out of the writable roots or into .git: the
+// kernel decides, not the check. Offered as a freeform tool with the Lark grammar (Responses
+// API), as a JSON function for providers without custom tools, and reached from exec_command
+// when a model writes `apply_patch <<'EOF'`.
 import * as v from "valibot";
 import { basename, dirname, resolve } from "pathe";
 import { describeError } from "../errors.ts";
@@ -16,9 +19,10 @@ import {
   unifiedDiff,
   type FileOp,
 } from "../patch/index.ts";
+import { PATCH_WRITER_ARG, parseResult, performSteps, type WriteResult, type WriteStep } from "../patch/write.ts";
 import type { Runtime } from "../runtime.ts";
+import { confinedArgv } from "../sandbox/confine.ts";
 import { writeDenial, type WriteDenial } from "../sandbox-policy.ts";
-import { randomHex } from "../util/random.ts";
 import { defineTool, type Tool, type ToolContext } from "./define-tool.ts";
 
 const DESCRIPTION =
@@ -88,20 +92,23 @@ export async function applyPatch(text: string, ctx: ToolContext, cwd: string = c
   if (denial) return denial;
   ctx.signal.throwIfAborted();
 
+  const { steps, opOfStep } = writeSteps(ops, before);
+  // Throws OcxError("sandbox") (exit 5) when the host cannot enforce the policy, as exec_command does.
+  const writer = await writerArgv(ctx);
+
   const itemId = ctx.nextItemId();
   const changes = fileChanges(ops);
   const item = (status: FileChangeItem["status"]): FileChangeItem => ({ id: itemId, type: "file_change", changes, status });
   ctx.itemStarted(item("in_progress"));
-  const written: string[] = [];
-  for (const op of ops) {
-    try {
-      await writeOp(ctx.runtime, op, before);
-    } catch (e) {
-      ctx.itemCompleted(item("failed"));
-      const done = written.length === 0 ? "nothing was changed" : `already changed: ${written.join(", ")}`;
-      return `apply_patch failed while writing ${op.kind === "update" ? (op.movePath ?? op.path) : op.path}: ${describeError(e)} (${done})`;
-    }
-    written.push(op.patchPath);
+  const result = writer ? await writeConfined(ctx.runtime, writer, steps) : await performSteps(ctx.runtime.fs, steps);
+  if (!result.ok) {
+    ctx.itemCompleted(item("failed"));
+    if (result.step === null) return `apply_patch failed: ${result.error}; the patch may be partly applied`;
+    const failed = opOfStep[result.step]!;
+    const op = ops[failed]!;
+    const written = ops.slice(0, failed).map((o) => o.patchPath);
+    const done = written.length === 0 ? "nothing was changed" : `already changed: ${written.join(", ")}`;
+    return `apply_patch failed while writing ${op.kind === "update" ? (op.movePath ?? op.path) : op.path}: ${result.error} (${done})`;
   }
   ctx.detail(itemId, { kind: "diff", text: () => unifiedDiff(ops, (p) => textOf(before.get(p))) });
   ctx.itemCompleted(item("completed"));
@@ -213,34 +220,67 @@ function fileChanges(ops: readonly FileOp[]): FileChangeItem["changes"] {
   return [...byPath].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([path, kind]) => ({ path, kind }));
 }
 
-async function writeOp(runtime: Runtime, op: FileOp, before: Map<string, Before>): Promise<void> {
-  if (op.kind === "delete") {
-    await runtime.fs.remove(op.path);
-    return;
-  }
-  const prior = before.get(op.path);
-  const mode = prior?.kind === "file" ? prior.mode : undefined;
-  if (op.kind === "add") {
-    await atomicWrite(runtime, prior?.kind === "file" ? prior.real : op.path, op.newContent, mode);
-  } else if (op.movePath && op.movePath !== op.path) {
-    const dest = before.get(op.movePath);
-    await atomicWrite(runtime, dest?.kind === "file" ? dest.real : op.movePath, op.newContent, mode);
-    await runtime.fs.remove(op.path);
-  } else {
-    await atomicWrite(runtime, prior?.kind === "file" ? prior.real : op.path, op.newContent, mode);
-  }
+/**
+ * The steps that write `ops`, and for each step the index of its op. A file that was a symlink
+ * is written at its target (it stays a symlink); a move writes the destination, then removes
+ * the source.
+ */
+function writeSteps(ops: readonly FileOp[], before: Map<string, Before>): { steps: WriteStep[]; opOfStep: number[] } {
+  const steps: WriteStep[] = [];
+  const opOfStep: number[] = [];
+  const add = (i: number, step: WriteStep) => void (steps.push(step), opOfStep.push(i));
+  ops.forEach((op, i) => {
+    if (op.kind === "delete") return add(i, { op: "remove", path: op.path });
+    const prior = before.get(op.path);
+    const mode = prior?.kind === "file" ? { mode: prior.mode } : {};
+    const dest = op.kind === "update" && op.movePath && op.movePath !== op.path ? op.movePath : null;
+    const target = before.get(dest ?? op.path);
+    add(i, { op: "write", path: target?.kind === "file" ? target.real : (dest ?? op.path), content: op.newContent, ...mode });
+    if (dest) add(i, { op: "remove", path: op.path });
+  });
+  return { steps, opOfStep };
 }
 
-/** Writes a sibling temporary file, then renames it over `path`: readers see old or new, never half. */
-async function atomicWrite(runtime: Runtime, path: string, content: string, mode: number | undefined): Promise<void> {
-  await runtime.fs.mkdir(dirname(path), { recursive: true });
-  const tmp = resolve(dirname(path), `.${basename(path)}.ocx-${randomHex(4)}.tmp`);
-  try {
-    await runtime.fs.writeFile(tmp, content);
-    if (mode !== undefined) await runtime.fs.chmod(tmp, mode);
-    await runtime.fs.rename(tmp, path);
-  } catch (e) {
-    await runtime.fs.remove(tmp).catch(() => {});
-    throw e;
+/** Environment of the writer: only what the runtime may need to start (no keys, no tokens). */
+const WRITER_ENV = ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME"];
+
+/** The confined writer's argv; null when the policy confines nothing (written in-process). */
+async function writerArgv(ctx: ToolContext): Promise<string[] | null> {
+  const policy = ctx.sandbox;
+  if (policy.bypass || policy.mode === "danger-full-access") return null;
+  return confinedArgv(ctx.runtime, policy, [...ctx.runtime.sandbox.selfArgv, PATCH_WRITER_ARG], ctx.warn);
+}
+
+/**
+ * Runs the steps in the confined writer. `step: null` when it ended without an answer (it may
+ * have stopped part way).
+ */
+async function writeConfined(
+  runtime: Runtime,
+  argv: string[],
+  steps: readonly WriteStep[],
+): Promise<WriteResult | { ok: false; step: null; error: string }> {
+  const env: Record<string, string> = {};
+  for (const name of WRITER_ENV) {
+    const value = runtime.env(name);
+    if (value !== undefined) env[name] = value;
   }
+  let child;
+  try {
+    child = runtime.spawn({ argv, cwd: "/", env, stdin: "pipe" });
+  } catch (e) {
+    return { ok: false, step: null, error: `could not start the confined writer: ${describeError(e)}` };
+  }
+  const out = new Response(child.stdout).text();
+  const err = new Response(child.stderr).text();
+  // A writer that dies before reading everything closes the pipe; its status says why. Input
+  // cut short (ocx killed meanwhile) is not JSON, so the writer then writes nothing.
+  await child.writeStdin(JSON.stringify(steps)).catch(() => {});
+  child.closeStdin();
+  const [stdout, stderr, status] = await Promise.all([out, err, child.exited]);
+  const result = parseResult(stdout.trim().split("\n").at(-1) ?? "");
+  if (result) return result;
+  const how = status.signal ? `was killed by ${status.signal}` : `exited with code ${status.code}`;
+  const why = stderr.trim().split("\n").at(-1)?.trim();
+  return { ok: false, step: null, error: `the confined writer ${how}${why ? `: ${why}` : ""}` };
 }

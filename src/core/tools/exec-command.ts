@@ -75,8 +75,8 @@ export const execCommandTool = defineTool({
   parameters,
   jsonSchema,
   async execute(args, ctx) {
-    // `apply_patch <<'EOF' ... EOF` is the tool, not a command: it runs in ocx under the
-    // patch's own sandbox check and reports a file_change item.
+    // `apply_patch <<'EOF' ... EOF` is the tool, not a command: verified and checked in ocx,
+    // written by the confined writer like any patch, reported as a file_change item.
     const invocation = parsePatchInvocation(args.cmd);
     if (invocation) {
       const workdir = resolve(ctx.cwd, args.workdir ?? ".", invocation.cd ?? ".");
