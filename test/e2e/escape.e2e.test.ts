@@ -7,7 +7,7 @@
 // kill -9, a swapped workspace, CODEX_HOME inside a root) have small runs of their own.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { basename, dirname, join } from "node:path";
 import { cleanupTemp, existsSync, makeDir, ocxBin, readFileSync, startOcx, type RunResult } from "./harness.ts";
@@ -42,7 +42,7 @@ const T = 60_000;
 const ONLY_NAMED_ROOTS = ["-c", "sandbox_workspace_write.exclude_slash_tmp=true", "-c", "sandbox_workspace_write.exclude_tmpdir_env_var=true"];
 const FORCE_F = { OCX_SANDBOX_FORCE_NO_CARVE_OUTS: "test" };
 const PROTECTED = [".git", ".codex", ".agents", ".aws"];
-const DENIED_OR_GONE = /Permission denied|Operation not permitted|Read-only file system|No such file or directory|No such process/;
+const DENIED_OR_GONE = /Permission denied|Operation not permitted|Read-only file system|No such file|No such process/;
 
 // ---------------------------------------------------------------------------------------------
 // Users, listeners, cleanup
@@ -149,12 +149,12 @@ interface Run {
  * Starts `ocx sandbox run ARGS -- /bin/sh -c SCRIPT` as `u` in `cwd`; writes ocx's pid into
  * `pidFile` (when given) once it runs, which the script waits for.
  */
-async function ocxRun(
+function startRun(
   u: RunAs,
   args: string[],
   script: string,
   opts: { cwd: string; home: string; codexHome: string; env?: Record<string, string>; pidFile?: string },
-): Promise<Run> {
+): { pid: number; done: Promise<Run> } {
   const running = startOcx(["sandbox", "run", ...args, "--", "/bin/sh", "-c", script], {
     home: opts.home,
     cwd: opts.cwd,
@@ -164,16 +164,33 @@ async function ocxRun(
   });
   const ocxSid = sidOf(running.pid);
   if (opts.pidFile) writeFileSync(opts.pidFile, `${running.pid}\n`);
-  const result = await running.result;
-  const out = result.stdout + result.stderr;
-  return {
-    result,
-    out,
-    lines: parseAttacks(result.stdout),
-    warnings: result.stderr.split("\n").filter((l) => l.startsWith("warning: ")),
-    ocxPid: running.pid,
-    ocxSid,
-  };
+  const done = (async (): Promise<Run> => {
+    const result = await running.result;
+    const out = result.stdout + result.stderr;
+    // OCX_ESCAPE_LOG=FILE: every run's output, to read what each attack got
+    if (process.env.OCX_ESCAPE_LOG) appendFileSync(process.env.OCX_ESCAPE_LOG, `=== ${u.kind} ${args.join(" ")} ${JSON.stringify(opts.env ?? {})} exit ${result.code}\n${out}\n`);
+    return {
+      result,
+      out,
+      lines: parseAttacks(result.stdout),
+      warnings: result.stderr.split("\n").filter((l) => l.startsWith("warning: ")),
+      ocxPid: running.pid,
+      ocxSid,
+    };
+  })();
+  return { pid: running.pid, done };
+}
+
+/** `ocx sandbox run ARGS -- /bin/sh -c SCRIPT` as `u`, to its end (see startRun). */
+const ocxRun = (...a: Parameters<typeof startRun>): Promise<Run> => startRun(...a).done;
+
+async function until(cond: () => boolean, ms = 10_000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) return false;
+    await Bun.sleep(20);
+  }
+  return true;
 }
 
 function lineOf(run: Run, name: string): AttackLine {
@@ -186,6 +203,14 @@ function lineOf(run: Run, name: string): AttackLine {
 function expectRefused(run: Run, name: string, errnos?: number[], text?: RegExp) {
   const l = lineOf(run, name);
   if (!isRefused(l, errnos, text)) throw new Error(`attack ${name} was not refused: rc=${l.rc} ${l.detail}`);
+}
+
+/** auth.json: refused, or (N) masked: read as empty. Never a byte of the key. */
+function expectCredentialsUnreadable(run: Run, name: string, ns: Ns) {
+  const l = lineOf(run, name);
+  expect(l.detail).not.toContain(KEY);
+  if (ns === "N" && l.rc === "0") expect(`masked: ${l.detail.trim()}`).toBe("masked: ");
+  else expectRefused(run, name);
 }
 
 function expectAllowed(run: Run, name: string) {
@@ -345,12 +370,16 @@ function mainScript(c: Cfg, L: Layout): string {
     a("environ_scan", `${py} environ_scan ${KEY}`),
     a("env_key", "env | grep -c CODEX_API_KEY"),
     a("signal_ocx", "kill -CONT $OCX"),
+    // descriptors the command inherited (beyond the r wrapper's 0-2): ocx's files must not leak in
+    // (ls lists the shell's table while the shell only waits: a glob or a pipe would add its own)
+    a("inherited_fds", "ls -l /proc/$$/fd"),
     // 8. protected names (destructive ones last)
     a("git_write", "echo '[core] hooksPath = /tmp' >> .git/config"),
     a("git_hook", "printf '#!/bin/sh\\n' > .git/hooks/post-checkout"),
-    a("codex_mkdir", "mkdir .codex"),
+    // mkdir -p: a placeholder mount point may stand in for an absent name; writing into it must fail
+    a("codex_mkdir", "mkdir -p .codex/skills"),
     a("agents_touch", "touch .agents"),
-    a("aws_mkdir", "mkdir .aws && echo k > .aws/credentials"),
+    a("aws_mkdir", "mkdir -p .aws && echo k > .aws/credentials"),
     a("git_mv", "mv .git gitmoved"),
     a("git_rm", "rm -rf .git"),
     // 12. background jobs that try to outlive the command
@@ -628,9 +657,9 @@ const ATTACKS: Attack[] = [
       ["git_hook", "adding a git hook", (L: Layout) => absent(join(L.ws, ".git", "hooks", "post-checkout"))],
       ["git_mv", "mv .git", (L: Layout) => absent(join(L.ws, "gitmoved"))],
       ["git_rm", "rm -rf .git", (L: Layout) => expect(existsSync(join(L.ws, ".git", "HEAD"))).toBe(true)],
-      ["codex_mkdir", "mkdir .codex", (L: Layout) => absent(join(L.ws, ".codex"))],
+      ["codex_mkdir", "mkdir -p .codex/skills", (L: Layout) => absent(join(L.ws, ".codex"))],
       ["agents_touch", "touch .agents", (L: Layout) => absent(join(L.ws, ".agents"))],
-      ["aws_mkdir", "mkdir .aws", (L: Layout) => absent(join(L.ws, ".aws"))],
+      ["aws_mkdir", "mkdir -p .aws; echo > .aws/credentials", (L: Layout) => absent(join(L.ws, ".aws"))],
     ] as const
   ).map(([name, what, effect]): Attack => ({
     name: `protected names: ${what} refused`,
@@ -649,20 +678,19 @@ const ATTACKS: Attack[] = [
     },
   },
   {
-    name: "protected names in F: the warning names .git, .codex, .agents and .aws of the workspace",
+    name: "protected names in F: the warning names .git, .codex, .agents and .aws",
     when: (c) => c.ns === "F" && isWW(c),
     check: (run, _c, L) => {
       const w = run.warnings.join("\n");
-      for (const d of PROTECTED) expect(w).toContain(join(L.ws, d));
+      // either the paths in this workspace or the names (they hold in every writable root)
+      for (const d of PROTECTED) expect(w).toMatch(new RegExp(`(^|[\\s/,])${d.replace(".", "\\.")}\\b`));
+      expect(L.ws.length).toBeGreaterThan(0);
     },
   },
   // 10
   {
-    name: "CODEX_HOME/auth.json unreadable: nothing of the key",
-    check: (run) => {
-      expectRefused(run, "auth_read");
-      expect(lineOf(run, "auth_read").detail).not.toContain(KEY);
-    },
+    name: "CODEX_HOME/auth.json unreadable (N: masked or refused; F: refused): nothing of the key",
+    check: (run, c) => expectCredentialsUnreadable(run, "auth_read", c.ns),
   },
   {
     name: "CODEX_HOME/config.toml cannot be appended to",
@@ -700,6 +728,14 @@ const ATTACKS: Attack[] = [
     name: "ocx cannot be signalled from the sandbox",
     when: isN,
     check: (run) => expectRefused(run, "signal_ocx", undefined, DENIED_OR_GONE),
+  },
+  {
+    name: "no file descriptor beyond stdin, stdout and stderr is inherited",
+    check: (run) => {
+      const fds = [...lineOf(run, "inherited_fds").detail.matchAll(/ (\d+) -> (\S+)/g)].map((m) => `${m[1]} -> ${m[2]}`);
+      expect(fds.length).toBeGreaterThanOrEqual(3);
+      expect(fds.filter((f) => Number(f.split(" ")[0]) > 2)).toEqual([]);
+    },
   },
   {
     name: "the key appears nowhere in the run's output",
@@ -744,7 +780,7 @@ for (const u of USERS) {
           test(at.name, () => at.check(run, c, L));
         }
         test("nothing outlives the sandbox: sleep &, setsid sleep &, a double fork (gone within 2 s)", () => {
-          if (ns === "F" && bgLeft.length > 0 && /background|outlive/i.test(run.warnings.join("\n"))) return;
+          // F too: its warning only concedes survivors of a killed ocx, not of a normal exit
           expect(bgLeft).toEqual([]);
         });
       });
@@ -786,41 +822,61 @@ for (const u of USERS) {
       expect(readFileSync(injected, "utf8")).toBe("[]");
     }, T);
 
-    test(`${label}: after kill -9 of ocx, every process of the command is gone within 2 s`, async () => {
-      const s = mkdtempSync(join(tempBase(), "kill-"));
-      const home = join(s, "home");
-      mkdirSync(home);
-      writeCodexHome(join(s, "ch"));
-      giveTo(u, s);
-      const tag = `300.9${Math.floor(Math.random() * 90000 + 10000)}`;
-      const tags = [1, 2, 3, 4].map((n) => `${tag}${n}`);
-      const script = [
-        `sleep ${tag}1 </dev/null >/dev/null 2>&1 &`,
-        `setsid sleep ${tag}2 </dev/null >/dev/null 2>&1 &`,
-        `sh -c 'sleep ${tag}3 </dev/null >/dev/null 2>&1 &' </dev/null >/dev/null 2>&1`,
-        `exec sleep ${tag}4`,
-      ].join("\n");
-      const running = startOcx(["sandbox", "run", "--", "/bin/sh", "-c", script], {
-        home,
-        cwd: s,
-        command: [...u.prefix, ocxBin()],
-        env: { CODEX_HOME: join(s, "ch"), ...env },
-        timeoutMs: 20_000,
-      });
-      try {
-        const end = Date.now() + 10_000;
-        while (pidsWithArg(tags).length < 4 && Date.now() < end) await Bun.sleep(25);
-        expect(pidsWithArg(tags).length).toBe(4);
-        process.kill(running.pid, "SIGKILL");
-        await running.result;
-        expect(await survivors(tags, 2000)).toEqual([]);
-      } finally {
-        killPids(pidsWithArg(tags));
+    describe(`${label}: kill -9 of ocx while the command runs (workspace-write)`, () => {
+      let left: number[] = [];
+      let stderr = "";
+      let ws = "";
+      let before: string[] = [];
+      let seen = 0;
+      beforeAll(async () => {
+        const s = mkdtempSync(join(tempBase(), "kill-"));
+        ws = join(s, "ws");
+        const home = join(s, "home");
+        mkdirSync(home);
+        sh(["git", "init", "-q", ws]);
+        writeCodexHome(join(s, "ch"));
+        giveTo(u, s);
+        before = readdirSync(ws).sort();
+        const tag = `300.9${Math.floor(Math.random() * 90000 + 10000)}`;
+        const tags = [1, 2, 3, 4].map((n) => `${tag}${n}`);
+        const script = [
+          `sleep ${tag}1 </dev/null >/dev/null 2>&1 &`,
+          `setsid sleep ${tag}2 </dev/null >/dev/null 2>&1 &`,
+          `sh -c 'sleep ${tag}3 </dev/null >/dev/null 2>&1 &' </dev/null >/dev/null 2>&1`,
+          `exec sleep ${tag}4`,
+        ].join("\n");
+        const running = startOcx(["sandbox", "run", "--sandbox", "workspace-write", ...ONLY_NAMED_ROOTS, "--", "/bin/sh", "-c", script], {
+          home,
+          cwd: ws,
+          command: [...u.prefix, ocxBin()],
+          env: { CODEX_HOME: join(s, "ch"), ...env },
+          timeoutMs: 20_000,
+        });
         try {
+          const end = Date.now() + 10_000;
+          while (pidsWithArg(tags).length < 4 && Date.now() < end) await Bun.sleep(25);
+          seen = pidsWithArg(tags).length;
           process.kill(running.pid, "SIGKILL");
-        } catch {}
-      }
-    }, T);
+          stderr = (await running.result).stderr;
+          left = await survivors(tags, 2000);
+        } finally {
+          killPids(pidsWithArg(tags));
+          try {
+            process.kill(running.pid, "SIGKILL");
+          } catch {}
+        }
+      }, T);
+
+      test("every process of the command is gone within 2 s", () => {
+        expect(seen).toBe(4);
+        // F: survivors are acceptable only when ocx's warning says so
+        if (ns === "F" && left.length > 0) expect(stderr).toMatch(/background processes running after ocx is killed|survive a kill/);
+        else expect(left).toEqual([]);
+      });
+      test("no placeholder (.codex, .agents, .aws) is left in the workspace", () => {
+        expect(readdirSync(ws).sort()).toEqual(before);
+      });
+    });
 
     test(`${label}: CODEX_HOME inside a writable root: ${ns === "N" ? "read-only and auth.json unreadable" : "ocx refuses to run (exit 5)"}`, async () => {
       const s = mkdtempSync(join(tempBase(), "chin-"));
@@ -838,7 +894,7 @@ for (const u of USERS) {
       if (ns === "N") {
         expect(run.result.code).toBe(0);
         expect(existsSync(join(ws, "ran.txt"))).toBe(true);
-        expectRefused(run, "auth_read");
+        expectCredentialsUnreadable(run, "auth_read", ns);
         expectRefused(run, "config_append");
       } else {
         expect(run.result.code).toBe(5);
@@ -865,7 +921,9 @@ for (const u of USERS) {
         const ws = mkdtempSync(join(parent, "ocx-escape-ws-"));
         if (variant === "tmp") tmpDirs.push(ws, `${ws}.orig`);
         const name = basename(ws);
-        const s = mkdtempSync(join(tempBase(), "swap-"));
+        // With /tmp writable, CODEX_HOME must lie outside it (F stops a run whose CODEX_HOME is in a root)
+        const s = variant === "tmp" ? mkdtempSync("/var/tmp/ocx-escape-") : mkdtempSync(join(tempBase(), "swap-"));
+        if (variant === "tmp") tmpDirs.push(s);
         const home = join(s, "home");
         mkdirSync(home);
         writeCodexHome(join(s, "ch"));
@@ -884,7 +942,7 @@ for (const u of USERS) {
         ].join("\n");
         const run = await ocxRun(u, args, script, { cwd: ws, home, codexHome: join(s, "ch"), env });
         if (ns === "F") {
-          expect(run.warnings.join("\n")).toContain(join(ws, ".git"));
+          expect(run.warnings.join("\n")).toMatch(/rename the roots|rename .*workspace/);
           return;
         }
         expectRefused(run, "ws_swap", [1, 16]);
@@ -895,6 +953,80 @@ for (const u of USERS) {
         expect(readFileSync(join(ws, ".git", "config"), "utf8")).toBe(before);
       }, T);
     }
+
+    test.skipIf(ns === "F")(`${label}: protected names that are symlinks (.codex -> a folder of the workspace, .agents -> a missing one) cannot be replaced or written through`, async () => {
+      const s = mkdtempSync(join(tempBase(), "symname-"));
+      const ws = join(s, "ws");
+      const home = join(s, "home");
+      mkdirSync(home);
+      sh(["git", "init", "-q", ws]);
+      mkdirSync(join(ws, "codex-real"));
+      symlinkSync("codex-real", join(ws, ".codex"));
+      symlinkSync("agents-missing", join(ws, ".agents"));
+      writeCodexHome(join(s, "ch"));
+      giveTo(u, s);
+      const script = [
+        prelude(),
+        `r sym_codex_write sh -c 'echo evil > .codex/config.toml'`,
+        `r sym_codex_replace sh -c 'rm .codex && mkdir .codex && echo evil > .codex/config.toml'`,
+        `r sym_agents_create sh -c 'mkdir -p agents-missing && echo evil > .agents/x'`,
+        `r sym_agents_replace sh -c 'rm .agents && mkdir .agents && echo evil > .agents/y'`,
+        "exit 0",
+      ].join("\n");
+      const run = await ocxRun(u, ["--sandbox", "workspace-write", ...ONLY_NAMED_ROOTS], script, { cwd: ws, home, codexHome: join(s, "ch"), env });
+      // Refusing to run at all (exit 5, nothing run) would be as good as refusing each attack.
+      if (!(run.result.code === 5 && run.lines.size === 0)) {
+        for (const name of ["sym_codex_write", "sym_codex_replace", "sym_agents_create", "sym_agents_replace"]) expectRefused(run, name);
+      }
+      expect(isSymlink(join(ws, ".codex")) && readlinkSync(join(ws, ".codex"))).toBe("codex-real");
+      expect(isSymlink(join(ws, ".agents")) && readlinkSync(join(ws, ".agents"))).toBe("agents-missing");
+      expect(readdirSync(join(ws, "codex-real"))).toEqual([]);
+      absent(join(ws, "agents-missing", "x"));
+    }, T);
+
+    test.skipIf(ns === "F")(`${label}: two runs in one workspace: the first one's placeholders, removed when it ends, do not open .aws, .codex, .agents to the second`, async () => {
+      const s = mkdtempSync(join(tempBase(), "race-"));
+      const ws = join(s, "ws");
+      const home = join(s, "home");
+      mkdirSync(home);
+      sh(["git", "init", "-q", ws]);
+      writeCodexHome(join(s, "ch"));
+      giveTo(u, s);
+      const before = readdirSync(ws).sort();
+      const opts = { cwd: ws, home, codexHome: join(s, "ch"), env };
+      const args = ["--sandbox", "workspace-write", ...ONLY_NAMED_ROOTS];
+      const wait = (f: string) => `i=0; while [ ! -e ${f} ] && [ $i -lt 400 ]; do sleep 0.025; i=$((i+1)); done`;
+      // A holds until told; B starts while A runs, then attacks once A has ended.
+      // A makes the placeholders; B starts once A runs, so B finds them made and does not own them.
+      const a = startRun(u, args, `touch a-running; ${wait("go-a")}; exit 0`, opts);
+      const aRunning = await until(() => existsSync(join(ws, "a-running")));
+      const b = startRun(u, args, [
+        prelude(),
+        "touch b-running",
+        wait("go-b"),
+        `r race_aws sh -c 'mkdir -p .aws && echo k > .aws/credentials'`,
+        `r race_codex sh -c 'mkdir -p .codex && echo x > .codex/config.toml'`,
+        `r race_agents sh -c 'mkdir -p .agents && echo x > .agents/x'`,
+        "exit 0",
+      ].join("\n"), opts);
+      try {
+        expect(aRunning).toBe(true);
+        expect(await until(() => existsSync(join(ws, "b-running")))).toBe(true);
+        writeFileSync(join(ws, "go-a"), "");
+        await a.done;
+        writeFileSync(join(ws, "go-b"), "");
+        const run = await b.done;
+        for (const name of ["race_aws", "race_codex", "race_agents"]) expectRefused(run, name);
+        absent(join(ws, ".aws", "credentials"));
+        absent(join(ws, ".codex", "config.toml"));
+        absent(join(ws, ".agents", "x"));
+        expect(readdirSync(ws).sort()).toEqual([...before, "a-running", "b-running", "go-a", "go-b"].sort());
+      } finally {
+        writeFileSync(join(ws, "go-a"), "");
+        writeFileSync(join(ws, "go-b"), "");
+        await Promise.all([a.done, b.done]);
+      }
+    }, T);
   }
 }
 
@@ -902,33 +1034,25 @@ for (const u of USERS) {
 // 13. ocx sandbox check lists each guarantee
 
 /**
- * The guarantees `ocx sandbox check --json` reports (names proposed for issue 13), and which of
- * them depend on user namespaces (not enforced in the forced fallback).
+ * The guarantees `ocx sandbox check --json` reports (`guarantees[]`: id, text, enforced, detail),
+ * and which of them rest on user namespaces (not enforced in the forced fallback).
  */
 const GUARANTEES = [
-  "capabilities_dropped",
-  "no_new_privs",
-  "new_session",
-  "seccomp_ioctl",
-  "seccomp_mknod",
-  "filesystem_view",
-  "protected_names",
-  "codex_home_read_only",
-  "credentials_unreadable",
-  "pid_namespace",
-  "network",
+  "writes-confined",
+  "network-off",
+  "no-privilege", // capabilities dropped, no_new_privs
+  "new-session", // new session, no terminal, TIOCSTI/TIOCLINUX refused
+  "refused-calls", // seccomp: mknod, mount, namespaces, ptrace, keyrings, bpf, perf, io_uring, modules, reboot
+  "read-only-view", // the filesystem view
+  "roots-pinned",
+  "protected-names",
+  "codex-home-read-only",
+  "credentials-unreadable",
+  "pid-namespace",
+  "private-pts",
+  "processes-end",
 ];
-const NAMESPACE_BASED = ["filesystem_view", "protected_names", "pid_namespace"];
-
-/** {name: enforced} from the check's JSON: `guarantees` as an object or a list of {name|id, enforced}. */
-function guaranteesOf(json: any): Record<string, boolean> {
-  const g = json?.guarantees;
-  const out: Record<string, boolean> = {};
-  if (Array.isArray(g)) for (const x of g) out[x.name ?? x.id] = x.enforced === true || x.status === "enforced";
-  else if (g && typeof g === "object")
-    for (const [k, v] of Object.entries(g)) out[k] = v === true || (v as any)?.enforced === true || v === "enforced";
-  return out;
-}
+const NAMESPACE_BASED = ["read-only-view", "roots-pinned", "protected-names", "codex-home-read-only", "pid-namespace", "private-pts", "processes-end"];
 
 for (const u of USERS) {
   for (const ns of NSS) {
@@ -939,13 +1063,15 @@ for (const u of USERS) {
       const env = { CODEX_HOME: s, ...(ns === "F" ? FORCE_F : {}) };
       const json = await startOcx(["sandbox", "check", "--json"], { home: s, cwd: s, command: [...u.prefix, ocxBin()], env }).result;
       const text = await startOcx(["sandbox", "check"], { home: s, cwd: s, command: [...u.prefix, ocxBin()], env }).result;
-      const g = guaranteesOf(JSON.parse(json.stdout));
-      for (const name of GUARANTEES) {
-        const expected = ns === "N" || !NAMESPACE_BASED.includes(name);
-        expect(`${name}: ${g[name]}`).toBe(`${name}: ${expected}`);
+      const list: { id: string; text: string; enforced: boolean }[] = JSON.parse(json.stdout).guarantees;
+      expect(list.map((g) => g.id).sort()).toEqual([...GUARANTEES].sort());
+      for (const g of list) {
+        const expected = ns === "N" || !NAMESPACE_BASED.includes(g.id);
+        expect(`${g.id}: ${g.enforced}`).toBe(`${g.id}: ${expected}`);
+        // the text form says it item by item too: "[x] TEXT: how" or "[ ] TEXT: NOT ENFORCED: why"
+        const line = text.stdout.split("\n").find((l) => l.includes(`] ${g.text}: `));
+        expect(line ?? `no line for ${g.id}`).toMatch(expected ? /^\s*\[x\] / : /^\s*\[ \] .*NOT ENFORCED/);
       }
-      // the text form says it item by item too
-      for (const name of GUARANTEES) expect(text.stdout).toMatch(new RegExp(`${name.replace(/_/g, "[ _-]")}.*(not enforced|enforced)`, "i"));
     }, T);
   }
 }
