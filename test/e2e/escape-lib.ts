@@ -213,6 +213,7 @@ if ($cmd eq "bpf") { my $attr = pack("LLLL", 2, 4, 4, 1) . ("\0" x 112); done(sy
 if ($cmd eq "perf") { my $attr = pack("LLQQQQQ", 1, 128, 0, 0, 0, 0, 1 | 32 | 64) . ("\0" x 80); done(syscall(298, $attr, 0, -1, -1, 0)) }
 if ($cmd eq "io_uring") { my $p = "\0" x 120; done(syscall(425, 1, $p)) }
 if ($cmd eq "init_module") { my $img = "\0" x 64; my $params = ""; done(syscall(175, $img, 64, $params)) }
+if ($cmd eq "open_by_handle_at") { open(my $root, "<", "/") or done(-1); my $h = pack("Li", 8, 1) . ("\0" x 8); done(syscall(304, fileno($root), $h, 0)) }
 if ($cmd eq "mknod") { done(syscall(133, $a[0], oct($a[1]), $a[2] + 0)) }
 print "unknown $cmd\n"; exit 2;
 `;
@@ -280,6 +281,11 @@ try:
         x, y = socket.socketpair()
         x.send(b"x")
         ok("unix " + y.recv(1).decode())
+    elif cmd == "unixconnect":
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(3)
+        s.connect(a[0])
+        ok("connected: " + s.recv(100).decode().strip())
     elif cmd == "unixbind":
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.bind(a[0])

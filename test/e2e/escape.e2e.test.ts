@@ -65,6 +65,7 @@ const USERS: RunAs[] = user ? [self, user] : [self];
 let tcp: Server;
 let tcpPort = 0;
 let tcpConnections = 0;
+let unixConnections = 0;
 let udp: UdpSocket;
 let udpPort = 0;
 let udpDatagrams = 0;
@@ -355,12 +356,17 @@ function mainScript(c: Cfg, L: Layout): string {
     a("perf_event_open", `${pl} perf`),
     a("io_uring_setup", `${pl} io_uring`),
     a("sethostname", `${py} sethostname`),
+    a("open_by_handle_at", `${pl} open_by_handle_at`),
+    // the process that started the command (the namespace's init, or the helper): its memory
+    `pp=$(awk '/^PPid/ { print $2 }' /proc/$$/status); r parent_mem sh -c "exec 3<>/proc/$pp/mem"`,
     // 7. network
     a("tcp_connect", `${py} tcp ${tcpPort}`),
     a("udp_send", `${py} udp ${udpPort}`),
     a("netlink_socket", `${py} netlink`),
     a("unix_socketpair", `${py} socketpair`),
     a("unix_bind_ws", `${py} unixbind sock`),
+    // a host service listening on a socket file outside the roots (docker.sock, an ssh agent, D-Bus)
+    a("unix_connect_outside", `${py} unixconnect ${out}/host.sock`),
     // 10. CODEX_HOME and credentials
     a("auth_read", `cat ${ch}/auth.json`),
     a("config_append", `echo x >> ${ch}/config.toml`),
@@ -629,6 +635,8 @@ const ATTACKS: Attack[] = [
   { name: "perf_event_open refused", check: (run) => expectRefused(run, "perf_event_open") },
   { name: "io_uring_setup refused", check: (run) => expectRefused(run, "io_uring_setup") },
   { name: "sethostname refused", check: (run) => expectRefused(run, "sethostname") },
+  { name: "open_by_handle_at refused", check: (run) => expectRefused(run, "open_by_handle_at") },
+  { name: "the memory of the process that started the command cannot be opened", check: (run) => expectRefused(run, "parent_mem") },
   // 7
   {
     name: "TCP connect to a local listener refused",
@@ -645,6 +653,13 @@ const ATTACKS: Attack[] = [
     },
   },
   { name: "netlink socket refused", check: (run) => expectRefused(run, "netlink_socket") },
+  {
+    name: "with the network off, a host service's socket file outside the roots cannot be connected to",
+    check: (run) => {
+      expectRefused(run, "unix_connect_outside");
+      expect(unixConnections).toBe(0);
+    },
+  },
   { name: "AF_UNIX socketpair works", check: (run) => expectAllowed(run, "unix_socketpair") },
   {
     name: "AF_UNIX socket bound in the workspace: works under workspace-write",
@@ -755,11 +770,21 @@ for (const u of USERS) {
         let L: Layout;
         let run: Run;
         let bgLeft: number[] = [];
+        let unixServer: Server | undefined;
+        afterAll(() => unixServer?.close());
         beforeAll(async () => {
           L = makeLayout(c);
           const args = ["--sandbox", mode, ...(mode === "workspace-write" ? ONLY_NAMED_ROOTS : [])];
           tcpConnections = 0;
           udpDatagrams = 0;
+          unixConnections = 0;
+          const sockPath = join(L.out, "host.sock");
+          unixServer = createServer((sock) => {
+            unixConnections++;
+            sock.end("host-service\n");
+          });
+          await new Promise<void>((r) => unixServer!.listen(sockPath, r));
+          chmodSync(sockPath, 0o777);
           run = await ocxRun(u, args, mainScript(c, L), {
             cwd: L.ws,
             home: L.home,
@@ -906,24 +931,33 @@ for (const u of USERS) {
       }
     }, T);
 
-    for (const variant of ["tmp", "add-dir"] as const) {
-      const how = variant === "tmp" ? "directly under a writable /tmp" : "inside an --add-dir parent";
-      test(`${label}: workspace swap (${how}): mv ws away refused, .git stays read-only${ns === "F" ? " (F: the warning covers it)" : ""}`, async () => {
-        let parent: string;
+    const SWAPS = {
+      tmp: "the workspace directly under a writable /tmp: mv ws",
+      "add-dir": "the workspace inside an --add-dir parent: mv ws",
+      grandparent: "the workspace two levels under a writable /tmp: mv of its grandparent",
+    } as const;
+    for (const variant of Object.keys(SWAPS) as (keyof typeof SWAPS)[]) {
+      test(`${label}: workspace swap (${SWAPS[variant]}) refused, .git stays read-only${ns === "F" ? " (F: the warning covers it)" : ""}`, async () => {
+        // `moved` is the folder the attack renames; `ws` lies in it or is it
+        let moved: string;
+        let ws: string;
         let args: string[];
-        if (variant === "tmp") {
-          parent = "/tmp";
-          args = ["--sandbox", "workspace-write"];
-        } else {
-          parent = mkdtempSync(join(tempBase(), "parent-"));
+        if (variant === "add-dir") {
+          const parent = mkdtempSync(join(tempBase(), "parent-"));
+          moved = ws = mkdtempSync(join(parent, "ocx-escape-ws-"));
           args = ["--sandbox", "workspace-write", ...ONLY_NAMED_ROOTS, "--add-dir", parent];
+          giveTo(u, parent);
+        } else {
+          moved = mkdtempSync(variant === "tmp" ? "/tmp/ocx-escape-ws-" : "/tmp/ocx-escape-gp-");
+          tmpDirs.push(moved, `${moved}.orig`);
+          ws = variant === "tmp" ? moved : join(moved, "inner", "ws");
+          mkdirSync(ws, { recursive: true });
+          args = ["--sandbox", "workspace-write"];
+          giveTo(u, moved);
         }
-        const ws = mkdtempSync(join(parent, "ocx-escape-ws-"));
-        if (variant === "tmp") tmpDirs.push(ws, `${ws}.orig`);
-        const name = basename(ws);
         // With /tmp writable, CODEX_HOME must lie outside it (F stops a run whose CODEX_HOME is in a root)
-        const s = variant === "tmp" ? mkdtempSync("/var/tmp/ocx-escape-") : mkdtempSync(join(tempBase(), "swap-"));
-        if (variant === "tmp") tmpDirs.push(s);
+        const s = variant === "add-dir" ? mkdtempSync(join(tempBase(), "swap-")) : mkdtempSync("/var/tmp/ocx-escape-");
+        if (variant !== "add-dir") tmpDirs.push(s);
         const home = join(s, "home");
         mkdirSync(home);
         writeCodexHome(join(s, "ch"));
@@ -931,12 +965,14 @@ for (const u of USERS) {
         const before = readFileSync(join(ws, ".git", "config"), "utf8");
         const ino = lstatSync(ws).ino;
         giveTo(u, s, ws);
-        if (variant === "add-dir") giveTo(u, parent);
+        const up = dirname(moved);
+        const name = basename(moved);
+        const replacement = join(moved, ws.slice(moved.length), ".git");
         const script = [
           prelude(),
-          `r ws_swap sh -c ${q(`cd .. && mv ${name} ${name}.orig`)}`,
-          `r ws_replace sh -c ${q(`cd .. && mkdir -p ${name}/.git && echo '[core] hooksPath = /tmp/evil' >> ${name}/.git/config`)}`,
-          `r git_via_parent sh -c ${q(`echo x >> ${parent}/${name}/.git/config`)}`,
+          `r ws_swap sh -c ${q(`cd ${up} && mv ${name} ${name}.orig`)}`,
+          `r ws_replace sh -c ${q(`mkdir -p ${replacement} && printf '[core]\\n\\thooksPath = /tmp/evil\\n' >> ${replacement}/config`)}`,
+          `r git_via_path sh -c ${q(`echo x >> ${ws}/.git/config`)}`,
           `r git_via_cwd sh -c 'echo x >> .git/config'`,
           "exit 0",
         ].join("\n");
@@ -946,9 +982,9 @@ for (const u of USERS) {
           return;
         }
         expectRefused(run, "ws_swap", [1, 16]);
-        expectRefused(run, "git_via_parent");
+        expectRefused(run, "git_via_path");
         expectRefused(run, "git_via_cwd");
-        expect(existsSync(`${ws}.orig`)).toBe(false);
+        expect(existsSync(`${moved}.orig`)).toBe(false);
         expect(lstatSync(ws).ino).toBe(ino);
         expect(readFileSync(join(ws, ".git", "config"), "utf8")).toBe(before);
       }, T);
