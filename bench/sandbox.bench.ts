@@ -45,7 +45,7 @@ const legacy = (self: string, writable: string[], readOnly: string[] = []) => [
   truePath,
 ];
 
-const view = { namespaces: true, freshProc: true, privatePts: true };
+const view = { namespaces: true, freshProc: true, privatePts: true, supervised: false };
 const home = join(dir, "codex-home");
 mkdirSync(home);
 writeFileSync(join(home, "auth.json"), "{}");
