@@ -45,7 +45,7 @@ const legacy = (self: string, writable: string[], readOnly: string[] = []) => [
   truePath,
 ];
 
-const view = { namespaces: true, freshProc: true, privatePts: true };
+const view = { namespaces: true, freshProc: true, privatePts: true, supervised: false };
 const home = join(dir, "codex-home");
 mkdirSync(home);
 writeFileSync(join(home, "auth.json"), "{}");
@@ -62,6 +62,10 @@ if (before) {
 }
 const spec = (writable: string[], readOnly: string[], hide: string[], v = view) => ({ writable, network: false, readOnly, hide, view: { ...v } });
 rows.push(["no namespaces: read-only", await measure("no namespaces: read-only", helperArgv([ocx], spec([...DEVICE_FILES], [], [], NO_VIEW), [truePath]))]);
+rows.push([
+  "no namespaces, supervisor: workspace-write",
+  await measure("no namespaces, supervisor: ww", helperArgv([ocx], spec(roots, [], [], { ...NO_VIEW, supervised: true }), [truePath])),
+]);
 rows.push(["view: read-only", await measure("view: read-only", helperArgv([ocx], spec([...DEVICE_FILES], [home], []), [truePath]))]);
 rows.push(["view: workspace-write", await measure("view: workspace-write", helperArgv([ocx], spec(roots, [...protectedNames.slice(0, 1), home], []), [truePath]))]);
 rows.push([

@@ -2,7 +2,7 @@
 // and seccomp for the agent's commands and for `ocx sandbox run`, escapes refused, and the
 // fail-closed path (exit 5, nothing run) when the host cannot enforce the policy.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, linkSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+import { chmodSync, linkSync, readdirSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import { createServer, type Server } from "node:net";
 import { callOutput, execCommand, reply, sse, turn } from "../mock/responses-server.ts";
@@ -445,6 +445,66 @@ describe.skipIf(!hostCarveOuts)("workspace-write: .git, .codex, .agents and .aws
   }, T);
 });
 
+describe("without user namespaces: the metadata supervisor", () => {
+  const F = { OCX_SANDBOX_FORCE_NO_CARVE_OUTS: "simulated" };
+  const WW = ["--sandbox", "workspace-write", ...ONLY_NAMED_ROOTS];
+  const modeOf = (p: string) => statSync(p).mode & 0o7777;
+
+  test("chmod, chown, xattrs and timestamps work inside the roots and are refused outside, also through a symlink", async () => {
+    const ws = makeDir("ws-");
+    const outside = makeDir("outside-");
+    const victim = join(outside, "victim");
+    writeFileSync(victim, "v");
+    chmodSync(victim, 0o600);
+    const mtime = statSync(victim).mtimeMs;
+    symlinkSync(victim, join(ws, "link"));
+    const script = [
+      "touch f && chmod 751 f && echo chmod-in",
+      "chown $(id -u):$(id -g) f && echo chown-in",
+      "touch -d 2001-02-03 f && echo touch-in",
+      `python3 -c 'import os; os.setxattr("f", "user.k", b"v"); os.removexattr("f", "user.k")' && echo xattr-in`,
+      `chmod 777 ${victim} || echo chmod-out-refused`,
+      "chmod 777 link || echo chmod-link-refused",
+      `touch -d 2001-02-03 ${victim} || echo touch-out-refused`,
+      `chown $(id -u) ${victim} || echo chown-out-refused`,
+      `python3 -c 'import os; os.setxattr("${victim}", "user.k", b"v")' || echo xattr-out-refused`,
+    ].join("; ");
+    const r = await sandboxed(script, { cwd: ws, args: WW, env: F });
+    for (const word of ["chmod-in", "chown-in", "touch-in", "xattr-in", "chmod-out-refused", "chmod-link-refused", "touch-out-refused", "chown-out-refused", "xattr-out-refused"]) {
+      expect(r.out).toContain(word);
+    }
+    expect(modeOf(join(ws, "f"))).toBe(0o751);
+    expect(new Date(statSync(join(ws, "f")).mtimeMs).getUTCFullYear()).toBe(2001);
+    expect(modeOf(victim)).toBe(0o600);
+    expect(statSync(victim).mtimeMs).toBe(mtime);
+  }, T);
+
+  test("a path flipped between a file in the workspace and a symlink out of it never lets a chmod out", async () => {
+    const ws = makeDir("ws-");
+    const outside = makeDir("outside-");
+    const victim = join(outside, "victim");
+    writeFileSync(victim, "v");
+    chmodSync(victim, 0o600);
+    const script = [
+      `(i=0; while [ $i -lt 3000 ]; do ln -sfn ${victim} t; rm -f t; : > t; i=$((i+1)); done) &`,
+      "n=0; while [ $n -lt 1500 ]; do chmod 777 t 2>/dev/null; chmod 777 ./t 2>/dev/null; n=$((n+1)); done; wait; echo loops-done",
+    ].join("\n");
+    const r = await sandboxed(script, { cwd: ws, args: WW, env: F });
+    expect(r.out).toContain("loops-done");
+    expect(modeOf(victim)).toBe(0o600);
+  }, 60_000);
+
+  test("read-only: no roots, so every metadata change is refused", async () => {
+    const ws = makeDir("ws-");
+    writeFileSync(join(ws, "f"), "x");
+    chmodSync(join(ws, "f"), 0o644);
+    const r = await sandboxed("chmod 777 f || echo chmod-refused; touch -d 2001-02-03 f || echo touch-refused", { cwd: ws, env: F });
+    expect(r.out).toContain("chmod-refused");
+    expect(r.out).toContain("touch-refused");
+    expect(modeOf(join(ws, "f"))).toBe(0o644);
+  }, T);
+});
+
 describe("ocx sandbox check / run", () => {
   test("check: prints what the host enforces; exit 0 here, 5 when forced unavailable; --json", async () => {
     const home = makeDir("home-");
@@ -461,7 +521,7 @@ describe("ocx sandbox check / run", () => {
     expect(degraded.code).toBe(0);
     expect(degraded.stdout).toContain("workspace-write: enforced (partly: see the guarantees above)");
     expect(degraded.stdout).toContain("  [ ] .git, .codex, .agents, .aws read-only in every writable root, also when absent: NOT ENFORCED: no user namespaces on this host: commands can write them");
-    expect(degraded.stdout).toContain("  [ ] everything outside the writable roots read-only, metadata included: NOT ENFORCED: no user namespaces on this host: chmod, chown, extended attributes and inode flags are refused everywhere");
+    expect(degraded.stdout).toContain("  [x] everything outside the writable roots read-only, metadata included: no user namespaces on this host: Landlock refuses writes, and ocx's supervisor");
     expect(degraded.stdout).toContain("  [x] auth.json and its lock files unreadable: Landlock grants no read on them");
     expect(degraded.stdout).toContain("  [x] no capabilities in any set, no_new_privs, securebits locked");
     const json = await runOcx(["sandbox", "check", "--json"], { home });
@@ -475,7 +535,7 @@ describe("ocx sandbox check / run", () => {
     ]);
     const degradedJson = JSON.parse((await runOcx(["sandbox", "check", "--json"], { home, env: { OCX_SANDBOX_FORCE_NO_CARVE_OUTS: "x" } })).stdout);
     const off = (degradedJson.guarantees as { id: string; enforced: boolean }[]).filter((g) => !g.enforced).map((g) => g.id);
-    expect(off).toEqual(["read-only-view", "roots-pinned", "protected-names", "codex-home-read-only", "pid-namespace", "private-pts", "processes-end"]);
+    expect(off).toEqual(["roots-pinned", "protected-names", "codex-home-read-only", "pid-namespace", "private-pts", "processes-end"]);
     const forced = await runOcx(["sandbox", "check"], { home, env: { OCX_SANDBOX_FORCE_UNAVAILABLE: "simulated" } });
     expect(forced.code).toBe(5);
     expect(forced.stdout).toContain("read-only: cannot be enforced");

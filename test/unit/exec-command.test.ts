@@ -267,7 +267,7 @@ describe("exec_command", () => {
     await exec(h, { cmd: "echo hi" });
     const argv = h.spawned[0]!.argv;
     const readOnly = ["/ws/.git", "/ws/.codex", "/ws/.agents", "/ws/.aws"];
-    const view = { namespaces: true, freshProc: false, privatePts: false };
+    const view = { namespaces: true, freshProc: false, privatePts: false, supervised: false };
     expect(argv.slice(0, 2)).toEqual(["WRAPPED", JSON.stringify({ writable: ["/ws", ...DEVICE_FILES], network: false, readOnly, hide: [], view })]);
     expect(argv.slice(2)).toEqual([h.ctx.shell, "-lc", "echo hi"]);
     expect((h.started()[0] as { command: string }).command).toMatch(/ -lc 'echo hi'$/);
@@ -317,7 +317,7 @@ describe("exec_command", () => {
       await exec(h, { cmd: "true" });
       await exec(h, { cmd: "true" });
       expect(specOf(h).readOnly).toEqual([".git", ".codex", ".agents", ".aws"].map((d) => `${root}/${d}`));
-      expect(specOf(h).view).toEqual({ namespaces: true, freshProc: true, privatePts: true });
+      expect(specOf(h).view).toEqual({ namespaces: true, freshProc: true, privatePts: true, supervised: false });
       // absent names get empty read-only folders to mount over, made once per run
       expect(readdirSync(root).sort()).toEqual([".agents", ".aws", ".codex", ".git"]);
       expect(statSync(join(root, ".codex")).mode & 0o777).toBe(0o555);
@@ -348,9 +348,16 @@ describe("exec_command", () => {
       expect(readdirSync(root)).toEqual([]); // no placeholders without a mount to put on them
       expect(h.warnings).toHaveLength(1);
       expect(h.warnings[0]).toContain("clone: Operation not permitted");
-      for (const gap of [".git, .codex, .agents, .aws", "timestamps", "other processes", "chmod, chown and extended attributes are refused"]) {
+      for (const gap of [".git, .codex, .agents, .aws", "timestamps", "other processes", "chmod, chown and extended attributes are refused", "apparmor_restrict_unprivileged_userns"]) {
         expect(h.warnings[0]).toContain(gap);
       }
+      expect(specOf(h).view.supervised).toBe(false);
+      // with the metadata supervisor, changes inside the roots are allowed and outside refused
+      const sup = harness(ws(root), { carveOuts: false, metadataSupervisor: true, problems: ["user namespace: x"] });
+      await exec(sup, { cmd: "true" });
+      expect(specOf(sup).view.supervised).toBe(true);
+      expect(sup.warnings[0]).toContain("checked by ocx and refused outside the writable roots");
+      expect(sup.warnings[0]).not.toContain("timestamps outside");
       expect(h.warnings[0]).not.toContain("\n");
     });
 

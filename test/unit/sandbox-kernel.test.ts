@@ -18,6 +18,10 @@ import {
   commandFilterProgram,
   ENOSYS,
   INODE_FLAG_IOCTLS,
+  SECCOMP_RET_USER_NOTIF,
+  SUPERVISED_SYSCALLS,
+  supervisedNumbers,
+  supervisorFilterProgram,
   TIOCLINUX,
   TIOCSTI,
   SECCOMP_RET_ALLOW,
@@ -157,6 +161,36 @@ describe("seccomp command filter: what no sandboxed command may do", () => {
       expect(run(noTimes, { nr: nr.utimensat, arch: ARCH[arch] })).toBe(DENY);
     });
   }
+});
+
+describe("seccomp: the metadata supervisor's filters", () => {
+  for (const arch of ["x64", "arm64"] as SeccompArch[]) {
+    const nr = NR[arch];
+    test(`${arch}: the notify filter hands every supervised call to the supervisor and nothing else`, () => {
+      const prog = supervisorFilterProgram(arch);
+      const notify = SECCOMP_RET_USER_NOTIF >>> 0;
+      const numbers = supervisedNumbers(arch);
+      expect(numbers).toHaveLength(SUPERVISED_SYSCALLS.length);
+      for (const n of numbers.filter((n) => n >= 0)) expect(run(prog, { nr: n, arch: ARCH[arch] })).toBe(notify);
+      for (const n of [nr.fchmod, nr.fchmodat, nr.fchownat, nr.fsetxattr, nr.utimensat]) expect(run(prog, { nr: n, arch: ARCH[arch] })).toBe(notify);
+      for (const n of [nr.ioctl, nr.clone, nr.mount, 0, 1, 63, 64]) {
+        if (!numbers.includes(n)) expect(run(prog, { nr: n, arch: ARCH[arch] })).toBe(ALLOW);
+      }
+      // another ABI is left to the command filter, which kills it
+      expect(run(prog, { nr: nr.fchmod, arch: arch === "x64" ? ARCH.arm64 : ARCH.x64 })).toBe(ALLOW);
+    });
+    test(`${arch}: with the supervisor, the command filter lets metadata calls through to it but still refuses what it cannot check`, () => {
+      const prog = commandFilterProgram(arch, { network: true, refuseMetadata: true, refuseTimes: true, supervised: true });
+      for (const n of [nr.fchmod, nr.fchmodat, nr.fchownat, nr.fsetxattr, nr.utimensat]) expect(run(prog, { nr: n, arch: ARCH[arch] })).toBe(ALLOW);
+      for (const n of [463, 466]) expect(run(prog, { nr: n, arch: ARCH[arch] })).toBe(DENY); // setxattrat, removexattrat
+      for (const req of INODE_FLAG_IOCTLS) expect(run(prog, { nr: nr.ioctl, arch: ARCH[arch], args: [3, req] })).toBe(DENY);
+      expect(run(prog, { nr: nr.ioctl, arch: ARCH[arch], args: [0, TIOCSTI] })).toBe(DENY);
+    });
+  }
+  test("x64 and arm64 numbers of the supervised calls (the supervisor's OP_* order)", () => {
+    expect(supervisedNumbers("x64")).toEqual([90, 91, 268, 452, 92, 93, 94, 260, 188, 189, 190, 197, 198, 199, 132, 235, 261, 280]);
+    expect(supervisedNumbers("arm64")).toEqual([-1, 52, 53, 452, -1, 55, -1, 54, 5, 6, 7, 14, 15, 16, -1, -1, -1, 88]);
+  });
 });
 
 describe("Landlock rights and structures", () => {

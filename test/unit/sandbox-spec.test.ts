@@ -180,7 +180,7 @@ describe("helperArgv / parseHelperArgs", () => {
           network: fc.boolean(),
           readOnly: fc.array(fc.oneof(fc.string(), fc.constantFrom("--", "--read-only", "--write", "--no-net"))),
           hide: fc.array(fc.oneof(fc.string(), fc.constantFrom("--", "--hide", "--ns"))),
-          view: fc.record({ namespaces: fc.boolean(), freshProc: fc.boolean(), privatePts: fc.boolean() }),
+          view: fc.record({ namespaces: fc.boolean(), freshProc: fc.boolean(), privatePts: fc.boolean(), supervised: fc.boolean() }),
         }),
         fc.array(fc.oneof(fc.string(), fc.constantFrom("--", "--write", "--no-net")), { minLength: 1 }),
         (selfArgs, spec, argv) => {

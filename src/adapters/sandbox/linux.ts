@@ -23,7 +23,15 @@ import {
   SYS_LANDLOCK_CREATE_RULESET,
   SYS_LANDLOCK_RESTRICT_SELF,
 } from "../../core/sandbox/landlock.ts";
-import { commandFilterProgram, encodeProgram, seccompArch } from "../../core/sandbox/seccomp.ts";
+import {
+  commandFilterProgram,
+  encodeProgram,
+  SECCOMP_RET_USER_NOTIF,
+  seccompArch,
+  supervisedNumbers,
+  supervisorFilterProgram,
+  type BpfInsn,
+} from "../../core/sandbox/seccomp.ts";
 import { DEVICE_FILES, LANDLOCK_NET_ABI, parseHelperArgs, type SandboxCapabilities, type SandboxSpec } from "../../core/sandbox/spec.ts";
 import { cArray, cstr, loadLibc, type Libc } from "./libc.ts";
 
@@ -35,6 +43,9 @@ const PR_CAP_AMBIENT = 47;
 const PR_CAP_AMBIENT_CLEAR_ALL = 4;
 const SECURE_BITS = 0xe3; // NOROOT, NOROOT_LOCKED, KEEP_CAPS_LOCKED, NO_CAP_AMBIENT_RAISE(_LOCKED)
 const SYS_CAPSET: Record<string, number> = { x64: 126, arm64: 91 };
+const SYS_SECCOMP: Record<string, number> = { x64: 317, arm64: 277 };
+const SYS_PROCESS_VM_READV: Record<string, number> = { x64: 310, arm64: 270 };
+const SECCOMP_GET_ACTION_AVAIL = 2;
 const SIGKILL = 9;
 const EPERM = 1;
 const EINVAL = 22;
@@ -75,6 +86,10 @@ export async function probeLinux(): Promise<SandboxCapabilities> {
     const e = r === -1 ? l.errno() : 0;
     if (e === EFAULT) caps.seccomp = true;
     else caps.problems.push(`seccomp filter mode: ${e ? l.strerror(e) : "unexpected success"}`);
+    // The metadata supervisor needs seccomp user notification and the init (namespace.c: Bun).
+    const action = new Uint8Array(new Uint32Array([SECCOMP_RET_USER_NOTIF]).buffer);
+    const seccomp = SYS_SECCOMP[process.arch];
+    caps.metadataSupervisor = caps.seccomp && "Bun" in globalThis && seccomp !== undefined && l.syscall(seccomp, SECCOMP_GET_ACTION_AVAIL, 0, action, 0) === 0;
   }
   return caps;
 }
@@ -138,20 +153,9 @@ function prepareRuleset(l: Libc, spec: SandboxSpec, hidden: readonly string[]): 
   return rulesetFd;
 }
 
-/** struct sock_fprog for the command's filter (it points into `keep`). */
-function seccompFprog(l: Libc, spec: SandboxSpec, keep: unknown[]): Uint8Array {
-  const arch = seccompArch(process.arch);
-  if (!arch) throw new SandboxSetupError(`no seccomp filter for ${process.arch}`);
-  // Without the read-only mount view, metadata calls could reach outside the roots: refused
-  // (timestamps too where nothing is writable).
-  const fallback = !spec.view.namespaces;
-  const filter = encodeProgram(
-    commandFilterProgram(arch, {
-      network: spec.network,
-      refuseMetadata: fallback,
-      refuseTimes: fallback && bindableRoots(spec.writable).length === 0,
-    }),
-  );
+/** struct sock_fprog for a program (it points into `keep`). */
+function fprogOf(l: Libc, program: BpfInsn[], keep: unknown[]): Uint8Array {
+  const filter = encodeProgram(program);
   keep.push(filter);
   // struct sock_fprog { unsigned short len; struct sock_filter *filter; } (pointer at offset 8)
   const fprog = new Uint8Array(16);
@@ -159,6 +163,56 @@ function seccompFprog(l: Libc, spec: SandboxSpec, keep: unknown[]): Uint8Array {
   view.setUint16(0, filter.length / 8, true);
   view.setBigUint64(8, l.addressOf(filter), true);
   return fprog;
+}
+
+/** The command's filter. */
+function seccompFprog(l: Libc, spec: SandboxSpec, keep: unknown[]): Uint8Array {
+  const arch = seccompArch(process.arch);
+  if (!arch) throw new SandboxSetupError(`no seccomp filter for ${process.arch}`);
+  // Without the read-only mount view, metadata calls could reach outside the roots: the
+  // supervisor checks them, or (without one) they are refused, timestamps too where nothing is
+  // writable.
+  const fallback = !spec.view.namespaces;
+  return fprogOf(
+    l,
+    commandFilterProgram(arch, {
+      network: spec.network,
+      refuseMetadata: fallback,
+      refuseTimes: fallback && bindableRoots(spec.writable).length === 0,
+      supervised: fallback && spec.view.supervised,
+    }),
+    keep,
+  );
+}
+
+/**
+ * The metadata supervisor's settings for namespace.c (struct supervisor as five u64): its notify
+ * filter, the writable roots as real paths, the supervised syscall numbers, seccomp(2) and
+ * process_vm_readv(2). All zero: no supervisor.
+ */
+function supervisorSettings(l: Libc, spec: SandboxSpec, keep: unknown[]): BigUint64Array {
+  const arch = seccompArch(process.arch);
+  const settings = new BigUint64Array(5);
+  if (!arch || spec.view.namespaces || !spec.view.supervised) return settings;
+  const roots: string[] = [];
+  for (const root of bindableRoots(spec.writable)) {
+    try {
+      roots.push(realpathSync(root));
+    } catch {
+      // a root that does not exist holds nothing
+    }
+  }
+  const ops = new Int32Array(supervisedNumbers(arch));
+  keep.push(ops);
+  settings[0] = l.addressOf(fprogOf(l, supervisorFilterProgram(arch), keep));
+  keep.push(settings);
+  const rootList = cArray(l, roots, keep);
+  keep.push(rootList);
+  settings[1] = l.addressOf(new Uint8Array(rootList.buffer));
+  settings[2] = l.addressOf(new Uint8Array(ops.buffer));
+  settings[3] = BigInt(SYS_SECCOMP[process.arch] ?? 0);
+  settings[4] = BigInt(SYS_PROCESS_VM_READV[process.arch] ?? 0);
+  return settings;
 }
 
 /** Every capability gone (namespace.c does the same for the Bun build). */
@@ -294,6 +348,7 @@ export async function runSandboxHelper(args: string[]): Promise<never> {
       fprog,
       landlock: { restrictSelf: SYS_LANDLOCK_RESTRICT_SELF, addRule: SYS_LANDLOCK_ADD_RULE },
       argv,
+      supervise: supervisorSettings(l, spec, keep),
     });
     if (status < 0) process.exit(126);
     return mirrorStatus(l, status);

@@ -45,16 +45,41 @@ extern void *signal(int sig, void *handler);
 extern int sigprocmask(int how, const void *set, void *old);
 extern int usleep(unsigned int usec);
 extern char *getcwd(char *buf, size_t size);
+extern int socketpair(int domain, int type, int protocol, int sv[2]);
+extern ssize_t sendmsg(int fd, const void *msg, int flags);
+extern ssize_t recvmsg(int fd, void *msg, int flags);
+extern int ioctl(int fd, unsigned long request, ...);
+extern int poll(void *fds, unsigned long nfds, int timeout);
+extern int openat(int dirfd, const char *path, int flags, ...);
+extern ssize_t readlink(const char *path, char *buf, size_t size);
+extern ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t size);
+extern int chmod(const char *path, unsigned int mode);
+extern int fchownat(int dirfd, const char *path, unsigned int uid, unsigned int gid, int flags);
+extern int setxattr(const char *path, const char *name, const void *value, size_t size, int flags);
+extern int removexattr(const char *path, const char *name);
+extern int utimensat(int dirfd, const char *path, const void *times, int flags);
 extern int chdir(const char *path);
 
 #define O_WRONLY 01
 #define O_RDONLY 0
 #define O_PATH 010000000
+#if defined(__aarch64__)
+#define O_DIRECTORY 040000
+#define O_NOFOLLOW 0100000
+#else
+#define O_DIRECTORY 0200000
+#define O_NOFOLLOW 0400000
+#endif
 #define O_CLOEXEC 02000000
 #define EINTR 4
 #define ENOENT 2
 #define EINVAL 22
 #define EPERM 1
+#define EFAULT 14
+#define ENAMETOOLONG 36
+#define E2BIG 7
+#define EOPNOTSUPP 95
+#define ERANGE 34
 #define ECHILD 10
 #define SIGHUP 1
 #define SIGINT 2
@@ -415,8 +440,344 @@ static int drop_capabilities(long sys_capset, const char **what) {
   return 0;
 }
 
+
+/*
+ * The metadata supervisor (without namespaces, where seccomp user notification exists): Landlock
+ * has no right for chmod, chown, extended attributes or timestamps, and without the read-only
+ * mount view nothing else stops them outside the writable roots. The command's notify filter
+ * hands each such call to the init, which reads the arguments from the caller's memory, opens
+ * the target once (O_PATH), checks where that open file really is, and performs the call on that
+ * file itself, without capabilities, only when it lies inside a writable root; the caller gets
+ * the result, or EPERM. Swapping a path after the check cannot move the call: it acts on the
+ * file that was checked.
+ */
+enum {
+  OP_CHMOD, OP_FCHMOD, OP_FCHMODAT, OP_FCHMODAT2, OP_CHOWN, OP_FCHOWN, OP_LCHOWN, OP_FCHOWNAT,
+  OP_SETXATTR, OP_LSETXATTR, OP_FSETXATTR, OP_REMOVEXATTR, OP_LREMOVEXATTR, OP_FREMOVEXATTR,
+  OP_UTIME, OP_UTIMES, OP_FUTIMESAT, OP_UTIMENSAT, OP_COUNT
+};
+
+/* sup[0] notify sock_fprog (0: no supervisor), sup[1] writable roots (char**, real paths),
+ * sup[2] int[OP_COUNT] syscall numbers (-1: none), sup[3] seccomp(2), sup[4] process_vm_readv */
+struct supervisor {
+  const void *fprog;
+  const char **roots;
+  const int *ops;
+  long sys_seccomp;
+  long sys_vm_readv;
+};
+
+struct seccomp_data_s {
+  int nr;
+  unsigned int arch;
+  u64 ip;
+  u64 args[6];
+};
+struct notif {
+  u64 id;
+  unsigned int pid;
+  unsigned int flags;
+  struct seccomp_data_s data;
+};
+struct notif_resp {
+  u64 id;
+  long long val;
+  int error;
+  unsigned int flags;
+};
+struct iovec_s {
+  void *base;
+  size_t len;
+};
+struct pollfd_s {
+  int fd;
+  short events;
+  short revents;
+};
+
+#define NOTIF_RECV 0xc0502100UL
+#define NOTIF_SEND 0xc0182101UL
+#define NOTIF_ID_VALID 0x40082102UL
+#define SECCOMP_SET_MODE_FILTER_OP 1
+#define SECCOMP_FILTER_FLAG_NEW_LISTENER 8
+#define AT_EMPTY_PATH 0x1000
+#define AT_SYMLINK_NOFOLLOW 0x100
+#define POLLIN 1
+#define XATTR_MAX 65536
+
+/* struct msghdr and one SCM_RIGHTS cmsg, laid out for LP64 (x86_64, aarch64). */
+struct msghdr_s {
+  void *name;
+  unsigned int namelen;
+  struct iovec_s *iov;
+  size_t iovlen;
+  void *control;
+  size_t controllen;
+  int flags;
+};
+
+static int send_fd(int sock, int fd) {
+  char byte = 0;
+  struct iovec_s iov = {&byte, 1};
+  unsigned char control[24];
+  for (int i = 0; i < 24; i++) control[i] = 0;
+  *(size_t *)control = 20;          /* cmsg_len = CMSG_LEN(sizeof(int)) */
+  *(int *)(control + 8) = 1;        /* SOL_SOCKET */
+  *(int *)(control + 12) = 1;       /* SCM_RIGHTS */
+  *(int *)(control + 16) = fd;
+  struct msghdr_s msg = {0, 0, &iov, 1, control, 24, 0};
+  return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
+static int recv_fd(int sock) {
+  char byte = 0;
+  struct iovec_s iov = {&byte, 1};
+  unsigned char control[24];
+  for (int i = 0; i < 24; i++) control[i] = 0;
+  struct msghdr_s msg = {0, 0, &iov, 1, control, 24, 0};
+  ssize_t n;
+  do n = recvmsg(sock, &msg, 0x40000000 /* MSG_CMSG_CLOEXEC */);
+  while (n < 0 && errno_now() == EINTR);
+  if (n != 1 || *(size_t *)control != 20 || *(int *)(control + 12) != 1) return -1;
+  return *(int *)(control + 16);
+}
+
+/* Up to len bytes of the caller's memory at addr; the count read, or -1. */
+static ssize_t read_remote(const struct supervisor *sup, int pid, u64 addr, void *buf, size_t len) {
+  struct iovec_s local = {buf, len};
+  struct iovec_s remote = {(void *)addr, len};
+  return syscall(sup->sys_vm_readv, (long)pid, (long)&local, 1L, (long)&remote, 1L, 0L);
+}
+
+/* A NUL-terminated string of the caller (page by page: it may end just before unmapped memory). */
+static int read_remote_string(const struct supervisor *sup, int pid, u64 addr, char *buf, size_t size) {
+  size_t n = 0;
+  while (n < size) {
+    size_t chunk = 4096 - ((addr + n) & 4095);
+    if (chunk > size - n) chunk = size - n;
+    ssize_t r = read_remote(sup, pid, addr + n, buf + n, chunk);
+    if (r <= 0) return -EFAULT;
+    for (ssize_t i = 0; i < r; i++)
+      if (buf[n + (size_t)i] == 0) return 0;
+    n += (size_t)r;
+  }
+  return -ENAMETOOLONG;
+}
+
+static size_t proc_path(char *out, const char *a, int pid, const char *b, long num) {
+  size_t n = 0;
+  for (const char *c = a; *c; c++) out[n++] = *c;
+  if (pid >= 0) n += put_uint(out + n, (unsigned long)pid);
+  for (const char *c = b; *c; c++) out[n++] = *c;
+  if (num >= 0) n += put_uint(out + n, (unsigned long)num);
+  out[n] = 0;
+  return n;
+}
+
+/* The caller's file descriptor fd, or its directory dirfd + path, opened O_PATH here; -errno. */
+static int open_target(int pid, long dirfd, const char *path, int nofollow) {
+  char where[96];
+  if (path == 0) {
+    proc_path(where, "/proc/", pid, "/fd/", dirfd);
+    int fd = open(where, O_PATH | O_CLOEXEC);
+    return fd < 0 ? -errno_now() : fd;
+  }
+  if (path[0] == 0) return -ENOENT;
+  int base = -1;
+  if (path[0] != '/') {
+    if ((int)dirfd == AT_FDCWD) proc_path(where, "/proc/", pid, "/cwd", -1);
+    else proc_path(where, "/proc/", pid, "/fd/", (long)(unsigned int)dirfd);
+    base = open(where, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (base < 0) return -errno_now();
+  }
+  int fd = openat(base < 0 ? AT_FDCWD : base, path, O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
+  int err = errno_now();
+  if (base >= 0) close(base);
+  return fd < 0 ? -err : fd;
+}
+
+/* Whether the opened file lies inside a writable root (its path as the kernel sees it now). */
+static int inside_roots(int fd, const char **roots, char *self_path) {
+  char real[4096];
+  proc_path(self_path, "/proc/self/fd/", -1, "", fd);
+  ssize_t n = readlink(self_path, real, sizeof(real) - 1);
+  if (n <= 0) return 0;
+  real[n] = 0;
+  for (int i = 0; roots[i]; i++) {
+    const char *r = roots[i];
+    size_t k = 0;
+    while (r[k] && real[k] == r[k]) k++;
+    if (r[k] != 0) continue;
+    if (real[k] == 0 || real[k] == '/' || (k == 1 && r[0] == '/')) return 1;
+  }
+  return 0;
+}
+
+static int op_of(const struct supervisor *sup, int nr) {
+  for (int op = 0; op < OP_COUNT; op++)
+    if (sup->ops[op] == nr) return op;
+  return -1;
+}
+
+/* Whether an O_PATH descriptor is a symbolic link itself (readlinkat of "" works only then). */
+static int is_symlink_fd(int fd) {
+  char buf[8];
+  return readlinkat(fd, "", buf, sizeof(buf)) >= 0;
+}
+
+/* Performs one supervised call; 0 or -errno. */
+static int supervise_call(const struct supervisor *sup, int nfd, const struct notif *req) {
+  const u64 *a = req->data.args;
+  int op = op_of(sup, req->data.nr);
+  if (op < 0) return -EPERM;
+  int pid = (int)req->pid;
+  static char path[4096];
+  static char name[256];
+  static unsigned char value[XATTR_MAX];
+  const char *target_path = path;
+  long dirfd = AT_FDCWD;
+  int nofollow = 0;
+  u64 path_arg = 0;
+  switch (op) {
+    case OP_FCHMOD: case OP_FCHOWN: case OP_FSETXATTR: case OP_FREMOVEXATTR:
+      target_path = 0;
+      dirfd = (long)(unsigned int)a[0];
+      break;
+    case OP_CHMOD: case OP_CHOWN: case OP_SETXATTR: case OP_REMOVEXATTR: case OP_UTIME: case OP_UTIMES:
+      path_arg = a[0];
+      break;
+    case OP_LCHOWN: case OP_LSETXATTR: case OP_LREMOVEXATTR:
+      path_arg = a[0];
+      nofollow = 1;
+      break;
+    case OP_FCHMODAT: case OP_FUTIMESAT:
+      dirfd = (long)(int)a[0];
+      path_arg = a[1];
+      break;
+    case OP_FCHMODAT2:
+      dirfd = (long)(int)a[0];
+      path_arg = a[1];
+      nofollow = (a[3] & AT_SYMLINK_NOFOLLOW) != 0;
+      break;
+    case OP_FCHOWNAT:
+      dirfd = (long)(int)a[0];
+      path_arg = a[1];
+      nofollow = (a[4] & AT_SYMLINK_NOFOLLOW) != 0;
+      break;
+    case OP_UTIMENSAT:
+      dirfd = (long)(int)a[0];
+      path_arg = a[1];
+      nofollow = (a[3] & AT_SYMLINK_NOFOLLOW) != 0;
+      if (path_arg == 0) target_path = 0; /* the descriptor itself */
+      break;
+  }
+  if (target_path && path_arg == 0) return -EFAULT;
+  if (target_path) {
+    int r = read_remote_string(sup, pid, path_arg, path, sizeof(path));
+    if (r != 0) return r;
+    if (path[0] == 0 && (op == OP_FCHMODAT2 ? (a[3] & AT_EMPTY_PATH) : op == OP_FCHOWNAT ? (a[4] & AT_EMPTY_PATH) : op == OP_UTIMENSAT ? (a[3] & AT_EMPTY_PATH) : 0)) {
+      target_path = 0; /* AT_EMPTY_PATH: the directory descriptor is the file */
+    }
+  }
+  /* Arguments in the caller's memory, read before the target is opened. */
+  unsigned long long times[4];
+  int have_times = 0;
+  size_t xsize = 0;
+  if (op == OP_SETXATTR || op == OP_LSETXATTR || op == OP_FSETXATTR || op == OP_REMOVEXATTR || op == OP_LREMOVEXATTR ||
+      op == OP_FREMOVEXATTR) {
+    int r = read_remote_string(sup, pid, a[1], name, sizeof(name));
+    if (r != 0) return r == -ENAMETOOLONG ? -ERANGE : r;
+    if (op == OP_SETXATTR || op == OP_LSETXATTR || op == OP_FSETXATTR) {
+      xsize = (size_t)a[3];
+      if (xsize > XATTR_MAX) return -E2BIG;
+      if (xsize > 0 && read_remote(sup, pid, a[2], value, xsize) != (ssize_t)xsize) return -EFAULT;
+    }
+  }
+  if (op == OP_UTIME && a[1] != 0) {
+    long long ut[2];
+    if (read_remote(sup, pid, a[1], ut, sizeof(ut)) != (ssize_t)sizeof(ut)) return -EFAULT;
+    times[0] = (u64)ut[0]; times[1] = 0; times[2] = (u64)ut[1]; times[3] = 0;
+    have_times = 1;
+  } else if ((op == OP_UTIMES || op == OP_FUTIMESAT) && a[op == OP_UTIMES ? 1 : 2] != 0) {
+    long long tv[4];
+    if (read_remote(sup, pid, a[op == OP_UTIMES ? 1 : 2], tv, sizeof(tv)) != (ssize_t)sizeof(tv)) return -EFAULT;
+    times[0] = (u64)tv[0]; times[1] = (u64)(tv[1] * 1000); times[2] = (u64)tv[2]; times[3] = (u64)(tv[3] * 1000);
+    have_times = 1;
+  } else if (op == OP_UTIMENSAT && a[2] != 0) {
+    if (read_remote(sup, pid, a[2], times, sizeof(times)) != (ssize_t)sizeof(times)) return -EFAULT;
+    have_times = 1;
+  }
+  int fd = open_target(pid, dirfd, target_path, nofollow);
+  if (fd < 0) return fd;
+  /* The caller may have gone, and its pid been reused, while its memory and files were read. */
+  u64 id = req->id;
+  if (ioctl(nfd, NOTIF_ID_VALID, &id) != 0) {
+    close(fd);
+    return -ENOENT;
+  }
+  char self_path[64];
+  int link = nofollow && is_symlink_fd(fd);
+  int result;
+  if (!inside_roots(fd, sup->roots, self_path)) {
+    result = -EPERM;
+  } else {
+    int r;
+    switch (op) {
+      case OP_CHMOD: case OP_FCHMOD: case OP_FCHMODAT: case OP_FCHMODAT2:
+        r = link ? (*__errno_location() = EOPNOTSUPP, -1) : chmod(self_path, (unsigned int)a[op == OP_FCHMODAT || op == OP_FCHMODAT2 ? 2 : 1]);
+        break;
+      case OP_CHOWN: case OP_FCHOWN: case OP_LCHOWN:
+        r = fchownat(fd, "", (unsigned int)a[1], (unsigned int)a[2], AT_EMPTY_PATH);
+        break;
+      case OP_FCHOWNAT:
+        r = fchownat(fd, "", (unsigned int)a[2], (unsigned int)a[3], AT_EMPTY_PATH);
+        break;
+      case OP_SETXATTR: case OP_LSETXATTR: case OP_FSETXATTR:
+        r = link ? (*__errno_location() = EPERM, -1) : setxattr(self_path, name, value, xsize, (int)a[4]);
+        break;
+      case OP_REMOVEXATTR: case OP_LREMOVEXATTR: case OP_FREMOVEXATTR:
+        r = link ? (*__errno_location() = EPERM, -1) : removexattr(self_path, name);
+        break;
+      default: /* timestamps */
+        r = link ? (*__errno_location() = EPERM, -1) : utimensat(AT_FDCWD, self_path, have_times ? (const void *)times : 0, 0);
+        break;
+    }
+    result = r == 0 ? 0 : -errno_now();
+  }
+  close(fd);
+  return result;
+}
+
+/* Answers one notification (a caller that has gone makes RECV or SEND fail: nothing to do). */
+static void supervise_one(const struct supervisor *sup, int nfd) {
+  struct notif req;
+  unsigned char *bytes = (unsigned char *)&req;
+  for (size_t i = 0; i < sizeof(req); i++) bytes[i] = 0;
+  if (ioctl(nfd, NOTIF_RECV, &req) != 0) return;
+  struct notif_resp resp;
+  resp.id = req.id;
+  resp.val = 0;
+  resp.flags = 0;
+  resp.error = supervise_call(sup, nfd, &req);
+  ioctl(nfd, NOTIF_SEND, &resp);
+}
+
+/* The command's side: a filter whose calls go to the init, its listener sent there. 0, or -1. */
+static int hand_over_listener(const struct supervisor *sup, int sock, const char **what) {
+  long listener = syscall(sup->sys_seccomp, (long)SECCOMP_SET_MODE_FILTER_OP, (long)SECCOMP_FILTER_FLAG_NEW_LISTENER, (long)sup->fprog, 0L, 0L);
+  if (listener < 0) {
+    *what = "seccomp user notification filter";
+    return -1;
+  }
+  int r = send_fd(sock, (int)listener);
+  close((int)listener);
+  close(sock);
+  if (r != 0) *what = "send the notification listener";
+  return r;
+}
+
 /* The command's process: confine, exec; never returns. */
-static void exec_command(const struct sysnos *sys, int ruleset_fd, const void *fprog, char **argv) {
+static void exec_command(const struct sysnos *sys, int ruleset_fd, const void *fprog, char **argv, const struct supervisor *sup, int sock) {
   const char *what = "";
   setsid(); /* no controlling terminal, and ocx's process group signals go through the init */
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -426,6 +787,10 @@ static void exec_command(const struct sysnos *sys, int ruleset_fd, const void *f
   }
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
     report(2, CONFINE_FAILED, "prctl(PR_SET_NO_NEW_PRIVS)", errno_now(), 1);
+    _exit(126);
+  }
+  if (sup->fprog && hand_over_listener(sup, sock, &what) != 0) {
+    report(2, CONFINE_FAILED, what, errno_now(), 1);
     _exit(126);
   }
   if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, (unsigned long)fprog, 0, 0) != 0) {
@@ -539,8 +904,10 @@ static int add_late_rules(const struct sysnos *sys, int ruleset_fd, const struct
 }
 
 /* The init: view, command, wait; reports the command's wait status on status_fd. Never returns. */
+static void on_child(int sig) { (void)sig; }
+
 static void run_init(const struct sysnos *sys, int flags, const char **rw, const char **ro, const char **hide, const struct late_rules *late,
-                     int ruleset_fd, const void *fprog, char **argv, int status_fd, int helper) {
+                     int ruleset_fd, const void *fprog, char **argv, int status_fd, int helper, const struct supervisor *sup) {
   const char *what = "";
   /* A group of its own: ocx's SIGKILL to the helper's group must leave the init alive to clean up. */
   setpgid(0, 0);
@@ -577,23 +944,62 @@ static void run_init(const struct sysnos *sys, int flags, const char **rw, const
     prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   }
   for (int i = 0; i < 6; i++) signal(FORWARDED[i], (void *)init_forward);
+  signal(SIGCHLD, (void *)on_child); /* wakes poll() when a child ends */
+  int sv[2] = {-1, -1};
+  if (sup->fprog && socketpair(1 /* AF_UNIX */, 1 /* SOCK_STREAM */ | O_CLOEXEC, 0, sv) != 0) {
+    report(2, CONFINE_FAILED, "socketpair", errno_now(), 1);
+    _exit(126);
+  }
   long pid = syscall(sys->clone, (long)SIGCHLD, 0L, 0L, 0L, 0L);
   if (pid < 0) {
     report(2, CONFINE_FAILED, "clone", errno_now(), 1);
     _exit(126);
   }
-  if (pid == 0) exec_command(sys, ruleset_fd, fprog, argv);
+  if (pid == 0) {
+    if (sv[0] >= 0) close(sv[0]);
+    exec_command(sys, ruleset_fd, fprog, argv, sup, sv[1]);
+  }
   command_pid = (int)pid;
   close(ruleset_fd);
+  int nfd = -1;
+  if (sup->fprog) {
+    close(sv[1]);
+    nfd = recv_fd(sv[0]); /* -1 when the command failed before: it says why and exits */
+    close(sv[0]);
+    /* The supervisor acts for the command: with no more privilege than it has. */
+    if (drop_capabilities(sys->capset, &what) != 0) {
+      kill(-command_pid, SIGKILL);
+      kill(command_pid, SIGKILL);
+      report(2, CONFINE_FAILED, what, errno_now(), 1);
+    }
+  }
   int status = 0, command_status = -1;
   for (;;) {
-    int w = waitpid(-1, &status, 0);
+    int done = 0, w;
+    while ((w = waitpid(-1, &status, WNOHANG)) > 0)
+      if (w == (int)pid) {
+        command_status = status;
+        done = 1;
+      }
+    if (done || (w < 0 && errno_now() == ECHILD)) break;
+    if (nfd >= 0) {
+      struct pollfd_s p = {nfd, POLLIN, 0};
+      int r = poll(&p, 1, 100);
+      if (r > 0 && (p.revents & POLLIN)) supervise_one(sup, nfd);
+      else if (r > 0) {
+        close(nfd);
+        nfd = -1;
+      }
+      continue;
+    }
+    w = waitpid(-1, &status, 0);
     if (w == (int)pid) {
       command_status = status;
       break;
     }
     if (w < 0 && errno_now() != EINTR) break;
   }
+  if (nfd >= 0) close(nfd);
   if (helper_gone) {
     on_helper_death(SIGPWR);
     end_leftovers(getpid());
@@ -608,11 +1014,18 @@ static void run_init(const struct sysnos *sys, int flags, const char **rw, const
  * Runs argv confined: sysnos {clone, landlock_restrict_self, capset, landlock_add_rule}; flags
  * RUN_*; rw, ro, hide NULL-terminated path lists (used with namespaces); late_paths with
  * late_rights: Landlock rules the init adds once its own mounts (/proc, /dev/pts) are in place;
- * the prepared Landlock ruleset and seccomp program (struct sock_fprog). Returns
+ * the prepared Landlock ruleset and seccomp program (struct sock_fprog); supervise: the metadata
+ * supervisor's settings (struct supervisor; a null program: none). Returns
  * the command's raw wait status, or -1 when it could not be started (the reason is on stderr).
  */
 int ocx_run(const long *sysnos, int flags, int uid, int gid, const char **rw, const char **ro, const char **hide, const char **late_paths,
-            const u64 *late_rights, int ruleset_fd, const void *fprog, char **argv) {
+            const u64 *late_rights, int ruleset_fd, const void *fprog, char **argv, const u64 *supervise) {
+  struct supervisor sup;
+  sup.fprog = (const void *)supervise[0];
+  sup.roots = (const char **)supervise[1];
+  sup.ops = (const int *)supervise[2];
+  sup.sys_seccomp = (long)supervise[3];
+  sup.sys_vm_readv = (long)supervise[4];
   struct sysnos sys;
   sys.clone = sysnos[0];
   sys.restrict_self = sysnos[1];
@@ -640,7 +1053,7 @@ int ocx_run(const long *sysnos, int flags, int uid, int gid, const char **rw, co
   if (is_child) {
     close(status_pipe[0]);
     if (wait_go(go_read) != 0) _exit(126);
-    run_init(&sys, flags, rw, ro, hide, &late, ruleset_fd, fprog, argv, status_pipe[1], helper);
+    run_init(&sys, flags, rw, ro, hide, &late, ruleset_fd, fprog, argv, status_pipe[1], helper, &sup);
   }
   close(status_pipe[1]);
   close(ruleset_fd);

@@ -26,7 +26,7 @@ const i32 = FFIType.i32;
 const p = FFIType.ptr;
 const SYMBOLS = {
   ocx_probe: { args: [i64, i32, i32, p, i32], returns: i32 },
-  ocx_run: { args: [p, i32, i32, i32, p, p, p, p, p, i32, p, p], returns: i32 },
+  ocx_run: { args: [p, i32, i32, i32, p, p, p, p, p, i32, p, p, p], returns: i32 },
 } as const;
 
 /** A memfd holding `bytes`; its /proc/self/fd path. */
@@ -117,6 +117,8 @@ export function runConfined(opts: {
   fprog: Uint8Array;
   landlock: { restrictSelf: number; addRule: number };
   argv: readonly string[];
+  /** struct supervisor (namespace.c), all zero for none. */
+  supervise: BigUint64Array;
 }): number {
   const keep: unknown[] = [];
   const list = (items: readonly string[]) => ptr(cArray(addresses, items, keep));
@@ -136,5 +138,6 @@ export function runConfined(opts: {
     opts.rulesetFd,
     ptr(opts.fprog),
     list(opts.argv),
+    ptr(opts.supervise),
   );
 }

@@ -45,8 +45,10 @@ export function linuxGuarantees(c: SandboxCapabilities): Guarantee[] {
     g(
       "read-only-view",
       "everything outside the writable roots read-only, metadata included",
-      ns,
-      "user + mount namespace, every mount read-only but the roots (EROFS)",
+      ns || (kernel && c.metadataSupervisor === true),
+      ns
+        ? "user + mount namespace, every mount read-only but the roots (EROFS)"
+        : `${noNs}: Landlock refuses writes, and ocx's supervisor (seccomp user notification) checks every chmod, chown, extended attribute and timestamp change, performing it only inside the roots`,
       `${noNs}: chmod, chown, extended attributes and inode flags are refused everywhere; timestamps outside the roots can change under workspace-write`,
     ),
     g("roots-pinned", "writable roots cannot be renamed or replaced", ns, "each root is a mount point of its own", noNs),

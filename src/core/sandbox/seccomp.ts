@@ -174,10 +174,15 @@ const CLONE_NEWTIME = 0x80;
 export interface FilterOptions {
   /** Sockets of every family allowed (else AF_UNIX only). */
   network: boolean;
-  /** chmod/chown/xattr calls and inode-flag ioctls refused everywhere. */
+  /**
+   * chmod/chown/xattr calls and inode-flag ioctls refused everywhere; with `supervised`, only the
+   * calls the supervisor cannot check (setxattrat, removexattrat, inode flags) are refused here.
+   */
   refuseMetadata: boolean;
   /** Timestamp changes refused everywhere. */
   refuseTimes?: boolean;
+  /** A notify filter hands metadata calls to the supervisor (see supervisorFilterProgram). */
+  supervised?: boolean;
 }
 
 /** One syscall's rule: refused outright, or refused when an argument (masked) takes a value. */
@@ -200,10 +205,14 @@ function rules(arch: SeccompArch, opts: FilterOptions): Map<number, Rule> {
   add("mknod", { kind: "refuse-if", arg: 1, mask: S_IFMT, values: [S_IFCHR, S_IFBLK] });
   add("mknodat", { kind: "refuse-if", arg: 2, mask: S_IFMT, values: [S_IFCHR, S_IFBLK] });
   // ioctl's request is an unsigned int: only the low word counts, whatever the caller passes above it.
-  add("ioctl", { kind: "refuse-if", arg: 1, values: [TIOCSTI, TIOCLINUX, ...(opts.refuseMetadata ? INODE_FLAG_IOCTLS : [])] });
+  add("ioctl", { kind: "refuse-if", arg: 1, values: [TIOCSTI, TIOCLINUX, ...(opts.refuseMetadata || opts.supervised ? INODE_FLAG_IOCTLS : [])] });
   if (!opts.network) add("socket", { kind: "allow-only", arg: 0, values: [AF_UNIX] });
-  if (opts.refuseMetadata) for (const name of METADATA_SYSCALLS) add(name, { kind: "refuse", errno: EPERM });
-  if (opts.refuseTimes) for (const name of TIME_SYSCALLS) add(name, { kind: "refuse", errno: EPERM });
+  if (opts.supervised) {
+    for (const name of ["setxattrat", "removexattrat"]) add(name, { kind: "refuse", errno: EPERM });
+  } else {
+    if (opts.refuseMetadata) for (const name of METADATA_SYSCALLS) add(name, { kind: "refuse", errno: EPERM });
+    if (opts.refuseTimes) for (const name of TIME_SYSCALLS) add(name, { kind: "refuse", errno: EPERM });
+  }
   return out;
 }
 
@@ -243,6 +252,47 @@ export function commandFilterProgram(arch: SeccompArch, opts: FilterOptions): Bp
     if (block.length > 255) throw new Error("seccomp block too long");
     prog.push(ins(JEQ_K, nr, 0, block.length), ...block);
   }
+  prog.push(ins(RET_K, SECCOMP_RET_ALLOW));
+  return prog;
+}
+
+export const SECCOMP_RET_USER_NOTIF = 0x7fc00000;
+
+/**
+ * The calls the metadata supervisor performs for a command (namespace.c's OP_* order): without
+ * the read-only mount view, each is checked against the writable roots instead of refused.
+ */
+export const SUPERVISED_SYSCALLS = [
+  "chmod",
+  "fchmod",
+  "fchmodat",
+  "fchmodat2",
+  "chown",
+  "fchown",
+  "lchown",
+  "fchownat",
+  "setxattr",
+  "lsetxattr",
+  "fsetxattr",
+  "removexattr",
+  "lremovexattr",
+  "fremovexattr",
+  "utime",
+  "utimes",
+  "futimesat",
+  "utimensat",
+] as const;
+
+/** The syscall number of each supervised call on `arch` (-1 where the architecture has none). */
+export const supervisedNumbers = (arch: SeccompArch): number[] => SUPERVISED_SYSCALLS.map((name) => SYS[name]![arch] ?? -1);
+
+/**
+ * The filter installed with SECCOMP_FILTER_FLAG_NEW_LISTENER: every supervised call goes to the
+ * supervisor, everything else is left to the command filter (foreign ABIs too: it kills them).
+ */
+export function supervisorFilterProgram(arch: SeccompArch): BpfInsn[] {
+  const prog: BpfInsn[] = [ins(LD_W_ABS, OFF_ARCH), ins(JEQ_K, AUDIT_ARCH[arch], 1, 0), ins(RET_K, SECCOMP_RET_ALLOW), ins(LD_W_ABS, OFF_NR)];
+  for (const nr of supervisedNumbers(arch)) if (nr >= 0) prog.push(ins(JEQ_K, nr, 0, 1), ins(RET_K, SECCOMP_RET_USER_NOTIF));
   prog.push(ins(RET_K, SECCOMP_RET_ALLOW));
   return prog;
 }

@@ -27,9 +27,11 @@ export interface SandboxView {
   freshProc: boolean;
   /** A devpts instance of the sandbox's own. */
   privatePts: boolean;
+  /** Without namespaces: metadata calls are checked against the roots by the init (seccomp user notification). */
+  supervised: boolean;
 }
 
-export const NO_VIEW: SandboxView = { namespaces: false, freshProc: false, privatePts: false };
+export const NO_VIEW: SandboxView = { namespaces: false, freshProc: false, privatePts: false, supervised: false };
 
 /** Device files every command may write (`>/dev/null`, terminals). */
 export const DEVICE_FILES: readonly string[] = [
@@ -66,7 +68,7 @@ export const HELPER_ARG = "__sandbox";
 
 /**
  * argv of the helper: `SELF... __sandbox [--write PATH]... [--read-only PATH]... [--hide PATH]...
- * [--no-net] [--ns] [--fresh-proc] [--private-pts] -- CMD...`
+ * [--no-net] [--ns] [--fresh-proc] [--private-pts] [--supervise] -- CMD...`
  */
 export function helperArgv(self: readonly string[], spec: SandboxSpec, argv: readonly string[]): string[] {
   return [
@@ -79,6 +81,7 @@ export function helperArgv(self: readonly string[], spec: SandboxSpec, argv: rea
     ...(spec.view.namespaces ? ["--ns"] : []),
     ...(spec.view.freshProc ? ["--fresh-proc"] : []),
     ...(spec.view.privatePts ? ["--private-pts"] : []),
+    ...(spec.view.supervised ? ["--supervise"] : []),
     "--",
     ...argv,
   ];
@@ -98,6 +101,7 @@ export function parseHelperArgs(args: readonly string[]): { spec: SandboxSpec; a
     else if (a === "--ns") spec.view.namespaces = true;
     else if (a === "--fresh-proc") spec.view.freshProc = true;
     else if (a === "--private-pts") spec.view.privatePts = true;
+    else if (a === "--supervise") spec.view.supervised = true;
     else if (a === "--hide" && i + 1 < args.length) spec.hide.push(args[++i]!);
     else if (a === "--write" && i + 1 < args.length) spec.writable.push(args[++i]!);
     else if (a === "--read-only" && i + 1 < args.length) spec.readOnly.push(args[++i]!);
@@ -125,6 +129,8 @@ export interface SandboxCapabilities {
   freshProc?: boolean;
   /** Linux, with namespaces: a private devpts instance can be mounted. */
   privatePts?: boolean;
+  /** Linux: seccomp user notification works and this build has the init to answer it. */
+  metadataSupervisor?: boolean;
   /** Why something is missing, in the host's words (errno text, missing file). */
   problems: string[];
 }
