@@ -281,6 +281,52 @@ try:
         x, y = socket.socketpair()
         x.send(b"x")
         ok("unix " + y.recv(1).decode())
+    elif cmd == "fchmod":
+        os.fchmod(os.open(a[0], os.O_RDONLY), 0o777)
+        ok()
+    elif cmd == "fchown":
+        os.fchown(os.open(a[0], os.O_RDONLY), int(a[1]), int(a[2]))
+        ok()
+    elif cmd == "fsetxattr":
+        os.setxattr(os.open(a[0], os.O_RDONLY), "user.y", b"1")
+        ok()
+    elif cmd == "futimens":
+        os.utime(os.open(a[0], os.O_RDONLY), (1, 1))
+        ok()
+    elif cmd == "chmod_dirfd":
+        os.chmod(a[1], 0o777, dir_fd=os.open(a[0], os.O_RDONLY | os.O_DIRECTORY))
+        ok()
+    elif cmd == "chmod_procfd":
+        fd = os.open(a[0], os.O_PATH)
+        os.chmod("/proc/self/fd/%d" % fd, 0o777)
+        ok()
+    elif cmd == "metadata_race":
+        # a child swaps a folder of the workspace with a symlink to outside (RENAME_EXCHANGE)
+        # while this process changes the mode and an xattr of the file "in the folder"
+        import ctypes, time
+        libc = ctypes.CDLL(None, use_errno=True)
+        d, e, secs = a[0].encode(), a[1].encode(), float(a[2])
+        pid = os.fork()
+        if pid == 0:
+            end = time.time() + secs
+            swaps = 0
+            while time.time() < end:
+                if libc.syscall(316, -100, d, -100, e, 2) == 0:
+                    swaps += 1
+            os._exit(0 if swaps else 3)
+        end = time.time() + secs
+        tries = done = 0
+        while time.time() < end:
+            tries += 1
+            try:
+                os.chmod(a[0] + "/meta", 0o600)
+                os.setxattr(a[0] + "/meta", "user.race", b"1")
+                done += 1
+            except OSError:
+                pass
+        _, st = os.waitpid(pid, 0)
+        print("tries=%d done=%d swapper=%d" % (tries, done, os.waitstatus_to_exitcode(st)))
+        sys.exit(0)
     elif cmd == "unixconnect":
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.settimeout(3)

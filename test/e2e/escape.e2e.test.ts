@@ -262,6 +262,9 @@ function makeLayout(c: Cfg): Layout {
   writeFileSync(join(ws, "ocxpid"), "");
   mkdirSync(join(ws, "m"));
   symlinkSync(out, join(ws, "lnk"));
+  mkdirSync(join(ws, "race-d"));
+  writeFileSync(join(ws, "race-d", "meta"), "inside\n", { mode: 0o644 });
+  symlinkSync(out, join(ws, "race-e"));
   writeFileSync(join(out, "f"), "original\n");
   writeFileSync(join(out, "meta"), "meta\n", { mode: 0o640 });
   chmodSync(join(out, "meta"), 0o640);
@@ -337,7 +340,18 @@ function mainScript(c: Cfg, L: Layout): string {
     a("xattr_outside", `${py} setxattr ${out}/meta`),
     a("utimes_outside", `touch -m -d '2001-02-03 04:05:06' ${out}/meta`),
     a("chattr_outside", `chattr +i ${out}/meta`),
+    // ... through a workspace symlink, a descriptor, a directory descriptor, /proc/self/fd
+    a("chmod_via_symlink", "chmod 777 lnk/meta"),
+    a("fchmod_outside", `${py} fchmod ${out}/meta`),
+    a("fchown_outside", `${py} fchown ${out}/meta ${c.u.uid} ${c.u.gid}`),
+    a("fsetxattr_outside", `${py} fsetxattr ${out}/meta`),
+    a("futimens_outside", `${py} futimens ${out}/meta`),
+    a("chmod_dirfd_outside", `${py} chmod_dirfd ${out} meta`),
+    a("chmod_procfd_outside", `${py} chmod_procfd ${out}/meta`),
+    // ... while a folder of the workspace is swapped with a symlink to outside
+    a("metadata_race", `${py} metadata_race race-d race-e 0.4`),
     a("chmod_ws", "chmod +x own.sh"),
+    a("chown_ws_other", "chown 65534:65534 own.sh"),
     a("chown_ws", `chown ${c.u.uid}:${c.u.gid} own.sh`),
     a("xattr_ws", `${py} setxattr own.sh`),
     a("chattr_ws", "chattr +i own.sh"),
@@ -579,10 +593,55 @@ const ATTACKS: Attack[] = [
       expect(attrFlags(join(L.out, "meta"))).not.toContain("i");
     },
   },
-  {
-    name: "chmod +x in the workspace: works (N, workspace-write); refused in F and under read-only",
+  ...(
+    [
+      ["chmod_via_symlink", "chmod through a workspace symlink to outside"],
+      ["fchmod_outside", "fchmod of a descriptor of an outside file"],
+      ["fchown_outside", "fchown of a descriptor of an outside file (to its own owner)"],
+      ["fsetxattr_outside", "fsetxattr of a descriptor of an outside file"],
+      ["futimens_outside", "futimens of a descriptor of an outside file"],
+      ["chmod_dirfd_outside", "fchmodat relative to a directory descriptor outside"],
+      ["chmod_procfd_outside", "chmod of /proc/self/fd/N of an O_PATH descriptor outside"],
+    ] as const
+  ).map(([name, what]): Attack => ({
+    name: `${what} refused`,
     check: (run, c, L) => {
-      if (isN(c) && isWW(c)) {
+      const meta = join(L.out, "meta");
+      // F, workspace-write: utimes outside may pass (see "utimes of an outside file")
+      if (name === "futimens_outside" && !isN(c) && lineOf(run, name).rc === "0") {
+        expect(run.warnings.join("\n")).toMatch(/utime|timestamp|modification time/i);
+        return;
+      }
+      expectRefused(run, name);
+      expect(modeOf(meta).toString(8)).toBe("640");
+      expect(ownerOf(meta)).toBe(L.metaOwner);
+      expect(xattrsOf(meta)).toEqual([]);
+      if (name === "futimens_outside") expect(mtimeOf(meta)).toBe(L.metaMtime);
+    },
+  })),
+  {
+    name: "metadata calls racing a folder swapped with a symlink to outside never reach the outside file",
+    check: (run, c, L) => {
+      const l = lineOf(run, "metadata_race");
+      expect(l.rc).toBe("0");
+      if (isWW(c)) expect(l.detail).toMatch(/swapper=0/); // the swap itself must have happened
+      const meta = join(L.out, "meta");
+      expect(modeOf(meta).toString(8)).toBe("640");
+      expect(xattrsOf(meta)).toEqual([]);
+    },
+  },
+  {
+    name: "chown of a workspace file to another user refused (no capability, also not through a supervisor)",
+    check: (run, _c, L) => {
+      // (EINVAL: an unprivileged user's namespace maps no other uid)
+      expectRefused(run, "chown_ws_other", undefined, /Operation not permitted|Read-only file system|Invalid argument/);
+      expect(ownerOf(join(L.ws, "own.sh"))).toBe(L.ownOwner);
+    },
+  },
+  {
+    name: "chmod +x in the workspace: works under workspace-write (F: through the supervisor); refused under read-only",
+    check: (run, c, L) => {
+      if (isWW(c)) {
         expectAllowed(run, "chmod_ws");
         expect(modeOf(join(L.ws, "own.sh")) & 0o111).not.toBe(0);
       } else {
@@ -592,16 +651,16 @@ const ATTACKS: Attack[] = [
     },
   },
   {
-    name: "chown inside the workspace refused in F and under read-only",
-    when: (c) => !(isN(c) && isWW(c)),
+    name: "chown inside the workspace (to its own owner) refused under read-only",
+    when: (c) => !isWW(c),
     check: (run, _c, L) => {
       expectRefused(run, "chown_ws");
       expect(ownerOf(join(L.ws, "own.sh"))).toBe(L.ownOwner);
     },
   },
   {
-    name: "setxattr inside the workspace refused in F and under read-only",
-    when: (c) => !(isN(c) && isWW(c)),
+    name: "setxattr inside the workspace refused under read-only",
+    when: (c) => !isWW(c),
     check: (run, _c, L) => {
       expectRefused(run, "xattr_ws");
       expect(xattrsOf(join(L.ws, "own.sh"))).not.toContain("user.x");
@@ -1088,7 +1147,8 @@ const GUARANTEES = [
   "private-pts",
   "processes-end",
 ];
-const NAMESPACE_BASED = ["read-only-view", "roots-pinned", "protected-names", "codex-home-read-only", "pid-namespace", "private-pts", "processes-end"];
+// (read-only-view holds in F too: Landlock, and the init's metadata supervisor)
+const NAMESPACE_BASED = ["roots-pinned", "protected-names", "codex-home-read-only", "pid-namespace", "private-pts", "processes-end"];
 
 for (const u of USERS) {
   for (const ns of NSS) {
