@@ -962,6 +962,23 @@ for (const u of USERS) {
       });
     });
 
+    test(`${label}: a command that SIGKILLs the process that started it (the init) leaves no background process behind`, async () => {
+      const s = mkdtempSync(join(tempBase(), "killinit-"));
+      const home = join(s, "home");
+      mkdirSync(home);
+      writeCodexHome(join(s, "ch"));
+      giveTo(u, s);
+      const tag = `300.8${Math.floor(Math.random() * 90000 + 10000)}`;
+      const script = [
+        `sleep ${tag} </dev/null >/dev/null 2>&1 &`,
+        `p=$(awk '/^PPid/ { print $2 }' /proc/$$/status); kill -9 $p`,
+        "sleep 0.2",
+      ].join("\n");
+      const run = await ocxRun(u, [], script, { cwd: s, home, codexHome: join(s, "ch"), env });
+      expect(run.result.timedOut).toBe(false);
+      expect(await survivors([tag], 2000)).toEqual([]);
+    }, T);
+
     test(`${label}: CODEX_HOME inside a writable root: ${ns === "N" ? "read-only and auth.json unreadable" : "ocx refuses to run (exit 5)"}`, async () => {
       const s = mkdtempSync(join(tempBase(), "chin-"));
       const ws = join(s, "ws");
