@@ -256,3 +256,14 @@ describe("Landlock read layer around hidden files", () => {
     expect(map.get("/a/b")!.has("h2")).toBe(true);
   });
 });
+
+describe("the view's pinned folders", () => {
+  test("every folder between a root or read-only path and a writable root holding it is bound, parents first", async () => {
+    const { pinnedBinds } = await import("../../src/adapters/sandbox/linux.ts");
+    expect(pinnedBinds(["/tmp", "/tmp/a/b/ws"], ["/tmp/a/b/ws/.git", "/tmp/h/codex"])).toEqual(["/tmp", "/tmp/a", "/tmp/h", "/tmp/a/b", "/tmp/a/b/ws"]);
+    // a root with nothing writable above it pins nothing more
+    expect(pinnedBinds(["/work/ws"], ["/work/ws/.git", "/root/.codex"])).toEqual(["/work/ws"]);
+    // / as a root: everything above any path is inside it
+    expect(pinnedBinds(["/", "/x/y"], [])).toEqual(["/", "/x", "/x/y"]);
+  });
+});

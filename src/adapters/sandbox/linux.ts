@@ -297,6 +297,23 @@ function lateRules(l: Libc, spec: SandboxSpec, reads: boolean) {
 const bindableRoots = (writable: readonly string[]) =>
   writable.filter((p) => !DEVICE_FILES.includes(p)).sort((a, b) => a.length - b.length);
 
+/**
+ * The read-write binds of the view: the roots, and every folder between a root (or a read-only
+ * path) and a writable root that holds it. A mount point cannot be renamed, so neither a root
+ * nor CODEX_HOME can be swapped for a look-alike by renaming a folder above it (`mv ../.. x`).
+ * Parents first.
+ */
+export function pinnedBinds(roots: readonly string[], readOnly: readonly string[]): string[] {
+  const inside = (p: string, r: string) => r === "/" || p === r || p.startsWith(`${r}/`);
+  const binds = new Set(roots);
+  for (const path of [...roots, ...readOnly]) {
+    for (let dir = path.slice(0, path.lastIndexOf("/")); dir.length > 0; dir = dir.slice(0, dir.lastIndexOf("/"))) {
+      if (roots.some((r) => r !== dir && inside(dir, r))) binds.add(dir);
+    }
+  }
+  return [...binds].sort((a, b) => a.length - b.length);
+}
+
 /** The real paths of the hidden files that exist (Landlock rules follow the real tree). */
 function realHidden(paths: readonly string[]): string[] {
   const out: string[] = [];
@@ -340,7 +357,7 @@ export async function runSandboxHelper(args: string[]): Promise<never> {
       (spec.view.namespaces ? RUN.namespaces : 0) | (spec.view.freshProc ? RUN.freshProc : 0) | (spec.view.privatePts ? RUN.privatePts : 0);
     const status = runConfined({
       flags,
-      rw: bindableRoots(spec.writable),
+      rw: pinnedBinds(bindableRoots(spec.writable), readOnly),
       readOnly,
       hide: spec.hide,
       lateRules: spec.view.namespaces ? lateRules(l, spec, hidden.length > 0) : [],

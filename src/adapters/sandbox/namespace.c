@@ -105,6 +105,7 @@ extern int chdir(const char *path);
 #define MS_REC 16384
 #define MS_SLAVE (1 << 19)
 #define PR_SET_PDEATHSIG 1
+#define PR_SET_DUMPABLE 4
 #define PR_SET_SECCOMP 22
 #define PR_CAPBSET_DROP 24
 #define PR_SET_SECUREBITS 28
@@ -1053,10 +1054,13 @@ int ocx_run(const long *sysnos, int flags, int uid, int gid, const char **rw, co
   if (is_child) {
     close(status_pipe[0]);
     if (wait_go(go_read) != 0) _exit(126);
+    /* The id maps are written: from now on the command cannot read the init's memory or files. */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     run_init(&sys, flags, rw, ro, hide, &late, ruleset_fd, fprog, argv, status_pipe[1], helper, &sup);
   }
   close(status_pipe[1]);
   close(ruleset_fd);
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* the helper too, now that the init's id maps are written */
   init_pid = pid;
   for (int i = 0; i < 6; i++) signal(FORWARDED[i], (void *)helper_forward);
   int command_status = -1;
