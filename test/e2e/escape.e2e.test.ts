@@ -979,6 +979,19 @@ for (const u of USERS) {
       expect(await survivors([tag], 2000)).toEqual([]);
     }, T);
 
+    // Not an escape but a way to stop every command: the read layer that hides auth.json walks
+    // the folders on CODEX_HOME's path, and /dev holds symlinks to pipes (/dev/stderr).
+    test.skipIf(!existsSync("/dev/shm") || u.kind === "user")(`${label}: a CODEX_HOME under /dev/shm (next to /dev/stderr, a symlink to a pipe) does not stop the command`, async () => {
+      const ch = mkdtempSync("/dev/shm/ocx-escape-ch-");
+      tmpDirs.push(ch);
+      writeCodexHome(ch);
+      const ws = mkdtempSync(join(tempBase(), "shm-"));
+      const run = await ocxRun(u, [], "echo ATTACK ran rc=0", { cwd: ws, home: ch, codexHome: ch, env });
+      expect(run.result.stderr.split("\n").filter((l) => l && !l.startsWith("warning: "))).toEqual([]);
+      expect(run.result.code).toBe(0);
+      expect(run.lines.has("ran")).toBe(true);
+    }, T);
+
     test(`${label}: CODEX_HOME inside a writable root: ${ns === "N" ? "read-only and auth.json unreadable" : "ocx refuses to run (exit 5)"}`, async () => {
       const s = mkdtempSync(join(tempBase(), "chin-"));
       const ws = join(s, "ws");
