@@ -334,7 +334,7 @@ function mainScript(c: Cfg, L: Layout): string {
     a("write_dev_shm", `echo x > ${L.shmProbe}`),
     a("write_kmsg", `echo ocx-escape-${tag} > /dev/kmsg`),
     a("write_sysctl", "h=$(cat /proc/sys/kernel/hostname) && echo \"$h\" > /proc/sys/kernel/hostname"),
-    a("losetup", `losetup -f --show ${out}/disk.img`),
+    a("losetup", `/usr/sbin/losetup -f --show ${out}/disk.img`), // (/usr/sbin: not on a user's PATH)
     // 5. metadata outside the roots, then inside
     a("chmod_suid_outside", `chmod 4777 ${out}/meta`),
     a("chmod_outside", `chmod 644 ${out}/meta`),
