@@ -88,15 +88,19 @@ export async function probeLinux(): Promise<SandboxCapabilities> {
   return caps;
 }
 
-/** A rule granting `rights` beneath (or on) `path`; false when the path is gone. */
-function addRule(l: Libc, rulesetFd: number, path: string, rights: number): boolean {
+/**
+ * A rule granting `rights` beneath (or on) `path`; false when the path is gone. A read grant that
+ * the kernel refuses (`optional`: /dev/stderr leads to a pipe, which takes no rule) only leaves
+ * that entry unreadable, so it is skipped; a write grant that fails stops the helper.
+ */
+function addRule(l: Libc, rulesetFd: number, path: string, rights: number, optional = false): boolean {
   const fd = l.open(cstr(path), O_PATH | O_CLOEXEC);
   if (fd < 0) return false;
   const rule = pathBeneathAttr(rights, fd);
   const r = l.syscall(SYS_LANDLOCK_ADD_RULE, rulesetFd, LANDLOCK_RULE_PATH_BENEATH, rule, 0);
   l.close(fd);
-  if (r < 0) fail(l, `landlock_add_rule ${path}`);
-  return true;
+  if (r < 0 && !optional) fail(l, `landlock_add_rule ${path}`);
+  return r >= 0;
 }
 
 const isDirectory = (path: string): boolean | null => {
@@ -140,7 +144,7 @@ function prepareRuleset(l: Libc, spec: SandboxSpec, hidden: readonly string[]): 
         if (excluded.has(entry.name)) continue;
         const path = dir === "/" ? `/${entry.name}` : `${dir}/${entry.name}`;
         const isDir = entry.isSymbolicLink() ? isDirectory(path) : entry.isDirectory();
-        if (isDir !== null) addRule(l, rulesetFd, path, isDir ? READ_RIGHTS.dir : READ_RIGHTS.file);
+        if (isDir !== null) addRule(l, rulesetFd, path, isDir ? READ_RIGHTS.dir : READ_RIGHTS.file, true);
       }
     }
   }
