@@ -158,6 +158,65 @@ describe("exec: commands under the sandbox", () => {
 });
 
 describe("network", () => {
+  /** A host service on a Unix socket outside every root (docker.sock, systemd's private socket). */
+  async function hostService(): Promise<{ path: string; close: () => void }> {
+    const path = join(makeDir("service-"), "svc.sock");
+    const srv = createServer((s) => s.end("HOST-SERVICE\n"));
+    await new Promise<void>((r) => srv.listen(path, r));
+    return { path, close: () => srv.close() };
+  }
+  const unixProbe = (host: string) =>
+    [
+      "import os, socket, threading",
+      "def tryc(addr):",
+      "    s = socket.socket(socket.AF_UNIX)",
+      "    try:",
+      "        s.connect(addr); print('connected', s.recv(64).decode().strip())",
+      "    except OSError as e: print('refused', e.errno)",
+      `tryc(${JSON.stringify(host)})`,
+      `os.symlink(${JSON.stringify(host)}, 'lnk')`,
+      "tryc('lnk')",
+      "srv = socket.socket(socket.AF_UNIX); srv.bind('in.sock'); srv.listen(1)",
+      "threading.Thread(target=lambda: srv.accept()[0].sendall(b'INSIDE\\n'), daemon=True).start()",
+      "tryc('in.sock')",
+      "tryc('\\0ocx-abstract-probe')",
+      "d = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)",
+      "try:",
+      `    d.sendto(b'x', ${JSON.stringify(host)}); print('sendto-sent')`,
+      "except OSError as e: print('sendto-refused', e.errno)",
+    ].join("\n");
+
+  for (const [label, env] of [["namespaces", {}], ["no namespaces", { OCX_SANDBOX_FORCE_NO_CARVE_OUTS: "simulated" }]] as const) {
+    test(`off (${label}): a Unix socket outside the roots is out of reach, directly or through a symlink; one inside works; abstract names and addressed datagrams are refused`, async () => {
+      const svc = await hostService();
+      try {
+        const ws = makeDir("ws-");
+        writeFileSync(join(ws, "probe.py"), unixProbe(svc.path));
+        const r = await sandboxed("python3 probe.py", { cwd: ws, args: ["--sandbox", "workspace-write", ...ONLY_NAMED_ROOTS], env });
+        const lines = r.out.split("\n").filter((l) => !l.startsWith("warning"));
+        expect(lines.slice(0, 6)).toEqual(["refused 13", "refused 13", "connected INSIDE", "refused 111", "sendto-refused 1", ""]);
+        expect(r.out).not.toContain("HOST-SERVICE");
+      } finally {
+        svc.close();
+      }
+    }, T);
+  }
+
+  test("on: the host's Unix sockets are reachable, as the network is (a deliberate opening)", async () => {
+    const svc = await hostService();
+    try {
+      const ws = makeDir("ws-");
+      writeFileSync(join(ws, "probe.py"), unixProbe(svc.path));
+      const r = await sandboxed("python3 probe.py", {
+        cwd: ws,
+        args: ["--sandbox", "workspace-write", ...ONLY_NAMED_ROOTS, "-c", "sandbox_workspace_write.network_access=true"],
+      });
+      expect(r.out).toContain("connected HOST-SERVICE");
+    } finally {
+      svc.close();
+    }
+  }, T);
+
   const connect = () => `exec 3<>/dev/tcp/127.0.0.1/${port} && head -c 5 <&3 && echo " connected"`;
 
   test("off under workspace-write by default: connect() to a local listener fails; commands see CODEX_SANDBOX_NETWORK_DISABLED=1", async () => {
@@ -206,7 +265,7 @@ describe("network", () => {
       expect(on.out).toContain("abstract-hello");
       if (abi >= 6) {
         expect(off.out).not.toContain("abstract-hello");
-        expect(off.out).toMatch(/Operation not permitted|Permission denied/);
+        expect(off.out).toMatch(/Operation not permitted|Permission denied|Connection refused/);
       }
     } finally {
       abstract.close();
@@ -529,7 +588,7 @@ describe("ocx sandbox check / run", () => {
     expect(parsed).toMatchObject({ enforceable: true, platform: "linux", seccomp: true, carveOuts: true, modes: { "read-only": null, "workspace-write": null } });
     const ids = (parsed.guarantees as { id: string; enforced: boolean }[]).map((g) => `${g.id}=${g.enforced}`);
     expect(ids).toEqual([
-      "writes-confined=true", "network-off=true", "no-privilege=true", "new-session=true", "refused-calls=true", "read-only-view=true",
+      "writes-confined=true", "network-off=true", "no-privilege=true", "new-session=true", "host-sockets=true", "refused-calls=true", "read-only-view=true",
       "roots-pinned=true", "protected-names=true", "codex-home-read-only=true", "credentials-unreadable=true", "pid-namespace=true",
       "private-pts=true", "processes-end=true",
     ]);

@@ -353,7 +353,7 @@ describe("exec_command", () => {
       }
       expect(specOf(h).view.supervised).toBe(false);
       // with the metadata supervisor, changes inside the roots are allowed and outside refused
-      const sup = harness(ws(root), { carveOuts: false, metadataSupervisor: true, problems: ["user namespace: x"] });
+      const sup = harness(ws(root), { carveOuts: false, supervisor: true, problems: ["user namespace: x"] });
       await exec(sup, { cmd: "true" });
       expect(specOf(sup).view.supervised).toBe(true);
       expect(sup.warnings[0]).toContain("checked by ocx and refused outside the writable roots");

@@ -167,11 +167,19 @@ describe("seccomp: the metadata supervisor's filters", () => {
   for (const arch of ["x64", "arm64"] as SeccompArch[]) {
     const nr = NR[arch];
     test(`${arch}: the notify filter hands every supervised call to the supervisor and nothing else`, () => {
-      const prog = supervisorFilterProgram(arch);
+      const prog = supervisorFilterProgram(arch, { metadata: true, connect: false });
       const notify = SECCOMP_RET_USER_NOTIF >>> 0;
       const numbers = supervisedNumbers(arch);
       expect(numbers).toHaveLength(SUPERVISED_SYSCALLS.length);
-      for (const n of numbers.filter((n) => n >= 0)) expect(run(prog, { nr: n, arch: ARCH[arch] })).toBe(notify);
+      const connect = numbers.at(-1)!;
+      for (const n of numbers.filter((n) => n >= 0 && n !== connect)) expect(run(prog, { nr: n, arch: ARCH[arch] })).toBe(notify);
+      expect(run(prog, { nr: connect, arch: ARCH[arch] })).toBe(ALLOW);
+      // connect alone (namespaces, network off), and both (no namespaces, network off)
+      const onlyConnect = supervisorFilterProgram(arch, { metadata: false, connect: true });
+      expect(run(onlyConnect, { nr: connect, arch: ARCH[arch] })).toBe(notify);
+      expect(run(onlyConnect, { nr: nr.fchmod, arch: ARCH[arch] })).toBe(ALLOW);
+      const both = supervisorFilterProgram(arch, { metadata: true, connect: true });
+      for (const n of [connect, nr.fchmod, nr.utimensat]) expect(run(both, { nr: n, arch: ARCH[arch] })).toBe(notify);
       for (const n of [nr.fchmod, nr.fchmodat, nr.fchownat, nr.fsetxattr, nr.utimensat]) expect(run(prog, { nr: n, arch: ARCH[arch] })).toBe(notify);
       for (const n of [nr.ioctl, nr.clone, nr.mount, 0, 1, 63, 64]) {
         if (!numbers.includes(n)) expect(run(prog, { nr: n, arch: ARCH[arch] })).toBe(ALLOW);
@@ -188,8 +196,19 @@ describe("seccomp: the metadata supervisor's filters", () => {
     });
   }
   test("x64 and arm64 numbers of the supervised calls (the supervisor's OP_* order)", () => {
-    expect(supervisedNumbers("x64")).toEqual([90, 91, 268, 452, 92, 93, 94, 260, 188, 189, 190, 197, 198, 199, 132, 235, 261, 280]);
-    expect(supervisedNumbers("arm64")).toEqual([-1, 52, 53, 452, -1, 55, -1, 54, 5, 6, 7, 14, 15, 16, -1, -1, -1, 88]);
+    expect(supervisedNumbers("x64")).toEqual([90, 91, 268, 452, 92, 93, 94, 260, 188, 189, 190, 197, 198, 199, 132, 235, 261, 280, 42]);
+    expect(supervisedNumbers("arm64")).toEqual([-1, 52, 53, 452, -1, 55, -1, 54, 5, 6, 7, 14, 15, 16, -1, -1, -1, 88, 203]);
+  });
+  test("with the network off, sendto() with a destination address is refused (both halves of the pointer count)", () => {
+    for (const arch of ["x64", "arm64"] as SeccompArch[]) {
+      const sendto = arch === "x64" ? 44 : 206;
+      const prog = commandFilterProgram(arch, { network: false, refuseMetadata: false, refuseAddressedSends: true });
+      expect(run(prog, { nr: sendto, arch: ARCH[arch], args: [3, 0, 10, 0, 0, 0] })).toBe(ALLOW);
+      expect(run(prog, { nr: sendto, arch: ARCH[arch], args: [3, 0, 10, 0, 0x7ffd1234, 16] })).toBe(DENY);
+      expect(run(prog, { nr: sendto, arch: ARCH[arch], args: [3, 0, 10, 0, 2 ** 40, 16] })).toBe(DENY); // low word 0
+      const open = commandFilterProgram(arch, { network: true, refuseMetadata: false });
+      expect(run(open, { nr: sendto, arch: ARCH[arch], args: [3, 0, 10, 0, 0x7ffd1234, 16] })).toBe(ALLOW);
+    }
   });
 });
 

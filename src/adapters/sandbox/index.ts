@@ -11,7 +11,7 @@ const SANDBOX_EXEC = "/usr/bin/sandbox-exec";
 /** `selfArgv` starts this program again (the compiled binary alone, or runtime + entry file). */
 export function hostSandbox(selfArgv: readonly string[]): SandboxPort {
   let probed: Promise<SandboxCapabilities> | undefined;
-  let carveOuts: Promise<Pick<SandboxCapabilities, "carveOuts" | "freshProc" | "privatePts" | "problems">> | undefined;
+  let carveOuts: Promise<Pick<SandboxCapabilities, "carveOuts" | "freshProc" | "privatePts" | "supervisor" | "problems">> | undefined;
   let hardened: Promise<string | null> | undefined;
   return {
     async probe(opts) {
@@ -56,22 +56,27 @@ async function probe(): Promise<SandboxCapabilities> {
 }
 
 /** Linux: whether commands can run in a user + mount + pid namespace with the read-only view. */
-async function probeCarveOuts(): Promise<Pick<SandboxCapabilities, "carveOuts" | "freshProc" | "privatePts" | "problems">> {
+async function probeCarveOuts(): Promise<Pick<SandboxCapabilities, "carveOuts" | "freshProc" | "privatePts" | "supervisor" | "problems">> {
   if (!("Bun" in globalThis)) {
     return {
       carveOuts: false,
       freshProc: false,
       privatePts: false,
+      supervisor: false,
       problems: ["user namespace: the namespace step is C compiled by Bun's TinyCC, which this runtime lacks; use the ocx binary for the full sandbox"],
     };
   }
-  const { probeNamespace } = await import("./namespace.ts");
+  const { probeNamespace, probeSupervisor } = await import("./namespace.ts");
   const found = probeNamespace();
-  if (found.namespaces) return { carveOuts: true, freshProc: found.freshProc, privatePts: found.privatePts, problems: [] };
+  const noSupervisor = probeSupervisor();
+  const problems = noSupervisor ? [`supervisor: ${noSupervisor}`] : [];
+  const supervisor = noSupervisor === null;
+  if (found.namespaces) return { carveOuts: true, freshProc: found.freshProc, privatePts: found.privatePts, supervisor, problems };
   return {
     carveOuts: false,
     freshProc: false,
     privatePts: false,
-    problems: [`user namespace: ${found.problem}; allow unprivileged user namespaces for the full sandbox`],
+    supervisor,
+    problems: [...problems, `user namespace: ${found.problem}; allow unprivileged user namespaces for the full sandbox`],
   };
 }

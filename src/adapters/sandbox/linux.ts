@@ -26,7 +26,6 @@ import {
 import {
   commandFilterProgram,
   encodeProgram,
-  SECCOMP_RET_USER_NOTIF,
   seccompArch,
   supervisedNumbers,
   supervisorFilterProgram,
@@ -45,7 +44,6 @@ const SECURE_BITS = 0xe3; // NOROOT, NOROOT_LOCKED, KEEP_CAPS_LOCKED, NO_CAP_AMB
 const SYS_CAPSET: Record<string, number> = { x64: 126, arm64: 91 };
 const SYS_SECCOMP: Record<string, number> = { x64: 317, arm64: 277 };
 const SYS_PROCESS_VM_READV: Record<string, number> = { x64: 310, arm64: 270 };
-const SECCOMP_GET_ACTION_AVAIL = 2;
 const SIGKILL = 9;
 const EPERM = 1;
 const EINVAL = 22;
@@ -86,23 +84,23 @@ export async function probeLinux(): Promise<SandboxCapabilities> {
     const e = r === -1 ? l.errno() : 0;
     if (e === EFAULT) caps.seccomp = true;
     else caps.problems.push(`seccomp filter mode: ${e ? l.strerror(e) : "unexpected success"}`);
-    // The metadata supervisor needs seccomp user notification and the init (namespace.c: Bun).
-    const action = new Uint8Array(new Uint32Array([SECCOMP_RET_USER_NOTIF]).buffer);
-    const seccomp = SYS_SECCOMP[process.arch];
-    caps.metadataSupervisor = caps.seccomp && "Bun" in globalThis && seccomp !== undefined && l.syscall(seccomp, SECCOMP_GET_ACTION_AVAIL, 0, action, 0) === 0;
   }
   return caps;
 }
 
-/** A rule granting `rights` beneath (or on) `path`; false when the path is gone. */
-function addRule(l: Libc, rulesetFd: number, path: string, rights: number): boolean {
+/**
+ * A rule granting `rights` beneath (or on) `path`; false when the path is gone. A read grant that
+ * the kernel refuses (`optional`: /dev/stderr leads to a pipe, which takes no rule) only leaves
+ * that entry unreadable, so it is skipped; a write grant that fails stops the helper.
+ */
+function addRule(l: Libc, rulesetFd: number, path: string, rights: number, optional = false): boolean {
   const fd = l.open(cstr(path), O_PATH | O_CLOEXEC);
   if (fd < 0) return false;
   const rule = pathBeneathAttr(rights, fd);
   const r = l.syscall(SYS_LANDLOCK_ADD_RULE, rulesetFd, LANDLOCK_RULE_PATH_BENEATH, rule, 0);
   l.close(fd);
-  if (r < 0) fail(l, `landlock_add_rule ${path}`);
-  return true;
+  if (r < 0 && !optional) fail(l, `landlock_add_rule ${path}`);
+  return r >= 0;
 }
 
 const isDirectory = (path: string): boolean | null => {
@@ -146,7 +144,7 @@ function prepareRuleset(l: Libc, spec: SandboxSpec, hidden: readonly string[]): 
         if (excluded.has(entry.name)) continue;
         const path = dir === "/" ? `/${entry.name}` : `${dir}/${entry.name}`;
         const isDir = entry.isSymbolicLink() ? isDirectory(path) : entry.isDirectory();
-        if (isDir !== null) addRule(l, rulesetFd, path, isDir ? READ_RIGHTS.dir : READ_RIGHTS.file);
+        if (isDir !== null) addRule(l, rulesetFd, path, isDir ? READ_RIGHTS.dir : READ_RIGHTS.file, true);
       }
     }
   }
@@ -180,6 +178,7 @@ function seccompFprog(l: Libc, spec: SandboxSpec, keep: unknown[]): Uint8Array {
       refuseMetadata: fallback,
       refuseTimes: fallback && bindableRoots(spec.writable).length === 0,
       supervised: fallback && spec.view.supervised,
+      refuseAddressedSends: !spec.network,
     }),
     keep,
   );
@@ -193,7 +192,9 @@ function seccompFprog(l: Libc, spec: SandboxSpec, keep: unknown[]): Uint8Array {
 function supervisorSettings(l: Libc, spec: SandboxSpec, keep: unknown[]): BigUint64Array {
   const arch = seccompArch(process.arch);
   const settings = new BigUint64Array(5);
-  if (!arch || spec.view.namespaces || !spec.view.supervised) return settings;
+  const metadata = !spec.view.namespaces;
+  const connect = !spec.network;
+  if (!arch || !spec.view.supervised || !(metadata || connect)) return settings;
   const roots: string[] = [];
   for (const root of bindableRoots(spec.writable)) {
     try {
@@ -204,7 +205,7 @@ function supervisorSettings(l: Libc, spec: SandboxSpec, keep: unknown[]): BigUin
   }
   const ops = new Int32Array(supervisedNumbers(arch));
   keep.push(ops);
-  settings[0] = l.addressOf(fprogOf(l, supervisorFilterProgram(arch), keep));
+  settings[0] = l.addressOf(fprogOf(l, supervisorFilterProgram(arch, { metadata, connect }), keep));
   keep.push(settings);
   const rootList = cArray(l, roots, keep);
   keep.push(rootList);

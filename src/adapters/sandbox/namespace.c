@@ -58,6 +58,8 @@ extern int fchownat(int dirfd, const char *path, unsigned int uid, unsigned int 
 extern int setxattr(const char *path, const char *name, const void *value, size_t size, int flags);
 extern int removexattr(const char *path, const char *name);
 extern int utimensat(int dirfd, const char *path, const void *times, int flags);
+extern int connect(int fd, const void *addr, unsigned int len);
+extern int fstat(int fd, void *st);
 extern int chdir(const char *path);
 
 #define O_WRONLY 01
@@ -80,6 +82,12 @@ extern int chdir(const char *path);
 #define E2BIG 7
 #define EOPNOTSUPP 95
 #define ERANGE 34
+#define EINVAL_ 22
+#define EACCES 13
+#define EAFNOSUPPORT 97
+#define ECONNREFUSED 111
+#define SYS_PIDFD_OPEN 434
+#define SYS_PIDFD_GETFD 438
 #define ECHILD 10
 #define SIGHUP 1
 #define SIGINT 2
@@ -455,7 +463,7 @@ static int drop_capabilities(long sys_capset, const char **what) {
 enum {
   OP_CHMOD, OP_FCHMOD, OP_FCHMODAT, OP_FCHMODAT2, OP_CHOWN, OP_FCHOWN, OP_LCHOWN, OP_FCHOWNAT,
   OP_SETXATTR, OP_LSETXATTR, OP_FSETXATTR, OP_REMOVEXATTR, OP_LREMOVEXATTR, OP_FREMOVEXATTR,
-  OP_UTIME, OP_UTIMES, OP_FUTIMESAT, OP_UTIMENSAT, OP_COUNT
+  OP_UTIME, OP_UTIMES, OP_FUTIMESAT, OP_UTIMENSAT, OP_CONNECT, OP_COUNT
 };
 
 /* sup[0] notify sock_fprog (0: no supervisor), sup[1] writable roots (char**, real paths),
@@ -626,11 +634,86 @@ static int is_symlink_fd(int fd) {
   return readlinkat(fd, "", buf, sizeof(buf)) >= 0;
 }
 
+/* The thread group of a task (pidfd_open wants the leader): its /proc status says. */
+static int thread_group_of(int tid) {
+  char path[64], buf[512];
+  proc_path(path, "/proc/", tid, "/status", -1);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  buf[n] = 0;
+  for (ssize_t i = 0; i + 5 < n; i++) {
+    if ((i == 0 || buf[i - 1] == '\n') && buf[i] == 'T' && buf[i + 1] == 'g' && buf[i + 2] == 'i' && buf[i + 3] == 'd' && buf[i + 4] == ':') {
+      int v = 0;
+      for (ssize_t j = i + 5; j < n && buf[j] != '\n'; j++)
+        if (buf[j] >= '0' && buf[j] <= '9') v = v * 10 + (buf[j] - '0');
+      return v;
+    }
+  }
+  return -1;
+}
+
+/*
+ * connect() of a Unix socket, made by the supervisor on the caller's own socket (pidfd_getfd):
+ * to a socket file inside the writable roots only, reached through the descriptor that was
+ * checked. Abstract names are refused (they cannot be told apart from the host's). 0 or -errno.
+ */
+static int supervise_connect(const struct supervisor *sup, int nfd, const struct notif *req) {
+  const u64 *a = req->data.args;
+  int pid = (int)req->pid;
+  unsigned int len = (unsigned int)a[2];
+  unsigned char sa[112];
+  if (len < 2 || len > 110) return -EINVAL_;
+  if (read_remote(sup, pid, a[1], sa, len) != (ssize_t)len) return -EFAULT;
+  if ((sa[0] | (sa[1] << 8)) != 1 /* AF_UNIX */) return -EAFNOSUPPORT;
+  if (len == 2 || sa[2] == 0) return -ECONNREFUSED;
+  char path[112];
+  size_t n = 0;
+  for (unsigned int i = 2; i < len && sa[i]; i++) path[n++] = (char)sa[i];
+  path[n] = 0;
+  int target = open_target(pid, AT_FDCWD, path, 0);
+  if (target < 0) return target;
+  u64 id = req->id;
+  char via[64];
+  int result;
+  if (ioctl(nfd, NOTIF_ID_VALID, &id) != 0) {
+    result = -ENOENT;
+  } else if (!inside_roots(target, sup->roots, via)) {
+    result = -EACCES;
+  } else {
+    long pidfd = syscall(SYS_PIDFD_OPEN, (long)pid, 0L, 0L, 0L, 0L);
+    if (pidfd < 0) {
+      int tgid = thread_group_of(pid);
+      pidfd = tgid > 0 ? syscall(SYS_PIDFD_OPEN, (long)tgid, 0L, 0L, 0L, 0L) : -1;
+    }
+    long sock = pidfd < 0 ? -1 : syscall(SYS_PIDFD_GETFD, pidfd, (long)(int)a[0], 0L, 0L, 0L);
+    if (sock < 0) {
+      result = -errno_now();
+    } else {
+      /* struct sockaddr_un naming /proc/self/fd/N: the checked socket file itself. */
+      unsigned char un[112];
+      size_t k = 0;
+      un[k++] = 1;
+      un[k++] = 0;
+      for (const char *c = via; *c; c++) un[k++] = (unsigned char)*c;
+      un[k++] = 0;
+      result = connect((int)sock, un, (unsigned int)k) == 0 ? 0 : -errno_now();
+      close((int)sock);
+    }
+    if (pidfd >= 0) close((int)pidfd);
+  }
+  close(target);
+  return result;
+}
+
 /* Performs one supervised call; 0 or -errno. */
 static int supervise_call(const struct supervisor *sup, int nfd, const struct notif *req) {
   const u64 *a = req->data.args;
   int op = op_of(sup, req->data.nr);
   if (op < 0) return -EPERM;
+  if (op == OP_CONNECT) return supervise_connect(sup, nfd, req);
   int pid = (int)req->pid;
   static char path[4096];
   static char name[256];
@@ -761,6 +844,45 @@ static void supervise_one(const struct supervisor *sup, int nfd) {
   resp.flags = 0;
   resp.error = supervise_call(sup, nfd, &req);
   ioctl(nfd, NOTIF_SEND, &resp);
+}
+
+/*
+ * Can this process's children get a notify listener? (Not under a filter that already has one:
+ * a nested ocx.) A throwaway child installs an allow-all filter with a listener and says so.
+ * Returns 0, or the errno of the attempt.
+ */
+int ocx_probe_supervisor(long sys_clone, long sys_seccomp) {
+  int word[2];
+  if (pipe2(word, O_CLOEXEC) != 0) return errno_now();
+  long pid = syscall(sys_clone, (long)SIGCHLD, 0L, 0L, 0L, 0L);
+  if (pid < 0) {
+    int err = errno_now();
+    close(word[0]);
+    close(word[1]);
+    return err;
+  }
+  if (pid == 0) {
+    close(word[0]);
+    int result = 0;
+    /* ret ALLOW: one instruction */
+    unsigned char insn[8] = {0x06, 0, 0, 0, 0x00, 0x00, 0xff, 0x7f};
+    unsigned char prog[16];
+    for (int i = 0; i < 16; i++) prog[i] = 0;
+    prog[0] = 1;
+    *(void **)(prog + 8) = insn;
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) result = errno_now();
+    else if (syscall(sys_seccomp, (long)SECCOMP_SET_MODE_FILTER_OP, (long)SECCOMP_FILTER_FLAG_NEW_LISTENER, (long)prog, 0L, 0L) < 0) result = errno_now();
+    write(word[1], &result, sizeof(result));
+    _exit(0);
+  }
+  close(word[1]);
+  int result = -1;
+  ssize_t n;
+  do n = read(word[0], &result, sizeof(result));
+  while (n < 0 && errno_now() == EINTR);
+  close(word[0]);
+  reap((int)pid);
+  return n == (ssize_t)sizeof(result) ? result : EINVAL;
 }
 
 /* The command's side: a filter whose calls go to the init, its listener sent there. 0, or -1. */

@@ -8,9 +8,10 @@ import source from "./namespace.c" with { type: "text" };
 import { cArray } from "./libc.ts";
 
 /** clone(2) (the raw syscall, not glibc's wrapper) and capset(2) for each architecture ocx ships. */
-const SYSCALLS: Record<"clone" | "capset", Record<string, number>> = {
+const SYSCALLS: Record<"clone" | "capset" | "seccomp", Record<string, number>> = {
   clone: { x64: 56, arm64: 220 },
   capset: { x64: 126, arm64: 91 },
+  seccomp: { x64: 317, arm64: 277 },
 };
 
 /** ocx_run flags and ocx_probe result bits (namespace.c). */
@@ -26,6 +27,7 @@ const i32 = FFIType.i32;
 const p = FFIType.ptr;
 const SYMBOLS = {
   ocx_probe: { args: [i64, i32, i32, p, i32], returns: i32 },
+  ocx_probe_supervisor: { args: [i64, i64], returns: i32 },
   ocx_run: { args: [p, i32, i32, i32, p, p, p, p, p, i32, p, p, p], returns: i32 },
 } as const;
 
@@ -62,13 +64,29 @@ const lib = () => (compiled ??= compile());
 const addresses = { addressOf: (b: Uint8Array) => BigInt(ptr(b)) };
 
 /** Syscall numbers that differ between the architectures ocx ships. */
-function sysno(name: "clone" | "capset"): number {
+function sysno(name: "clone" | "capset" | "seccomp"): number {
   const n = SYSCALLS[name][process.arch];
   if (n === undefined) throw new Error(`no ${name} syscall number for ${process.arch}`);
   return n;
 }
 
 const ids = () => ({ uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
+
+/**
+ * Null when commands' calls can be handed to the init's supervisor (a seccomp listener can be
+ * installed below this process), else why not.
+ */
+export function probeSupervisor(): string | null {
+  let l: NamespaceLib;
+  try {
+    l = lib();
+  } catch (e) {
+    return `cannot load the sandbox's C part (${(e as Error).message.split("\n")[0]})`;
+  }
+  const err = l.ocx_probe_supervisor(sysno("clone"), sysno("seccomp"));
+  if (err === 0) return null;
+  return err === 16 ? "a seccomp listener exists already (ocx inside another ocx sandbox)" : `seccomp listener: errno ${err}`;
+}
 
 /** What the namespace probe found: which parts of the view this host allows, or why none. */
 export interface NamespaceSupport {

@@ -63,7 +63,7 @@ export async function confinedArgv(
   const reason = unenforceableReason(caps, policy.mode);
   if (reason) throw new OcxError("sandbox", reason);
   if (caps.platform === "linux" && caps.carveOuts) {
-    spec.view = { namespaces: true, freshProc: caps.freshProc === true, privatePts: caps.privatePts === true, supervised: false };
+    spec.view = { namespaces: true, freshProc: caps.freshProc === true, privatePts: caps.privatePts === true, supervised: caps.supervisor === true };
     await makePlaceholders(runtime, policy, spec.readOnly.filter((p) => p !== policy.codexHome));
   } else if (caps.platform === "linux") {
     const home = policy.codexHome ? await rootHolding(runtime, policy.codexHome, policy.writableRoots) : null;
@@ -75,7 +75,7 @@ export async function confinedArgv(
           "roots (for /tmp: -c sandbox_workspace_write.exclude_slash_tmp=true), or allow unprivileged user namespaces",
       );
     }
-    spec.view.supervised = caps.metadataSupervisor === true;
+    spec.view.supervised = caps.supervisor === true;
     if (!warned.has(policy)) {
       warned.add(policy);
       warn(fallbackWarning(policy, caps));
@@ -148,9 +148,9 @@ const lastProblem = (caps: SandboxCapabilities) =>
 /** One line: every guarantee the namespace view would give that this host cannot (see guarantees.ts). */
 export function fallbackWarning(policy: SandboxPolicy, caps: SandboxCapabilities): string {
   const gaps = policy.mode === "workspace-write" ? [`commands can write ${PROTECTED_DIRS.join(", ")} in the writable roots and rename the roots`] : [];
-  if (!caps.metadataSupervisor && policy.mode === "workspace-write") gaps.push("change timestamps outside them");
+  if (!caps.supervisor && policy.mode === "workspace-write") gaps.push("change timestamps outside them");
   gaps.push("see other processes", "and leave background processes running after ocx is killed");
-  const metadata = caps.metadataSupervisor
+  const metadata = caps.supervisor
     ? "chmod, chown, extended attributes and timestamps are checked by ocx and refused outside the writable roots"
     : "chmod, chown and extended attributes are refused everywhere";
   return (

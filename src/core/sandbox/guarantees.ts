@@ -36,6 +36,13 @@ export function linuxGuarantees(c: SandboxCapabilities): Guarantee[] {
     ),
     g("new-session", "own session, no controlling terminal; TIOCSTI and TIOCLINUX refused", kernel, "setsid and seccomp", "needs seccomp"),
     g(
+      "host-sockets",
+      "with the network off, no Unix socket outside the writable roots can be reached (docker.sock, systemd, D-Bus)",
+      kernel && c.supervisor === true,
+      "ocx's supervisor makes each connect() itself, to socket files inside the roots only; abstract sockets and datagrams sent to an address are refused",
+      "needs seccomp user notification and the ocx binary: host sockets stay reachable",
+    ),
+    g(
       "refused-calls",
       "device nodes, mounts, new namespaces, ptrace, keyrings, bpf, perf, io_uring, modules and reboot refused",
       kernel,
@@ -45,7 +52,7 @@ export function linuxGuarantees(c: SandboxCapabilities): Guarantee[] {
     g(
       "read-only-view",
       "everything outside the writable roots read-only, metadata included",
-      ns || (kernel && c.metadataSupervisor === true),
+      ns || (kernel && c.supervisor === true),
       ns
         ? "user + mount namespace, every mount read-only but the roots (EROFS)"
         : `${noNs}: Landlock refuses writes, and ocx's supervisor (seccomp user notification) checks every chmod, chown, extended attribute and timestamp change, performing it only inside the roots`,

@@ -46,6 +46,8 @@ const ins = (code: number, k: number, jt = 0, jf = 0): BpfInsn => ({ code, jt, j
 const SYS: Record<string, { x64: number | null; arm64: number | null }> = {
   ioctl: { x64: 16, arm64: 29 },
   socket: { x64: 41, arm64: 198 },
+  connect: { x64: 42, arm64: 203 },
+  sendto: { x64: 44, arm64: 206 },
   clone: { x64: 56, arm64: 220 },
   clone3: { x64: 435, arm64: 435 },
   unshare: { x64: 272, arm64: 97 },
@@ -183,11 +185,17 @@ export interface FilterOptions {
   refuseTimes?: boolean;
   /** A notify filter hands metadata calls to the supervisor (see supervisorFilterProgram). */
   supervised?: boolean;
+  /**
+   * sendto() with a destination address refused: with the network off only Unix sockets exist,
+   * and a datagram sent to a host socket's path would bypass the supervised connect().
+   */
+  refuseAddressedSends?: boolean;
 }
 
 /** One syscall's rule: refused outright, or refused when an argument (masked) takes a value. */
 type Rule =
   | { kind: "refuse"; errno: number }
+  | { kind: "refuse-if-set"; arg: number }
   | { kind: "refuse-if"; arg: number; mask?: number; values: number[] }
   | { kind: "allow-only"; arg: number; values: number[] };
 
@@ -207,6 +215,7 @@ function rules(arch: SeccompArch, opts: FilterOptions): Map<number, Rule> {
   // ioctl's request is an unsigned int: only the low word counts, whatever the caller passes above it.
   add("ioctl", { kind: "refuse-if", arg: 1, values: [TIOCSTI, TIOCLINUX, ...(opts.refuseMetadata || opts.supervised ? INODE_FLAG_IOCTLS : [])] });
   if (!opts.network) add("socket", { kind: "allow-only", arg: 0, values: [AF_UNIX] });
+  if (opts.refuseAddressedSends) add("sendto", { kind: "refuse-if-set", arg: 4 });
   if (opts.supervised) {
     for (const name of ["setxattrat", "removexattrat"]) add(name, { kind: "refuse", errno: EPERM });
   } else {
@@ -223,6 +232,17 @@ function rules(arch: SeccompArch, opts: FilterOptions): Map<number, Rule> {
 function ruleBlock(rule: Rule): BpfInsn[] {
   const deny = SECCOMP_RET_ERRNO | EPERM;
   if (rule.kind === "refuse") return [ins(RET_K, SECCOMP_RET_ERRNO | rule.errno)];
+  if (rule.kind === "refuse-if-set") {
+    // A pointer argument: both 32-bit halves must be zero for the call to pass.
+    return [
+      ins(LD_W_ABS, argLow(rule.arg)),
+      ins(JEQ_K, 0, 0, 3),
+      ins(LD_W_ABS, argLow(rule.arg) + 4),
+      ins(JEQ_K, 0, 0, 1),
+      ins(RET_K, SECCOMP_RET_ALLOW),
+      ins(RET_K, deny),
+    ];
+  }
   const block: BpfInsn[] = [ins(LD_W_ABS, argLow(rule.arg))];
   if (rule.kind === "refuse-if" && rule.mask !== undefined) block.push(ins(AND_K, rule.mask));
   if (rule.kind === "refuse-if" && rule.values.length === 0) {
@@ -281,7 +301,11 @@ export const SUPERVISED_SYSCALLS = [
   "utimes",
   "futimesat",
   "utimensat",
+  "connect",
 ] as const;
+
+/** The metadata calls among SUPERVISED_SYSCALLS (all but connect). */
+const SUPERVISED_METADATA = SUPERVISED_SYSCALLS.filter((n) => n !== "connect");
 
 /** The syscall number of each supervised call on `arch` (-1 where the architecture has none). */
 export const supervisedNumbers = (arch: SeccompArch): number[] => SUPERVISED_SYSCALLS.map((name) => SYS[name]![arch] ?? -1);
@@ -290,9 +314,13 @@ export const supervisedNumbers = (arch: SeccompArch): number[] => SUPERVISED_SYS
  * The filter installed with SECCOMP_FILTER_FLAG_NEW_LISTENER: every supervised call goes to the
  * supervisor, everything else is left to the command filter (foreign ABIs too: it kills them).
  */
-export function supervisorFilterProgram(arch: SeccompArch): BpfInsn[] {
+export function supervisorFilterProgram(arch: SeccompArch, what: { metadata: boolean; connect: boolean }): BpfInsn[] {
   const prog: BpfInsn[] = [ins(LD_W_ABS, OFF_ARCH), ins(JEQ_K, AUDIT_ARCH[arch], 1, 0), ins(RET_K, SECCOMP_RET_ALLOW), ins(LD_W_ABS, OFF_NR)];
-  for (const nr of supervisedNumbers(arch)) if (nr >= 0) prog.push(ins(JEQ_K, nr, 0, 1), ins(RET_K, SECCOMP_RET_USER_NOTIF));
+  const names = [...(what.metadata ? SUPERVISED_METADATA : []), ...(what.connect ? ["connect"] : [])];
+  for (const name of names) {
+    const nr = SYS[name]![arch];
+    if (nr !== null) prog.push(ins(JEQ_K, nr, 0, 1), ins(RET_K, SECCOMP_RET_USER_NOTIF));
+  }
   prog.push(ins(RET_K, SECCOMP_RET_ALLOW));
   return prog;
 }

@@ -27,7 +27,11 @@ export interface SandboxView {
   freshProc: boolean;
   /** A devpts instance of the sandbox's own. */
   privatePts: boolean;
-  /** Without namespaces: metadata calls are checked against the roots by the init (seccomp user notification). */
+  /**
+   * The init supervises calls through seccomp user notification: without namespaces, metadata
+   * changes (chmod, chown, xattrs, timestamps) are checked against the roots; with the network
+   * off, connections to Unix sockets are allowed only to sockets inside the roots.
+   */
   supervised: boolean;
 }
 
@@ -130,7 +134,7 @@ export interface SandboxCapabilities {
   /** Linux, with namespaces: a private devpts instance can be mounted. */
   privatePts?: boolean;
   /** Linux: seccomp user notification works and this build has the init to answer it. */
-  metadataSupervisor?: boolean;
+  supervisor?: boolean;
   /** Why something is missing, in the host's words (errno text, missing file). */
   problems: string[];
 }
