@@ -332,6 +332,54 @@ try:
         s.settimeout(3)
         s.connect(a[0])
         ok("connected: " + s.recv(100).decode().strip())
+    elif cmd == "unixsendto":
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        s.sendto(b"ocx-escape", a[0])
+        ok("sent")
+    elif cmd == "unix_race":
+        # a listener of our own at D/host.sock inside the workspace; a child swaps D with E, a
+        # symlink to the folder of a host service's socket (RENAME_EXCHANGE), while this process
+        # connects to D/host.sock again and again: did any connection reach the host service?
+        import ctypes, time
+        libc = ctypes.CDLL(None, use_errno=True)
+        d, e, secs = a[0], a[1], float(a[2])
+        own = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        own.bind(d + "/host.sock")
+        own.listen(64)
+        own.setblocking(False)
+        pid = os.fork()
+        if pid == 0:
+            end = time.time() + secs
+            swaps = 0
+            while time.time() < end:
+                if libc.syscall(316, -100, d.encode(), -100, e.encode(), 2) == 0:
+                    swaps += 1
+            os._exit(0 if swaps else 3)
+        end = time.time() + secs
+        tries = connected = hits = 0
+        while time.time() < end:
+            tries += 1
+            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            c.settimeout(0.5)
+            try:
+                c.connect(d + "/host.sock")
+                connected += 1
+                try:
+                    while True:  # our own listener: close what it accepted, so recv() sees EOF
+                        own.accept()[0].close()
+                except OSError:
+                    pass
+                try:
+                    if b"host-service" in c.recv(100):
+                        hits += 1
+                except OSError:
+                    pass
+            except OSError:
+                pass
+            c.close()
+        _, st = os.waitpid(pid, 0)
+        print("tries=%d connected=%d hits=%d swapper=%d" % (tries, connected, hits, os.waitstatus_to_exitcode(st)))
+        sys.exit(1 if hits else 0)
     elif cmd == "unixbind":
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.bind(a[0])

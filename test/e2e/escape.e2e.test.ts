@@ -196,6 +196,21 @@ async function until(cond: () => boolean, ms = 10_000): Promise<boolean> {
   return true;
 }
 
+/** A Unix datagram socket at `path` (any user may send) logging what it receives to `log`. */
+function startDatagramSink(path: string, log: string) {
+  writeFileSync(log, "");
+  const code = [
+    "import os, socket, sys",
+    "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)",
+    "s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o777)",
+    "while True:",
+    "    d = s.recv(100)",
+    "    with open(sys.argv[2], 'ab') as f: f.write(d + b'\\n')",
+  ].join("\n");
+  const p = Bun.spawn([PYTHON, "-c", code, path, log], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+  return { kill: () => p.kill("SIGKILL") };
+}
+
 function lineOf(run: Run, name: string): AttackLine {
   const l = run.lines.get(name);
   if (!l) throw new Error(`no ATTACK ${name} line; exit ${run.result.code}, output:\n${run.out.slice(0, 4000)}`);
@@ -267,6 +282,8 @@ function makeLayout(c: Cfg): Layout {
   mkdirSync(join(ws, "race-d"));
   writeFileSync(join(ws, "race-d", "meta"), "inside\n", { mode: 0o644 });
   symlinkSync(out, join(ws, "race-e"));
+  mkdirSync(join(ws, "race-s"));
+  symlinkSync(out, join(ws, "race-t"));
   writeFileSync(join(out, "f"), "original\n");
   writeFileSync(join(out, "meta"), "meta\n", { mode: 0o640 });
   chmodSync(join(out, "meta"), 0o640);
@@ -383,6 +400,10 @@ function mainScript(c: Cfg, L: Layout): string {
     a("unix_bind_ws", `${py} unixbind sock`),
     // a host service listening on a socket file outside the roots (docker.sock, an ssh agent, D-Bus)
     a("unix_connect_outside", `${py} unixconnect ${out}/host.sock`),
+    a("unix_connect_symlink", `${py} unixconnect lnk/host.sock`),
+    a("unix_connect_proc_root", `${py} unixconnect /proc/self/root${out}/host.sock`),
+    a("unix_sendto_outside", `${py} unixsendto ${out}/host.dgram`),
+    a("unix_connect_race", `${py} unix_race race-s race-t 0.4`),
     // 10. CODEX_HOME and credentials
     a("auth_read", `cat ${ch}/auth.json`),
     a("config_append", `echo x >> ${ch}/config.toml`),
@@ -714,10 +735,36 @@ const ATTACKS: Attack[] = [
     },
   },
   { name: "netlink socket refused", check: (run) => expectRefused(run, "netlink_socket") },
-  {
-    name: "with the network off, a host service's socket file outside the roots cannot be connected to",
+  ...(
+    [
+      ["unix_connect_outside", "by its path"],
+      ["unix_connect_symlink", "through a workspace symlink"],
+      ["unix_connect_proc_root", "through /proc/self/root"],
+    ] as const
+  ).map(([name, how]): Attack => ({
+    name: `with the network off, a host service's socket file outside the roots cannot be connected to ${how}`,
     check: (run) => {
-      expectRefused(run, "unix_connect_outside");
+      expectRefused(run, name);
+      expect(unixConnections).toBe(0);
+    },
+  })),
+  {
+    name: "with the network off, no datagram reaches a host socket file outside the roots",
+    check: (run, _c, L) => {
+      expectRefused(run, "unix_sendto_outside");
+      expect(readFileSync(join(L.out, "dgram.log"), "utf8")).toBe("");
+    },
+  },
+  {
+    name: "connect() racing a folder swapped with a symlink to a host service's folder never reaches the service",
+    check: (run, c) => {
+      const l = lineOf(run, "unix_connect_race");
+      if (isWW(c)) {
+        expect(l.detail).toMatch(/hits=0 /);
+        expect(l.detail).toMatch(/swapper=0/); // the swaps happened
+      } else {
+        expectRefused(run, "unix_connect_race"); // read-only: no socket of its own to start from
+      }
       expect(unixConnections).toBe(0);
     },
   },
@@ -832,7 +879,11 @@ for (const u of USERS) {
         let run: Run;
         let bgLeft: number[] = [];
         let unixServer: Server | undefined;
-        afterAll(() => unixServer?.close());
+        let dgram: { kill(): void } | undefined;
+        afterAll(() => {
+          unixServer?.close();
+          dgram?.kill();
+        });
         beforeAll(async () => {
           L = makeLayout(c);
           const args = ["--sandbox", mode, ...(mode === "workspace-write" ? ONLY_NAMED_ROOTS : [])];
@@ -846,6 +897,8 @@ for (const u of USERS) {
           });
           await new Promise<void>((r) => unixServer!.listen(sockPath, r));
           chmodSync(sockPath, 0o777);
+          dgram = startDatagramSink(join(L.out, "host.dgram"), join(L.out, "dgram.log"));
+          await until(() => existsSync(join(L.out, "host.dgram")), 5000);
           run = await ocxRun(u, args, mainScript(c, L), {
             cwd: L.ws,
             home: L.home,
@@ -1169,6 +1222,7 @@ const GUARANTEES = [
   "network-off",
   "no-privilege", // capabilities dropped, no_new_privs
   "new-session", // new session, no terminal, TIOCSTI/TIOCLINUX refused
+  "host-sockets", // with the network off, no Unix socket outside the roots
   "refused-calls", // seccomp: mknod, mount, namespaces, ptrace, keyrings, bpf, perf, io_uring, modules, reboot
   "read-only-view", // the filesystem view
   "roots-pinned",
