@@ -317,6 +317,29 @@ static int set_read_only(const char *path, int read_only, int recursive) {
   return (int)syscall(SYS_MOUNT_SETATTR, (long)AT_FDCWD, (long)path, (long)(recursive ? AT_RECURSIVE : 0), (long)attr, 32L);
 }
 
+#define SYS_OPEN_TREE 428
+#define SYS_MOVE_MOUNT 429
+#define OPEN_TREE_CLONE 1
+#define MOVE_MOUNT_F_EMPTY_PATH 4
+
+/*
+ * A protected name that is a symbolic link: mount(2) would follow it (protecting only its
+ * target, and the link could still be replaced), so /dev/null is mounted over the link itself
+ * (move_mount without following): the name can no longer be removed, replaced or written through.
+ * 1 when path is not a symlink, 0 when covered, -1 on failure.
+ */
+static int cover_symlink(const char *path) {
+  char target[8];
+  if (readlink(path, target, sizeof(target)) < 0) return 1;
+  long tree = syscall(SYS_OPEN_TREE, (long)AT_FDCWD, (long)"/dev/null", (long)(OPEN_TREE_CLONE | O_CLOEXEC), 0L, 0L);
+  if (tree < 0) return -1;
+  long r = syscall(SYS_MOVE_MOUNT, tree, (long)"", (long)AT_FDCWD, (long)path, (long)MOVE_MOUNT_F_EMPTY_PATH);
+  int err = errno_now();
+  close((int)tree);
+  *__errno_location() = err;
+  return r == 0 ? 0 : -1;
+}
+
 /* A bind mount of path onto itself (recursive); ENOENT is reported as 1 (nothing to bind). */
 static int bind_self(const char *path) {
   if (mount(path, path, 0, MS_BIND | MS_REC, 0) == 0) return 0;
@@ -348,6 +371,9 @@ static int build_view(const char **rw, const char **ro, const char **hide, const
   }
   for (int i = 0; ro[i]; i++) {
     *what = ro[i];
+    int link = cover_symlink(ro[i]);
+    if (link == 0) continue;
+    if (link < 0) return -1;
     int r = bind_self(ro[i]);
     if (r == 1) continue;
     if (r != 0 || set_read_only(ro[i], 1, 1) != 0) return -1;
