@@ -367,6 +367,12 @@ export async function runSandboxHelper(args: string[]): Promise<never> {
     process.exit(126);
   }
   const { spec, argv } = parsed;
+  // Placeholders first (they make absent protected names exist), then what to bind.
+  let placeholders: { release(): void } = { release() {} };
+  if (spec.view.namespaces && "Bun" in globalThis) {
+    const { holdPlaceholders } = await import("./namespace.ts");
+    placeholders = holdPlaceholders(spec.readOnly.filter((p) => PROTECTED_DIRS.includes(p.slice(p.lastIndexOf("/") + 1))));
+  }
   const readOnly = readOnlyTargets(spec.readOnly);
   const hidden = realHidden(spec.hide);
   const keep: unknown[] = [];
@@ -399,6 +405,7 @@ export async function runSandboxHelper(args: string[]): Promise<never> {
       argv,
       supervise: supervisorSettings(l, spec, keep),
     });
+    placeholders.release();
     if (status < 0) process.exit(126);
     return mirrorStatus(l, status);
   }
