@@ -42,6 +42,12 @@ export interface SandboxPort {
    * Null when done, else what failed.
    */
   hardenSelf(): Promise<string | null>;
+  /**
+   * Removes the placeholder mount points (empty folders of mode 01555 the sandbox helper made
+   * for absent protected names) at `paths` that no command holds any more. Optional: only the
+   * Linux namespace view makes them.
+   */
+  releasePlaceholders?(paths: readonly string[]): Promise<void>;
 }
 
 export interface FileStat {

@@ -25,6 +25,11 @@ export function hostSandbox(selfArgv: readonly string[]): SandboxPort {
       return helperArgv(selfArgv, spec, argv);
     },
     selfArgv,
+    async releasePlaceholders(paths) {
+      if (process.platform !== "linux" || !("Bun" in globalThis) || paths.length === 0) return;
+      const { releasePlaceholders } = await import("./namespace.ts");
+      releasePlaceholders(paths);
+    },
     hardenSelf() {
       return (hardened ??= process.platform === "linux" ? notDumpable() : Promise.resolve(null));
     },

@@ -6,7 +6,8 @@
 // session, restricts itself and execs), on Deno by confining itself and execing (no init). Every
 // call runs on the JS main thread, which is the thread that execs or clones (Landlock,
 // no_new_privs and capabilities are per thread).
-import { readdirSync, realpathSync, statSync, type Dirent } from "node:fs";
+import { lstatSync, readdirSync, realpathSync, statSync, type Dirent } from "node:fs";
+import { PROTECTED_DIRS } from "../../core/sandbox-policy.ts";
 import {
   FS,
   grantedFs,
@@ -315,6 +316,36 @@ export function pinnedBinds(roots: readonly string[], readOnly: readonly string[
   return [...binds].sort((a, b) => a.length - b.length);
 }
 
+/**
+ * The read-only paths that exist, and how: a protected name (.git, ...) as it is, so that a
+ * symlink there is covered itself (namespace.c); anything else (CODEX_HOME) by its real path,
+ * which is what must stay read-only.
+ */
+function readOnlyTargets(paths: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const p of paths) {
+    const name = p.slice(p.lastIndexOf("/") + 1);
+    if (PROTECTED_DIRS.includes(name)) {
+      if (lstatOrNull(p)) out.push(p);
+      continue;
+    }
+    try {
+      out.push(realpathSync(p));
+    } catch {
+      // absent: nothing to protect
+    }
+  }
+  return out;
+}
+
+const lstatOrNull = (p: string) => {
+  try {
+    return lstatSync(p);
+  } catch {
+    return null;
+  }
+};
+
 /** The real paths of the hidden files that exist (Landlock rules follow the real tree). */
 function realHidden(paths: readonly string[]): string[] {
   const out: string[] = [];
@@ -336,7 +367,13 @@ export async function runSandboxHelper(args: string[]): Promise<never> {
     process.exit(126);
   }
   const { spec, argv } = parsed;
-  const readOnly = existingPaths(spec.readOnly);
+  // Placeholders first (they make absent protected names exist), then what to bind.
+  let placeholders: { release(): void } = { release() {} };
+  if (spec.view.namespaces && "Bun" in globalThis) {
+    const { holdPlaceholders } = await import("./namespace.ts");
+    placeholders = holdPlaceholders(spec.readOnly.filter((p) => PROTECTED_DIRS.includes(p.slice(p.lastIndexOf("/") + 1))));
+  }
+  const readOnly = readOnlyTargets(spec.readOnly);
   const hidden = realHidden(spec.hide);
   const keep: unknown[] = [];
   let l: Libc;
@@ -368,6 +405,7 @@ export async function runSandboxHelper(args: string[]): Promise<never> {
       argv,
       supervise: supervisorSettings(l, spec, keep),
     });
+    placeholders.release();
     if (status < 0) process.exit(126);
     return mirrorStatus(l, status);
   }

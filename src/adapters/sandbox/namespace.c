@@ -60,6 +60,10 @@ extern int removexattr(const char *path, const char *name);
 extern int utimensat(int dirfd, const char *path, const void *times, int flags);
 extern int connect(int fd, const void *addr, unsigned int len);
 extern int fstat(int fd, void *st);
+extern int flock(int fd, int op);
+extern int mkdir(const char *path, unsigned int mode);
+extern int rmdir(const char *path);
+extern int statx(int dirfd, const char *path, int flags, unsigned int mask, void *buf);
 extern int chdir(const char *path);
 
 #define O_WRONLY 01
@@ -78,6 +82,7 @@ extern int chdir(const char *path);
 #define EINVAL 22
 #define EPERM 1
 #define EFAULT 14
+#define EEXIST 17
 #define ENAMETOOLONG 36
 #define E2BIG 7
 #define EOPNOTSUPP 95
@@ -317,6 +322,29 @@ static int set_read_only(const char *path, int read_only, int recursive) {
   return (int)syscall(SYS_MOUNT_SETATTR, (long)AT_FDCWD, (long)path, (long)(recursive ? AT_RECURSIVE : 0), (long)attr, 32L);
 }
 
+#define SYS_OPEN_TREE 428
+#define SYS_MOVE_MOUNT 429
+#define OPEN_TREE_CLONE 1
+#define MOVE_MOUNT_F_EMPTY_PATH 4
+
+/*
+ * A protected name that is a symbolic link: mount(2) would follow it (protecting only its
+ * target, and the link could still be replaced), so /dev/null is mounted over the link itself
+ * (move_mount without following): the name can no longer be removed, replaced or written through.
+ * 1 when path is not a symlink, 0 when covered, -1 on failure.
+ */
+static int cover_symlink(const char *path) {
+  char target[8];
+  if (readlink(path, target, sizeof(target)) < 0) return 1;
+  long tree = syscall(SYS_OPEN_TREE, (long)AT_FDCWD, (long)"/dev/null", (long)(OPEN_TREE_CLONE | O_CLOEXEC), 0L, 0L);
+  if (tree < 0) return -1;
+  long r = syscall(SYS_MOVE_MOUNT, tree, (long)"", (long)AT_FDCWD, (long)path, (long)MOVE_MOUNT_F_EMPTY_PATH);
+  int err = errno_now();
+  close((int)tree);
+  *__errno_location() = err;
+  return r == 0 ? 0 : -1;
+}
+
 /* A bind mount of path onto itself (recursive); ENOENT is reported as 1 (nothing to bind). */
 static int bind_self(const char *path) {
   if (mount(path, path, 0, MS_BIND | MS_REC, 0) == 0) return 0;
@@ -348,6 +376,9 @@ static int build_view(const char **rw, const char **ro, const char **hide, const
   }
   for (int i = 0; ro[i]; i++) {
     *what = ro[i];
+    int link = cover_symlink(ro[i]);
+    if (link == 0) continue;
+    if (link < 0) return -1;
     int r = bind_self(ro[i]);
     if (r == 1) continue;
     if (r != 0 || set_read_only(ro[i], 1, 1) != 0) return -1;
@@ -847,6 +878,78 @@ static void supervise_one(const struct supervisor *sup, int nfd) {
 }
 
 /*
+ * Placeholders. An absent protected name (.codex, ...) can only be kept from being created by
+ * mounting something there, and a mount needs a mount point: an empty folder of mode 01555 (the
+ * sticky bit marks it as ocx's), made in the real tree. Every command that uses one holds a
+ * shared flock on it; whoever lets go last (an exclusive lock granted) removes it, so concurrent
+ * commands and runs never pull one from under another, and a killed run's leftover is adopted
+ * and removed by the next.
+ */
+#define LOCK_SH 1
+#define LOCK_EX 2
+#define LOCK_NB 4
+#define PLACEHOLDER 041555
+#define STATX_TYPE_MODE_INO 0x103
+
+static int stat_of(int dirfd, const char *path, int flags, unsigned int *mode, u64 *ino) {
+  unsigned char buf[256];
+  if (statx(dirfd, path, flags, STATX_TYPE_MODE_INO, buf) != 0) return -1;
+  *mode = *(unsigned short *)(buf + 28);
+  *ino = *(u64 *)(buf + 32);
+  return 0;
+}
+
+/* Whether fd still is the placeholder at path (nobody removed or replaced it meanwhile). */
+static int same_placeholder(int fd, const char *path) {
+  unsigned int m1, m2;
+  u64 i1, i2;
+  if (stat_of(fd, "", 0x1000 /* AT_EMPTY_PATH */, &m1, &i1) != 0) return 0;
+  if (stat_of(AT_FDCWD, path, 0x100 /* AT_SYMLINK_NOFOLLOW */, &m2, &i2) != 0) return 0;
+  return i1 == i2 && m2 == PLACEHOLDER;
+}
+
+/* fds[i]: a shared-locked placeholder standing at paths[i], or -1 (the name exists, or cannot be made). */
+void ocx_hold_placeholders(const char **paths, int *fds) {
+  for (int i = 0; paths[i]; i++) {
+    fds[i] = -1;
+    for (int attempt = 0; attempt < 8; attempt++) {
+      unsigned int mode;
+      u64 ino;
+      if (stat_of(AT_FDCWD, paths[i], 0x100, &mode, &ino) != 0) {
+        if (errno_now() != ENOENT) break;
+        if (mkdir(paths[i], 0555) != 0) {
+          if (errno_now() == EEXIST) continue;
+          break; /* not creatable by ocx, so not by its commands either */
+        }
+        chmod(paths[i], 01555); /* exact, whatever the umask */
+        continue;
+      }
+      if (mode != PLACEHOLDER) break; /* the user's own: protected as it is */
+      int fd = open(paths[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0) continue;
+      while (flock(fd, LOCK_SH) != 0 && errno_now() == EINTR) {
+      }
+      if (same_placeholder(fd, paths[i])) {
+        fds[i] = fd;
+        break;
+      }
+      close(fd); /* removed by its last holder meanwhile: make another */
+    }
+  }
+}
+
+/* Lets go of them (fds from ocx_hold_placeholders, or NULL to look at the paths): a placeholder
+ * nobody else holds is removed if still empty. */
+void ocx_release_placeholders(const char **paths, int *fds) {
+  for (int i = 0; paths[i]; i++) {
+    int fd = fds ? fds[i] : open(paths[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) continue;
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0 && same_placeholder(fd, paths[i])) rmdir(paths[i]);
+    close(fd);
+  }
+}
+
+/*
  * Can this process's children get a notify listener? (Not under a filter that already has one:
  * a nested ocx.) A throwaway child installs an allow-all filter with a listener and says so.
  * Returns 0, or the errno of the attempt.
@@ -963,6 +1066,13 @@ static void on_helper_death(int sig) {
 
 /* The helper passes the signals ocx sends it on to the init. */
 static volatile int init_pid = 0;
+/* How the helper ends the init when ocx dies: SIGKILL ends a pid namespace; without one the init
+ * is told (SIGPWR) and ends what the command started itself. The helper then cleans up. */
+static volatile int init_death_signal = SIGKILL;
+static void helper_on_parent_death(int sig) {
+  (void)sig;
+  if (init_pid > 0) kill(init_pid, init_death_signal);
+}
 static void helper_forward(int sig) {
   if (init_pid > 0) kill(init_pid, sig);
 }
@@ -1166,6 +1276,7 @@ int ocx_run(const long *sysnos, int flags, int uid, int gid, const char **rw, co
   int is_child = 0, go_read = -1;
   const char *what = "";
   int helper = getpid();
+  int parent = getppid();
   int pid = clone_init(sys_clone, flags & RUN_NAMESPACES, uid, gid, &is_child, &go_read, &what);
   if (pid < 0) {
     report(2, CONFINE_FAILED, what, errno_now(), 1);
@@ -1184,6 +1295,11 @@ int ocx_run(const long *sysnos, int flags, int uid, int gid, const char **rw, co
   close(ruleset_fd);
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* the helper too, now that the init's id maps are written */
   init_pid = pid;
+  init_death_signal = (flags & RUN_NAMESPACES) ? SIGKILL : SIGPWR;
+  /* ocx dying no longer kills the helper outright: it ends the init, then returns to clean up. */
+  signal(SIGPWR, (void *)helper_on_parent_death);
+  prctl(PR_SET_PDEATHSIG, SIGPWR, 0, 0, 0);
+  if (getppid() != parent) helper_on_parent_death(SIGPWR);
   for (int i = 0; i < 6; i++) signal(FORWARDED[i], (void *)helper_forward);
   int command_status = -1;
   ssize_t n;

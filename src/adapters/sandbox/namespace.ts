@@ -28,6 +28,8 @@ const p = FFIType.ptr;
 const SYMBOLS = {
   ocx_probe: { args: [i64, i32, i32, p, i32], returns: i32 },
   ocx_probe_supervisor: { args: [i64, i64], returns: i32 },
+  ocx_hold_placeholders: { args: [p, p], returns: FFIType.void },
+  ocx_release_placeholders: { args: [p, p], returns: FFIType.void },
   ocx_run: { args: [p, i32, i32, i32, p, p, p, p, p, i32, p, p, p], returns: i32 },
 } as const;
 
@@ -86,6 +88,26 @@ export function probeSupervisor(): string | null {
   const err = l.ocx_probe_supervisor(sysno("clone"), sysno("seccomp"));
   if (err === 0) return null;
   return err === 16 ? "a seccomp listener exists already (ocx inside another ocx sandbox)" : `seccomp listener: errno ${err}`;
+}
+
+/**
+ * Placeholder mount points for the absent protected names among `paths` (see namespace.c),
+ * shared-locked while the command runs; `release` lets go and removes those nobody else holds.
+ */
+export function holdPlaceholders(paths: readonly string[]): { release(): void } {
+  if (paths.length === 0) return { release() {} };
+  const keep: unknown[] = [];
+  const list = cArray(addresses, paths, keep);
+  const fds = new Int32Array(paths.length);
+  lib().ocx_hold_placeholders(ptr(list), ptr(fds));
+  return { release: () => lib().ocx_release_placeholders(ptr(list), ptr(fds)) };
+}
+
+/** Removes the placeholders at `paths` that no command holds any more (ocx, at the end of a run). */
+export function releasePlaceholders(paths: readonly string[]): void {
+  if (paths.length === 0) return;
+  const keep: unknown[] = [];
+  lib().ocx_release_placeholders(ptr(cArray(addresses, paths, keep)), null);
 }
 
 /** What the namespace probe found: which parts of the view this host allows, or why none. */

@@ -32,8 +32,8 @@ export async function hostCapabilities(runtime: Runtime, opts?: { carveOuts?: bo
 const warned = new WeakSet<SandboxPolicy>();
 /** Policies already warned about a process that could not be hardened. */
 const warnedHarden = new WeakSet<SandboxPolicy>();
-/** Placeholder mount points made for absent protected names, per policy (removed by releaseSandbox). */
-const placeholders = new WeakMap<SandboxPolicy, Set<string>>();
+/** Policies whose commands got the namespace view (their helpers may have made placeholders). */
+const viewed = new WeakSet<SandboxPolicy>();
 
 /**
  * The argv to spawn for `argv` under `policy`; throws OcxError("sandbox") rather than run
@@ -64,7 +64,7 @@ export async function confinedArgv(
   if (reason) throw new OcxError("sandbox", reason);
   if (caps.platform === "linux" && caps.carveOuts) {
     spec.view = { namespaces: true, freshProc: caps.freshProc === true, privatePts: caps.privatePts === true, supervised: caps.supervisor === true };
-    await makePlaceholders(runtime, policy, spec.readOnly.filter((p) => p !== policy.codexHome));
+    viewed.add(policy);
   } else if (caps.platform === "linux") {
     const home = policy.codexHome ? await rootHolding(runtime, policy.codexHome, policy.writableRoots) : null;
     if (home) {
@@ -94,35 +94,16 @@ export async function confinedArgv(
 }
 
 /**
- * Removes the placeholders made for this policy's commands (call when none of them runs any
- * more): empty folders only, so nothing of the user's is ever removed.
+ * At the end of a run (no command of it runs any more): the placeholder mount points its
+ * commands stood on go, unless another command (of another run) still holds one. The helpers
+ * remove their own when their command ends; this catches a helper that was killed.
  */
 export async function releaseSandbox(runtime: Runtime, policy: SandboxPolicy): Promise<void> {
-  const made = placeholders.get(policy);
-  if (!made) return;
-  placeholders.delete(policy);
-  for (const path of made) {
-    const entries = await runtime.fs.readDir(path).catch(() => null);
-    if (entries && entries.length === 0) await runtime.fs.remove(path, { recursive: true }).catch(() => {});
-  }
-}
-
-/**
- * An absent protected name cannot be created by a command only if something is mounted there,
- * and a mount needs a mount point: an empty, read-only folder, made here and removed at the end.
- */
-async function makePlaceholders(runtime: Runtime, policy: SandboxPolicy, candidates: readonly string[]): Promise<void> {
-  let made = placeholders.get(policy);
-  for (const path of candidates) {
-    if (made?.has(path) || (await runtime.fs.stat(path).catch(() => null))) continue;
-    try {
-      await runtime.fs.mkdir(path, { mode: 0o555 });
-    } catch {
-      continue; // the parent is not writable for ocx either, so not for its commands
-    }
-    if (!made) placeholders.set(policy, (made = new Set()));
-    made.add(path);
-  }
+  if (!viewed.has(policy)) return;
+  viewed.delete(policy);
+  const spec = sandboxSpec(policy);
+  const names = spec ? spec.readOnly.filter((p) => p !== policy.codexHome) : [];
+  await runtime.sandbox.releasePlaceholders?.(names);
 }
 
 async function existing(runtime: Runtime, paths: readonly string[]): Promise<string[]> {

@@ -73,12 +73,14 @@ export function grantedFs(abi: number, isDirectory: boolean): number {
 }
 
 /**
- * The IPC scopes for a command: with the network off, abstract unix sockets outside the sandbox
- * are out of reach too (they are how host services listen without a file; a network namespace
- * hides them the same way). Signals are not scoped: an agent may stop a process that an earlier
- * command started, and each command is its own Landlock domain.
+ * The IPC scopes for a command: signals reach only the command's own processes (not ocx, its
+ * init, or anything else of the user's; a process an earlier command left running is ended with
+ * that command anyway), and with the network off, abstract unix sockets outside the sandbox are
+ * out of reach too (they are how host services listen without a file; a network namespace hides
+ * them the same way).
  */
-export const scopes = (abi: number, network: boolean) => (abi >= LANDLOCK_SCOPE_ABI && !network ? SCOPE.ABSTRACT_UNIX_SOCKET : 0);
+export const scopes = (abi: number, network: boolean) =>
+  abi >= LANDLOCK_SCOPE_ABI ? SCOPE.SIGNAL | (network ? 0 : SCOPE.ABSTRACT_UNIX_SOCKET) : 0;
 
 /** struct landlock_ruleset_attr, sized for the ABI (8 bytes up to ABI 3, 16 from 4, 24 from 6). */
 export function rulesetAttr(abi: number, fs: number, net: number, scoped = 0): Uint8Array {
