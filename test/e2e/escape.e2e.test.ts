@@ -1156,7 +1156,9 @@ for (const u of USERS) {
       const run = await ocxRun(u, ["--sandbox", "workspace-write", ...ONLY_NAMED_ROOTS], script, { cwd: ws, home, codexHome: join(s, "ch"), env });
       // Refusing to run at all (exit 5, nothing run) would be as good as refusing each attack.
       if (!(run.result.code === 5 && run.lines.size === 0)) {
-        for (const name of ["sym_codex_write", "sym_codex_replace", "sym_agents_create", "sym_agents_replace"]) expectRefused(run, name);
+        // (a link covered by /dev/null answers ENOTDIR: dash says "Directory nonexistent")
+        const text = /Permission denied|Operation not permitted|Read-only file system|Device or resource busy|Not a directory|Directory nonexistent/;
+        for (const name of ["sym_codex_write", "sym_codex_replace", "sym_agents_create", "sym_agents_replace"]) expectRefused(run, name, [1, 13, 16, 20, 30], text);
       }
       expect(isSymlink(join(ws, ".codex")) && readlinkSync(join(ws, ".codex"))).toBe("codex-real");
       expect(isSymlink(join(ws, ".agents")) && readlinkSync(join(ws, ".agents"))).toBe("agents-missing");
