@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,6 +20,17 @@ interface Harness extends ToolHarness {
 }
 
 const managers: ProcessManager[] = [];
+/** Scratch workspaces of the carve-out tests, removed when the file is done. */
+const carveDirs: string[] = [];
+const carveDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), "ocx-carve-"));
+  carveDirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const d of carveDirs) rmSync(d, { recursive: true, force: true });
+});
+
 afterEach(async () => {
   await Promise.all(managers.splice(0).map((m) => m.terminateAll()));
 });
@@ -282,7 +293,7 @@ describe("exec_command", () => {
     await exec(ro, { cmd: "true" });
     // Every confined command needs to know whether it gets the namespace view: probed first.
     expect(ro.calls).toEqual(["probe carve-outs", "harden", "spawn"]);
-    const root = mkdtempSync(join(tmpdir(), "ocx-carve-"));
+    const root = carveDir();
     const ww = harness({ mode: "workspace-write", writableRoots: [root], networkAccess: false, bypass: false });
     await exec(ww, { cmd: "true" });
     expect(ww.calls).toEqual(["probe carve-outs", "harden", "spawn"]);
@@ -304,7 +315,7 @@ describe("exec_command", () => {
 
   describe("read-only carve-outs (.git and friends)", () => {
     const workspace = () => {
-      const dir = mkdtempSync(join(tmpdir(), "ocx-carve-"));
+      const dir = carveDir();
       mkdirSync(join(dir, ".git"));
       return dir;
     };
@@ -331,7 +342,7 @@ describe("exec_command", () => {
     });
 
     test("a host without namespaces: the command still runs confined, with one warning per run naming every gap", async () => {
-      const root = mkdtempSync(join(tmpdir(), "ocx-carve-"));
+      const root = carveDir();
       const h = harness(ws(root), { carveOuts: false, problems: ["user namespace: clone: Operation not permitted"] });
       await exec(h, { cmd: "true" });
       await exec(h, { cmd: "true" });
@@ -355,7 +366,7 @@ describe("exec_command", () => {
     });
 
     test("without namespaces, a CODEX_HOME inside a writable root stops the run before anything runs", async () => {
-      const root = mkdtempSync(join(tmpdir(), "ocx-carve-"));
+      const root = carveDir();
       const home = join(root, "codex-home");
       mkdirSync(home);
       const h = harness({ ...ws(root), codexHome: home }, { carveOuts: false, problems: ["user namespace: forced"] });
