@@ -998,6 +998,8 @@ for (const u of USERS) {
           process.kill(running.pid, "SIGKILL");
           stderr = (await running.result).stderr;
           left = await survivors(tags, 2000);
+          // The helper removes its placeholders once the init is gone: give it up to 2 s too.
+          for (const end = Date.now() + 2000; Date.now() < end && readdirSync(ws).length !== before.length; ) await Bun.sleep(25);
         } finally {
           killPids(pidsWithArg(tags));
           try {
