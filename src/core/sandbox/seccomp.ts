@@ -106,7 +106,7 @@ const SYS: Record<string, { x64: number | null; arm64: number | null }> = {
 };
 
 /** Timestamp changes: refused where nothing may be written and no mount view stands behind Landlock. */
-export const TIME_SYSCALLS = ["utime", "utimes", "futimesat", "utimensat"];
+export const TIME_SYSCALLS = ["utime", "utimes", "futimesat", "utimensat"] as const;
 
 /** Refused outright, in every sandbox. */
 const ALWAYS_REFUSED = [
@@ -142,8 +142,8 @@ const ALWAYS_REFUSED = [
   "reboot",
 ];
 
-/** Metadata changes, refused when no read-only mount view stands behind Landlock. */
-export const METADATA_SYSCALLS = [
+/** chmod, chown and extended-attribute calls whose arguments the supervisor can check (namespace.c's OP_* order). */
+const CHECKABLE_METADATA = [
   "chmod",
   "fchmod",
   "fchmodat",
@@ -158,9 +158,10 @@ export const METADATA_SYSCALLS = [
   "removexattr",
   "lremovexattr",
   "fremovexattr",
-  "setxattrat",
-  "removexattrat",
-];
+] as const;
+
+/** Metadata changes, refused when no read-only mount view stands behind Landlock. */
+export const METADATA_SYSCALLS: readonly string[] = [...CHECKABLE_METADATA, "setxattrat", "removexattrat"];
 
 export const TIOCSTI = 0x5412;
 export const TIOCLINUX = 0x541c;
@@ -282,27 +283,7 @@ export const SECCOMP_RET_USER_NOTIF = 0x7fc00000;
  * The calls the metadata supervisor performs for a command (namespace.c's OP_* order): without
  * the read-only mount view, each is checked against the writable roots instead of refused.
  */
-export const SUPERVISED_SYSCALLS = [
-  "chmod",
-  "fchmod",
-  "fchmodat",
-  "fchmodat2",
-  "chown",
-  "fchown",
-  "lchown",
-  "fchownat",
-  "setxattr",
-  "lsetxattr",
-  "fsetxattr",
-  "removexattr",
-  "lremovexattr",
-  "fremovexattr",
-  "utime",
-  "utimes",
-  "futimesat",
-  "utimensat",
-  "connect",
-] as const;
+export const SUPERVISED_SYSCALLS = [...CHECKABLE_METADATA, ...TIME_SYSCALLS, "connect"] as const;
 
 /** The metadata calls among SUPERVISED_SYSCALLS (all but connect). */
 const SUPERVISED_METADATA = SUPERVISED_SYSCALLS.filter((n) => n !== "connect");
