@@ -564,6 +564,50 @@ describe("without user namespaces: the metadata supervisor", () => {
   }, T);
 });
 
+describe("danger-full-access: nothing outlives the command or ocx", () => {
+  const tag = () => `30${Math.floor(Math.random() * 9000 + 1000)}.${process.pid % 1000}`;
+  const alive = (t: string) => Bun.spawnSync(["pgrep", "-f", `^sleep ${t}`]).stdout.toString().trim();
+  async function gone(t: string, ms = 2000) {
+    for (const end = Date.now() + ms; Date.now() < end && alive(t); ) await Bun.sleep(25);
+    return alive(t) === "";
+  }
+
+  test("background jobs (also setsid and double-forked) end with the call; capabilities are untouched", async () => {
+    const t = tag();
+    const r = await sandboxed(`sleep ${t}1 & setsid sleep ${t}2 & sh -c 'sleep ${t}3 &'; echo started`, {
+      cwd: makeDir(),
+      args: ["--sandbox", "danger-full-access"],
+    });
+    try {
+      expect(r.code).toBe(0);
+      expect(r.out).toContain("started");
+      expect(await gone(t)).toBe(true);
+    } finally {
+      Bun.spawnSync(["pkill", "-f", `sleep ${t}`]);
+    }
+  }, T);
+
+  test("kill -9 of ocx mid-command: every process of the command is gone", async () => {
+    const t = tag();
+    const home = makeDir("home-");
+    const p = Bun.spawn([ocxBinPath(), "sandbox", "run", "--sandbox", "danger-full-access", "--", "/bin/sh", "-c", `sleep ${t}1 & setsid sleep ${t}2 & exec sleep ${t}3`], {
+      cwd: makeDir(),
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", CODEX_HOME: home, HOME: home },
+      stdio: ["ignore", "ignore", "ignore"],
+    });
+    try {
+      for (const end = Date.now() + 5000; Date.now() < end && alive(t).split("\n").filter(Boolean).length < 3; ) await Bun.sleep(25);
+      expect(alive(t).split("\n").filter(Boolean)).toHaveLength(3);
+      p.kill(9);
+      await p.exited;
+      expect(await gone(t)).toBe(true);
+    } finally {
+      p.kill(9);
+      Bun.spawnSync(["pkill", "-f", `sleep ${t}`]);
+    }
+  }, T);
+});
+
 describe("ocx sandbox check / run", () => {
   test("check: prints what the host enforces; exit 0 here, 5 when forced unavailable; --json", async () => {
     const home = makeDir("home-");

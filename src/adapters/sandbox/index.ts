@@ -11,7 +11,7 @@ const SANDBOX_EXEC = "/usr/bin/sandbox-exec";
 /** `selfArgv` starts this program again (the compiled binary alone, or runtime + entry file). */
 export function hostSandbox(selfArgv: readonly string[]): SandboxPort {
   let probed: Promise<SandboxCapabilities> | undefined;
-  let carveOuts: Promise<Pick<SandboxCapabilities, "carveOuts" | "freshProc" | "privatePts" | "supervisor" | "problems">> | undefined;
+  let carveOuts: Promise<Pick<SandboxCapabilities, "carveOuts" | "freshProc" | "privatePts" | "supervisor" | "runner" | "problems">> | undefined;
   let hardened: Promise<string | null> | undefined;
   return {
     async probe(opts) {
@@ -61,7 +61,7 @@ async function probe(): Promise<SandboxCapabilities> {
 }
 
 /** Linux: whether commands can run in a user + mount + pid namespace with the read-only view. */
-async function probeCarveOuts(): Promise<Pick<SandboxCapabilities, "carveOuts" | "freshProc" | "privatePts" | "supervisor" | "problems">> {
+async function probeCarveOuts(): Promise<Pick<SandboxCapabilities, "carveOuts" | "freshProc" | "privatePts" | "supervisor" | "runner" | "problems">> {
   if (!("Bun" in globalThis)) {
     return {
       carveOuts: false,
@@ -76,8 +76,9 @@ async function probeCarveOuts(): Promise<Pick<SandboxCapabilities, "carveOuts" |
   const noSupervisor = probeSupervisor();
   const problems = noSupervisor ? [`supervisor: ${noSupervisor}`] : [];
   const supervisor = noSupervisor === null;
-  if (found.namespaces) return { carveOuts: true, freshProc: found.freshProc, privatePts: found.privatePts, supervisor, problems };
+  if (found.namespaces) return { carveOuts: true, freshProc: found.freshProc, privatePts: found.privatePts, supervisor, runner: true, problems };
   return {
+    runner: true,
     carveOuts: false,
     freshProc: false,
     privatePts: false,

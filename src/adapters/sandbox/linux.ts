@@ -359,6 +359,32 @@ function realHidden(paths: readonly string[]): string[] {
   return out;
 }
 
+/** danger-full-access under the init: nothing confined, nothing left behind. Never returns. */
+async function runUnconfined(argv: string[]): Promise<never> {
+  const l = await loadLibc();
+  l.prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  if (process.ppid === 1) return confineFailed("ocx ended before the command started");
+  if (!("Bun" in globalThis)) {
+    resetSignals(l);
+    return execvp(l, argv);
+  }
+  const { runConfined, RUN } = await import("./namespace.ts");
+  const status = runConfined({
+    flags: RUN.unconfined,
+    rw: [],
+    readOnly: [],
+    hide: [],
+    lateRules: [],
+    rulesetFd: -1,
+    fprog: new Uint8Array(16),
+    landlock: { restrictSelf: SYS_LANDLOCK_RESTRICT_SELF, addRule: SYS_LANDLOCK_ADD_RULE },
+    argv,
+    supervise: new BigUint64Array(5),
+  });
+  if (status < 0) process.exit(126);
+  return mirrorStatus(l, status);
+}
+
 /** The helper: `args` are what follows `__sandbox`. Never returns. */
 export async function runSandboxHelper(args: string[]): Promise<never> {
   const parsed = parseHelperArgs(args);
@@ -373,6 +399,7 @@ export async function runSandboxHelper(args: string[]): Promise<never> {
     const { holdPlaceholders } = await import("./namespace.ts");
     placeholders = holdPlaceholders(spec.readOnly.filter((p) => PROTECTED_DIRS.includes(p.slice(p.lastIndexOf("/") + 1))));
   }
+  if (spec.unconfined) return runUnconfined(argv);
   const readOnly = readOnlyTargets(spec.readOnly);
   const hidden = realHidden(spec.hide);
   const keep: unknown[] = [];

@@ -15,7 +15,7 @@ const SYSCALLS: Record<"clone" | "capset" | "seccomp", Record<string, number>> =
 };
 
 /** ocx_run flags and ocx_probe result bits (namespace.c). */
-export const RUN = { namespaces: 1, freshProc: 2, privatePts: 4 } as const;
+export const RUN = { namespaces: 1, freshProc: 2, privatePts: 4, unconfined: 8 } as const;
 const PROBE = { namespaces: 1, freshProc: 2, privatePts: 4 } as const;
 const MFD_CLOEXEC = 1;
 

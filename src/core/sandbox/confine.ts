@@ -3,7 +3,7 @@
 import { OcxError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
 import { PROTECTED_DIRS, type SandboxPolicy } from "../sandbox-policy.ts";
-import { sandboxSpec, unenforceableReason, type SandboxCapabilities } from "./spec.ts";
+import { sandboxSpec, unconfinedSpec, unenforceableReason, type SandboxCapabilities } from "./spec.ts";
 
 /**
  * Set to a reason to make the probe report that nothing can be enforced: for trying the
@@ -51,13 +51,16 @@ export async function confinedArgv(
 ): Promise<string[]> {
   const spec = sandboxSpec(policy);
   if (!spec) {
-    // Full access: the command could read what ocx holds in other ways too; a warning will do.
+    // Full access: nothing is confined, but where the init exists the command runs under it, so
+    // that no process it starts outlives the call or ocx (even a kill -9 of ocx).
+    const runner = runtime.platform === "linux" && (await hostCapabilities(runtime, { carveOuts: true })).runner === true;
+    // The command could read what ocx holds in other ways too; a warning will do.
     const problem = await runtime.sandbox.hardenSelf();
     if (problem && !warnedHarden.has(policy)) {
       warnedHarden.add(policy);
       warn(`ocx's own memory and environment stay readable to its commands on this host (${problem})`);
     }
-    return argv;
+    return runner ? runtime.sandbox.wrap(unconfinedSpec(), argv) : argv;
   }
   const caps = await hostCapabilities(runtime, { carveOuts: true });
   const reason = unenforceableReason(caps, policy.mode);

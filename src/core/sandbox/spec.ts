@@ -17,7 +17,15 @@ export interface SandboxSpec {
   hide: string[];
   /** How the command's view is built; decided from what the host can do (confinedArgv). */
   view: SandboxView;
+  /**
+   * danger-full-access: nothing confined, but the command still runs under ocx's init, so that
+   * nothing it starts outlives it or ocx.
+   */
+  unconfined?: boolean;
 }
+
+/** The spec of a full-access command run under the init (see SandboxSpec.unconfined). */
+export const unconfinedSpec = (): SandboxSpec => ({ writable: [], network: true, readOnly: [], hide: [], view: { ...NO_VIEW }, unconfined: true });
 
 /** The namespace-built view (Linux): absent where user namespaces are not available. */
 export interface SandboxView {
@@ -86,6 +94,7 @@ export function helperArgv(self: readonly string[], spec: SandboxSpec, argv: rea
     ...(spec.view.freshProc ? ["--fresh-proc"] : []),
     ...(spec.view.privatePts ? ["--private-pts"] : []),
     ...(spec.view.supervised ? ["--supervise"] : []),
+    ...(spec.unconfined ? ["--unconfined"] : []),
     "--",
     ...argv,
   ];
@@ -106,6 +115,7 @@ export function parseHelperArgs(args: readonly string[]): { spec: SandboxSpec; a
     else if (a === "--fresh-proc") spec.view.freshProc = true;
     else if (a === "--private-pts") spec.view.privatePts = true;
     else if (a === "--supervise") spec.view.supervised = true;
+    else if (a === "--unconfined") spec.unconfined = true;
     else if (a === "--hide" && i + 1 < args.length) spec.hide.push(args[++i]!);
     else if (a === "--write" && i + 1 < args.length) spec.writable.push(args[++i]!);
     else if (a === "--read-only" && i + 1 < args.length) spec.readOnly.push(args[++i]!);
@@ -135,6 +145,8 @@ export interface SandboxCapabilities {
   privatePts?: boolean;
   /** Linux: seccomp user notification works and this build has the init to answer it. */
   supervisor?: boolean;
+  /** Linux: this build has the init (namespace.c), which ends whatever a command leaves behind. */
+  runner?: boolean;
   /** Why something is missing, in the host's words (errno text, missing file). */
   problems: string[];
 }
