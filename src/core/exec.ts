@@ -249,7 +249,7 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
   out.finish({
     ok: result.ok,
     lastAgentMessage: result.lastAgentMessage,
-    ...(budgetRanOut ? { hint: rollout ? `to continue, run: ocx exec resume ${threadId} "PROMPT" (with a larger budget)` : "this run was --ephemeral: it cannot be resumed" } : {}),
+    ...(budgetRanOut ? { hint: rollout ? `to continue where it stopped (with fresh budgets): ocx exec resume ${threadId} "PROMPT"` : "this run was --ephemeral: it cannot be resumed" } : {}),
   });
   if (opts.outputLastMessage) {
     const last = result.ok ? result.lastAgentMessage : undefined;

@@ -207,7 +207,7 @@ describe("budgets", () => {
     const id = /session id: (\S+)/.exec(r.stderr)?.[1];
     expect(id).toBeDefined();
     expect(r.stderr).toContain("ERROR: budget exceeded: max_turns = 1 (config) (1 model request made)\n");
-    expect(r.stderr).toContain(`to continue, run: ocx exec resume ${id} "PROMPT" (with a larger budget)\n`);
+    expect(r.stderr).toContain(`to continue where it stopped (with fresh budgets): ocx exec resume ${id} "PROMPT"\n`);
 
     const eph = await runOcx(["exec", "--color", "never", "--ephemeral", "--max-turns", "1", "loop"], { home });
     expect(eph.code).toBe(6);
