@@ -102,6 +102,22 @@ describe("budgets", () => {
     expect(callOutput({ input }, "call_3")).toMatch(/^aborted/);
   }, T);
 
+  test("--max-tool-calls: a call over the budget in the same response stops the one still running", async () => {
+    const cwd = makeRepo();
+    const { mock, home } = await setup([
+      sse(turn([execCommand("sleep 60", { yield_time_ms: 30000 }, "call_slow"), execCommand("echo second", {}, "call_second")])),
+      reply("should not get here"),
+    ]);
+    // Without the stop, the first call alone would take 30 s, past the harness's 25 s limit.
+    const r = await runOcx(["exec", ...JSON_, ...FULL, "--max-tool-calls", "1", "two at once"], { home, cwd });
+    expect(r.timedOut).toBe(false);
+    expect(r.code).toBe(6);
+    expect(lastEvent(r.events)).toMatchObject({ type: "turn.failed", error: { code: "budget_exceeded", message: "budget exceeded: --max-tool-calls 1 (1 tool call made, the model asked for another)" } });
+    expect(checkEventStream(r.events)).toEqual([]);
+    expect(items(r.events, "item.started", "command_execution").map((i) => i.command)).not.toContainEqual(expect.stringContaining("echo second"));
+    expect(mock.requests).toHaveLength(1);
+  }, T);
+
   test("--max-tokens: usage reported by the provider adds up; no request once it is reached", async () => {
     // A history that grows: input 100, 200, 300, ... tokens, 10 out each.
     const { mock, home } = await setup(
