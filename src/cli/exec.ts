@@ -6,7 +6,7 @@ import { runExec, type ExecOptions } from "../core/exec.ts";
 import type { Runtime } from "../core/runtime.ts";
 import type { SandboxMode } from "../core/sandbox-policy.ts";
 import { sandboxModes } from "../core/sandbox-policy.ts";
-import { cittyArgs, parseDurationMs, parseFlags, type FlagTable } from "./flags.ts";
+import { cittyArgs, parseDurationMs, parseFlags, parsePositiveInt, type FlagTable } from "./flags.ts";
 
 export const EXEC_FLAGS: FlagTable = {
   config: { type: "string", short: "c", multiple: true, valueHint: "key=value", description: "Override a config.toml value (dotted key, TOML value)" },
@@ -40,6 +40,10 @@ export const EXEC_FLAGS: FlagTable = {
   "experimental-json": { type: "boolean", description: "Alias of --json" },
   "output-last-message": { type: "string", short: "o", valueHint: "FILE", description: "Write the final agent message to FILE" },
   "stdin-timeout": { type: "string", valueHint: "MS", description: "With a prompt argument, wait this long for piped stdin before going on without it (default 5000; 0 waits forever)" },
+  "max-turns": { type: "string", valueHint: "N", description: "Budget: at most N model requests in this run (exit 6 when reached; the session can be resumed)" },
+  "max-tool-calls": { type: "string", valueHint: "N", description: "Budget: at most N tool calls in this run (exit 6)" },
+  "max-tokens": { type: "string", valueHint: "N", description: "Budget: at most N tokens (input + output, as the provider reports them) in this run (exit 6)" },
+  timeout: { type: "string", valueHint: "DURATION", description: "Budget: wall clock of the run, e.g. 90s, 15m, 1h, 1h30m; a plain number is seconds (exit 6)" },
   last: { type: "boolean", description: "resume: the most recent session in this directory" },
   all: { type: "boolean", description: "resume: look in every directory (with --last or a name)" },
   help: { type: "boolean", short: "h", description: "Show this help" },
@@ -116,7 +120,22 @@ export function execOptions(argv: string[], warn: (msg: string) => void): ExecOp
     oss: bool("oss") ? { provider: str("local-provider") } : undefined,
     ignoreUserConfig: bool("ignore-user-config"),
     bypass,
-    stdinTimeoutMs: stdinTimeout === undefined ? undefined : parseDurationMs("stdin-timeout", stdinTimeout),
+    stdinTimeoutMs: stdinTimeout === undefined ? undefined : parseDurationMs("stdin-timeout", stdinTimeout, { allowZero: true }),
+    budgets: budgetFlags(str),
+  };
+}
+
+function budgetFlags(str: (k: string) => string | undefined): ExecOptions["budgets"] {
+  const count = (flag: string) => {
+    const text = str(flag);
+    return text === undefined ? undefined : parsePositiveInt(flag, text);
+  };
+  const timeout = str("timeout");
+  return {
+    maxTurns: count("max-turns"),
+    maxToolCalls: count("max-tool-calls"),
+    maxTokens: count("max-tokens"),
+    timeoutMs: timeout === undefined ? undefined : parseDurationMs("timeout", timeout, { plainUnit: "s" }),
   };
 }
 

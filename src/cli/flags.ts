@@ -3,6 +3,7 @@
 import { parseArgs } from "node:util";
 import type { ArgsDef } from "citty";
 import { OcxError } from "../core/errors.ts";
+import { parseDuration } from "../core/util/duration.ts";
 
 export interface FlagDef {
   type: "string" | "boolean";
@@ -70,16 +71,28 @@ export function cittyArgs(table: FlagTable, positionals: ArgsDef = {}): ArgsDef 
   return args;
 }
 
-/** Parses "5000", "500ms", "5s", "2m" into milliseconds. */
-export function parseDurationMs(flag: string, text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
-  if (!m) {
+/**
+ * Parses a duration: "500ms", "5s", "2m", "1h", "1h30m", or a plain number in `plainUnit`
+ * (milliseconds unless said otherwise). Zero is refused unless `allowZero`.
+ */
+export function parseDurationMs(flag: string, text: string, o: { plainUnit?: "ms" | "s"; allowZero?: boolean } = {}): number {
+  const plainUnit = o.plainUnit ?? "ms";
+  const ms = parseDuration(text, plainUnit);
+  if (ms === undefined || !Number.isSafeInteger(ms) || (ms === 0 && !o.allowZero)) {
+    const plain = plainUnit === "ms" ? "milliseconds" : "seconds";
     throw new OcxError(
       "usage",
-      `error: invalid value '${text}' for '--${flag}': expected milliseconds or a duration like 500ms, 5s, 2m`,
+      `error: invalid value '${text}' for '--${flag}': expected ${o.allowZero ? "" : "more than 0 "}${plain} or a duration like 500ms, 90s, 15m, 1h`,
     );
   }
-  const n = Number(m[1]);
-  const unit = m[2] ?? "ms";
-  return Math.round(unit === "ms" ? n : unit === "s" ? n * 1000 : n * 60_000);
+  return ms;
+}
+
+/** Parses a whole number above zero (budgets). */
+export function parsePositiveInt(flag: string, text: string): number {
+  const n = /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new OcxError("usage", `error: invalid value '${text}' for '--${flag}': expected a whole number above 0`);
+  }
+  return n;
 }

@@ -1,6 +1,7 @@
 // `ocx exec`: resolve everything a run needs, run one turn, report it. Returns the exit code;
 // expected failures before the turn starts throw OcxError.
 import { basename, dirname, join, resolve } from "pathe";
+import { abortOnTimeout, resolveBudgets, turnBudget, type BudgetFlags } from "./agent/budgets.ts";
 import { runTurn } from "./agent/run-turn.ts";
 import { loadConfig } from "./config/load.ts";
 import { DEFAULT_MODEL, DEFAULT_PROVIDER, credentialEnvVars, resolveProvider } from "./config/providers.ts";
@@ -62,6 +63,8 @@ export interface ExecOptions {
   /** --dangerously-bypass-approvals-and-sandbox / --yolo */
   bypass: boolean;
   stdinTimeoutMs?: number;
+  /** --max-turns, --max-tool-calls, --max-tokens, --timeout (over the same keys in config). */
+  budgets?: BudgetFlags;
   /** `exec resume`: the thread to continue. */
   resume?: ResumeRequest;
 }
@@ -69,6 +72,8 @@ export interface ExecOptions {
 const DEFAULT_STDIN_TIMEOUT_MS = 5000;
 
 export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<number> {
+  // --timeout counts from here.
+  const startedAt = runtime.monotonic();
   const home = codexHome(runtime);
   // Every secret ocx knows is replaced in everything it writes: sources are added as they become
   // known; the key variables count even when their value is not the key in use.
@@ -82,6 +87,7 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
     ignoreUserConfig: opts.ignoreUserConfig,
     strict: opts.strictConfig,
   });
+  const budgets = resolveBudgets(opts.budgets ?? {}, config);
   const out = outputProcessor(runtime, opts, stdout, stderr);
   const warn = (m: string) => out.warn(m);
   const startDir = await resolveWorkdir(runtime, opts.cd);
@@ -148,6 +154,7 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
 
   const controller = new AbortController();
   const removeSignals = abortOnInterrupt(runtime, controller, (signal) => `interrupted by ${signal}`);
+  const disarmTimeout = abortOnTimeout(controller, budgets.timeout, runtime.monotonic() - startedAt);
 
   const shell = await defaultShell(runtime);
   const context = userMessage(
@@ -228,15 +235,22 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
     detail: (id, d) => out.detail(id, d),
     warn,
     signal: controller.signal,
+    budget: turnBudget(budgets),
     nextItemId: () => `item_${itemCounter++}`,
     onHistoryItem: (item) => rollout?.item(item),
   });
   removeSignals();
+  disarmTimeout();
   rollout?.event({ type: "token_count", info: { total_token_usage: result.usage, last_token_usage: result.usage } });
   if (!result.ok) rollout?.event({ type: "error", message: result.error?.message ?? "turn failed" });
   rollout?.event({ type: "task_complete", turn_id: turnId, last_agent_message: result.lastAgentMessage ?? null });
 
-  out.finish({ ok: result.ok, lastAgentMessage: result.lastAgentMessage });
+  const budgetRanOut = result.error?.kind === "budget";
+  out.finish({
+    ok: result.ok,
+    lastAgentMessage: result.lastAgentMessage,
+    ...(budgetRanOut ? { hint: rollout ? `to continue where it stopped (with fresh budgets): ocx exec resume ${threadId} "PROMPT"` : "this run was --ephemeral: it cannot be resumed" } : {}),
+  });
   if (opts.outputLastMessage) {
     const last = result.ok ? result.lastAgentMessage : undefined;
     await writeLastMessage(runtime, opts.outputLastMessage, last === undefined ? undefined : redactor.text(last), out, stderr);

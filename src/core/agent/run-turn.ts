@@ -14,6 +14,7 @@ import type { Runtime } from "../runtime.ts";
 import type { SandboxPolicy } from "../sandbox-policy.ts";
 import type { Tool, ToolContext, TurnScope } from "../tools/define-tool.ts";
 import { backoffMs, sleep } from "../model/retry.ts";
+import type { TurnBudget } from "./budgets.ts";
 import { callOutputItem, isToolCall, itemText, reasoningText } from "./items.ts";
 
 export interface TurnOptions {
@@ -47,6 +48,8 @@ export interface TurnOptions {
   warn?(message: string): void;
   /** Aborted on interrupt; the reason should be an OcxError saying why. */
   signal: AbortSignal;
+  /** --max-turns, --max-tool-calls, --max-tokens: checked before each model request and tool call. */
+  budget?: TurnBudget;
   nextItemId(): string;
   /** Called for every item appended to the history (model output and tool results). */
   onHistoryItem?(item: ResponseItem): void;
@@ -87,6 +90,7 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
     let corrected = false;
     for (;;) {
       turn.signal.throwIfAborted();
+      if (streamRetries === 0) opts.budget?.beforeRequest(usage);
       const request: ModelRequest = {
         model: opts.model,
         instructions: opts.instructions,
@@ -108,6 +112,7 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
             const item = part.item;
             append(item);
             if (isToolCall(item)) {
+              opts.budget?.beforeToolCall();
               const output = runCall(item, toolsByName, opts, turn.signal, scope);
               // Results are observed below, in call order; a call that fails the turn
               // (sandbox refusal, ...) stops the others at once.

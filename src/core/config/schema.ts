@@ -1,8 +1,19 @@
 // config.toml as ocx understands it. Unknown keys are dropped (strict mode comes with the config
 // issue); known keys are validated so a wrong type is reported with its key and what was expected.
 import * as v from "valibot";
+import { parseDuration } from "../util/duration.ts";
 
 const stringRecord = v.record(v.string(), v.string());
+/** A budget: a whole number above zero. */
+const positive = v.pipe(v.number(), v.integer("expected a whole number above 0"), v.minValue(1, "expected a whole number above 0"), v.maxValue(Number.MAX_SAFE_INTEGER));
+/** A duration: "90s", "15m", "1h30m", or a number of seconds; above zero. */
+const duration = v.pipe(
+  v.union([v.number(), v.string()], 'expected a duration like "90s", "15m", "1h" or a number of seconds'),
+  v.check((d) => {
+    const ms = typeof d === "number" ? d * 1000 : parseDuration(d, "s");
+    return ms !== undefined && Number.isFinite(ms) && Math.round(ms) > 0;
+  }, 'expected a duration above zero like "90s", "15m", "1h" or a number of seconds'),
+);
 const count = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(100));
 
 export const ProviderConfig = v.object({
@@ -66,6 +77,11 @@ export const Config = v.object({
   web_search: v.optional(v.string()),
   analytics: v.optional(v.looseObject({})),
   features: v.optional(v.looseObject({})),
+  /** Budgets of a run (--max-turns, --max-tool-calls, --max-tokens, --timeout): exit 6 when one runs out. */
+  max_turns: v.optional(positive),
+  max_tool_calls: v.optional(positive),
+  max_tokens: v.optional(positive),
+  timeout: v.optional(duration),
   stdin_timeout_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
   tools: v.optional(
     v.object({

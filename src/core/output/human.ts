@@ -146,6 +146,7 @@ export function humanProcessor(opts: HumanOptions): OutputProcessor {
       line(`warning: ${message}`);
     },
     finish(outcome) {
+      if (outcome.hint) line(outcome.hint);
       const text = outcome.lastAgentMessage;
       if (!outcome.ok || text === undefined) return;
       if (stdout.isTTY && stderr.isTTY) return;

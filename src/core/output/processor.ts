@@ -17,6 +17,8 @@ export interface RunHeader {
 export interface RunOutcome {
   ok: boolean;
   lastAgentMessage?: string;
+  /** What to do next after a failure (how to resume after a budget ran out); human mode prints it. */
+  hint?: string;
 }
 
 export interface OutputProcessor {
