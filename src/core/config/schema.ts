@@ -67,6 +67,8 @@ export const Config = v.object({
   analytics: v.optional(v.looseObject({})),
   features: v.optional(v.looseObject({})),
   stdin_timeout_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  /** How long a run waits for a session another run is writing before it exits 3. */
+  session_lock_wait_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
   tools: v.optional(
     v.object({
       /** ocx offers update_plan unless this is false (codex exec needs it set to true). */
