@@ -35,7 +35,7 @@ import { OCX_VERSION } from "./version.ts";
 import { OSS_DEFAULT_MODEL, ossProvider, probeLocalServer } from "./config/oss.ts";
 import { commandEnv } from "./exec/env-policy.ts";
 import { AGENTS_MARKER, agentsMessage, loadProjectDocs } from "./prompt/project-docs.ts";
-import { codexHome, defaultShell, gitRoot, resolveWorkdir } from "./workspace.ts";
+import { checkedCodexHome, defaultShell, gitRoot, resolveWorkdir } from "./workspace.ts";
 import { createRedactor, redactingSink, type Redactor } from "./redact.ts";
 import { authFileSecrets } from "./auth/storage.ts";
 
@@ -80,7 +80,7 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
 }
 
 async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]): Promise<number> {
-  const home = codexHome(runtime);
+  const home = await checkedCodexHome(runtime);
   // Every secret ocx knows is replaced in everything it writes: sources are added as they become
   // known; the key variables count even when their value is not the key in use.
   const redactor = createRedactor(secretEnvValues(runtime, ["CODEX_API_KEY", "OPENAI_API_KEY"]));
