@@ -52,6 +52,28 @@ async function stat(path: string): Promise<FileStat | null> {
   }
 }
 
+/**
+ * null when process `pid` is gone (or a zombie); else its start time from /proc (clock ticks
+ * since boot), or "" where there is no /proc.
+ */
+async function processStamp(pid: number): Promise<string | null> {
+  if (!Number.isInteger(pid) || pid <= 0) return null;
+  try {
+    const stat = await fsp.readFile(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // fields[0] is the state (field 3 of proc(5)), fields[19] the start time (field 22).
+    return fields[0] === "Z" || fields[0] === "X" ? null : (fields[19] ?? "");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT" && (await stat("/proc/self/stat").catch(() => null))) return null;
+  }
+  try {
+    process.kill(pid, 0);
+    return "";
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM" ? "" : null;
+  }
+}
+
 export interface RuntimeParts {
   name: string;
   readStdin(): ReadableStream<Uint8Array>;
@@ -70,6 +92,8 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
     arch: process.arch,
     args: process.argv.slice(2),
     execPath: process.execPath,
+    pid: process.pid,
+    processStamp,
     env: (name) => process.env[name],
     envAll: () => {
       const env: Record<string, string> = {};

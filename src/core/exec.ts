@@ -31,11 +31,12 @@ import type { Tool } from "./tools/define-tool.ts";
 import { uuidv7 } from "./util/uuid.ts";
 import { loadResumed, overridesKey, resumedSandbox, type ResumedThread, type ResumeRequest } from "./session/resume.ts";
 import { RolloutWriter, rolloutRelativePath, rolloutSandboxPolicy } from "./session/rollout.ts";
+import { DEFAULT_SESSION_LOCK_WAIT_MS, lockSession, type LockOptions, type SessionLock } from "./session/lock.ts";
 import { OCX_VERSION } from "./version.ts";
 import { OSS_DEFAULT_MODEL, ossProvider, probeLocalServer } from "./config/oss.ts";
 import { commandEnv } from "./exec/env-policy.ts";
 import { AGENTS_MARKER, agentsMessage, loadProjectDocs } from "./prompt/project-docs.ts";
-import { codexHome, defaultShell, gitRoot, resolveWorkdir } from "./workspace.ts";
+import { checkedCodexHome, defaultShell, gitRoot, resolveWorkdir } from "./workspace.ts";
 import { createRedactor, redactingSink, type Redactor } from "./redact.ts";
 import { authFileSecrets } from "./auth/storage.ts";
 
@@ -72,9 +73,19 @@ export interface ExecOptions {
 const DEFAULT_STDIN_TIMEOUT_MS = 5000;
 
 export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<number> {
+  // The session this run writes stays locked until it ends, however it ends.
+  const locks: SessionLock[] = [];
+  try {
+    return await execRun(runtime, opts, locks);
+  } finally {
+    for (const lock of locks) await lock.release();
+  }
+}
+
+async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]): Promise<number> {
   // --timeout counts from here.
   const startedAt = runtime.monotonic();
-  const home = codexHome(runtime);
+  const home = await checkedCodexHome(runtime);
   // Every secret ocx knows is replaced in everything it writes: sources are added as they become
   // known; the key variables count even when their value is not the key in use.
   const redactor = createRedactor(secretEnvValues(runtime, ["CODEX_API_KEY", "OPENAI_API_KEY"]));
@@ -91,7 +102,10 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
   const out = outputProcessor(runtime, opts, stdout, stderr);
   const warn = (m: string) => out.warn(m);
   const startDir = await resolveWorkdir(runtime, opts.cd);
-  const resumed = opts.resume ? await loadResumed(runtime, home, opts.resume, startDir, warn) : undefined;
+  // --ephemeral writes nothing, so it takes no lock.
+  const lockOptions = opts.ephemeral ? undefined : sessionLockOptions(config, warn);
+  const resumed = opts.resume ? await loadResumed(runtime, home, opts.resume, startDir, warn, lockOptions) : undefined;
+  if (resumed?.lock) locks.push(resumed.lock);
   // A resumed thread runs where it last ran unless -C says otherwise.
   const cwd = opts.cd === undefined && resumed?.cwd !== undefined ? await resolveWorkdir(runtime, resumed.cwd) : startDir;
   const outputSchema = opts.outputSchema ? await readOutputSchema(runtime, opts.outputSchema) : undefined;
@@ -139,7 +153,7 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
   });
   const rollout = opts.ephemeral
     ? undefined
-    : await openRollout(runtime, { home, threadId, resumed, redactor, meta: { cwd, provider: providerId }, warn });
+    : await openRollout(runtime, { home, threadId, resumed, redactor, meta: { cwd, provider: providerId }, warn, lock: lockOptions, locks });
   const emit = (e: ThreadEvent) => {
     // On disk before anyone hears of it: a completed item is in the rollout when its event is out
     // (a command's output is not repeated here; its function_call_output carries it).
@@ -311,11 +325,24 @@ function alreadySent(items: ResponseItem[], message: ResponseItem, marker: strin
  */
 async function openRollout(
   runtime: Runtime,
-  o: { home: string; threadId: string; resumed?: ResumedThread; redactor: Redactor; meta: { cwd: string; provider: string }; warn: (m: string) => void },
+  o: {
+    home: string;
+    threadId: string;
+    resumed?: ResumedThread;
+    redactor: Redactor;
+    meta: { cwd: string; provider: string };
+    warn: (m: string) => void;
+    /** A new thread's file is locked before it is created (a resumed one is already locked). */
+    lock?: LockOptions;
+    locks: SessionLock[];
+  },
 ): Promise<RolloutWriter | undefined> {
   const path = o.resumed?.path ?? join(o.home, rolloutRelativePath(runtime.now(), runtime.timeZone(), o.threadId));
   try {
-    if (!o.resumed) await runtime.fs.mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    if (!o.resumed) {
+      await runtime.fs.mkdir(dirname(path), { recursive: true, mode: 0o700 });
+      if (o.lock) o.locks.push(await lockSession(runtime, path, o.lock));
+    }
     const writer = new RolloutWriter(runtime, path, o.redactor, o.resumed?.lines ?? 0, o.warn);
     if (!o.resumed) {
       writer.write("session_meta", {
@@ -334,6 +361,15 @@ async function openRollout(
     o.warn(`could not write the session file ${path}: ${describeError(e)}; this run cannot be resumed`);
     return undefined;
   }
+}
+
+/** How a run waits for a session another run is writing (session_lock_wait_ms). */
+function sessionLockOptions(config: Config, warn: (m: string) => void): LockOptions {
+  const waitMs = config.session_lock_wait_ms ?? DEFAULT_SESSION_LOCK_WAIT_MS;
+  return {
+    waitMs,
+    onWait: ({ pid }) => warn(`the session is being written by process ${pid}; waiting up to ${waitMs} ms for it to finish`),
+  };
 }
 
 /** The tools offered to the model, in the reference's order. */

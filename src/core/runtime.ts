@@ -139,6 +139,14 @@ export interface Runtime {
   readonly args: string[];
   /** Absolute path of the running executable (the compiled ocx, or the runtime binary). */
   readonly execPath: string;
+  /** This process's id. */
+  readonly pid: number;
+  /**
+   * Whether process `pid` runs: null when it does not (or is a zombie), else a string telling
+   * this process apart from a later one given the same pid (its start time where the OS says,
+   * else ""). For locks whose holder may have been killed.
+   */
+  processStamp(pid: number): Promise<string | null>;
   env(name: string): string | undefined;
   envAll(): Record<string, string>;
   cwd(): string;

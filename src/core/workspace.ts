@@ -9,6 +9,26 @@ export function codexHome(runtime: Runtime): string {
   return join(runtime.homeDir(), ".codex");
 }
 
+/**
+ * CODEX_HOME, checked: something there that is not a directory (a file, a dangling mount) is a
+ * config error (exit 3) rather than a run that finds no config and no credentials. A missing one
+ * is fine: it is created when something is saved.
+ */
+export async function checkedCodexHome(runtime: Runtime): Promise<string> {
+  const home = codexHome(runtime);
+  let st;
+  try {
+    st = await runtime.fs.stat(home);
+  } catch (e) {
+    throw new OcxError("config", `CODEX_HOME ${home} cannot be read (${(e as { code?: string }).code ?? (e as Error).message}); check its permissions or point CODEX_HOME at another directory`);
+  }
+  if (st && !st.isDirectory) {
+    const which = runtime.env("CODEX_HOME") ? "CODEX_HOME" : "CODEX_HOME (default ~/.codex)";
+    throw new OcxError("config", `${which} ${home} is not a directory; point CODEX_HOME at a directory (it is created when missing)`);
+  }
+  return home;
+}
+
 /** The absolute, canonical working directory for `-C DIR` (or the process cwd). */
 export async function resolveWorkdir(runtime: Runtime, cd: string | undefined): Promise<string> {
   const dir = resolve(runtime.cwd(), cd ?? ".");

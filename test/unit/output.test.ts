@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { CommandExecutionItem, ThreadEvent } from "../../src/core/events.ts";
-import { humanProcessor } from "../../src/core/output/human.ts";
+import { esc, humanProcessor } from "../../src/core/output/human.ts";
 import { jsonlProcessor } from "../../src/core/output/jsonl.ts";
 import type { OutputProcessor, RunHeader } from "../../src/core/output/processor.ts";
 import type { OutputSink } from "../../src/core/runtime.ts";
@@ -469,5 +469,14 @@ describe("human output: color", () => {
     everything(plain);
     expect(err.replace(/\x1b\[[0-9;]*m/g, "")).toBe(plain.stderr.text());
     expect(o.stdout.text()).toBe("hi\n");
+  });
+});
+
+describe("esc: text for a terminal", () => {
+  test("C0/C1 controls and DEL become \\xHH; newlines and tabs stay; CRLF becomes a newline, a lone CR is shown", () => {
+    expect(esc("plain\ttext\nnext")).toBe("plain\ttext\nnext");
+    expect(esc("\x1b]52;c;eA==\x07")).toBe("\\x1b]52;c;eA==\\x07");
+    expect(esc("a\r\nb\rc\x7f\x9b2J\x00")).toBe("a\nb\\x0dc\\x7f\\x9b2J\\x00");
+    expect(esc("ünïcödé ✓")).toBe("ünïcödé ✓");
   });
 });

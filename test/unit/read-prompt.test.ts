@@ -67,3 +67,27 @@ describe("stdin decoding", () => {
     expect(() => decodeInput(new Uint8Array([0x61, 0x62, 0xff, 0x63]))).toThrow("invalid byte at offset 2");
   });
 });
+
+describe("unreadable stdin", () => {
+  const failing = (code: string) => ({
+    isTTY: false,
+    readable: () =>
+      new ReadableStream<Uint8Array>({
+        pull() {
+          throw Object.assign(new Error(`${code}: illegal operation`), { code });
+        },
+      }),
+  });
+  test("with a prompt argument: one warning, the prompt alone", async () => {
+    expect(await run("P", failing("EISDIR"))).toEqual({
+      prompt: "P",
+      notices: ["Reading additional input from stdin...", "warning: stdin is a directory; continuing without it"],
+    });
+    expect((await run("P", failing("EIO"))).notices[1]).toBe("warning: stdin cannot be read (EIO: illegal operation); continuing without it");
+  });
+  test("without one: a usage error saying why", async () => {
+    const r = await run(undefined, failing("EISDIR"));
+    expect(r.error?.exitCode).toBe(2);
+    expect(r.error?.message).toContain("stdin is a directory");
+  });
+});

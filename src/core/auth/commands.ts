@@ -3,13 +3,13 @@ import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { abortOnInterrupt } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
-import { codexHome } from "../workspace.ts";
+import { checkedCodexHome } from "../workspace.ts";
 import { loginWithBrowser } from "./browser-login.ts";
 import { loginWithDeviceCode } from "./device-code.ts";
 import * as basic from "./login.ts";
 
 async function setup(runtime: Runtime, overrides: string[]): Promise<{ config: Config; home: string }> {
-  const home = codexHome(runtime);
+  const home = await checkedCodexHome(runtime);
   return { config: await loadConfig(runtime, { codexHome: home, overrides }), home };
 }
 

@@ -12,7 +12,7 @@ import { parseOverride, setPath } from "./overrides.ts";
 export interface LoadConfigOptions {
   codexHome: string;
   overrides: string[];
-  /** -p NAME: $CODEX_HOME/NAME.config.toml, layered over config.toml (ignored when missing). */
+  /** -p NAME: $CODEX_HOME/NAME.config.toml, layered over config.toml (an error when missing). */
   profile?: string;
   ignoreUserConfig?: boolean;
   /** --strict-config: a key ocx does not know is an error instead of being ignored. */
@@ -31,7 +31,14 @@ export async function loadConfig(runtime: Runtime, opts: LoadConfigOptions): Pro
   const overrides = opts.overrides.map(parseOverride);
   const layers: Layer[] = [];
   if (!opts.ignoreUserConfig) layers.push(await readLayer(runtime, join(opts.codexHome, "config.toml")));
-  if (opts.profile) layers.push(await readLayer(runtime, join(opts.codexHome, `${opts.profile}.config.toml`)));
+  if (opts.profile) {
+    const file = join(opts.codexHome, `${opts.profile}.config.toml`);
+    const layer = await readLayer(runtime, file);
+    if (layer.text === undefined) {
+      throw new OcxError("config", `Error loading config: profile \`${opts.profile}\` not found: there is no file ${file}; create it or check the -p/--profile name`);
+    }
+    layers.push(layer);
+  }
   const fromFlags: Record<string, unknown> = {};
   for (const o of overrides) setPath(fromFlags, o.path, o.value);
   layers.push({ source: "-c override", raw: fromFlags });

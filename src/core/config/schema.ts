@@ -14,11 +14,24 @@ const duration = v.pipe(
     return ms !== undefined && Number.isFinite(ms) && Math.round(ms) > 0;
   }, 'expected a duration above zero like "90s", "15m", "1h" or a number of seconds'),
 );
+
+/** A URL a request can go to: http:// or https:// (anything else would only fail after retries). */
+const httpUrl = v.pipe(
+  v.string(),
+  v.check((s) => {
+    try {
+      const u = new URL(s);
+      return (u.protocol === "http:" || u.protocol === "https:") && u.host !== "";
+    } catch {
+      return false;
+    }
+  }, (issue) => `expected an http:// or https:// URL such as "http://127.0.0.1:8000/v1", got ${JSON.stringify(issue.input)}`),
+);
 const count = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(100));
 
 export const ProviderConfig = v.object({
   name: v.optional(v.string()),
-  base_url: v.optional(v.string()),
+  base_url: v.optional(httpUrl),
   env_key: v.optional(v.string()),
   env_key_instructions: v.optional(v.string()),
   wire_api: v.optional(v.picklist(["responses", "chat"])),
@@ -36,11 +49,11 @@ export const Config = v.object({
   model: v.optional(v.string()),
   model_provider: v.optional(v.string()),
   model_providers: v.optional(v.record(v.string(), ProviderConfig)),
-  openai_base_url: v.optional(v.string()),
+  openai_base_url: v.optional(httpUrl),
   /** ChatGPT sign-in: the OAuth issuer and client, and the backend the model requests go to. */
   chatgpt_issuer: v.optional(v.string()),
   chatgpt_client_id: v.optional(v.string()),
-  chatgpt_base_url: v.optional(v.string()),
+  chatgpt_base_url: v.optional(httpUrl),
   forced_login_method: v.optional(v.picklist(["api", "chatgpt"])),
   model_reasoning_effort: v.optional(v.string()),
   model_reasoning_summary: v.optional(v.string()),
@@ -83,6 +96,8 @@ export const Config = v.object({
   max_tokens: v.optional(positive),
   timeout: v.optional(duration),
   stdin_timeout_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  /** How long a run waits for a session another run is writing before it exits 3. */
+  session_lock_wait_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
   tools: v.optional(
     v.object({
       /** ocx offers update_plan unless this is false (codex exec needs it set to true). */

@@ -1,5 +1,8 @@
 // Human mode (contract section 3.1): header and transcript on stderr, only the final message on
-// stdout (and not even that when both streams are terminals: it is already on screen).
+// stdout (and not even that when both streams are terminals: it is already on screen). What the
+// model, a command or a file says is shown on stderr with its control characters escaped (ESC as
+// `\x1b`), so it cannot move the cursor, retitle the window or set the clipboard (OSC 52); only
+// ocx's own colours reach the terminal. The final message on stdout stays byte-exact.
 import type { ItemDetail, ThreadEvent, ThreadItem } from "../events.ts";
 import type { OutputSink } from "../runtime.ts";
 import type { OutputProcessor, RunHeader } from "./processor.ts";
@@ -41,16 +44,16 @@ export function humanProcessor(opts: HumanOptions): OutputProcessor {
     switch (item.type) {
       case "agent_message":
         line(style.magenta("ocx"));
-        line(item.text);
+        line(esc(item.text));
         break;
       case "reasoning":
-        line(style.reasoning(item.text));
+        line(style.reasoning(esc(item.text)));
         break;
       case "command_execution":
         if (phase === "started") {
           started.set(item.id, opts.monotonic());
           line(style.magenta("exec"));
-          line(`${style.bold(item.command)} in ${workdir}`);
+          line(`${style.bold(esc(item.command))} in ${esc(workdir)}`);
         } else if (phase === "completed") {
           const t0 = started.get(item.id);
           const ms = t0 === undefined ? 0 : Math.round(opts.monotonic() - t0);
@@ -59,7 +62,7 @@ export function humanProcessor(opts: HumanOptions): OutputProcessor {
               ? style.green(` succeeded in ${ms}ms:`)
               : style.red(` exited ${item.exit_code ?? "(killed)"} in ${ms}ms:`);
           line(verdict);
-          const out = truncateLines(item.aggregated_output, MAX_OUTPUT_LINES);
+          const out = truncateLines(esc(item.aggregated_output), MAX_OUTPUT_LINES);
           if (out) line(style.dim(out));
         }
         break;
@@ -68,11 +71,11 @@ export function humanProcessor(opts: HumanOptions): OutputProcessor {
           line(style.magenta("apply patch"));
         } else if (phase === "completed") {
           line(item.status === "completed" ? style.green("patch: completed") : style.red("patch: failed"));
-          for (const c of item.changes) line(`${KIND_LETTER[c.kind]} ${c.path}`);
+          for (const c of item.changes) line(`${KIND_LETTER[c.kind]} ${esc(c.path)}`);
           const d = takeDetail(item.id);
           if (d?.kind === "diff") {
             const text = d.text();
-            if (text) line(colorDiff(text, style));
+            if (text) line(colorDiff(esc(text), style));
           }
         }
         break;
@@ -80,15 +83,15 @@ export function humanProcessor(opts: HumanOptions): OutputProcessor {
         if (phase === "completed") break;
         const d = takeDetail(item.id);
         if (d?.kind === "plan") {
-          if (d.explanation) line(style.italic(d.explanation));
-          for (const s of d.steps) line(`  ${PLAN_MARK[s.status]} ${s.status === "in_progress" ? style.cyan(s.step) : s.step}`);
+          if (d.explanation) line(style.italic(esc(d.explanation)));
+          for (const s of d.steps) line(`  ${PLAN_MARK[s.status]} ${s.status === "in_progress" ? style.cyan(esc(s.step)) : esc(s.step)}`);
         } else {
-          for (const i of item.items) line(`  ${i.completed ? PLAN_MARK.completed : PLAN_MARK.pending} ${i.text}`);
+          for (const i of item.items) line(`  ${i.completed ? PLAN_MARK.completed : PLAN_MARK.pending} ${esc(i.text)}`);
         }
         break;
       }
       case "error":
-        line(`warning: ${item.message}`);
+        line(`warning: ${esc(item.message)}`);
         break;
       default:
         break;
@@ -110,10 +113,10 @@ export function humanProcessor(opts: HumanOptions): OutputProcessor {
         ["reasoning summaries", h.reasoningSummaries],
         ["session id", h.sessionId],
       ];
-      for (const [k, v] of rows) line(`${style.bold(`${k}:`)} ${v}`);
+      for (const [k, v] of rows) line(`${style.bold(`${k}:`)} ${esc(v)}`);
       line("--------");
       line(style.cyan("user"));
-      line(h.prompt);
+      line(esc(h.prompt));
     },
     emit(event: ThreadEvent) {
       switch (event.type) {
@@ -124,10 +127,10 @@ export function humanProcessor(opts: HumanOptions): OutputProcessor {
           break;
         case "error":
           // A fatal error is followed by turn.failed, which prints it once.
-          if (event.message.startsWith("Reconnecting...")) line(`warning: ${event.message}`);
+          if (event.message.startsWith("Reconnecting...")) line(`warning: ${esc(event.message)}`);
           break;
         case "turn.failed":
-          line(style.red(`ERROR: ${event.error.message}`));
+          line(style.red(`ERROR: ${esc(event.error.message)}`));
           break;
         case "turn.completed": {
           const u = event.usage;
@@ -143,7 +146,7 @@ export function humanProcessor(opts: HumanOptions): OutputProcessor {
       details.set(id, d);
     },
     warn(message) {
-      line(`warning: ${message}`);
+      line(`warning: ${esc(message)}`);
     },
     finish(outcome) {
       if (outcome.hint) line(outcome.hint);
@@ -153,6 +156,18 @@ export function humanProcessor(opts: HumanOptions): OutputProcessor {
       stdout.write(`${text}\n`);
     },
   };
+}
+
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
+const CONTROLS = /\r\n|[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
+
+/**
+ * Text for a terminal: C0 and C1 control characters (ESC, BEL, CSI, a lone CR...) and DEL shown
+ * as `\xHH` instead of obeyed; newlines and tabs stay, CRLF becomes a newline.
+ */
+export function esc(text: string): string {
+  if (!CONTROL.test(text)) return text;
+  return text.replace(CONTROLS, (c) => (c === "\r\n" ? "\n" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`));
 }
 
 const KIND_LETTER = { add: "A", delete: "D", update: "M" } as const;

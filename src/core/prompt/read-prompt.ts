@@ -1,6 +1,6 @@
 // Prompt and stdin resolution (contract section 1.4, ocx-extensions "Input"): a prompt argument,
 // stdin, or both; never hang on an inherited stdin that nobody writes to.
-import { OcxError } from "../errors.ts";
+import { OcxError, describeError, isOcxError } from "../errors.ts";
 import type { InputSource } from "../runtime.ts";
 
 export interface ReadPromptOptions {
@@ -18,7 +18,15 @@ export async function readPrompt(opts: ReadPromptOptions): Promise<string> {
   if (arg !== undefined && arg !== "-") {
     if (stdin.isTTY) return arg;
     opts.notice("Reading additional input from stdin...");
-    const extra = await readStdin(stdin, opts.stdinTimeoutMs);
+    let extra: string | null;
+    try {
+      extra = await readStdin(stdin, opts.stdinTimeoutMs);
+    } catch (e) {
+      if (isOcxError(e)) throw e;
+      // stdin is a directory (`< dir`), closed or otherwise unreadable: the prompt is enough.
+      opts.notice(`warning: ${stdinProblem(e)}; continuing without it`);
+      return arg;
+    }
     if (extra === null) {
       opts.notice(`No input on stdin after ${opts.stdinTimeoutMs} ms; continuing without it (see --stdin-timeout).`);
       return arg;
@@ -30,9 +38,20 @@ export async function readPrompt(opts: ReadPromptOptions): Promise<string> {
     throw new OcxError("usage", "No prompt provided. Either specify one as an argument or pipe the prompt into stdin.");
   }
   if (arg === undefined) opts.notice("Reading prompt from stdin...");
-  const text = (await readStdin(stdin, 0)) ?? "";
+  let text: string;
+  try {
+    text = (await readStdin(stdin, 0)) ?? "";
+  } catch (e) {
+    if (isOcxError(e)) throw e;
+    throw new OcxError("usage", `Failed to read prompt from stdin: ${stdinProblem(e)}; pipe the prompt in or give it as an argument`);
+  }
   if (text.trim() === "") throw new OcxError("usage", "No prompt provided via stdin.");
   return text;
+}
+
+/** Why stdin could not be read, in a few words. */
+function stdinProblem(e: unknown): string {
+  return (e as { code?: unknown }).code === "EISDIR" ? "stdin is a directory" : `stdin cannot be read (${describeError(e)})`;
 }
 
 /**

@@ -2,7 +2,7 @@
 // updated first: id, updated time, directory, first prompt line.
 import { ExitCode } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
-import { codexHome, resolveWorkdir } from "../workspace.ts";
+import { checkedCodexHome, resolveWorkdir } from "../workspace.ts";
 import { listRolloutFiles, summarize } from "./find.ts";
 
 export interface ListOptions {
@@ -13,7 +13,7 @@ export interface ListOptions {
 }
 
 export async function listSessions(runtime: Runtime, opts: ListOptions): Promise<number> {
-  const home = codexHome(runtime);
+  const home = await checkedCodexHome(runtime);
   const cwd = await resolveWorkdir(runtime, opts.cd);
   const rows: Array<{ id: string; updated_at: string; cwd: string | null; name: string | null; first_prompt: string | null; path: string }> = [];
   for (const file of await listRolloutFiles(runtime, home)) {

@@ -5,6 +5,7 @@ import type { ResponseItem } from "../model/types.ts";
 import type { Runtime } from "../runtime.ts";
 import type { SandboxMode, SandboxPolicy } from "../sandbox-policy.ts";
 import { findById, findLatest, isUuid } from "./find.ts";
+import { lockSession, type LockOptions, type SessionLock } from "./lock.ts";
 import { closeDanglingCalls, parseRollout, recordedSandboxPolicy, type RolloutSandboxPolicy } from "./rollout.ts";
 
 export interface ResumeRequest {
@@ -26,17 +27,24 @@ export interface ResumedThread {
   items: ResponseItem[];
   /** Lines already in the file (the ordinal continues from here). */
   lines: number;
+  /** This run's hold on the session (absent when it writes nothing: --ephemeral). */
+  lock?: SessionLock;
 }
 
 const HOW_TO_LIST = "list sessions with `ocx sessions` (add --all for every directory)";
 
-/** Finds and loads the thread to resume; exit 3 with a way forward when there is none. */
+/**
+ * Finds and loads the thread to resume; exit 3 with a way forward when there is none. With
+ * `lock`, the session is locked before its history is read (and stays locked for the caller to
+ * release), so two runs never both append to it.
+ */
 export async function loadResumed(
   runtime: Runtime,
   home: string,
   req: ResumeRequest,
   currentDir: string,
   warn: (message: string) => void,
+  lock?: LockOptions,
 ): Promise<ResumedThread> {
   let path: string | null = null;
   if (req.target !== undefined && isUuid(req.target)) {
@@ -51,7 +59,16 @@ export async function loadResumed(
     }
     path = found.path;
   }
+  const held = lock ? await lockSession(runtime, path, lock) : undefined;
+  try {
+    return { ...(await readResumed(runtime, path, req, warn)), lock: held };
+  } catch (e) {
+    await held?.release();
+    throw e;
+  }
+}
 
+async function readResumed(runtime: Runtime, path: string, req: ResumeRequest, warn: (message: string) => void): Promise<ResumedThread> {
   let text: string;
   try {
     text = new TextDecoder().decode(await runtime.fs.readFile(path));
@@ -66,7 +83,11 @@ export async function loadResumed(
         : `line ${s.line} of ${path} is not valid JSON; it was skipped`,
     );
   }
-  const id = loaded.meta?.id ?? req.target ?? "";
+  if (!loaded.meta || loaded.items.length === 0) {
+    const what = loaded.lines === 0 ? "is empty" : !loaded.meta ? "has no session_meta line" : "records no turn";
+    throw new OcxError("config", `The session has no history: ${path} ${what}; start a new session with \`ocx exec\` or ${HOW_TO_LIST}`);
+  }
+  const id = loaded.meta.id ?? req.target ?? "";
   if (!isUuid(id)) throw new OcxError("config", `Session file ${path} has no session_meta with a thread id; ${HOW_TO_LIST}`);
   const tc = loaded.turnContext;
   return {
