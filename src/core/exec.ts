@@ -224,6 +224,7 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
     sandbox,
     env: commandEnv(runtime, config, { providerId, threadId, sandbox, secrets: secrets() }),
     processes,
+    maxConcurrentCalls: config.max_concurrent_tool_calls,
     emit,
     detail: (id, d) => out.detail(id, d),
     warn,

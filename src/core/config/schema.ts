@@ -67,6 +67,8 @@ export const Config = v.object({
   analytics: v.optional(v.looseObject({})),
   features: v.optional(v.looseObject({})),
   stdin_timeout_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  /** Tool calls of one response running at once (ocx's own key; default 8). */
+  max_concurrent_tool_calls: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
   tools: v.optional(
     v.object({
       /** ocx offers update_plan unless this is false (codex exec needs it set to true). */
