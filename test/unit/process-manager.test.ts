@@ -74,20 +74,23 @@ describe("ProcessManager: sessions under load", () => {
     expect((await m.poll(extra, { yieldTimeMs: 5_000, maxOutputTokens: 100 })).output).toBe("late\n");
   });
 
-  test("a session a call is still polling is never the one pruned", async () => {
+  test("a session a call is still polling is never the one pruned, even when it is the least recently used", async () => {
     const m = manager();
-    const ids: number[] = [];
-    for (let i = 0; i < MAX_SESSIONS; i++) {
+    const first = m.start({ argv: sh("sleep 30"), cwd: tmpdir(), env });
+    await m.poll(first, { yieldTimeMs: 0, maxOutputTokens: 100 });
+    // A call waits on it (a write_stdin with a long yield), from before all the others were used.
+    const waiting = m.poll(first, { yieldTimeMs: 20_000, maxOutputTokens: 100 });
+    const others: number[] = [];
+    for (let i = 1; i < MAX_SESSIONS; i++) {
       const id = m.start({ argv: sh("sleep 30"), cwd: tmpdir(), env });
-      ids.push(id);
+      others.push(id);
       await m.poll(id, { yieldTimeMs: 0, maxOutputTokens: 100 });
     }
-    // The least recently used one is being polled (a write_stdin waiting for it).
-    const waiting = m.poll(ids[0]!, { yieldTimeMs: 1_000, maxOutputTokens: 100 });
     m.start({ argv: sh("true"), cwd: tmpdir(), env });
-    expect(m.has(ids[0]!)).toBe(true);
-    expect(m.has(ids[1]!)).toBe(false);
-    expect((await waiting).running).toBe(true);
+    expect(m.has(first)).toBe(true);
+    expect(m.has(others[0]!)).toBe(false);
+    await m.terminate(first);
+    expect(await waiting).toMatchObject({ running: false, exitCode: 143 });
   });
 
   test("polls of one session run in the order they were asked for", async () => {
