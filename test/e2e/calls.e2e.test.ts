@@ -150,6 +150,31 @@ describe("tool-call scheduling", () => {
     expect(bad.stderr).toContain("max_concurrent_tool_calls");
   }, 40_000);
 
+  test(
+    "an interrupt while calls are queued: queued calls never start, running ones are stopped and closed, exit 130, nothing left",
+    async () => {
+      const marker = `ocx-calls-${Math.random().toString(36).slice(2, 10)}`;
+      const calls = Array.from({ length: 400 }, (_, i) => execCommand(`echo ${marker} ${i}; sleep 30`, {}, `call_${i}`));
+      const { mock, home } = await setup([sse(turn(calls)), reply("unreachable")]);
+      const r = await runOcx([...JSON_, "go"], {
+        home,
+        timeoutMs: 60_000,
+        signalAfter: { after: async () => (await mock.waitForRequests(1), await Bun.sleep(800)) },
+      });
+      expect(r.code).toBe(130);
+      expect(checkEventStream(r.events)).toEqual([]);
+      expect(r.events!.at(-1)).toMatchObject({ type: "turn.failed", error: { code: "interrupted" } });
+      const started = items(r.events, "item.started", "command_execution");
+      // At most the bound ran; the rest never started.
+      expect(started.length).toBeGreaterThan(0);
+      expect(started.length).toBeLessThanOrEqual(8);
+      expect(mock.requests).toHaveLength(1);
+      await waitFor(() => processesWith(marker).length === 0, 5_000, "no command left").catch(() => {});
+      expect(processesWith(marker)).toEqual([]);
+    },
+    70_000,
+  );
+
   const BIG = Number(process.env.OCX_E2E_MANY_CALLS ?? 2_000);
   test(
     `${BIG} trivial commands in one response complete under ulimit -n 1024`,
