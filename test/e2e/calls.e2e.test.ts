@@ -151,6 +151,25 @@ describe("tool-call scheduling", () => {
   }, 40_000);
 
   test(
+    "70 commands left running in one response are all answered as running sessions, none ended by the session limit",
+    async () => {
+      const marker = `ocx-calls-${Math.random().toString(36).slice(2, 10)}`;
+      const calls = Array.from({ length: 70 }, (_, i) => execCommand(`echo ${marker} ${i}; sleep 30`, { yield_time_ms: 250 }, `call_${i}`));
+      const { mock, home } = await setup([sse(turn(calls)), reply("leaving them")]);
+      const r = await runOcx([...JSON_, "go"], { home, timeoutMs: 60_000 });
+      expect(r.code).toBe(0);
+      expect(r.stderr).not.toContain("ended by ocx");
+      const body = mock.requests[1]!.body;
+      const notRunning = calls.map((_, i) => `call_${i}`).filter((id) => !/Process running with session ID \d+/.test(callOutput(body, id) ?? ""));
+      expect(notRunning).toEqual([]);
+      // The turn's end stopped them all.
+      await waitFor(() => processesWith(marker).length === 0, 5_000, "no command left").catch(() => {});
+      expect(processesWith(marker)).toEqual([]);
+    },
+    70_000,
+  );
+
+  test(
     "an interrupt while calls are queued: queued calls never start, running ones are stopped and closed, exit 130, nothing left",
     async () => {
       const marker = `ocx-calls-${Math.random().toString(36).slice(2, 10)}`;

@@ -197,6 +197,7 @@ describe("exec_command", () => {
       Array.from({ length: MAX_SESSIONS }, (_, i) => exec(h, { cmd: `sleep 30 # ${i}`, shell: "/bin/sh", login: false, yield_time_ms: 250 })),
     );
     outs.forEach(sessionIdOf); // all left running
+    h.processes.sent(); // ...and the model told so
     expect(await exec(h, { cmd: "echo one more", shell: "/bin/sh", login: false })).toContain("Process exited with code 0\n");
     for (let i = 0; i < 100 && h.warnings.length === 0; i++) await Bun.sleep(20);
     expect(h.warnings).toHaveLength(1);

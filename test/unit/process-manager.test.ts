@@ -50,9 +50,10 @@ describe("ProcessManager: sessions under load", () => {
     for (let i = 0; i < MAX_SESSIONS; i++) {
       const id = m.start({ argv: sh("sleep 30"), cwd: tmpdir(), env, onEnd: (e) => ends.set(e.sessionId, e) });
       ids.push(id);
-      // Returned running: the model has been told the id.
       expect((await m.poll(id, { yieldTimeMs: 0, maxOutputTokens: 100 })).running).toBe(true);
     }
+    // Returned running, and that answer sent to the model: it knows the ids.
+    m.sent();
     const extra = m.start({ argv: sh("echo late"), cwd: tmpdir(), env });
     const oldest = ids[0]!;
     expect(m.has(oldest)).toBe(false);
@@ -78,6 +79,7 @@ describe("ProcessManager: sessions under load", () => {
     const m = manager();
     const first = m.start({ argv: sh("sleep 30"), cwd: tmpdir(), env });
     await m.poll(first, { yieldTimeMs: 0, maxOutputTokens: 100 });
+    m.sent();
     // A call waits on it (a write_stdin with a long yield), from before all the others were used.
     const waiting = m.poll(first, { yieldTimeMs: 20_000, maxOutputTokens: 100 });
     const others: number[] = [];
@@ -86,11 +88,32 @@ describe("ProcessManager: sessions under load", () => {
       others.push(id);
       await m.poll(id, { yieldTimeMs: 0, maxOutputTokens: 100 });
     }
+    m.sent();
     m.start({ argv: sh("true"), cwd: tmpdir(), env });
     expect(m.has(first)).toBe(true);
     expect(m.has(others[0]!)).toBe(false);
     await m.terminate(first);
     expect(await waiting).toMatchObject({ running: false, exitCode: 143 });
+  });
+
+  test("sessions answered as running in the response not yet sent to the model are never pruned", async () => {
+    const m = manager();
+    const ids: number[] = [];
+    for (let i = 0; i < MAX_SESSIONS; i++) {
+      const id = m.start({ argv: sh("sleep 30"), cwd: tmpdir(), env });
+      ids.push(id);
+      await m.poll(id, { yieldTimeMs: 0, maxOutputTokens: 100 });
+    }
+    // Same response: the table grows past the limit rather than ending one.
+    const extra = m.start({ argv: sh("sleep 30"), cwd: tmpdir(), env });
+    expect(ids.every((id) => m.has(id))).toBe(true);
+    expect(m.size).toBe(MAX_SESSIONS + 1);
+    await m.poll(extra, { yieldTimeMs: 0, maxOutputTokens: 100 });
+    // Once the answers are sent, the least recently used goes when the next one starts.
+    m.sent();
+    m.start({ argv: sh("true"), cwd: tmpdir(), env });
+    expect(m.has(ids[0]!)).toBe(false);
+    expect(m.has(ids[1]!)).toBe(true);
   });
 
   test("polls of one session run in the order they were asked for", async () => {

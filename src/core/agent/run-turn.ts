@@ -107,6 +107,8 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
       };
       calls = [];
       scheduler = new CallScheduler(opts.maxConcurrentCalls);
+      // The outputs in `history` reach the model now: sessions they name may be pruned from here on.
+      opts.processes.sent?.();
       let failure: ModelError | undefined;
       try {
         for await (const part of opts.client.stream(request, turn.signal)) {

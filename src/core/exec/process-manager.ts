@@ -10,7 +10,9 @@ import { APPROX_BYTES_PER_TOKEN, OutputBuffer, approxTokens, type RenderOptions 
 export const FIRST_SESSION_ID = 1000;
 /**
  * Sessions kept at most; starting one more ends the least recently used one the model has been
- * told about and nothing is polling (codex: 64). Sessions still being polled are never pruned.
+ * told about and nothing is polling (codex: 64). A session still being polled, or returned as
+ * running in the response not yet sent to the model, is never pruned (the table then grows past
+ * the limit for a while).
  */
 export const MAX_SESSIONS = 64;
 /** Output kept for the model between polls (codex: 1 MiB, half head, half tail). */
@@ -132,8 +134,8 @@ interface Session {
   pollChain: Promise<void>;
   /** Polls queued or running: while any, the session is never pruned. */
   pollers: number;
-  /** A poll has returned it as running: the model knows its id (before that, it is never pruned). */
-  told: boolean;
+  /** The response in which a poll last returned it as running (see sent()); null before that. */
+  toldIn: number | null;
   /** Its exit was reported, or it was pruned: no longer addressable. */
   gone: boolean;
   pruned: boolean;
@@ -149,6 +151,8 @@ export class ProcessManager {
   private readonly killGraceMs: number;
   private readonly piece: RenderOptions["piece"];
   private nextId = FIRST_SESSION_ID;
+  /** Counts the requests sent to the model (see sent()). */
+  private response = 0;
 
   /** `runtime` spawns the processes and provides the clock. */
   constructor(
@@ -158,6 +162,14 @@ export class ProcessManager {
     this.killGraceMs = opts.killGraceMs ?? 500;
     const { redactor } = opts;
     this.piece = redactor && ((text, before, after) => redactor.fragment(text, { before, after }));
+  }
+
+  /**
+   * The model is being sent every call output returned so far: the sessions they name as
+   * running may be pruned from now on (before, the model could not have asked for them).
+   */
+  sent(): void {
+    this.response++;
   }
 
   /** Sessions not yet reported as finished. */
@@ -195,7 +207,7 @@ export class ProcessManager {
       polled: false,
       pollChain: Promise.resolve(),
       pollers: 0,
-      told: false,
+      toldIn: null,
       gone: false,
       pruned: false,
     };
@@ -270,7 +282,7 @@ export class ProcessManager {
     if (s.ended) {
       s.gone = true;
       this.sessions.delete(sessionId);
-    } else s.told = true;
+    } else s.toldIn = this.response;
     return {
       sessionId,
       running: !s.ended,
@@ -365,9 +377,9 @@ export class ProcessManager {
 
   /**
    * Keeps at most MAX_SESSIONS: ends the least recently used, preferring finished ones. Only
-   * sessions the model has been told about and nothing is polling qualify (never a command a
-   * call is still waiting on); when none does, the table grows past the limit for now (the
-   * scheduler bounds how many commands start at once).
+   * sessions the model has been told about (in a request already sent) and nothing is polling
+   * qualify: never a command a call is still waiting on, nor one whose "still running" answer
+   * has not reached the model. When none does, the table grows past the limit for now.
    */
   private pruneIfFull(): void {
     if (this.sessions.size < MAX_SESSIONS) return;
@@ -375,7 +387,7 @@ export class ProcessManager {
     const candidates = byRecency
       .slice(PROTECTED_RECENT)
       .reverse()
-      .filter((s) => s.told && s.pollers === 0);
+      .filter((s) => s.toldIn !== null && s.toldIn < this.response && s.pollers === 0);
     const victim = candidates.find((s) => s.ended) ?? candidates[0];
     if (!victim) return;
     victim.gone = true;
