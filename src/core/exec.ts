@@ -245,6 +245,7 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
     sandbox,
     env: commandEnv(runtime, config, { providerId, threadId, sandbox, secrets: secrets() }),
     processes,
+    maxConcurrentCalls: config.max_concurrent_tool_calls,
     emit,
     detail: (id, d) => out.detail(id, d),
     warn,

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnBun } from "../../src/adapters/bun-spawn.ts";
 import { OcxError } from "../../src/core/errors.ts";
-import { ProcessManager } from "../../src/core/exec/process-manager.ts";
+import { MAX_SESSIONS, PRUNED_REASON, ProcessManager } from "../../src/core/exec/process-manager.ts";
 import type { FileStat, Runtime, SpawnOptions } from "../../src/core/runtime.ts";
 import type { SandboxPolicy } from "../../src/core/sandbox-policy.ts";
 import { DEVICE_FILES, type SandboxCapabilities, type SandboxSpec } from "../../src/core/sandbox/spec.ts";
@@ -189,6 +189,25 @@ describe("exec_command", () => {
     const h = harness();
     const out = await write(h, { session_id: 4242, chars: "x" });
     expect(out).toContain("write_stdin failed: no running command has session ID 4242");
+  });
+
+  test("a command ocx ends to stay within the session limit: a warning names it, its item ends 143, write_stdin says why", async () => {
+    const h = harness();
+    const outs = await Promise.all(
+      Array.from({ length: MAX_SESSIONS }, (_, i) => exec(h, { cmd: `sleep 30 # ${i}`, shell: "/bin/sh", login: false, yield_time_ms: 250 })),
+    );
+    outs.forEach(sessionIdOf); // all left running
+    h.processes.sent(); // ...and the model told so
+    expect(await exec(h, { cmd: "echo one more", shell: "/bin/sh", login: false })).toContain("Process exited with code 0\n");
+    for (let i = 0; i < 100 && h.warnings.length === 0; i++) await Bun.sleep(20);
+    expect(h.warnings).toHaveLength(1);
+    const m = /^command \/bin\/sh -c '(sleep 30 # \d+)' \(session (\d+)\) (.*)$/.exec(h.warnings[0]!);
+    expect(m?.[3]).toBe(PRUNED_REASON);
+    const pruned = Number(m![2]);
+    expect(h.completed().filter((i) => i.type === "command_execution" && i.exit_code !== 0)).toEqual([
+      expect.objectContaining({ command: `/bin/sh -c '${m![1]}'`, exit_code: 143, status: "failed" }),
+    ]);
+    expect(await write(h, { session_id: pruned, chars: "" })).toContain(`session ID ${pruned} was ended by ocx`);
   });
 
   test("200 MB of output finishes with bounded output", async () => {

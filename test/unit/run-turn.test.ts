@@ -406,6 +406,100 @@ describe("runTurn: tool calls", () => {
     expect(h.terminateCalls()).toBe(1);
   });
 
+  test("maxConcurrentCalls bounds the calls running at once; they start in call order and answer in call order", async () => {
+    let running = 0;
+    let peak = 0;
+    const order: string[] = [];
+    const tool = defineTool({
+      name: "work",
+      description: "work",
+      parameters: v.object({ id: v.string() }),
+      jsonSchema: { type: "object", properties: { id: { type: "string" } }, required: ["id"], additionalProperties: false },
+      async execute({ id }) {
+        order.push(id);
+        running++;
+        peak = Math.max(peak, running);
+        // Later calls finish first: outputs still go back in call order.
+        await new Promise((r) => setTimeout(r, 20 - Number(id) % 5));
+        running--;
+        return `done ${id}`;
+      },
+    });
+    const ids = Array.from({ length: 20 }, (_, i) => String(i));
+    const h = harness(
+      [[...ids.map((id) => done(call(`c${id}`, "work", { id }))), completed()], [done(assistant("ok")), completed()]],
+      { tools: [tool], maxConcurrentCalls: 3 },
+    );
+    expect((await runTurn(h.opts)).ok).toBe(true);
+    expect(peak).toBe(3);
+    expect(order).toEqual(ids);
+    expect(outputsOf(h.client.requests[1].input).map((o) => [o.call_id, o.output])).toEqual(ids.map((id) => [`c${id}`, `done ${id}`]));
+  });
+
+  test("an exclusive tool (an edit) runs after every earlier call and before every later one", async () => {
+    const g = gatedTool();
+    const log = g.log;
+    const edit = defineTool({
+      name: "edit",
+      description: "edit",
+      parameters: v.object({}),
+      jsonSchema: { type: "object", properties: {}, additionalProperties: false },
+      kind: "exclusive",
+      async execute() {
+        log.push("edit");
+        return "edited";
+      },
+    });
+    const h = harness(
+      [
+        [
+          done(call("c1", "work", { id: "a" })),
+          done(call("c2", "work", { id: "b" })),
+          done(call("c3", "edit", {})),
+          done(call("c4", "work", { id: "c", ms: 1 })),
+          completed(),
+        ],
+        [done(assistant("ok")), completed()],
+      ],
+      { tools: [g.tool, edit] },
+    );
+    const running = runTurn(h.opts);
+    await Promise.all([g.started("a"), g.started("b")]);
+    await tick();
+    expect(log).toEqual(["start a", "start b"]);
+    g.open("a");
+    await tick();
+    await tick();
+    expect(log).toEqual(["start a", "start b", "end a"]);
+    g.open("b");
+    expect((await running).ok).toBe(true);
+    expect(log).toEqual(["start a", "start b", "end a", "end b", "edit", "start c", "end c"]);
+    expect(outputsOf(h.client.requests[1].input).map((o) => o.call_id)).toEqual(["c1", "c2", "c3", "c4"]);
+  });
+
+  test("when a call fails the turn, calls still queued never start", async () => {
+    const started: string[] = [];
+    const tool = defineTool({
+      name: "work",
+      description: "work",
+      parameters: v.object({ id: v.string() }),
+      jsonSchema: { type: "object", properties: { id: { type: "string" } }, required: ["id"], additionalProperties: false },
+      async execute({ id }) {
+        started.push(id);
+        if (id === "0") throw new OcxError("sandbox", "cannot enforce");
+        return "ok";
+      },
+    });
+    const h = harness([[...["0", "1", "2", "3"].map((id) => done(call(`c${id}`, "work", { id }))), completed()]], {
+      tools: [tool],
+      maxConcurrentCalls: 1,
+    });
+    const result = await runTurn(h.opts);
+    expect(result.ok).toBe(false);
+    expect(result.error!.exitCode).toBe(5);
+    expect(started).toEqual(["0"]);
+  });
+
   test("timer-driven: the slower first call still gets its output appended first", async () => {
     const g = gatedTool();
     const h = harness(

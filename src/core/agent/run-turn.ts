@@ -16,6 +16,7 @@ import type { Tool, ToolContext, TurnScope } from "../tools/define-tool.ts";
 import { backoffMs, sleep } from "../model/retry.ts";
 import type { TurnBudget } from "./budgets.ts";
 import { callOutputItem, isToolCall, itemText, reasoningText } from "./items.ts";
+import { CallScheduler, type CallKind } from "./call-scheduler.ts";
 
 export interface TurnOptions {
   runtime: Runtime;
@@ -41,6 +42,8 @@ export interface TurnOptions {
   sandbox: SandboxPolicy;
   env: Record<string, string>;
   processes: ProcessManager;
+  /** Commands of one response running at once (max_concurrent_tool_calls); default 8. */
+  maxConcurrentCalls?: number;
   emit: EmitEvent;
   /** Human-only item details (diffs, plans); dropped when not given. */
   detail?: EmitDetail;
@@ -82,6 +85,10 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
   else opts.signal.addEventListener("abort", forward, { once: true });
   // Calls of the response being handled; earlier responses' calls have all been awaited.
   let calls: Array<{ item: ResponseItem; output: Promise<ResponseItem> }> = [];
+  // Starts the response's calls in order, a bounded number at once, edits alone. Calls still
+  // queued when the turn is aborted never start.
+  let scheduler = new CallScheduler(opts.maxConcurrentCalls);
+  turn.signal.addEventListener("abort", () => scheduler.cancel(turn.signal.reason), { once: true });
   const scope = turnScope();
 
   emit({ type: "turn.started" });
@@ -103,6 +110,9 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
         verbosity: opts.verbosity,
       };
       calls = [];
+      scheduler = new CallScheduler(opts.maxConcurrentCalls);
+      // The outputs in `history` reach the model now: sessions they name may be pruned from here on.
+      opts.processes.sent?.();
       let failure: ModelError | undefined;
       try {
         for await (const part of opts.client.stream(request, turn.signal)) {
@@ -113,12 +123,15 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
             append(item);
             if (isToolCall(item)) {
               opts.budget?.beforeToolCall();
-              const output = runCall(item, toolsByName, opts, turn.signal, scope);
               // Results are observed below, in call order; a call that fails the turn
-              // (sandbox refusal, ...) stops the others at once.
-              output.catch((e) => {
-                if (isOcxError(e) && !turn.signal.aborted) turn.abort(e);
-              });
+              // (sandbox refusal, ...) stops the others at once, before a queued one starts.
+              const output = scheduler.add(callKind(item, toolsByName), (started) =>
+                runCall(item, toolsByName, opts, turn.signal, scope, started).catch((e: unknown) => {
+                  if (isOcxError(e) && !turn.signal.aborted) turn.abort(e);
+                  throw e;
+                }),
+              );
+              output.catch(() => {});
               calls.push({ item, output });
             } else {
               const shown = showItem(item, opts);
@@ -193,6 +206,7 @@ async function runCall(
   opts: TurnOptions,
   signal: AbortSignal,
   turn: TurnScope,
+  started: () => void,
 ): Promise<ResponseItem> {
   const name = String(item.name ?? "");
   const callId = String(item.call_id ?? "");
@@ -212,6 +226,7 @@ async function runCall(
     detail: opts.detail ?? (() => {}),
     warn: (m) => opts.warn?.(m),
     turn,
+    started,
     itemStarted: (i) => opts.emit({ type: "item.started", item: i }),
     itemUpdated: (i) => opts.emit({ type: "item.updated", item: i }),
     itemCompleted: (i) => opts.emit({ type: "item.completed", item: i }),
@@ -223,6 +238,11 @@ async function runCall(
     if (isOcxError(e) || signal.aborted) throw e;
     return callOutputItem(item, `tool ${name} failed: ${describeError(e)}`);
   }
+}
+
+function callKind(item: ResponseItem, tools: Map<string, Tool>): CallKind {
+  const raw = item.type === "custom_tool_call" ? String(item.input ?? "") : String(item.arguments ?? "");
+  return tools.get(String(item.name ?? ""))?.kind?.(raw) ?? "concurrent";
 }
 
 /**

@@ -98,6 +98,8 @@ export const Config = v.object({
   stdin_timeout_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
   /** How long a run waits for a session another run is writing before it exits 3. */
   session_lock_wait_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  /** Tool calls of one response running at once (ocx's own key; default 8). */
+  max_concurrent_tool_calls: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
   tools: v.optional(
     v.object({
       /** ocx offers update_plan unless this is false (codex exec needs it set to true). */

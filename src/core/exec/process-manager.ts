@@ -8,7 +8,12 @@ import { APPROX_BYTES_PER_TOKEN, OutputBuffer, approxTokens, type RenderOptions 
 
 /** Session ids count up from here (codex's unified exec uses 1000 as its first id). */
 export const FIRST_SESSION_ID = 1000;
-/** Live sessions kept at most; starting one more ends the least recently used (codex: 64). */
+/**
+ * Sessions kept at most; starting one more ends the least recently used one the model has been
+ * told about and nothing is polling (codex: 64). A session still being polled, or returned as
+ * running in the response not yet sent to the model, is never pruned (the table then grows past
+ * the limit for a while).
+ */
 export const MAX_SESSIONS = 64;
 /** Output kept for the model between polls (codex: 1 MiB, half head, half tail). */
 export const UNREAD_HEAD_BYTES = 512 * 1024;
@@ -31,6 +36,8 @@ export interface SessionEnd {
   signal: string | null;
   /** stdout and stderr interleaved, head and tail kept, decoded. */
   aggregatedOutput: string;
+  /** Set when ocx itself ended the process to stay within MAX_SESSIONS: why, for the user. */
+  prunedReason?: string;
 }
 
 export interface StartRequest {
@@ -74,12 +81,18 @@ export interface PollResult {
 /** Thrown by poll() for an id that never existed or whose exit was already reported. */
 export class UnknownSessionError extends Error {
   readonly sessionId: number;
-  constructor(sessionId: number) {
-    super(`unknown session id ${sessionId}`);
+  /** The session existed but ocx ended it to stay within MAX_SESSIONS. */
+  readonly pruned: boolean;
+  constructor(sessionId: number, pruned = false) {
+    super(pruned ? `session id ${sessionId} was ended to stay within ${MAX_SESSIONS} sessions` : `unknown session id ${sessionId}`);
     this.name = "UnknownSessionError";
     this.sessionId = sessionId;
+    this.pruned = pruned;
   }
 }
+
+/** Why a pruned session's process was ended (shown to the user). */
+export const PRUNED_REASON = `ended by ocx: more than ${MAX_SESSIONS} commands were left running, and this was the least recently used`;
 
 /** Thrown by poll() when the input could not be written to a process that is still running. */
 export class StdinWriteError extends Error {
@@ -117,6 +130,15 @@ interface Session {
   readersFinished: boolean;
   /** A poll has taken output while the process ran: the next unread output continues a stream. */
   polled: boolean;
+  /** Polls of one session run one after the other, in the order they were asked for. */
+  pollChain: Promise<void>;
+  /** Polls queued or running: while any, the session is never pruned. */
+  pollers: number;
+  /** The response in which a poll last returned it as running (see sent()); null before that. */
+  toldIn: number | null;
+  /** Its exit was reported, or it was pruned: no longer addressable. */
+  gone: boolean;
+  pruned: boolean;
 }
 
 export class ProcessManager {
@@ -124,9 +146,13 @@ export class ProcessManager {
   private readonly sessions = new Map<number, Session>();
   /** Sessions whose process has not ended, including pruned ones no longer addressable. */
   private readonly live = new Set<Session>();
+  /** Ids of sessions pruned, to say so when the model asks for one. */
+  private readonly prunedIds = new Set<number>();
   private readonly killGraceMs: number;
   private readonly piece: RenderOptions["piece"];
   private nextId = FIRST_SESSION_ID;
+  /** Counts the requests sent to the model (see sent()). */
+  private response = 0;
 
   /** `runtime` spawns the processes and provides the clock. */
   constructor(
@@ -136,6 +162,14 @@ export class ProcessManager {
     this.killGraceMs = opts.killGraceMs ?? 500;
     const { redactor } = opts;
     this.piece = redactor && ((text, before, after) => redactor.fragment(text, { before, after }));
+  }
+
+  /**
+   * The model is being sent every call output returned so far: the sessions they name as
+   * running may be pruned from now on (before, the model could not have asked for them).
+   */
+  sent(): void {
+    this.response++;
   }
 
   /** Sessions not yet reported as finished. */
@@ -171,6 +205,11 @@ export class ProcessManager {
       readersDone: Promise.resolve(),
       readersFinished: false,
       polled: false,
+      pollChain: Promise.resolve(),
+      pollers: 0,
+      toldIn: null,
+      gone: false,
+      pruned: false,
     };
     const onAbort = () => void this.terminateSession(s);
     s.finish = (status) => {
@@ -187,6 +226,7 @@ export class ProcessManager {
           exitCode: exitCodeOf(status),
           signal: status.signal,
           aggregatedOutput: s.aggregate.render(Number.POSITIVE_INFINITY, { piece: this.piece }),
+          ...(s.pruned ? { prunedReason: PRUNED_REASON } : {}),
         });
       } catch {
         // This runs from a detached promise: a throwing listener must not become an
@@ -216,13 +256,33 @@ export class ProcessManager {
    */
   async poll(sessionId: number, req: PollRequest): Promise<PollResult> {
     const s = this.sessions.get(sessionId);
-    if (!s) throw new UnknownSessionError(sessionId);
+    if (!s) throw new UnknownSessionError(sessionId, this.prunedIds.has(sessionId));
+    // Queued behind the session's earlier polls (taken synchronously, so call order decides).
+    s.pollers++;
+    const before = s.pollChain;
+    let release!: () => void;
+    s.pollChain = new Promise<void>((r) => (release = r));
+    try {
+      await before;
+      if (s.gone) throw new UnknownSessionError(sessionId, s.pruned);
+      return await this.pollNow(s, req);
+    } finally {
+      s.pollers--;
+      release();
+    }
+  }
+
+  private async pollNow(s: Session, req: PollRequest): Promise<PollResult> {
+    const sessionId = s.id;
     const t0 = this.runtime.monotonic();
     s.lastUsed = t0;
     if (req.chars) await this.write(s, req.chars);
     await this.wait(s, req.yieldTimeMs, req.signal);
     const { output, originalTokenCount } = takeUnread(s, req.maxOutputTokens, this.piece);
-    if (s.ended) this.sessions.delete(sessionId);
+    if (s.ended) {
+      s.gone = true;
+      this.sessions.delete(sessionId);
+    } else s.toldIn = this.response;
     return {
       sessionId,
       running: !s.ended,
@@ -246,7 +306,10 @@ export class ProcessManager {
   async terminateAll(): Promise<void> {
     const all = [...new Set([...this.sessions.values(), ...this.live])];
     await Promise.all(all.map((s) => this.terminateSession(s)));
-    for (const s of all) this.sessions.delete(s.id);
+    for (const s of all) {
+      s.gone = true;
+      this.sessions.delete(s.id);
+    }
   }
 
   private terminateSession(s: Session): Promise<void> {
@@ -312,14 +375,26 @@ export class ProcessManager {
     s.finish(status);
   }
 
-  /** Keeps at most MAX_SESSIONS: ends the least recently used, preferring finished ones. */
+  /**
+   * Keeps at most MAX_SESSIONS: ends the least recently used, preferring finished ones. Only
+   * sessions the model has been told about (in a request already sent) and nothing is polling
+   * qualify: never a command a call is still waiting on, nor one whose "still running" answer
+   * has not reached the model. When none does, the table grows past the limit for now.
+   */
   private pruneIfFull(): void {
     if (this.sessions.size < MAX_SESSIONS) return;
     const byRecency = [...this.sessions.values()].sort((a, b) => b.lastUsed - a.lastUsed);
-    const candidates = byRecency.slice(PROTECTED_RECENT).reverse();
+    const candidates = byRecency
+      .slice(PROTECTED_RECENT)
+      .reverse()
+      .filter((s) => s.toldIn !== null && s.toldIn < this.response && s.pollers === 0);
     const victim = candidates.find((s) => s.ended) ?? candidates[0];
     if (!victim) return;
+    victim.gone = true;
     this.sessions.delete(victim.id);
+    if (victim.ended) return;
+    victim.pruned = true;
+    this.prunedIds.add(victim.id);
     void this.terminateSession(victim);
   }
 }

@@ -56,6 +56,8 @@ export const applyPatchCustomTool: Tool = {
     format: { type: "grammar", syntax: "lark", definition: APPLY_PATCH_LARK_GRAMMAR },
   },
   run: (raw, ctx) => applyPatch(raw, ctx),
+  // An edit runs alone: after every call before it in the response, before every call after it.
+  kind: () => "exclusive",
 };
 
 /** The same tool as a JSON function `{input}` for providers that cannot take custom tools. */
@@ -70,6 +72,7 @@ export const applyPatchFunctionTool: Tool = defineTool({
     additionalProperties: false,
   },
   execute: (args, ctx) => applyPatch(args.input, ctx),
+  kind: "exclusive",
 });
 
 /**

@@ -6,6 +6,7 @@ import type { Runtime } from "../runtime.ts";
 import type { ToolSpec } from "../model/types.ts";
 import type { SandboxPolicy } from "../sandbox-policy.ts";
 import type { ProcessManager } from "../exec/process-manager.ts";
+import type { CallKind } from "../agent/call-scheduler.ts";
 
 export interface ToolContext {
   runtime: Runtime;
@@ -31,6 +32,11 @@ export interface ToolContext {
   warn(message: string): void;
   /** State and clean-up that live as long as the turn. */
   turn: TurnScope;
+  /**
+   * Marks the call's start point: what later calls of the same response may address (the
+   * session a command runs in) now exists, so a write_stdin after it may start. Optional.
+   */
+  started?(): void;
   /** Convenience for item lifecycle events. */
   itemStarted(item: ThreadItem): void;
   itemUpdated(item: ThreadItem): void;
@@ -55,6 +61,8 @@ export interface Tool {
   readonly spec: ToolSpec;
   /** Runs one call. `raw` is the function-call `arguments` JSON (or a custom tool's input). */
   run(raw: string, ctx: ToolContext): Promise<ToolOutput>;
+  /** How a call is scheduled among the response's other calls (see CallScheduler); default "concurrent". */
+  kind?(raw: string): CallKind;
 }
 
 /**
@@ -76,6 +84,8 @@ export interface FunctionToolDef<S extends v.GenericSchema> {
   /** JSON Schema shown to the model (object schema, additionalProperties: false). */
   jsonSchema: Record<string, unknown>;
   execute(args: v.InferOutput<S>, ctx: ToolContext): Promise<ToolOutput>;
+  /** How a call is scheduled: a kind, or one chosen from its arguments (invalid ones run "concurrent"). */
+  kind?: CallKind | ((args: v.InferOutput<S>) => CallKind);
 }
 
 export function defineTool<S extends v.GenericSchema>(def: FunctionToolDef<S>): Tool {
@@ -87,6 +97,16 @@ export function defineTool<S extends v.GenericSchema>(def: FunctionToolDef<S>): 
       description: def.description,
       strict: false,
       parameters: def.jsonSchema,
+    },
+    kind(raw) {
+      const k = def.kind;
+      if (k === undefined || typeof k === "string") return k ?? "concurrent";
+      try {
+        const result = v.safeParse(def.parameters, raw.trim() === "" ? {} : JSON.parse(raw));
+        return result.success ? k(result.output) : "concurrent";
+      } catch {
+        return "concurrent";
+      }
     },
     async run(raw, ctx) {
       let parsed: unknown;

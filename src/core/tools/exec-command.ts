@@ -74,6 +74,8 @@ export const execCommandTool = defineTool({
     "use write_stdin with that ID to read more output or to type input.",
   parameters,
   jsonSchema,
+  // An `apply_patch <<'EOF'` command is an edit: it runs alone, after the calls before it.
+  kind: (args) => (parsePatchInvocation(args.cmd) ? "exclusive" : "concurrent"),
   async execute(args, ctx) {
     // `apply_patch <<'EOF' ... EOF` is the tool, not a command: verified and checked in ocx,
     // written by the confined writer like any patch, reported as a file_change item.
@@ -106,7 +108,10 @@ export const execCommandTool = defineTool({
         cwd,
         env: ctx.env,
         signal: ctx.signal,
-        onEnd: (end) => ctx.itemCompleted(completedItem(itemId, command, end)),
+        onEnd: (end) => {
+          if (end.prunedReason) ctx.warn(`command ${command} (session ${end.sessionId}) ${end.prunedReason}`);
+          ctx.itemCompleted(completedItem(itemId, command, end));
+        },
       });
     } catch (e) {
       throw new ToolError(`exec_command failed: could not start ${shell}: ${describeError(e)}`);
@@ -122,12 +127,15 @@ export const execCommandTool = defineTool({
       status: "in_progress",
     });
 
-    const result = await ctx.processes.poll(sessionId, {
+    const polled = ctx.processes.poll(sessionId, {
       yieldTimeMs: clamp(args.yield_time_ms ?? DEFAULT_EXEC_YIELD_TIME_MS, MIN_YIELD_TIME_MS, MAX_YIELD_TIME_MS),
       maxOutputTokens: args.max_output_tokens ?? DEFAULT_MAX_OUTPUT_TOKENS,
       signal: ctx.signal,
     });
-    return formatExecOutput(result);
+    // The session exists and this first poll is queued on it: a write_stdin later in the
+    // response may start now, and its poll comes after this one.
+    ctx.started?.();
+    return formatExecOutput(await polled);
   },
 });
 

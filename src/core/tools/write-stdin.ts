@@ -1,7 +1,7 @@
 // write_stdin: types into a command started by exec_command (or just waits for more of its
 // output) and answers in the same format as exec_command.
 import * as v from "valibot";
-import { StdinWriteError, UnknownSessionError } from "../exec/process-manager.ts";
+import { MAX_SESSIONS, StdinWriteError, UnknownSessionError } from "../exec/process-manager.ts";
 import { ToolError, defineTool } from "./define-tool.ts";
 import { DEFAULT_MAX_OUTPUT_TOKENS, MAX_YIELD_TIME_MS, MIN_YIELD_TIME_MS, clamp, formatExecOutput } from "./exec-command.ts";
 
@@ -46,6 +46,9 @@ export const writeStdinTool = defineTool({
     "or its exit code once it has finished.",
   parameters,
   jsonSchema,
+  // Runs no process: takes no slot, but waits until the calls before it have started their
+  // commands, so a session started earlier in the same response is found.
+  kind: "follower",
   async execute(args, ctx) {
     const chars = args.chars ?? "";
     const requested = args.yield_time_ms ?? DEFAULT_WRITE_YIELD_TIME_MS;
@@ -62,6 +65,11 @@ export const writeStdinTool = defineTool({
       });
       return formatExecOutput(result);
     } catch (e) {
+      if (e instanceof UnknownSessionError && e.pruned) {
+        throw new ToolError(
+          `write_stdin failed: session ID ${args.session_id} was ended by ocx, which keeps at most ${MAX_SESSIONS} commands running in the background and ends the least recently used one first; run the command again if it is still needed`,
+        );
+      }
       if (e instanceof UnknownSessionError) {
         throw new ToolError(
           `write_stdin failed: no running command has session ID ${args.session_id} (it may have finished and been reported already)`,
