@@ -215,6 +215,7 @@ export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<numb
     input,
     tools: toolset(config, provider.wireApi).map((t) => redactedTool(t, redactor, authFile.refresh)),
     streamMaxRetries: provider.streamMaxRetries,
+    retryAfterMaxMs: provider.retryAfterMaxMs,
     reasoning: reasoningParams(config),
     verbosity: config.model_verbosity,
     textFormat: outputSchema?.textFormat,
