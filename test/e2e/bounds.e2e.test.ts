@@ -5,7 +5,8 @@
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { createGzip } from "node:zlib";
 import { turn, message } from "../mock/responses-server.ts";
-import { checkEventStream, cleanupTemp, makeHome, runOcx, type HomeOptions } from "./harness.ts";
+import { symlinkSync, truncateSync } from "node:fs";
+import { checkEventStream, cleanupTemp, join, makeDir, makeHome, ocxBin, runOcx, writeFileSync, type HomeOptions } from "./harness.ts";
 
 const T = 30_000;
 const JSON_ = ["--json", "--color", "never"];
@@ -253,8 +254,54 @@ describe("hostile retry advice", () => {
   }, T);
 });
 
+describe("input sizes", () => {
+  // No model request may be needed: the server records any that arrives.
+  const oneLine = (stderr: string) => stderr.trim().split("\n").filter((l) => !l.startsWith("Reading "));
+
+  test("--output-schema /dev/zero: exit 3 with one line, memory bounded, no request", async () => {
+    const s = await hostile(() => new Response("unexpected", { status: 500 }));
+    const r = await runOcx(["exec", "--skip-git-repo-check", "--output-schema", "/dev/zero", "hi"], { home: makeHome(s.url), measureRss: true });
+    expect(r.code).toBe(3);
+    expect(oneLine(r.stderr)).toEqual([expect.stringContaining("Failed to read output schema file /dev/zero: it is larger than 1 MiB, the most ocx reads")]);
+    expect(s.requests).toHaveLength(0);
+    console.log(`--output-schema /dev/zero: peak RSS ${r.maxRssKb} kB`);
+    if (r.maxRssKb !== undefined) expect(r.maxRssKb).toBeLessThan(150 * 1024);
+  }, T);
+
+  test("ocx exec - </dev/zero: exit 2 with one line, memory bounded, no request", async () => {
+    const s = await hostile(() => new Response("unexpected", { status: 500 }));
+    const r = await runOcx(["exec", "--skip-git-repo-check", "-"], {
+      home: makeHome(s.url),
+      command: ["sh", "-c", 'exec "$0" "$@" </dev/zero', ocxBin()],
+      measureRss: true,
+    });
+    expect(r.code).toBe(2);
+    expect(oneLine(r.stderr)).toEqual([
+      expect.stringContaining("Failed to read prompt from stdin: it holds more than 16 MiB, the most ocx reads; put the material in a file and name it in the prompt."),
+    ]);
+    expect(s.requests).toHaveLength(0);
+    console.log(`exec - </dev/zero: peak RSS ${r.maxRssKb} kB`);
+    if (r.maxRssKb !== undefined) expect(r.maxRssKb).toBeLessThan(150 * 1024);
+  }, T);
+
+  test("-i with an endless or an oversized image: exit 3 with one line, no request", async () => {
+    const s = await hostile(() => new Response("unexpected", { status: 500 }));
+    const dir = makeDir("img-");
+    symlinkSync("/dev/zero", join(dir, "zero.png"));
+    writeFileSync(join(dir, "big.png"), "");
+    truncateSync(join(dir, "big.png"), 21 * 1024 * 1024);
+    for (const name of ["zero.png", "big.png"]) {
+      const r = await runOcx(["exec", "--skip-git-repo-check", "-i", join(dir, name), "hi"], { home: makeHome(s.url), measureRss: true });
+      expect(r.code).toBe(3);
+      expect(oneLine(r.stderr)).toEqual([expect.stringContaining(`Cannot read image ${join(dir, name)}: it is larger than 20 MiB, the limit for one image`)]);
+      if (r.maxRssKb !== undefined) expect(r.maxRssKb).toBeLessThan(150 * 1024);
+    }
+    expect(s.requests).toHaveLength(0);
+  }, T);
+});
+
 /** gzip of `head` followed by `size` bytes of `fill`, compressed as it is produced. */
-async function gzipOf(head: string, fill: string, size: number): Promise<Uint8Array> {
+async function gzipOf(head: string, fill: string, size: number): Promise<Uint8Array<ArrayBuffer>> {
   const gz = createGzip({ level: 9 });
   const parts: Buffer[] = [];
   gz.on("data", (b: Buffer) => parts.push(b));

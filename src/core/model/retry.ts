@@ -2,6 +2,8 @@
 // schedule, and an abortable sleep.
 import { ModelError } from "./types.ts";
 
+export { formatBytes } from "../util/format.ts";
+
 const INITIAL_DELAY_MS = 200;
 const JITTER = 0.1;
 /** No single backoff delay grows past this (before jitter), however many retries are allowed. */
@@ -153,13 +155,4 @@ export function formatDuration(ms: number): string {
   const h = Math.floor(ms / 3_600_000);
   const m = Math.round((ms % 3_600_000) / 60_000);
   return m ? `${h} h ${m} min` : `${h} h`;
-}
-
-/** 512 bytes, 64 KiB, 16 MiB. */
-export function formatBytes(n: number): string {
-  if (n >= 1024 * 1024 && n % (1024 * 1024) === 0) return `${n / (1024 * 1024)} MiB`;
-  if (n >= 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
-  if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB`;
-  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${n} bytes`;
 }
