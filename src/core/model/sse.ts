@@ -47,6 +47,7 @@ export function sseParser(opts: { maxEventChars?: number } = {}): TransformStrea
       case "data":
         data = hasData ? `${data}\n${value}` : value;
         hasData = true;
+        if (data.length > maxEventChars) throw new EventTooLargeError(maxEventChars);
         break;
       case "event":
         eventType = value;
