@@ -191,6 +191,16 @@ describe("hostile streams", () => {
     if (r.maxRssKb !== undefined) expect(r.maxRssKb).toBeLessThan(220 * 1024);
   }, T);
 
+  test("a server that takes the request and never answers: the idle timeout covers the wait for headers", async () => {
+    const s = await hostile(() => new Promise<Response>(() => {}));
+    const r = await run(s, { request_max_retries: 1, stream_max_retries: 0, stream_idle_timeout_ms: 300 });
+    expectCleanFailure(r);
+    expect(s.requests).toHaveLength(2);
+    expect(r.failure).toMatch(
+      /^the model provider kept failing: 2 requests over \d+ ms, the last one: error sending request for url \(http:\/\/127\.0\.0\.1:\d+\/v1\/responses\): no response within 300 ms \(stream_idle_timeout_ms\); the service may be busy/,
+    );
+  }, T);
+
   test("an endless error body is read only in part", async () => {
     const chunk = enc.encode("x".repeat(64 * 1024));
     const s = await hostile(() => {

@@ -262,7 +262,18 @@ describe("request", () => {
     const f = fakeFetch(() => sseResponse([completed()]));
     const ac = new AbortController();
     await run(client(f.fetch).client, request(), ac.signal);
-    expect(f.calls[0].signal).toBe(ac.signal);
+    const seen = f.calls[0].signal as AbortSignal;
+    expect(seen.aborted).toBe(false);
+    ac.abort(new Error("stop"));
+    expect([seen.aborted, (seen.reason as Error).message]).toEqual([true, "stop"]);
+  });
+
+  test("response headers are due within the idle timeout: a silent server is a transport error, retried", async () => {
+    const f = fakeFetch((call) => new Promise<Response>((_, reject) => call.signal!.addEventListener("abort", () => reject(call.signal!.reason))));
+    const c = client(f.fetch, { provider: provider({ requestMaxRetries: 1, streamIdleTimeoutMs: 20 }) });
+    const e = modelError((await run(c.client)).error);
+    expect(f.calls).toHaveLength(2);
+    expect([e.kind, e.requests, e.message]).toEqual(["retryable", 2, `error sending request for url (${URL_}): no response within 20 ms (stream_idle_timeout_ms)`]);
   });
 });
 

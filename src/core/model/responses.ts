@@ -80,12 +80,20 @@ export function streamingPost(opts: ResponsesClientOptions, url: string) {
 
   async function attempt(body: string, headers: Headers, signal: AbortSignal): Promise<Attempt> {
     let res;
+    // A server that takes the request and never answers is silence too: the response headers
+    // are due within stream_idle_timeout_ms (the body's own bounds start once they are in).
+    const idle = provider.streamIdleTimeoutMs;
+    const headersDue = new AbortController();
+    const timer = setTimeout(
+      () => headersDue.abort(new Error(`no response within ${formatDuration(idle)} (stream_idle_timeout_ms)`)),
+      Math.min(Math.max(0, idle), 2_147_483_647),
+    );
     try {
       res = await $fetch.raw<ReadableStream<Uint8Array>, "stream">(url, {
         method: "POST",
         headers,
         body,
-        signal,
+        signal: AbortSignal.any([signal, headersDue.signal]),
         responseType: "stream",
         retry: 0,
         ignoreResponseError: true,
@@ -93,10 +101,12 @@ export function streamingPost(opts: ResponsesClientOptions, url: string) {
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       // ofetch wraps the fetch rejection in a FetchError; the cause is the transport error.
-      const cause = (err as { cause?: unknown }).cause ?? err;
+      const cause = headersDue.signal.aborted ? headersDue.signal.reason : ((err as { cause?: unknown }).cause ?? err);
       const message = redact(`error sending request for url (${url}): ${errorText(cause)}`);
       // Retried here, at request level; once those retries are spent the turn fails.
       return { error: new ModelError("fatal", message, { cause }), retry: true };
+    } finally {
+      clearTimeout(timer);
     }
     if (res.status >= 200 && res.status < 300) {
       return { body: res._data ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() }) };
@@ -227,7 +237,7 @@ function httpError(
 
 /**
  * The text of an error response: at most ERROR_BODY_MAX_BYTES (an endless or inflating body is
- * cut there), and no longer than the idle timeout between chunks.
+ * cut there), read within one idle timeout in all (a trickling body is cut then).
  */
 async function readErrorText(body: ReadableStream<Uint8Array> | undefined, signal: AbortSignal, idleTimeoutMs: number): Promise<string> {
   if (!body) return "";
@@ -235,9 +245,10 @@ async function readErrorText(body: ReadableStream<Uint8Array> | undefined, signa
   const decoder = new TextDecoder();
   let text = "";
   let size = 0;
+  const deadline = performance.now() + idleTimeoutMs;
   try {
     while (size < ERROR_BODY_MAX_BYTES) {
-      const next = await raceAbort(withTimeout(reader.read(), idleTimeoutMs), signal);
+      const next = await raceAbort(withTimeout(reader.read(), deadline - performance.now()), signal);
       if (!next || next.done) break;
       const chunk = next.value.subarray(0, ERROR_BODY_MAX_BYTES - size);
       size += chunk.byteLength;
