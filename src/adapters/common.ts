@@ -4,7 +4,7 @@ import { appendFileSync } from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as os from "node:os";
 import process from "node:process";
-import type { FileStat, InputSource, OutputSink, Runtime, SandboxPort } from "../core/runtime.ts";
+import { type FileStat, FileTooLargeError, type InputSource, type OutputSink, type Runtime, type SandboxPort } from "../core/runtime.ts";
 
 /** A new file (O_CREAT|O_EXCL); false when something already exists at the path. */
 export async function createExclusive(path: string, data: string, o: { mode: number }): Promise<boolean> {
@@ -111,7 +111,7 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
     stderr,
     stdin,
     fs: {
-      readFile: async (p) => new Uint8Array(await fsp.readFile(p)),
+      readFile: async (p, o) => (o?.maxBytes === undefined ? new Uint8Array(await fsp.readFile(p)) : readBounded(p, o.maxBytes)),
       readTextFile: (p) => fsp.readFile(p, "utf8"),
       writeFile: (p, data, o) => fsp.writeFile(p, data, o?.mode === undefined ? undefined : { mode: o.mode }),
       appendFile: (p, data, o) => fsp.appendFile(p, data, o?.mode === undefined ? undefined : { mode: o.mode }),
@@ -147,4 +147,31 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
       process.exit(code);
     },
   };
+}
+
+/** Reads `path` in chunks, refusing past `maxBytes` (one byte more is read to tell). */
+async function readBounded(path: string, maxBytes: number): Promise<Uint8Array> {
+  const handle = await fsp.open(path, "r");
+  try {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for (;;) {
+      const want = Math.min(1024 * 1024, maxBytes + 1 - total);
+      const buf = new Uint8Array(want);
+      const { bytesRead } = await handle.read(buf, 0, want, null);
+      if (bytesRead === 0) break;
+      chunks.push(buf.subarray(0, bytesRead));
+      total += bytesRead;
+      if (total > maxBytes) throw new FileTooLargeError(maxBytes);
+    }
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    return out;
+  } finally {
+    await handle.close();
+  }
 }

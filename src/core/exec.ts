@@ -19,7 +19,7 @@ import { BASE_INSTRUCTIONS } from "./prompt/base-instructions.ts";
 import { environmentContextText, localDate, userMessage } from "./prompt/environment-context.ts";
 import { imageParts } from "./prompt/images.ts";
 import { readPrompt } from "./prompt/read-prompt.ts";
-import type { OutputSink, Runtime } from "./runtime.ts";
+import { FileTooLargeError, type OutputSink, type Runtime } from "./runtime.ts";
 import { describeSandbox, markNetwork, resolveSandboxPolicy, type SandboxMode, type SandboxPolicy } from "./sandbox-policy.ts";
 import { execCommandTool } from "./tools/exec-command.ts";
 import { releaseSandbox } from "./sandbox/confine.ts";
@@ -29,6 +29,7 @@ import { updatePlanTool } from "./tools/update-plan.ts";
 import { viewImageTool } from "./tools/view-image.ts";
 import type { Tool } from "./tools/define-tool.ts";
 import { uuidv7 } from "./util/uuid.ts";
+import { formatBytes } from "./util/format.ts";
 import { loadResumed, overridesKey, resumedSandbox, type ResumedThread, type ResumeRequest } from "./session/resume.ts";
 import { RolloutWriter, rolloutRelativePath, rolloutSandboxPolicy } from "./session/rollout.ts";
 import { DEFAULT_SESSION_LOCK_WAIT_MS, lockSession, type LockOptions, type SessionLock } from "./session/lock.ts";
@@ -236,6 +237,7 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
     input,
     tools: toolset(config, provider.wireApi).map((t) => redactedTool(t, redactor, authFile.refresh)),
     streamMaxRetries: provider.streamMaxRetries,
+    retryAfterMaxMs: provider.retryAfterMaxMs,
     reasoning: reasoningParams(config),
     verbosity: config.model_verbosity,
     textFormat: outputSchema?.textFormat,
@@ -429,12 +431,18 @@ function reasoningParams(config: Config) {
   };
 }
 
+/** The most an --output-schema file may hold (schemas are kilobytes; /dev/zero is endless). */
+const OUTPUT_SCHEMA_MAX_BYTES = 1024 * 1024;
+
 /** --output-schema FILE: the strict copy for the request, and a check of the final answer against the original. */
 async function readOutputSchema(runtime: Runtime, file: string) {
   let text: string;
   try {
-    text = await runtime.fs.readTextFile(resolve(runtime.cwd(), file));
+    text = new TextDecoder().decode(await runtime.fs.readFile(resolve(runtime.cwd(), file), { maxBytes: OUTPUT_SCHEMA_MAX_BYTES }));
   } catch (e) {
+    if (e instanceof FileTooLargeError) {
+      throw new OcxError("config", `Failed to read output schema file ${file}: it is larger than ${formatBytes(OUTPUT_SCHEMA_MAX_BYTES)}, the most ocx reads`);
+    }
     throw new OcxError("config", `Failed to read output schema file ${file}: ${describeError(e)}`);
   }
   // Loaded only when asked for: the validator is the largest module ocx has.

@@ -59,7 +59,11 @@ export interface FileStat {
 }
 
 export interface FileSystem {
-  readFile(path: string): Promise<Uint8Array>;
+  /**
+   * The whole file. With `maxBytes`, reading stops past that many bytes and rejects with
+   * FileTooLargeError: the bound holds for what stat cannot size (/dev/zero, pipes, growing files).
+   */
+  readFile(path: string, opts?: { maxBytes?: number }): Promise<Uint8Array>;
   readTextFile(path: string): Promise<string>;
   /** Writes a whole file (creating or truncating it). */
   writeFile(path: string, data: string | Uint8Array, opts?: { mode?: number }): Promise<void>;
@@ -118,6 +122,14 @@ export interface ListenOptions {
   /** 0 picks a free port. */
   port: number;
   handler: (request: Request) => Response | Promise<Response>;
+}
+
+/** Thrown by readFile() when the file holds more than `maxBytes`. */
+export class FileTooLargeError extends Error {
+  constructor(readonly maxBytes: number) {
+    super(`larger than ${maxBytes} bytes`);
+    this.name = "FileTooLargeError";
+  }
 }
 
 /** Thrown by listen() when the port is taken. */

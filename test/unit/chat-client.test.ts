@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { buildChatBody, readChatParts, toMessages } from "../../src/core/model/chat.ts";
-import { ModelError, type StreamPart } from "../../src/core/model/types.ts";
+import { openEvents } from "../../src/core/model/responses.ts";
+import { ModelError, type ProviderInfo, type StreamPart } from "../../src/core/model/types.ts";
 
 const body = (...lines: string[]) =>
   new ReadableStream<Uint8Array>({
@@ -12,7 +13,7 @@ const body = (...lines: string[]) =>
 async function parts(stream: ReadableStream<Uint8Array>) {
   const out: StreamPart[] = [];
   try {
-    for await (const p of readChatParts(stream, new AbortController().signal, 5000)) out.push(p);
+    for await (const p of readChatParts(openEvents(stream, new AbortController().signal, { provider: { streamIdleTimeoutMs: 5000 } as ProviderInfo }))) out.push(p);
   } catch (e) {
     return { out, error: e };
   }

@@ -262,7 +262,18 @@ describe("request", () => {
     const f = fakeFetch(() => sseResponse([completed()]));
     const ac = new AbortController();
     await run(client(f.fetch).client, request(), ac.signal);
-    expect(f.calls[0].signal).toBe(ac.signal);
+    const seen = f.calls[0].signal as AbortSignal;
+    expect(seen.aborted).toBe(false);
+    ac.abort(new Error("stop"));
+    expect([seen.aborted, (seen.reason as Error).message]).toEqual([true, "stop"]);
+  });
+
+  test("response headers are due within the idle timeout: a silent server is a transport error, retried", async () => {
+    const f = fakeFetch((call) => new Promise<Response>((_, reject) => call.signal!.addEventListener("abort", () => reject(call.signal!.reason))));
+    const c = client(f.fetch, { provider: provider({ requestMaxRetries: 1, streamIdleTimeoutMs: 20 }) });
+    const e = modelError((await run(c.client)).error);
+    expect(f.calls).toHaveLength(2);
+    expect([e.kind, e.requests, e.message]).toEqual(["retryable", 2, `error sending request for url (${URL_}): no response within 20 ms (stream_idle_timeout_ms)`]);
   });
 });
 
@@ -366,7 +377,8 @@ describe("request-level retries", () => {
     expect(f.calls).toHaveLength(3);
     expect(c.sleeps).toEqual([200, 400]);
     const e = modelError(error);
-    expect(e.kind).toBe("fatal"); // request-level retries spent: no stream-level multiplication
+    // request-level retries spent: the stream level decides, knowing how many requests it took
+    expect([e.kind, e.requests]).toEqual(["retryable", 3]);
     expect(e.status).toBe(503);
     expect(e.message).toBe(`unexpected status 503 Service Unavailable: The server is overloaded, url: ${URL_}`);
   });
@@ -380,7 +392,7 @@ describe("request-level retries", () => {
     const c500 = client(f500.fetch, { provider: provider({ requestMaxRetries: 1 }) });
     const e500 = modelError((await run(c500.client)).error);
     expect(f500.calls).toHaveLength(2);
-    expect(e500.kind).toBe("fatal");
+    expect(e500.kind).toBe("retryable");
     expect(e500.message).toBe(`unexpected status 500 Internal Server Error: oops, url: ${URL_}`);
   });
 
@@ -400,7 +412,7 @@ describe("request-level retries", () => {
     const e = modelError((await run(c2.client)).error);
     expect(bad.calls).toHaveLength(5);
     expect(c2.sleeps).toEqual([200, 400, 800, 1600]);
-    expect(e.kind).toBe("fatal");
+    expect([e.kind, e.requests]).toEqual(["retryable", 5]);
     expect(e.message).toBe(`error sending request for url (${URL_}): connect ECONNREFUSED 127.0.0.1:9`);
   });
 

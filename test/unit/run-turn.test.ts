@@ -191,7 +191,7 @@ function harness(scripts: Script[], overrides: Partial<TurnOptions> = {}): Harne
   const abort = new AbortController();
   let n = 0;
   const opts: TurnOptions = {
-    runtime: {} as Runtime,
+    runtime: { monotonic: () => performance.now() } as Runtime,
     client,
     model: "gpt-test",
     instructions: "be helpful",
@@ -799,7 +799,7 @@ describe("runTurn: model errors and retries", () => {
     expect(h.events).toEqual([
       { type: "turn.started" },
       { type: "item.completed", item: { id: "item_0", type: "reasoning", text: "**Planning** the run" } },
-      { type: "error", message: `Reconnecting... 1/3 (${DISCONNECT})` },
+      { type: "error", message: `Reconnecting... 1/3 (${DISCONNECT}); next attempt in 1 ms` },
       { type: "item.completed", item: { id: "item_1", type: "agent_message", text: "recovered" } },
       { type: "turn.completed", usage: usage(10, 0, 5) },
     ]);
@@ -838,8 +838,14 @@ describe("runTurn: model errors and retries", () => {
     );
     const result = await runTurn(h.opts);
     expect(h.client.requests).toHaveLength(3);
-    expect(errorMessages(h.events)).toEqual(["Reconnecting... 1/2 (drop 1)", "Reconnecting... 2/2 (drop 2)", "drop 3"]);
-    expectFailed(h, result, 1, "model_error", "drop 3");
+    const final = /^the model provider kept failing: 3 requests over \d+ ms, the last one: drop 3; the service may be busy or down, try again later/;
+    expect(errorMessages(h.events)).toEqual([
+      "Reconnecting... 1/2 (drop 1); next attempt in 1 ms",
+      "Reconnecting... 2/2 (drop 2); next attempt in 1 ms",
+      expect.stringMatching(final),
+    ]);
+    expect(result.error?.message).toMatch(final);
+    expect([result.error?.exitCode, result.error?.failureCode]).toEqual([1, "model_error"]);
   });
 
   test("streamMaxRetries 0 means no retry at all", async () => {
@@ -862,7 +868,7 @@ describe("runTurn: model errors and retries", () => {
     );
     const result = await runTurn(h.opts);
     expect(result.ok).toBe(true);
-    expect(errorMessages(h.events)).toEqual(["Reconnecting... 1/1 (drop 1)", "Reconnecting... 1/1 (drop 2)"]);
+    expect(errorMessages(h.events)).toEqual(["Reconnecting... 1/1 (drop 1); next attempt in 1 ms", "Reconnecting... 1/1 (drop 2); next attempt in 1 ms"]);
   });
 
   test("a fatal error fails at once, with no retry", async () => {
@@ -955,7 +961,7 @@ describe("runTurn: interrupt", () => {
     h.abort.abort(new OcxError("sigterm", "terminated"));
     const result = await running;
     expect(performance.now() - t0).toBeLessThan(2_000);
-    expect(errorMessages(h.events)).toEqual(["Reconnecting... 1/3 (drop)", "terminated"]);
+    expect(errorMessages(h.events)).toEqual(["Reconnecting... 1/3 (drop); next attempt in 10 s", "terminated"]);
     expectFailed(h, result, 143, "interrupted", "terminated");
     expect(h.client.requests).toHaveLength(1);
   });

@@ -13,7 +13,7 @@ import {
 import type { Runtime } from "../runtime.ts";
 import type { SandboxPolicy } from "../sandbox-policy.ts";
 import type { Tool, ToolContext, TurnScope } from "../tools/define-tool.ts";
-import { backoffMs, sleep } from "../model/retry.ts";
+import { StreamRetries, sleep } from "../model/retry.ts";
 import type { TurnBudget } from "./budgets.ts";
 import { callOutputItem, isToolCall, itemText, reasoningText } from "./items.ts";
 import { CallScheduler, type CallKind } from "./call-scheduler.ts";
@@ -28,6 +28,8 @@ export interface TurnOptions {
   input: ResponseItem[];
   tools: Tool[];
   streamMaxRetries: number;
+  /** The longest server-requested delay waited for (retry_after_max_ms); default 60 s. */
+  retryAfterMaxMs?: number;
   reasoning?: ModelRequest["reasoning"];
   verbosity?: string;
   textFormat?: ModelRequest["textFormat"];
@@ -93,11 +95,15 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
 
   emit({ type: "turn.started" });
   try {
-    let streamRetries = 0;
+    const retries = new StreamRetries({
+      maxRetries: opts.streamMaxRetries,
+      retryAfterMaxMs: opts.retryAfterMaxMs,
+      now: () => opts.runtime.monotonic(),
+    });
     let corrected = false;
     for (;;) {
       turn.signal.throwIfAborted();
-      if (streamRetries === 0) opts.budget?.beforeRequest(usage);
+      if (!retries.retrying) opts.budget?.beforeRequest(usage);
       const request: ModelRequest = {
         model: opts.model,
         instructions: opts.instructions,
@@ -148,16 +154,13 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
       for (const call of calls) append(await call.output);
 
       if (failure) {
-        if (failure.kind !== "retryable" || streamRetries >= opts.streamMaxRetries) throw failure;
-        streamRetries++;
-        emit({
-          type: "error",
-          message: `Reconnecting... ${streamRetries}/${opts.streamMaxRetries} (${failure.message})`,
-        });
-        await sleep(failure.retryAfterMs ?? backoffMs(streamRetries), turn.signal);
+        // Throws the error that ends the turn when no retry is left.
+        const retry = retries.next(failure);
+        emit({ type: "error", message: retry.notice });
+        await sleep(retry.delayMs, turn.signal);
         continue;
       }
-      streamRetries = 0;
+      retries.reset();
       if (calls.length > 0) continue;
       const mismatch = opts.checkAnswer?.(lastAgentMessage);
       if (!mismatch) break;

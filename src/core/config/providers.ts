@@ -69,6 +69,11 @@ export async function resolveProvider(
     requestMaxRetries: p.request_max_retries ?? DEFAULTS.requestMaxRetries,
     streamMaxRetries: p.stream_max_retries ?? DEFAULTS.streamMaxRetries,
     streamIdleTimeoutMs: p.stream_idle_timeout_ms ?? DEFAULTS.streamIdleTimeoutMs,
+    // Unset bounds take the model client's defaults.
+    retryAfterMaxMs: p.retry_after_max_ms,
+    streamMaxDurationMs: p.stream_max_duration_ms,
+    streamMaxBytes: p.stream_max_bytes,
+    streamMaxEventBytes: p.stream_max_event_bytes,
   };
 }
 

@@ -41,6 +41,11 @@ export const ProviderConfig = v.object({
   request_max_retries: v.optional(count),
   stream_max_retries: v.optional(count),
   stream_idle_timeout_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+  /** Bounds (ocx): the longest Retry-After waited for, one response's duration, bytes and largest event. */
+  retry_after_max_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  stream_max_duration_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+  stream_max_bytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+  stream_max_event_bytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
   requires_openai_auth: v.optional(v.boolean()),
 });
 export type ProviderConfig = v.InferOutput<typeof ProviderConfig>;

@@ -8,12 +8,12 @@ import {
   count,
   DISCONNECTED,
   endpointUrl,
-  nextEvent,
+  type EventFeed,
+  openEvents,
   parseJson,
   type ResponsesClientOptions,
   streamingPost,
 } from "./responses.ts";
-import { sseEvents } from "./sse.ts";
 import { type ModelClient, ModelError, type ModelRequest, type ResponseItem, type StreamPart, type ToolSpec } from "./types.ts";
 
 export function createChatClient(opts: ResponsesClientOptions): ModelClient {
@@ -21,7 +21,7 @@ export function createChatClient(opts: ResponsesClientOptions): ModelClient {
   return {
     async *stream(request, signal) {
       const body = await post(JSON.stringify(buildChatBody(request)), signal);
-      yield* readChatParts(body, signal, opts.provider.streamIdleTimeoutMs);
+      yield* readChatParts(openEvents(body, signal, opts));
     },
   };
 }
@@ -150,8 +150,7 @@ interface CallDraft {
 }
 
 /** Chunks to StreamParts: deltas as they come, then the finished items, then `completed`. */
-export async function* readChatParts(body: ReadableStream<Uint8Array>, signal: AbortSignal, idleTimeoutMs: number): AsyncGenerator<StreamPart> {
-  const reader = sseEvents(body).getReader();
+export async function* readChatParts(events: EventFeed): AsyncGenerator<StreamPart> {
   let text = "";
   let reasoning = "";
   let responseId: string | undefined;
@@ -161,9 +160,9 @@ export async function* readChatParts(body: ReadableStream<Uint8Array>, signal: A
   let started = false;
   try {
     for (;;) {
-      const next = await nextEvent(reader, signal, idleTimeoutMs);
-      if (next.done) break;
-      const data = next.value.data.trim();
+      const next = await events.next();
+      if (!next) break;
+      const data = next.data.trim();
       if (data === "[DONE]") break;
       const chunk = asRecord(parseJson(data));
       if (!chunk) continue;
@@ -207,7 +206,7 @@ export async function* readChatParts(body: ReadableStream<Uint8Array>, signal: A
       }
     }
   } finally {
-    reader.cancel().catch(() => {});
+    events.cancel();
   }
   if (!finished) throw new ModelError("retryable", `${DISCONNECTED}stream closed before finish_reason`);
 

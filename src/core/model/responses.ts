@@ -2,8 +2,17 @@
 // errors, then turn the SSE body into StreamParts (spec §6.1, §6.2, §6.4).
 import { createFetch } from "ofetch";
 import type { Usage } from "../events.ts";
-import { backoffMs, parseRetryAfter, parseTryAgainIn, sleep as abortableSleep } from "./retry.ts";
-import { type SseEvent, sseEvents } from "./sse.ts";
+import {
+  backoffMs,
+  DEFAULT_RETRY_AFTER_MAX_MS,
+  formatBytes,
+  formatDuration,
+  parseRetryAfter,
+  parseTryAgainIn,
+  retryAfterRefusal,
+  sleep as abortableSleep,
+} from "./retry.ts";
+import { BodyTooLargeError, EventTooLargeError, type SseEvent, sseEvents } from "./sse.ts";
 import {
   type ModelClient,
   ModelError,
@@ -20,7 +29,16 @@ export interface ResponsesClientOptions {
   headers: Record<string, string>;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   random?: () => number;
+  /** Monotonic milliseconds (the stream's duration cap). */
+  now?: () => number;
 }
+
+/** Defaults of the per-response bounds (provider keys stream_max_duration_ms, stream_max_bytes, stream_max_event_bytes). */
+export const STREAM_MAX_DURATION_MS = 30 * 60_000;
+export const STREAM_MAX_BYTES = 128 * 1024 * 1024;
+export const STREAM_MAX_EVENT_BYTES = 16 * 1024 * 1024;
+/** Of an error response, only this much is read (the message is near the start). */
+const ERROR_BODY_MAX_BYTES = 64 * 1024;
 
 const QUOTA_MESSAGE = "Quota exceeded. Check your plan and billing details.";
 const USAGE_LIMIT_MESSAGE = "You’ve hit your usage limit. Try again later.";
@@ -35,7 +53,7 @@ export function createResponsesClient(opts: ResponsesClientOptions): ModelClient
   return {
     async *stream(request, signal) {
       const body = await post(JSON.stringify(buildResponsesBody(request)), signal);
-      yield* readParts(body, signal, opts.provider.streamIdleTimeoutMs);
+      yield* readParts(openEvents(body, signal, opts));
     },
   };
 }
@@ -57,16 +75,25 @@ export function streamingPost(opts: ResponsesClientOptions, url: string) {
     return text;
   };
 
-  type Attempt = { body: ReadableStream<Uint8Array> } | { error: ModelError; retry: boolean };
+  type Attempt = { body: ReadableStream<Uint8Array> } | { error: ModelError; retry: boolean; retryAfterMs?: number };
+  const retryAfterMax = provider.retryAfterMaxMs ?? DEFAULT_RETRY_AFTER_MAX_MS;
 
   async function attempt(body: string, headers: Headers, signal: AbortSignal): Promise<Attempt> {
     let res;
+    // A server that takes the request and never answers is silence too: the response headers
+    // are due within stream_idle_timeout_ms (the body's own bounds start once they are in).
+    const idle = provider.streamIdleTimeoutMs;
+    const headersDue = new AbortController();
+    const timer = setTimeout(
+      () => headersDue.abort(new Error(`no response within ${formatDuration(idle)} (stream_idle_timeout_ms)`)),
+      Math.min(Math.max(0, idle), 2_147_483_647),
+    );
     try {
       res = await $fetch.raw<ReadableStream<Uint8Array>, "stream">(url, {
         method: "POST",
         headers,
         body,
-        signal,
+        signal: AbortSignal.any([signal, headersDue.signal]),
         responseType: "stream",
         retry: 0,
         ignoreResponseError: true,
@@ -74,17 +101,20 @@ export function streamingPost(opts: ResponsesClientOptions, url: string) {
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       // ofetch wraps the fetch rejection in a FetchError; the cause is the transport error.
-      const cause = (err as { cause?: unknown }).cause ?? err;
+      const cause = headersDue.signal.aborted ? headersDue.signal.reason : ((err as { cause?: unknown }).cause ?? err);
       const message = redact(`error sending request for url (${url}): ${errorText(cause)}`);
       // Retried here, at request level; once those retries are spent the turn fails.
       return { error: new ModelError("fatal", message, { cause }), retry: true };
+    } finally {
+      clearTimeout(timer);
     }
     if (res.status >= 200 && res.status < 300) {
       return { body: res._data ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() }) };
     }
-    const text = await readText(res._data, signal);
+    const text = await readErrorText(res._data, signal, provider.streamIdleTimeoutMs);
     const error = httpError(res.status, res.statusText, res.headers, text, url, redact);
-    return { error, retry: res.status >= 500 };
+    if (res.status < 500) return { error, retry: false };
+    return { error, retry: true, retryAfterMs: parseRetryAfter(res.headers, Date.now()) };
   }
 
   return async function send(body: string, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
@@ -100,8 +130,17 @@ export function streamingPost(opts: ResponsesClientOptions, url: string) {
         recoveries++;
         if (await provider.auth.recover(signal)) continue;
       }
-      if (!result.retry || n > provider.requestMaxRetries) throw result.error;
-      await sleep(backoffMs(n++, random), signal);
+      const { error } = result;
+      if (!result.retry) throw retryAfterRefusal(error.retryAfterMs, retryAfterMax, error.message) ?? error;
+      const refusal = retryAfterRefusal(result.retryAfterMs, retryAfterMax, error.message);
+      if (refusal) throw refusal;
+      if (n > provider.requestMaxRetries) {
+        // Request-level retries spent: the stream level may try again later (as the reference
+        // does: 5 × 6 = 30 requests for a persistent 500), or give up saying how many were made.
+        throw new ModelError("retryable", error.message, { status: error.status, retryAfterMs: result.retryAfterMs, requests: n, cause: error.cause });
+      }
+      await sleep(result.retryAfterMs ?? backoffMs(n, random), signal);
+      n++;
     }
   };
 }
@@ -191,20 +230,46 @@ function httpError(
       retryAfterMs: parseRetryAfter(headers, Date.now()),
     });
   }
-  // 5xx are retried at request level only (request_max_retries); the reference multiplies them
-  // by the stream retries as well (30 POSTs for a 500), which only delays a clear failure.
-  // Other statuses (404: wrong base_url, ...) will not get better by asking again.
+  // 5xx are retried at request level (request_max_retries), then at stream level. Other statuses
+  // (404: wrong base_url, ...) will not get better by asking again.
   return new ModelError("fatal", unexpected, { status });
 }
 
-async function readText(body: ReadableStream<Uint8Array> | undefined, signal: AbortSignal): Promise<string> {
+/**
+ * The text of an error response: at most ERROR_BODY_MAX_BYTES (an endless or inflating body is
+ * cut there), read within one idle timeout in all (a trickling body is cut then).
+ */
+async function readErrorText(body: ReadableStream<Uint8Array> | undefined, signal: AbortSignal, idleTimeoutMs: number): Promise<string> {
   if (!body) return "";
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  let size = 0;
+  const deadline = performance.now() + idleTimeoutMs;
   try {
-    return await raceAbort(new Response(body).text(), signal);
+    while (size < ERROR_BODY_MAX_BYTES) {
+      const next = await raceAbort(withTimeout(reader.read(), deadline - performance.now()), signal);
+      if (!next || next.done) break;
+      const chunk = next.value.subarray(0, ERROR_BODY_MAX_BYTES - size);
+      size += chunk.byteLength;
+      text += decoder.decode(chunk, { stream: true });
+    }
+    return text + decoder.decode();
   } catch (err) {
     if (signal.aborted) throw signal.reason;
-    return "";
+    return text;
+  } finally {
+    reader.cancel().catch(() => {});
   }
+}
+
+/** The promise's value, or undefined once `ms` passed. */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), Math.min(Math.max(0, ms), 2_147_483_647));
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
@@ -219,33 +284,89 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 // ---------------------------------------------------------------------------------------------
 // The SSE body
 
-async function* readParts(
-  body: ReadableStream<Uint8Array>,
-  signal: AbortSignal,
-  idleTimeoutMs: number,
-): AsyncGenerator<StreamPart> {
-  const reader = sseEvents(body).getReader();
+async function* readParts(events: EventFeed): AsyncGenerator<StreamPart> {
   try {
     for (;;) {
-      const next = await nextEvent(reader, signal, idleTimeoutMs);
-      if (next.done) {
+      const ev = await events.next();
+      if (!ev) {
         throw new ModelError("retryable", `${DISCONNECTED}stream closed before response.completed`);
       }
-      const part = toStreamPart(next.value);
+      const part = toStreamPart(ev);
       if (part instanceof ModelError) throw part;
       if (!part) continue;
       if (part.type === "completed") {
         // Stop reading: whatever follows response.completed is of no use.
-        reader.cancel().catch(() => {});
+        events.cancel();
         yield part;
         return;
       }
       yield part;
     }
   } finally {
-    reader.cancel().catch(() => {});
+    events.cancel();
   }
 }
+
+/** The events of one response body, read within the provider's bounds. */
+export interface EventFeed {
+  /** The next event; undefined at the end of the body. Throws a ModelError past a bound. */
+  next(): Promise<SseEvent | undefined>;
+  cancel(): void;
+}
+
+/**
+ * Reads a response body as events, bounded in silence (stream_idle_timeout_ms, per event: SSE
+ * comments and blank lines are not progress), in duration (stream_max_duration_ms), in size
+ * (stream_max_bytes, after decompression) and per event (stream_max_event_bytes). Silence is a
+ * retryable disconnect, as in the reference; the other bounds fail the turn (a retry would
+ * repeat, and pay for, the same endless or oversized response).
+ */
+export function openEvents(body: ReadableStream<Uint8Array>, signal: AbortSignal, opts: Pick<ResponsesClientOptions, "provider" | "now">): EventFeed {
+  const { provider } = opts;
+  const now = opts.now ?? (() => performance.now());
+  const maxDuration = provider.streamMaxDurationMs ?? STREAM_MAX_DURATION_MS;
+  const maxBytes = provider.streamMaxBytes ?? STREAM_MAX_BYTES;
+  const maxEvent = provider.streamMaxEventBytes ?? STREAM_MAX_EVENT_BYTES;
+  const deadline = now() + maxDuration;
+  const reader = sseEvents(body, { maxBytes, maxEventChars: maxEvent }).getReader();
+  const tooLong = () =>
+    new ModelError(
+      "fatal",
+      `the response did not complete within ${formatDuration(maxDuration)}; ocx stopped reading it (raise stream_max_duration_ms to allow longer responses)`,
+    );
+  return {
+    async next() {
+      const left = deadline - now();
+      if (left <= 0) throw tooLong();
+      const idle = provider.streamIdleTimeoutMs;
+      try {
+        const next = await nextEvent(reader, signal, Math.min(idle, left));
+        return next.done ? undefined : next.value;
+      } catch (err) {
+        if (err instanceof ModelError && err.message === IDLE_MESSAGE && left <= idle) throw tooLong();
+        const cause = (err as { cause?: unknown }).cause;
+        if (cause instanceof EventTooLargeError) {
+          throw new ModelError(
+            "fatal",
+            `the model server sent one event larger than ${formatBytes(maxEvent)}; ocx stopped reading the response (raise stream_max_event_bytes to allow larger events)`,
+          );
+        }
+        if (cause instanceof BodyTooLargeError) {
+          throw new ModelError(
+            "fatal",
+            `the model server sent more than ${formatBytes(maxBytes)} without completing the response; ocx stopped reading it (raise stream_max_bytes to allow larger responses)`,
+          );
+        }
+        throw err;
+      }
+    },
+    cancel() {
+      reader.cancel().catch(() => {});
+    },
+  };
+}
+
+const IDLE_MESSAGE = `${DISCONNECTED}idle timeout waiting for SSE`;
 
 type ReadResult = Awaited<ReturnType<ReadableStreamDefaultReader<SseEvent>["read"]>>;
 
@@ -268,7 +389,7 @@ export function nextEvent(
     const timer = setTimeout(
       () => {
         cleanup();
-        reject(new ModelError("retryable", `${DISCONNECTED}idle timeout waiting for SSE`));
+        reject(new ModelError("retryable", IDLE_MESSAGE));
       },
       Math.min(Math.max(0, idleTimeoutMs), 2_147_483_647),
     );

@@ -15,7 +15,8 @@ export interface SseEvent {
  * chunks; an event is dispatched on a blank line; an event not closed by a blank line before
  * the stream ends is dropped, as the spec says.
  */
-export function sseParser(): TransformStream<string, SseEvent> {
+export function sseParser(opts: { maxEventChars?: number } = {}): TransformStream<string, SseEvent> {
+  const maxEventChars = opts.maxEventChars ?? Number.POSITIVE_INFINITY;
   let partial = ""; // an unterminated line carried over from earlier chunks
   let skipLeadingLf = false; // the previous chunk ended in CR: a LF opening this one ends nothing
   let first = true;
@@ -46,6 +47,7 @@ export function sseParser(): TransformStream<string, SseEvent> {
       case "data":
         data = hasData ? `${data}\n${value}` : value;
         hasData = true;
+        if (data.length > maxEventChars) throw new EventTooLargeError(maxEventChars);
         break;
       case "event":
         eventType = value;
@@ -82,14 +84,57 @@ export function sseParser(): TransformStream<string, SseEvent> {
         onLine(line, out);
       }
       partial += text.slice(start);
+      // One event (its data so far plus the line still open) may not grow past the cap: a
+      // server that never ends a line or an event must not fill memory.
+      if (partial.length + data.length > maxEventChars) throw new EventTooLargeError(maxEventChars);
     },
     // flush: a pending line or event without its closing blank line is discarded.
   });
 }
 
-/** Decodes a fetch body as UTF-8 (split characters survive) and parses it into events. */
-export function sseEvents(body: ReadableStream<Uint8Array>): ReadableStream<SseEvent> {
+/** Thrown (as the stream's error) when one event outgrows `maxEventChars`. */
+export class EventTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`one server-sent event is larger than ${limit} characters`);
+    this.name = "EventTooLargeError";
+  }
+}
+
+/** Thrown (as the stream's error) when the body outgrows `maxBytes`. */
+export class BodyTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`the response body is larger than ${limit} bytes`);
+    this.name = "BodyTooLargeError";
+  }
+}
+
+/** Passes bytes through, erroring once more than `maxBytes` went by (decompressed bytes, as fetch hands them). */
+export function byteLimit(maxBytes: number): TransformStream<Uint8Array, Uint8Array> {
+  let seen = 0;
+  return new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, out) {
+      seen += chunk.byteLength;
+      if (seen > maxBytes) throw new BodyTooLargeError(maxBytes);
+      out.enqueue(chunk);
+    },
+  });
+}
+
+export interface SseLimits {
+  /** Most characters one event (and the line being read) may hold. */
+  maxEventChars?: number;
+  /** Most bytes the whole body may hold. */
+  maxBytes?: number;
+}
+
+/**
+ * Decodes a fetch body as UTF-8 (split characters survive) and parses it into events. With
+ * limits, the stream errors (BodyTooLargeError, EventTooLargeError) as soon as one is passed,
+ * and the body is cancelled: nothing beyond the caps is read, or inflated.
+ */
+export function sseEvents(body: ReadableStream<Uint8Array>, limits: SseLimits = {}): ReadableStream<SseEvent> {
   // The cast only narrows TextDecoderStream's writable side (BufferSource) to what we feed it.
   const decoder = new TextDecoderStream() as ReadableWritablePair<string, Uint8Array>;
-  return body.pipeThrough(decoder).pipeThrough(sseParser());
+  const bytes = limits.maxBytes === undefined ? body : body.pipeThrough(byteLimit(limits.maxBytes));
+  return bytes.pipeThrough(decoder).pipeThrough(sseParser({ maxEventChars: limits.maxEventChars }));
 }

@@ -81,16 +81,19 @@ export class ModelError extends Error {
   readonly status?: number;
   /** Server-requested delay before the next attempt (Retry-After, "try again in Xs"). */
   readonly retryAfterMs?: number;
+  /** HTTP requests this failure took (request-level retries included); 1 when absent. */
+  readonly requests?: number;
   constructor(
     kind: ModelErrorKind,
     message: string,
-    opts: { status?: number; retryAfterMs?: number; cause?: unknown } = {},
+    opts: { status?: number; retryAfterMs?: number; requests?: number; cause?: unknown } = {},
   ) {
     super(message, { cause: opts.cause });
     this.name = "ModelError";
     this.kind = kind;
     this.status = opts.status;
     this.retryAfterMs = opts.retryAfterMs;
+    this.requests = opts.requests;
   }
 }
 
@@ -107,6 +110,14 @@ export interface ProviderInfo {
   requestMaxRetries: number;
   streamMaxRetries: number;
   streamIdleTimeoutMs: number;
+  /** Longest server-requested delay (Retry-After) ocx waits; a longer one fails at once. Default 60 s. */
+  retryAfterMaxMs?: number;
+  /** Longest one response may stream before it is cut (the turn fails). Default 30 min. */
+  streamMaxDurationMs?: number;
+  /** Most bytes (after decompression) one response body may hold. Default 128 MiB. */
+  streamMaxBytes?: number;
+  /** Most characters one server-sent event may hold. Default 16 MiB. */
+  streamMaxEventBytes?: number;
 }
 
 /** How requests to a provider authenticate (an API key, or ChatGPT tokens that refresh). */

@@ -1,7 +1,9 @@
 // -i/--image FILE: local images sent before the prompt text as input_image data URLs.
 import { extname, resolve } from "pathe";
 import { OcxError, describeError } from "../errors.ts";
-import type { Runtime } from "../runtime.ts";
+import { FileTooLargeError, type Runtime } from "../runtime.ts";
+import { MAX_IMAGE_BYTES } from "../tools/view-image.ts";
+import { formatBytes } from "../util/format.ts";
 import { dataUrl } from "../util/image.ts";
 
 const MIME: Record<string, string> = {
@@ -20,8 +22,11 @@ export async function imageParts(runtime: Runtime, cwd: string, files: string[])
     if (!mime) throw new OcxError("config", `Unsupported image type: ${file} (use png, jpeg, gif or webp)`);
     let bytes: Uint8Array;
     try {
-      bytes = await runtime.fs.readFile(path);
+      bytes = await runtime.fs.readFile(path, { maxBytes: MAX_IMAGE_BYTES });
     } catch (e) {
+      if (e instanceof FileTooLargeError) {
+        throw new OcxError("config", `Cannot read image ${file}: it is larger than ${formatBytes(MAX_IMAGE_BYTES)}, the limit for one image`);
+      }
       throw new OcxError("config", `Cannot read image ${file}: ${describeError(e)}`);
     }
     parts.push({ type: "input_text", text: `<image name=[Image #${i + 1}] path="${path}">` });

@@ -2,6 +2,10 @@
 // stdin, or both; never hang on an inherited stdin that nobody writes to.
 import { OcxError, describeError, isOcxError } from "../errors.ts";
 import type { InputSource } from "../runtime.ts";
+import { formatBytes } from "../util/format.ts";
+
+/** The most a prompt may hold (argument or stdin): memory stays bounded whatever is piped in. */
+export const PROMPT_MAX_BYTES = 16 * 1024 * 1024;
 
 export interface ReadPromptOptions {
   /** The positional prompt; undefined when absent. "-" forces reading stdin. */
@@ -15,6 +19,9 @@ export interface ReadPromptOptions {
 
 export async function readPrompt(opts: ReadPromptOptions): Promise<string> {
   const { arg, stdin } = opts;
+  if (arg !== undefined && arg.length > PROMPT_MAX_BYTES) {
+    throw new OcxError("usage", `The prompt argument is larger than ${formatBytes(PROMPT_MAX_BYTES)}; put the material in a file and name it in the prompt.`);
+  }
   if (arg !== undefined && arg !== "-") {
     if (stdin.isTTY) return arg;
     opts.notice("Reading additional input from stdin...");
@@ -56,9 +63,10 @@ function stdinProblem(e: unknown): string {
 
 /**
  * Reads stdin to EOF and decodes it. Returns null when `firstByteTimeoutMs` > 0 and nothing
- * arrived in that time (EOF counts as arriving).
+ * arrived in that time (EOF counts as arriving). More than `maxBytes` is refused (exit 2) as soon
+ * as it is seen: nothing past it is read.
  */
-export async function readStdin(stdin: InputSource, firstByteTimeoutMs: number): Promise<string | null> {
+export async function readStdin(stdin: InputSource, firstByteTimeoutMs: number, maxBytes = PROMPT_MAX_BYTES): Promise<string | null> {
   const reader = stdin.readable().getReader();
   const chunks: Uint8Array[] = [];
   let first: Awaited<ReturnType<typeof reader.read>>;
@@ -77,7 +85,18 @@ export async function readStdin(stdin: InputSource, firstByteTimeoutMs: number):
   } else {
     first = await reader.read();
   }
-  for (let r = first; !r.done; r = await reader.read()) chunks.push(r.value);
+  let size = 0;
+  for (let r = first; !r.done; r = await reader.read()) {
+    size += r.value.byteLength;
+    if (size > maxBytes) {
+      reader.cancel().catch(() => {});
+      throw new OcxError(
+        "usage",
+        `Failed to read prompt from stdin: it holds more than ${formatBytes(maxBytes)}, the most ocx reads; put the material in a file and name it in the prompt.`,
+      );
+    }
+    chunks.push(r.value);
+  }
   reader.releaseLock();
   return decodeInput(concat(chunks));
 }

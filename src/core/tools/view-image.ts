@@ -3,6 +3,7 @@
 import * as v from "valibot";
 import { resolve } from "pathe";
 import { describeError } from "../errors.ts";
+import { FileTooLargeError } from "../runtime.ts";
 import { dataUrl, sniffImageMime } from "../util/image.ts";
 import { ToolError, defineTool } from "./define-tool.ts";
 
@@ -38,8 +39,10 @@ export const viewImageTool = defineTool({
     }
     let bytes: Uint8Array;
     try {
-      bytes = await ctx.runtime.fs.readFile(path);
+      // Bounded: the file may have grown since stat.
+      bytes = await ctx.runtime.fs.readFile(path, { maxBytes: MAX_IMAGE_BYTES });
     } catch (e) {
+      if (e instanceof FileTooLargeError) throw new ToolError(`unable to view \`${path}\`: the image is larger than 20 MB, the limit`);
       throw new ToolError(`unable to read image at \`${path}\`: ${describeError(e)}`);
     }
     const mime = sniffImageMime(bytes);
