@@ -390,3 +390,18 @@ export function useMockServers() {
     return { mock, home: makeHome(mock.url, homeOpts) };
   };
 }
+
+/** Every file below `dir` (none when it does not exist), depth first. */
+export function filesUnder(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    if (!existsSync(d)) return;
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out.push(p);
+    }
+  };
+  walk(dir);
+  return out;
+}

@@ -2,28 +2,14 @@
 // with exit 3 naming the holder), never interleave lines in the rollout, and a lock left by a
 // killed run is taken over. The lock file is never listed as a session.
 import { afterAll, describe, expect, test } from "bun:test";
-import { readdirSync, statSync } from "node:fs";
 import { dynamic, message, reply, sse, turn } from "../mock/responses-server.ts";
-import { cleanupTemp, existsSync, join, makeRepo, readFileSync, runOcx, startOcx, useMockServers } from "./harness.ts";
+import { cleanupTemp, existsSync, filesUnder, join, makeRepo, readFileSync, runOcx, startOcx, useMockServers } from "./harness.ts";
 
 const T = 60_000;
 const JSON_ = ["--json", "--color", "never"];
 const setup = useMockServers();
 afterAll(() => cleanupTemp());
 
-function filesUnder(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    if (!existsSync(d)) return;
-    for (const n of readdirSync(d)) {
-      const p = join(d, n);
-      if (statSync(p).isDirectory()) walk(p);
-      else out.push(p);
-    }
-  };
-  walk(dir);
-  return out;
-}
 const rolloutLines = (path: string) => readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l));
 const threadId = (events: any[] | undefined) => events!.find((e) => e.type === "thread.started").thread_id as string;
 /** The text of a message item (input_text or output_text parts). */

@@ -2,13 +2,14 @@
 // --last, id and --all, what a resumed turn re-sends, what it restores, and the failures (an
 // ephemeral id, no session here, a torn last line, a run killed mid-command).
 import { afterAll, describe, expect, test } from "bun:test";
-import { appendFileSync, readdirSync, statSync } from "node:fs";
+import { appendFileSync, statSync } from "node:fs";
 import { REFERENCE_THREAD_ID, referenceRollout } from "../fixtures/reference-rollout.ts";
 import { execCommand, message, reply, sse, turn, callOutput, messageTexts } from "../mock/responses-server.ts";
 import {
   checkEventStream,
   cleanupTemp,
   existsSync,
+  filesUnder,
   join,
   makeDir,
   makeRepo,
@@ -28,19 +29,7 @@ const setup = useMockServers();
 afterAll(() => cleanupTemp());
 
 /** Every rollout file under CODEX_HOME/sessions. */
-function rollouts(home: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    if (!existsSync(d)) return;
-    for (const n of readdirSync(d)) {
-      const p = join(d, n);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (n.endsWith(".jsonl")) out.push(p);
-    }
-  };
-  walk(join(home, "sessions"));
-  return out;
-}
+const rollouts = (home: string) => filesUnder(join(home, "sessions")).filter((p) => p.endsWith(".jsonl"));
 const lines = (path: string) => readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l));
 const threadId = (events: any[] | undefined) => events!.find((e) => e.type === "thread.started").thread_id as string;
 
