@@ -6,7 +6,7 @@ import { runExec, type ExecOptions } from "../core/exec.ts";
 import type { Runtime } from "../core/runtime.ts";
 import type { SandboxMode } from "../core/sandbox-policy.ts";
 import { sandboxModes } from "../core/sandbox-policy.ts";
-import { cittyArgs, parseDurationMs, parseFlags, parsePositiveInt, type FlagTable } from "./flags.ts";
+import { cittyArgs, parseDurationMs, parseFlags, parsePositiveInt, parsePositiveNumber, type FlagTable } from "./flags.ts";
 
 export const EXEC_FLAGS: FlagTable = {
   config: { type: "string", short: "c", multiple: true, valueHint: "key=value", description: "Override a config.toml value (dotted key, TOML value)" },
@@ -43,6 +43,7 @@ export const EXEC_FLAGS: FlagTable = {
   "max-turns": { type: "string", valueHint: "N", description: "Budget: at most N model requests in this run (exit 6 when reached; the session can be resumed)" },
   "max-tool-calls": { type: "string", valueHint: "N", description: "Budget: at most N tool calls in this run (exit 6)" },
   "max-tokens": { type: "string", valueHint: "N", description: "Budget: at most N tokens (input + output, as the provider reports them) in this run (exit 6)" },
+  "max-cost-usd": { type: "string", valueHint: "USD", description: "Budget: at most this many US dollars of model usage in this run, priced by model_prices (exit 6; exit 2 when the model has no price)" },
   timeout: { type: "string", valueHint: "DURATION", description: "Budget: wall clock of the run, e.g. 90s, 15m, 1h, 1h30m; a plain number is seconds (exit 6)" },
   last: { type: "boolean", description: "resume: the most recent session in this directory" },
   all: { type: "boolean", description: "resume: look in every directory (with --last or a name)" },
@@ -135,6 +136,7 @@ function budgetFlags(str: (k: string) => string | undefined): ExecOptions["budge
     maxTurns: count("max-turns"),
     maxToolCalls: count("max-tool-calls"),
     maxTokens: count("max-tokens"),
+    maxCostUsd: str("max-cost-usd") === undefined ? undefined : parsePositiveNumber("max-cost-usd", str("max-cost-usd")!),
     timeoutMs: timeout === undefined ? undefined : parseDurationMs("timeout", timeout, { plainUnit: "s" }),
   };
 }

@@ -96,3 +96,12 @@ export function parsePositiveInt(flag: string, text: string): number {
   }
   return n;
 }
+
+/** Parses a number above zero, decimals allowed (`--max-cost-usd 0.5`). */
+export function parsePositiveNumber(flag: string, text: string): number {
+  const n = /^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new OcxError("usage", `error: invalid value '${text}' for '--${flag}': expected a number above 0`);
+  }
+  return n;
+}

@@ -92,13 +92,26 @@ export const FailureCode = v.picklist([
 ]);
 export type FailureCode = v.InferOutput<typeof FailureCode>;
 
+/**
+ * ocx's additions to turn.completed and turn.failed (ocx-extensions.md "Usage and cost"): this
+ * run's own usage (`usage` is the thread's running total, as in the reference), the model
+ * requests and tool calls it made, and its cost when the model has a price.
+ */
+export const RunStats = v.object({
+  run_usage: v.optional(Usage),
+  model_requests: v.optional(v.number()),
+  tool_calls: v.optional(v.number()),
+  cost_usd: v.optional(v.number()),
+});
+
 export const ThreadEvent = v.variant("type", [
   v.object({ type: v.literal("thread.started"), thread_id: v.string() }),
   v.object({ type: v.literal("turn.started") }),
-  v.object({ type: v.literal("turn.completed"), usage: Usage }),
+  v.object({ type: v.literal("turn.completed"), usage: Usage, ...RunStats.entries }),
   v.object({
     type: v.literal("turn.failed"),
     error: v.object({ message: v.string(), code: v.optional(FailureCode) }),
+    ...RunStats.entries,
   }),
   v.object({ type: v.literal("item.started"), item: ThreadItem }),
   v.object({ type: v.literal("item.updated"), item: ThreadItem }),

@@ -7,11 +7,12 @@ import { loadConfig } from "./config/load.ts";
 import { DEFAULT_MODEL, DEFAULT_PROVIDER, credentialEnvVars, resolveProvider } from "./config/providers.ts";
 import type { Config } from "./config/schema.ts";
 import { abortOnInterrupt, ExitCode, OcxError, describeError, isOcxError } from "./errors.ts";
-import type { ThreadEvent, ThreadItem } from "./events.ts";
+import { emptyUsage, type ThreadEvent, type ThreadItem } from "./events.ts";
+import { costUsd, resolvePrice, UsageMeter } from "./agent/usage.ts";
 import { ProcessManager } from "./exec/process-manager.ts";
 import { createChatClient } from "./model/chat.ts";
 import { createResponsesClient } from "./model/responses.ts";
-import type { ProviderInfo, ResponseItem } from "./model/types.ts";
+import type { ModelClient, ProviderInfo, ResponseItem } from "./model/types.ts";
 import { humanProcessor } from "./output/human.ts";
 import { jsonlProcessor } from "./output/jsonl.ts";
 import type { OutputProcessor } from "./output/processor.ts";
@@ -129,6 +130,14 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
   const oss = opts.oss ? ossProvider(opts.oss.provider, config) : undefined;
   const model = opts.model ?? (oss ? OSS_DEFAULT_MODEL : undefined) ?? (overridden("model") ? undefined : resumed?.model) ?? config.model ?? DEFAULT_MODEL;
   const providerId = oss ?? (overridden("model_provider") ? undefined : resumed?.provider) ?? config.model_provider ?? DEFAULT_PROVIDER;
+  const price = resolvePrice(config, model, providerId);
+  if (budgets.maxCostUsd && !price) {
+    const fromFlag = opts.budgets?.maxCostUsd !== undefined;
+    throw new OcxError(
+      fromFlag ? "usage" : "config",
+      `${fromFlag ? "error: " : ""}${budgets.maxCostUsd.label} needs a price for model ${model}: set [model_prices.${JSON.stringify(model)}] input, cached_input and output (USD per million tokens) in config`,
+    );
+  }
   const provider = await resolveProvider(runtime, config, home, providerId, warn);
   if (oss) await probeLocalServer(runtime, oss, provider.baseUrl, model);
   const secrets = () => provider.auth?.secrets() ?? [];
@@ -155,6 +164,9 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
   const rollout = opts.ephemeral
     ? undefined
     : await openRollout(runtime, { home, threadId, resumed, redactor, meta: { cwd, provider: providerId }, warn, lock: lockOptions, locks });
+  // The thread's usage: its total so far (from the rollout), each response recorded as it completes.
+  const meter = new UsageMeter(resumed?.usage ?? emptyUsage(), price, (info) => rollout?.event({ type: "token_count", info }));
+  const budget = turnBudget(budgets, price && ((u) => costUsd(u, price)));
   const emit = (e: ThreadEvent) => {
     // On disk before anyone hears of it: a completed item is in the rollout when its event is out
     // (a command's output is not repeated here; its function_call_output carries it).
@@ -163,7 +175,7 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
       const { aggregated_output: _output, ...item } = e.item as ThreadItem & { aggregated_output?: string };
       rollout?.event({ type: "item_completed", item });
     }
-    out.emit(e);
+    out.emit(meter.decorate(e, budget.counts()));
   };
   emit({ type: "thread.started", thread_id: threadId });
 
@@ -216,7 +228,7 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
 
   let itemCounter = 0;
   const processes = new ProcessManager(runtime, { redactor });
-  const client = (provider.wireApi === "chat" ? createChatClient : createResponsesClient)({
+  const client = meteredClient(meter, (provider.wireApi === "chat" ? createChatClient : createResponsesClient)({
     fetch: runtime.fetch,
     provider,
     headers: {
@@ -226,7 +238,7 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
       "thread-id": threadId,
       "x-client-request-id": threadId,
     },
-  });
+  }));
 
   const result = await runTurnReleasing(runtime, sandbox, {
     runtime,
@@ -252,13 +264,12 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
     detail: (id, d) => out.detail(id, d),
     warn,
     signal: controller.signal,
-    budget: turnBudget(budgets),
+    budget,
     nextItemId: () => `item_${itemCounter++}`,
     onHistoryItem: (item) => rollout?.item(item),
   });
   removeSignals();
   disarmTimeout();
-  rollout?.event({ type: "token_count", info: { total_token_usage: result.usage, last_token_usage: result.usage } });
   if (!result.ok) rollout?.event({ type: "error", message: result.error?.message ?? "turn failed" });
   rollout?.event({ type: "task_complete", turn_id: turnId, last_agent_message: result.lastAgentMessage ?? null });
 
@@ -273,6 +284,19 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
     await writeLastMessage(runtime, opts.outputLastMessage, last === undefined ? undefined : redactor.text(last), out, stderr);
   }
   return result.ok ? ExitCode.ok : (result.error?.exitCode ?? ExitCode.failed);
+}
+
+/** `client`, with every completed response's usage reported to `meter`. */
+function meteredClient(meter: UsageMeter, client: ModelClient): ModelClient {
+  return {
+    ...client,
+    async *stream(request, signal) {
+      for await (const part of client.stream(request, signal)) {
+        if (part.type === "completed") meter.response(part.usage);
+        yield part;
+      }
+    },
+  };
 }
 
 /** runTurn, then the sandbox's placeholders go (every command has ended by then). */

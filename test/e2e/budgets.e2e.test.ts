@@ -47,6 +47,15 @@ function endless(make: (n: number) => OutputItem[], usageOf: (n: number) => Usag
   );
 }
 
+/** ocx's additions to turn.failed: this run's usage (no cached or reasoning tokens here) and counts. */
+function runStats(modelRequests: number, toolCalls: number, input: number, output: number) {
+  return {
+    run_usage: { input_tokens: input, cached_input_tokens: 0, cache_write_input_tokens: 0, output_tokens: output, reasoning_output_tokens: 0 },
+    model_requests: modelRequests,
+    tool_calls: toolCalls,
+  };
+}
+
 /** Resumes `id` and checks that the model got the first run's history plus the new prompt. */
 async function resumeAndCheck(home: string, cwd: string, id: string, mock: { requests: RecordedRequest[] }) {
   const before = mock.requests.length;
@@ -75,6 +84,7 @@ describe("budgets", () => {
     expect(lastEvent(r.events)).toEqual({
       type: "turn.failed",
       error: { message: "budget exceeded: --max-turns 3 (3 model requests made)", code: "budget_exceeded" },
+      ...runStats(3, 3, 300, 30),
     });
     expect(checkEventStream(r.events)).toEqual([]);
     // The third response's call ran before the budget stopped the next request.
@@ -92,6 +102,8 @@ describe("budgets", () => {
     expect(lastEvent(r.events)).toEqual({
       type: "turn.failed",
       error: { message: "budget exceeded: --max-tool-calls 2 (2 tool calls made, the model asked for another)", code: "budget_exceeded" },
+      // The third response was cut off at its call, before its usage arrived.
+      ...runStats(3, 2, 200, 20),
     });
     expect(checkEventStream(r.events)).toEqual([]);
     expect(items(r.events, "item.started", "command_execution")).toHaveLength(2);
@@ -134,6 +146,7 @@ describe("budgets", () => {
     expect(lastEvent(r.events)).toEqual({
       type: "turn.failed",
       error: { message: "budget exceeded: --max-tokens 500 (630 tokens used)", code: "budget_exceeded" },
+      ...runStats(3, 3, 600, 30),
     });
     expect(checkEventStream(r.events)).toEqual([]);
     await resumeAndCheck(home, cwd, threadId(r.events), mock);
@@ -158,6 +171,7 @@ describe("budgets", () => {
     expect(lastEvent(r.events)).toEqual({
       type: "turn.failed",
       error: { message: "budget exceeded: --timeout 1s (the run was stopped after 1s)", code: "budget_exceeded" },
+      ...runStats(1, 0, 0, 0),
     });
     expect(checkEventStream(r.events)).toEqual([]);
     await resumeAndCheck(home, cwd, threadId(r.events), mock);
@@ -182,6 +196,7 @@ describe("budgets", () => {
       expect(lastEvent(r.events)).toEqual({
         type: "turn.failed",
         error: { message: "budget exceeded: timeout = 2s (config) (the run was stopped after 2s)", code: "budget_exceeded" },
+        ...runStats(1, 1, 100, 10),
       });
       expect(checkEventStream(r.events)).toEqual([]);
       await waitFor(() => pids.every((p) => !processAlive(p)), 3_000, "the command's processes to go").catch(() => {});

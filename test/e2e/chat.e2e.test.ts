@@ -55,7 +55,8 @@ describe("Chat Completions provider", () => {
     const patch = body.tools.find((t: any) => t.function.name === "apply_patch");
     expect(patch.function.parameters.required).toEqual(["input"]);
     expect(items(r.events, "item.completed", "agent_message").map((i) => i.text)).toEqual(["Hello from a chat server, streamed in small pieces."]);
-    expect(r.events!.at(-1)).toEqual({ type: "turn.completed", usage: { input_tokens: 120, cached_input_tokens: 100, cache_write_input_tokens: 0, output_tokens: 12, reasoning_output_tokens: 3 } });
+    const u = { input_tokens: 120, cached_input_tokens: 100, cache_write_input_tokens: 0, output_tokens: 12, reasoning_output_tokens: 3 };
+    expect(r.events!.at(-1)).toEqual({ type: "turn.completed", usage: u, run_usage: u, model_requests: 1, tool_calls: 0 });
   });
 
   test("parallel tool calls whose arguments arrive interleaved in 3-character chunks; results go back as tool messages", async () => {

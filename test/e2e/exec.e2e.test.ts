@@ -117,10 +117,9 @@ describe("ocx exec end to end", () => {
     expect(types(r.events)).toEqual(["thread.started", "turn.started", "item.completed", "turn.completed"]);
     expect(r.events![0].thread_id).toMatch(UUID);
     expect(r.events![2]).toEqual({ type: "item.completed", item: { id: "item_0", type: "agent_message", text: "Hello from the mock." } });
-    expect(r.events![3]).toEqual({
-      type: "turn.completed",
-      usage: { input_tokens: 200, cached_input_tokens: 40, cache_write_input_tokens: 0, output_tokens: 14, reasoning_output_tokens: 6 },
-    });
+    // A new thread: its total is this run's usage; one request, no tool call; gpt-5.5 has no price, so no cost_usd.
+    const u = { input_tokens: 200, cached_input_tokens: 40, cache_write_input_tokens: 0, output_tokens: 14, reasoning_output_tokens: 6 };
+    expect(r.events![3]).toEqual({ type: "turn.completed", usage: u, run_usage: u, model_requests: 1, tool_calls: 0 });
   }, T);
 
   test("--json vs human: stdout carries only JSONL or only the final message", async () => {
@@ -160,10 +159,8 @@ describe("ocx exec end to end", () => {
     const [done] = items(r.events, "item.completed", "command_execution");
     expect(done).toMatchObject({ id: "item_0", aggregated_output: "hello\n", exit_code: 0, status: "completed" });
     expect(items(r.events, "item.completed", "agent_message")).toEqual([{ id: "item_1", type: "agent_message", text: "Ran it." }]);
-    expect(lastEvent(r.events)).toEqual({
-      type: "turn.completed",
-      usage: { input_tokens: 250, cached_input_tokens: 20, cache_write_input_tokens: 0, output_tokens: 15, reasoning_output_tokens: 4 },
-    });
+    const u = { input_tokens: 250, cached_input_tokens: 20, cache_write_input_tokens: 0, output_tokens: 15, reasoning_output_tokens: 4 };
+    expect(lastEvent(r.events)).toEqual({ type: "turn.completed", usage: u, run_usage: u, model_requests: 2, tool_calls: 1 });
 
     expect(mock.requests).toHaveLength(2);
     const second = mock.requests[1]!.body;
@@ -350,7 +347,13 @@ describe("ocx exec end to end", () => {
     expect(mock.requests).toHaveLength(1);
     expect(checkEventStream(r.events)).toEqual([]);
     expect(r.events!.filter((e) => e.type === "error").map((e) => e.message)).toContain("Bad prompt here");
-    expect(lastEvent(r.events)).toEqual({ type: "turn.failed", error: { message: "Bad prompt here", code: "model_error" } });
+    expect(lastEvent(r.events)).toEqual({
+      type: "turn.failed",
+      error: { message: "Bad prompt here", code: "model_error" },
+      run_usage: { input_tokens: 0, cached_input_tokens: 0, cache_write_input_tokens: 0, output_tokens: 0, reasoning_output_tokens: 0 },
+      model_requests: 1,
+      tool_calls: 0,
+    });
   }, T);
 
   test("HTTP 400: exit 1, the body text is in the error", async () => {

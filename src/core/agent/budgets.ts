@@ -1,16 +1,18 @@
-// Budgets of one run (--max-turns, --max-tool-calls, --max-tokens, --timeout, or the same keys in
+// Budgets of one run (--max-turns, --max-tool-calls, --max-tokens, --max-cost-usd, --timeout, or the same keys in
 // config): a budget that runs out fails the turn with kind "budget" (exit 6, turn.failed code
 // budget_exceeded); the session stays resumable.
 import type { Config } from "../config/schema.ts";
 import { OcxError } from "../errors.ts";
 import type { Usage } from "../events.ts";
 import { formatDuration, parseDuration } from "../util/duration.ts";
+import { formatUsd } from "./usage.ts";
 
 /** Budgets given as flags (already validated: positive). */
 export interface BudgetFlags {
   maxTurns?: number;
   maxToolCalls?: number;
   maxTokens?: number;
+  maxCostUsd?: number;
   timeoutMs?: number;
 }
 
@@ -24,6 +26,8 @@ export interface Budgets {
   maxTurns?: Budget;
   maxToolCalls?: Budget;
   maxTokens?: Budget;
+  /** USD of this run's model requests (needs a price for the model). */
+  maxCostUsd?: Budget;
   /** Wall clock of the run, in ms. */
   timeout?: Budget;
 }
@@ -40,6 +44,7 @@ export function resolveBudgets(flags: BudgetFlags, config: Config): Budgets {
     maxTurns: pick("max-turns", "max_turns", flags.maxTurns, config.max_turns),
     maxToolCalls: pick("max-tool-calls", "max_tool_calls", flags.maxToolCalls, config.max_tool_calls),
     maxTokens: pick("max-tokens", "max_tokens", flags.maxTokens, config.max_tokens),
+    maxCostUsd: pick("max-cost-usd", "max_cost_usd", flags.maxCostUsd, config.max_cost_usd),
     timeout: pick("timeout", "timeout", flags.timeoutMs, timeout, formatDuration),
   };
 }
@@ -60,9 +65,12 @@ export interface TurnBudget {
   beforeRequest(usage: Usage): void;
   /** Before each tool call is run. */
   beforeToolCall(): void;
+  /** What the run made so far: model requests (retries not counted) and tool calls run. */
+  counts(): { modelRequests: number; toolCalls: number };
 }
 
-export function turnBudget(b: Budgets): TurnBudget {
+/** `cost` prices the run's usage; given whenever the model has a price (needed by maxCostUsd). */
+export function turnBudget(b: Budgets, cost?: (usage: Usage) => number): TurnBudget {
   let requests = 0;
   let toolCalls = 0;
   return {
@@ -72,6 +80,10 @@ export function turnBudget(b: Budgets): TurnBudget {
       }
       const used = usage.input_tokens + usage.output_tokens;
       if (b.maxTokens && used >= b.maxTokens.limit) throw budgetExceeded(b.maxTokens, `${used} tokens used`);
+      if (b.maxCostUsd && cost) {
+        const usd = cost(usage);
+        if (usd >= b.maxCostUsd.limit) throw budgetExceeded(b.maxCostUsd, `${formatUsd(usd)} spent`);
+      }
       requests++;
     },
     beforeToolCall() {
@@ -80,6 +92,7 @@ export function turnBudget(b: Budgets): TurnBudget {
       }
       toolCalls++;
     },
+    counts: () => ({ modelRequests: requests, toolCalls }),
   };
 }
 

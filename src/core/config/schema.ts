@@ -27,6 +27,8 @@ const httpUrl = v.pipe(
     }
   }, (issue) => `expected an http:// or https:// URL such as "http://127.0.0.1:8000/v1", got ${JSON.stringify(issue.input)}`),
 );
+/** A price in USD per million tokens: zero or more. */
+const price = v.pipe(v.number("expected a price in USD per million tokens"), v.check((n) => Number.isFinite(n) && n >= 0, "expected a price of 0 or more (USD per million tokens)"));
 const count = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(100));
 
 export const ProviderConfig = v.object({
@@ -100,6 +102,10 @@ export const Config = v.object({
   max_tool_calls: v.optional(positive),
   max_tokens: v.optional(positive),
   timeout: v.optional(duration),
+  /** Budget in USD of a run's model requests, priced by model_prices (or the built-in table). */
+  max_cost_usd: v.optional(v.pipe(v.number(), v.check((n) => Number.isFinite(n) && n > 0, "expected a number of US dollars above 0"))),
+  /** USD per million tokens, per model name: `[model_prices."gpt-4.1"] input = 2.0 ...`. */
+  model_prices: v.optional(v.record(v.string(), v.object({ input: price, cached_input: v.optional(price), output: price }))),
   stdin_timeout_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
   /** How long a run waits for a session another run is writing before it exits 3. */
   session_lock_wait_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),

@@ -3,6 +3,7 @@
 // model, a command or a file says is shown on stderr with its control characters escaped (ESC as
 // `\x1b`), so it cannot move the cursor, retitle the window or set the clipboard (OSC 52); only
 // ocx's own colours reach the terminal. The final message on stdout stays byte-exact.
+import { blendedTokens, formatTokens, formatUsd } from "../agent/usage.ts";
 import type { ItemDetail, ThreadEvent, ThreadItem } from "../events.ts";
 import type { OutputSink } from "../runtime.ts";
 import type { OutputProcessor, RunHeader } from "./processor.ts";
@@ -133,9 +134,10 @@ export function humanProcessor(opts: HumanOptions): OutputProcessor {
           line(style.red(`ERROR: ${esc(event.error.message)}`));
           break;
         case "turn.completed": {
-          const u = event.usage;
+          // The thread's blended total, as the reference prints it; ocx adds this run's cost.
           line(style.dim("tokens used"));
-          line(String(u.input_tokens - u.cached_input_tokens + u.output_tokens));
+          const cost = event.cost_usd === undefined ? "" : ` (${formatUsd(event.cost_usd)} this run)`;
+          line(`${formatTokens(blendedTokens(event.usage))}${cost}`);
           break;
         }
         default:

@@ -1,6 +1,7 @@
 // `ocx exec resume`: which thread (id, name, or --last), what it restores (cwd, model, provider,
 // sandbox), and the history it re-sends.
 import { OcxError } from "../errors.ts";
+import { emptyUsage, type Usage } from "../events.ts";
 import type { ResponseItem } from "../model/types.ts";
 import type { Runtime } from "../runtime.ts";
 import type { SandboxMode, SandboxPolicy } from "../sandbox-policy.ts";
@@ -25,6 +26,8 @@ export interface ResumedThread {
   sandboxPolicy?: RolloutSandboxPolicy;
   /** The history to re-send, calls without an output closed. */
   items: ResponseItem[];
+  /** The thread's token usage so far (recorded by token_count events; zero when none). */
+  usage: Usage;
   /** Lines already in the file (the ordinal continues from here). */
   lines: number;
   /** This run's hold on the session (absent when it writes nothing: --ephemeral). */
@@ -98,6 +101,7 @@ async function readResumed(runtime: Runtime, path: string, req: ResumeRequest, w
     provider: loaded.meta?.model_provider,
     sandboxPolicy: recordedSandboxPolicy(tc),
     items: closeDanglingCalls(loaded.items),
+    usage: loaded.usage ?? emptyUsage(),
     lines: loaded.lines,
   };
 }

@@ -5,6 +5,8 @@
 // it happens, so a killed process loses at most the line being written; resume reads them back.
 import type { Runtime } from "../runtime.ts";
 import type { ResponseItem } from "../model/types.ts";
+import type { Usage } from "../events.ts";
+import { usageFromRecord } from "../agent/usage.ts";
 import type { Redactor } from "../redact.ts";
 import { sandboxModes, type SandboxPolicy } from "../sandbox-policy.ts";
 
@@ -119,6 +121,8 @@ export interface LoadedRollout {
   name?: string;
   /** The first user prompt (for listings). */
   firstPrompt?: string;
+  /** The thread's running total of token usage: the last token_count's total_token_usage. */
+  usage?: Usage;
   /** Lines that could not be read (a torn last line after a crash, or garbage). */
   skipped: Array<{ line: number; last: boolean }>;
   /** The number of lines read (for continuing the ordinal). */
@@ -161,6 +165,10 @@ export function parseRollout(text: string): LoadedRollout {
         break;
       case "event_msg":
         if (payload.type === "thread_name_updated" && typeof payload.thread_name === "string") out.name = payload.thread_name;
+        if (payload.type === "token_count") {
+          const total = usageFromRecord((payload.info as Record<string, unknown> | null | undefined)?.total_token_usage);
+          if (total) out.usage = total;
+        }
         if (payload.type === "user_message" && out.firstPrompt === undefined && typeof payload.message === "string") out.firstPrompt = payload.message;
         break;
     }
