@@ -112,18 +112,6 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
   const cwd = opts.cd === undefined && resumed?.cwd !== undefined ? await resolveWorkdir(runtime, resumed.cwd) : startDir;
   const outputSchema = opts.outputSchema ? await readOutputSchema(runtime, opts.outputSchema) : undefined;
 
-  const prompt = await readPrompt({
-    arg: opts.prompt,
-    stdin: runtime.stdin,
-    stdinTimeoutMs: opts.stdinTimeoutMs ?? config.stdin_timeout_ms ?? DEFAULT_STDIN_TIMEOUT_MS,
-    notice: (l) => stderr.write(`${l}\n`),
-  });
-
-  const root = await gitRoot(runtime, cwd);
-  if (!opts.skipGitRepoCheck && !opts.bypass && !root) {
-    throw new OcxError("config", "Not inside a trusted directory and --skip-git-repo-check was not specified.");
-  }
-
   // Flags and -c override what a resumed session recorded; the session overrides config files.
   const overridden = (key: string) => overridesKey(opts.configOverrides, key);
   // --oss: a local server, its default model unless -m; asked first whether it runs and has the model.
@@ -138,6 +126,18 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
       `${fromFlag ? "error: " : ""}${budgets.maxCostUsd.label} needs a price for model ${model}: set [model_prices.${JSON.stringify(model)}] input, cached_input and output (USD per million tokens) in config`,
     );
   }
+  const prompt = await readPrompt({
+    arg: opts.prompt,
+    stdin: runtime.stdin,
+    stdinTimeoutMs: opts.stdinTimeoutMs ?? config.stdin_timeout_ms ?? DEFAULT_STDIN_TIMEOUT_MS,
+    notice: (l) => stderr.write(`${l}\n`),
+  });
+
+  const root = await gitRoot(runtime, cwd);
+  if (!opts.skipGitRepoCheck && !opts.bypass && !root) {
+    throw new OcxError("config", "Not inside a trusted directory and --skip-git-repo-check was not specified.");
+  }
+
   const provider = await resolveProvider(runtime, config, home, providerId, warn);
   if (oss) await probeLocalServer(runtime, oss, provider.baseUrl, model);
   const secrets = () => provider.auth?.secrets() ?? [];

@@ -271,6 +271,15 @@ describe("human output: transcript", () => {
     expect(stderr.text()).toBe("tokens used\n174\n");
   });
 
+  test("tokens used has thousands separators; a run with a price shows its cost beside it", () => {
+    const a = human();
+    a.out.emit({ type: "turn.completed", usage: usage(15000, 1500, 260, 26) });
+    expect(a.stderr.text()).toBe("tokens used\n13,760\n");
+    const b = human();
+    b.out.emit({ type: "turn.completed", usage: usage(1_000_000, 500_000, 250_000), run_usage: usage(1_000_000, 500_000, 250_000), model_requests: 1, tool_calls: 0, cost_usd: 3.25 });
+    expect(b.stderr.text()).toBe("tokens used\n750,000 ($3.25 this run)\n");
+  });
+
   test("agent messages print under a label, then the text; reasoning prints its text", () => {
     const { out, stderr } = human();
     out.emit({ type: "item.completed", item: { id: "item_0", type: "reasoning", text: "**Planning** the run" } });
