@@ -154,13 +154,15 @@ const isCall = (i: ResponseItem) => i.type === "function_call" || i.type === "cu
 const isOutput = (i: ResponseItem) => i.type === "function_call_output" || i.type === "custom_tool_call_output";
 
 /**
- * The calls (and their results) after the last message: what the model asked for and has not
- * seen the answer of yet. Item ids are dropped (their reasoning items are gone); large text
- * results are shortened to share `maxTokens`.
+ * The calls of the last response, when the history ends with their results: what the model
+ * asked for and has not seen the answer of yet. Item ids are dropped (their reasoning items are
+ * gone); large text results are shortened to share `maxTokens`.
  */
 function pendingCalls(history: readonly ResponseItem[], maxTokens: number): ResponseItem[] {
   let start = history.length;
-  while (start > 0 && (isCall(history[start - 1]!) || isOutput(history[start - 1]!) || history[start - 1]!.type === "reasoning")) start--;
+  while (start > 0 && isOutput(history[start - 1]!)) start--;
+  if (start === history.length) return [];
+  while (start > 0 && (isCall(history[start - 1]!) || history[start - 1]!.type === "reasoning")) start--;
   const tail = history.slice(start).filter((i) => i.type !== "reasoning");
   const answered = new Set(tail.filter(isOutput).map((i) => i.call_id));
   const kept = tail.filter((i) => answered.has(i.call_id));
