@@ -77,6 +77,39 @@ describe("compaction at the limit", () => {
     expect(JSON.stringify(resumed.input)).not.toContain("x".repeat(1000));
   }, T);
 
+  test("pre-turn: a resumed thread already over the limit is compacted without the new prompt, which follows the summary", async () => {
+    const repo = makeRepo();
+    const { mock, home } = await setup([
+      sse(turn([execCommand(BIG, {}, "call_big")], usage(1000, 50))),
+      reply("first done", usage(1500, 10)),
+      reply(SUMMARY, usage(11000, 100)),
+      reply("second done", usage(800, 10)),
+      reply("third done", usage(900, 10)),
+    ]);
+    const r = await runOcx(["exec", ...JSON_, "first"], { home, cwd: repo });
+    expect(r.code).toBe(0);
+    const id = threadId(r.events);
+    const resume = (prompt: string) => runOcx(["exec", "resume", id, ...JSON_, "-c", "model_auto_compact_token_limit=8000", prompt], { home, cwd: repo });
+    const second = await resume("second");
+    expect(second.code).toBe(0);
+    expect(mock.requests).toHaveLength(4);
+    const summarise = mock.requests[2]!.body;
+    expect(isSummaryRequest(summarise)).toBe(true);
+    expect(messageTexts(summarise).join("\n")).not.toContain("second");
+    const next = mock.requests[3]!.body;
+    expect(next.input.at(-1)).toMatchObject({ role: "user", content: [{ text: "second" }] });
+    expect(JSON.stringify(next.input.at(-2))).toContain(SUMMARY);
+    expect(JSON.stringify(next.input)).not.toContain("x".repeat(1000));
+    expect(next.input.filter((i: any) => i.type === "function_call")).toEqual([]);
+    // The compacted line holds the new prompt too: the next resume keeps it.
+    const third = await resume("third");
+    expect(third.code).toBe(0);
+    expect(mock.requests).toHaveLength(5);
+    const last = mock.requests[4]!.body;
+    expect(messageTexts(last)).toEqual(expect.arrayContaining(["first", "second", "third"]));
+    expect(last.input.slice(0, next.input.length)).toEqual(next.input);
+  }, T);
+
   test("below the limit nothing is compacted; human mode says `context compacted` on stderr when it is", async () => {
     const repo = makeRepo();
     const { mock, home } = await setup([sse(turn([execCommand("echo one", {}, "c1")], usage(17500, 50))), reply("fine")]);
