@@ -177,9 +177,10 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
     };
     for (;;) {
       turn.signal.throwIfAborted();
+      // A request sent again after a context-window error counts once, like a retry.
+      if (!retries.retrying && !compactedForError) opts.budget?.beforeRequest(usage);
       const limit = opts.compaction?.limit;
       if (!retries.retrying && !compactedSinceResponse && limit !== undefined && contextTokens() >= limit) await compact("context_limit");
-      if (!retries.retrying) opts.budget?.beforeRequest(usage);
       const request: ModelRequest = {
         model: opts.model,
         instructions: opts.instructions,
