@@ -259,6 +259,7 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
     compaction: {
       limit: autoCompactLimit({ limit: config.model_auto_compact_token_limit, contextWindow: config.model_context_window, model }),
       remote: provider.name === "OpenAI" && provider.wireApi === "responses",
+      prompt: config.compact_prompt,
       newItems: fresh.length,
       onCompacted: (c: CompactionRecord) => {
         // The rollout keeps the full history; resume continues from replacement_history.

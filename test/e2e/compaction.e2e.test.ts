@@ -120,12 +120,15 @@ describe("compaction at the limit", () => {
     expect(lines(rollouts(home)[0]!).some((l) => l.type === "compacted")).toBe(false);
 
     const big = await setup([sse(turn([execCommand("echo one", {}, "c1")], usage(12000, 50))), reply(SUMMARY), reply("fine")]);
-    const h = await runOcx(["exec", "--color", "never", "-s", "danger-full-access", "-c", "model_auto_compact_token_limit=10000", "--strict-config", "grow"], { home: big.home, cwd: repo });
+    const custom = "Summarise briefly, please. handoff note";
+    const h = await runOcx(["exec", "--color", "never", "-s", "danger-full-access", "-c", "model_auto_compact_token_limit=10000", "-c", `compact_prompt="${custom}"`, "--strict-config", "grow"], { home: big.home, cwd: repo });
     expect(h.code).toBe(0);
     expect(h.stderr).toMatch(/^context compacted/m);
     expect(h.stdout).toBe("fine\n");
     expect(big.mock.requests).toHaveLength(3);
     expect(isSummaryRequest(big.mock.requests[1]!.body)).toBe(true);
+    // compact_prompt replaces ocx's instructions.
+    expect(big.mock.requests[1]!.body.input.at(-1)).toEqual({ type: "message", role: "user", content: [{ type: "input_text", text: custom }] });
   }, T);
 
   test("a wrong value of the keys is a config error naming the key (exit 3)", async () => {

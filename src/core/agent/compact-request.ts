@@ -18,6 +18,8 @@ export interface CompactRequestOptions {
   /** Server-side compaction (a provider named OpenAI on the Responses wire). */
   remote: boolean;
   limit?: number;
+  /** compact_prompt: instructions that replace ocx's own. */
+  prompt?: string;
   streamMaxRetries: number;
   retryAfterMaxMs?: number;
   monotonic(): number;
@@ -63,7 +65,7 @@ async function summarise(source: ResponseItem[], history: readonly ResponseItem[
     {
       model: o.model,
       instructions: o.instructions,
-      input: [...source, userText(SUMMARY_INSTRUCTIONS)],
+      input: [...source, userText(o.prompt ?? SUMMARY_INSTRUCTIONS)],
       tools: [],
       parallelToolCalls: false,
       threadId: o.threadId,

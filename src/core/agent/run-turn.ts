@@ -69,6 +69,8 @@ export interface TurnCompaction {
   limit?: number;
   /** The server compacts (a provider named OpenAI on the Responses wire); else the model summarises. */
   remote: boolean;
+  /** Summarisation instructions replacing ocx's own (compact_prompt). */
+  prompt?: string;
   /** How many items at the end of `input` are this turn's new input (kept after the summary when compacting before the turn). */
   newItems: number;
   onCompacted(c: CompactionRecord): void;
@@ -155,6 +157,7 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
         tools: toolSpecs,
         remote: target.c.remote,
         limit: target.c.limit,
+        prompt: target.c.prompt,
         streamMaxRetries: opts.streamMaxRetries,
         retryAfterMaxMs: opts.retryAfterMaxMs,
         monotonic: () => opts.runtime.monotonic(),

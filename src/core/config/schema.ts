@@ -106,6 +106,8 @@ export const Config = v.object({
   /** Context compaction: the model's window in tokens, and the count at which ocx compacts (default 90 % of the window). */
   model_context_window: v.optional(positive),
   model_auto_compact_token_limit: v.optional(positive),
+  /** Replaces ocx's summarisation instructions (as in the reference). */
+  compact_prompt: v.optional(v.pipe(v.string(), v.nonEmpty("expected the summarisation instructions, not an empty string"))),
   /** Tool calls of one response running at once (ocx's own key; default 8). */
   max_concurrent_tool_calls: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
   tools: v.optional(
