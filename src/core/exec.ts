@@ -2,8 +2,9 @@
 // expected failures before the turn starts throw OcxError.
 import { basename, dirname, join, resolve } from "pathe";
 import { abortOnTimeout, resolveBudgets, turnBudget, type BudgetFlags } from "./agent/budgets.ts";
-import { runTurn, type CompactionRecord } from "./agent/run-turn.ts";
+import { runTurn } from "./agent/run-turn.ts";
 import { autoCompactLimit } from "./agent/compaction.ts";
+import type { CompactionRecord } from "./agent/compactor.ts";
 import { loadConfig } from "./config/load.ts";
 import { DEFAULT_MODEL, DEFAULT_PROVIDER, credentialEnvVars, resolveProvider } from "./config/providers.ts";
 import type { Config } from "./config/schema.ts";

@@ -17,8 +17,7 @@ import { StreamRetries, sleep } from "../model/retry.ts";
 import type { TurnBudget } from "./budgets.ts";
 import { callOutputItem, isToolCall, itemText, reasoningText } from "./items.ts";
 import { CallScheduler, type CallKind } from "./call-scheduler.ts";
-import { estimateTokens } from "./compaction.ts";
-import { compactHistory } from "./compact-request.ts";
+import { Compactor, type TurnCompaction } from "./compactor.ts";
 
 export interface TurnOptions {
   runtime: Runtime;
@@ -64,29 +63,6 @@ export interface TurnOptions {
   compaction?: TurnCompaction;
 }
 
-export interface TurnCompaction {
-  /** Compact before a request whose context reaches this many tokens; undefined: only after a context-window error. */
-  limit?: number;
-  /** The server compacts (a provider named OpenAI on the Responses wire); else the model summarises. */
-  remote: boolean;
-  /** Summarisation instructions replacing ocx's own (compact_prompt). */
-  prompt?: string;
-  /** How many items at the end of `input` are this turn's new input (kept after the summary when compacting before the turn). */
-  newItems: number;
-  onCompacted(c: CompactionRecord): void;
-}
-
-export interface CompactionRecord {
-  phase: "pre_turn" | "mid_turn";
-  reason: "context_limit" | "context_window_error";
-  /** The summary message ("" for a remote compaction). */
-  message: string;
-  /** The whole history from here on. */
-  history: ResponseItem[];
-  tokensBefore: number;
-  tokensAfter: number;
-}
-
 export interface TurnResult {
   ok: boolean;
   usage: Usage;
@@ -128,62 +104,24 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
       now: () => opts.runtime.monotonic(),
     });
     let corrected = false;
-    // Context size: the last response's reported input tokens plus an estimate of what was
-    // appended since; before the first response, an estimate of the whole history.
-    let responses = 0;
-    let reported: { tokens: number; at: number } | undefined;
-    let sentLength = 0;
-    let compactedSinceResponse = false;
-    let compactedForError = false;
-    const contextTokens = () => (reported ? reported.tokens + estimateTokens(history.slice(reported.at)) : estimateTokens(history));
-    const compactable = () => {
-      const c = opts.compaction;
-      if (!c) return undefined;
-      const fresh = responses === 0 ? Math.min(c.newItems, history.length) : 0;
-      const old = history.slice(0, history.length - fresh);
-      // Nothing to gain when only the user's own messages are there.
-      return old.some((i) => !(i.type === "message" && i.role === "user")) ? { c, old, fresh: history.slice(old.length) } : undefined;
-    };
-    const compact = async (reason: CompactionRecord["reason"]): Promise<boolean> => {
-      const target = compactable();
-      if (!target) return false;
-      const tokensBefore = contextTokens();
-      const done = await compactHistory(target.old, {
-        client: opts.client,
-        model: opts.model,
-        instructions: opts.instructions,
-        threadId: opts.threadId,
-        reasoning: opts.reasoning,
-        tools: toolSpecs,
-        remote: target.c.remote,
-        limit: target.c.limit,
-        prompt: target.c.prompt,
-        streamMaxRetries: opts.streamMaxRetries,
-        retryAfterMaxMs: opts.retryAfterMaxMs,
-        monotonic: () => opts.runtime.monotonic(),
-        notice: (message) => emit({ type: "error", message }),
-        signal: turn.signal,
-      });
-      usage = addUsage(usage, done.usage);
-      history.splice(0, history.length, ...done.history, ...target.fresh);
-      reported = undefined;
-      compactedSinceResponse = true;
-      target.c.onCompacted({
-        phase: responses === 0 ? "pre_turn" : "mid_turn",
-        reason,
-        message: done.message,
-        history: [...history],
-        tokensBefore,
-        tokensAfter: estimateTokens(history),
-      });
-      return true;
-    };
+    const compactor = opts.compaction && new Compactor(opts.compaction, {
+      client: opts.client,
+      model: opts.model,
+      instructions: opts.instructions,
+      threadId: opts.threadId,
+      reasoning: opts.reasoning,
+      tools: toolSpecs,
+      streamMaxRetries: opts.streamMaxRetries,
+      retryAfterMaxMs: opts.retryAfterMaxMs,
+      monotonic: () => opts.runtime.monotonic(),
+      notice: (message) => emit({ type: "error", message }),
+      signal: turn.signal,
+    });
     for (;;) {
       turn.signal.throwIfAborted();
       // A request sent again after a context-window error counts once, like a retry.
-      if (!retries.retrying && !compactedForError) opts.budget?.beforeRequest(usage);
-      const limit = opts.compaction?.limit;
-      if (!retries.retrying && !compactedSinceResponse && limit !== undefined && contextTokens() >= limit) await compact("context_limit");
+      if (!retries.retrying && !compactor?.resending) opts.budget?.beforeRequest(usage);
+      if (compactor && !retries.retrying) usage = addUsage(usage, await compactor.beforeRequest(history));
       const request: ModelRequest = {
         model: opts.model,
         instructions: opts.instructions,
@@ -195,7 +133,7 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
         textFormat: opts.textFormat,
         verbosity: opts.verbosity,
       };
-      sentLength = history.length;
+      compactor?.sent(history);
       let inputTokens = 0;
       calls = [];
       scheduler = new CallScheduler(opts.maxConcurrentCalls);
@@ -236,16 +174,9 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
       // arrived before a disconnect have run too: their results are kept and re-sent.
       for (const call of calls) append(await call.output);
 
-      if (failure?.contextWindow && opts.compaction) {
-        // The provider refused the history as too long: compact once and send it again.
-        if (compactedForError || !(await compact("context_window_error"))) {
-          throw new OcxError(
-            "failed",
-            `the conversation does not fit the model's context window${compactedForError ? " even after compacting it" : ", and there is nothing ocx can compact"} (${failure.message}); start a new session with a shorter prompt or smaller inputs`,
-            { cause: failure },
-          );
-        }
-        compactedForError = true;
+      if (failure?.contextWindow && compactor) {
+        // Refused as too long: compacted once and sent again (a second refusal fails the turn).
+        usage = addUsage(usage, await compactor.afterContextError(history, failure));
         continue;
       }
       if (failure) {
@@ -256,11 +187,7 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
         continue;
       }
       retries.reset();
-      responses++;
-      // Providers that report no usage (some chat servers) are measured by estimate.
-      reported = inputTokens > 0 ? { tokens: inputTokens, at: sentLength } : undefined;
-      compactedSinceResponse = false;
-      compactedForError = false;
+      compactor?.responded(inputTokens);
       if (calls.length > 0) continue;
       const mismatch = opts.checkAnswer?.(lastAgentMessage);
       if (!mismatch) break;
