@@ -177,6 +177,14 @@ describe("the provider's context-window error", () => {
     expect(failedEvent.type).toBe("turn.failed");
     expect(failedEvent.error.message).toContain("does not fit the model's context window even after compacting it");
     expect(r.stderr).not.toContain("    at ");
+
+    const human = await setup([sse(turn([execCommand("echo one", {}, "c1")])), tooLong(), reply(SUMMARY), tooLong()]);
+    const h = await runOcx(["exec", "--color", "never", "-s", "danger-full-access", "work hard"], { home: human.home, cwd: repo });
+    expect(h.code).toBe(1);
+    expect(h.stdout).toBe("");
+    expect(h.stderr).toMatch(/^context compacted/m);
+    expect(h.stderr.split("\n").filter((l) => l.startsWith("ERROR: "))).toEqual([expect.stringContaining("does not fit the model's context window even after compacting it")]);
+    expect(h.stderr).not.toContain("    at ");
   }, T);
 });
 
@@ -211,6 +219,25 @@ describe("other wires and providers", () => {
     expect(tool[0].content).toContain("characters removed by ocx compaction");
     expect(tool[0].content.length).toBeLessThan(10_000);
     expect(JSON.stringify(next).length).toBeLessThan(JSON.stringify(summarise).length - 20_000);
+  }, T);
+
+  test("chat wire: llama.cpp's context-size error (HTTP 400) compacts once, then the turn completes", async () => {
+    const repo = makeRepo();
+    const llamaError = { error: { code: 400, message: "the request exceeds the available context size, try increasing it", type: "exceed_context_size_error", n_prompt_tokens: 5000, n_ctx: 4096 } };
+    const { mock } = await setup([
+      chat({ toolCalls: [{ id: "c1", name: "exec_command", args: { cmd: "echo one" } }] }),
+      http(400, llamaError),
+      chat({ text: SUMMARY }),
+      chat({ text: "fits now" }),
+    ]);
+    const home = makeDir("home-");
+    writeFileSync(join(home, "config.toml"), [`model = "local-model"`, `model_provider = "llama"`, `[model_providers.llama]`, `name = "llama.cpp"`, `base_url = "${mock.url}"`, `wire_api = "chat"`, ""].join("\n"));
+    const r = await runOcx(["exec", ...JSON_, "small task"], { home, cwd: repo, env: { CODEX_API_KEY: undefined } });
+    expect(r.code).toBe(0);
+    expect(mock.requests).toHaveLength(4);
+    expect(mock.requests[2]!.body.tools).toBeUndefined();
+    expect(JSON.stringify(mock.requests[3]!.body.messages)).toContain(SUMMARY);
+    expect(r.events!.filter((e) => e.type === "item.completed" && e.item.type === "agent_message").map((e) => e.item.text)).toEqual(["fits now"]);
   }, T);
 
   test("a provider named OpenAI: compaction_trigger, one compaction item back, kept in the next request; its usage is not counted", async () => {
