@@ -3,6 +3,8 @@
 import { basename, dirname, join, resolve } from "pathe";
 import { abortOnTimeout, resolveBudgets, turnBudget, type BudgetFlags } from "./agent/budgets.ts";
 import { runTurn } from "./agent/run-turn.ts";
+import { autoCompactLimit } from "./agent/compaction.ts";
+import type { CompactionRecord } from "./agent/compactor.ts";
 import { loadConfig } from "./config/load.ts";
 import { DEFAULT_MODEL, DEFAULT_PROVIDER, credentialEnvVars, resolveProvider } from "./config/providers.ts";
 import type { Config } from "./config/schema.ts";
@@ -267,6 +269,17 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
     budget,
     nextItemId: () => `item_${itemCounter++}`,
     onHistoryItem: (item) => rollout?.item(item),
+    compaction: {
+      limit: autoCompactLimit({ limit: config.model_auto_compact_token_limit, contextWindow: config.model_context_window, model }),
+      remote: provider.name === "OpenAI" && provider.wireApi === "responses",
+      prompt: config.compact_prompt,
+      newItems: fresh.length,
+      onCompacted: (c: CompactionRecord) => {
+        // The rollout keeps the full history; resume continues from replacement_history.
+        rollout?.write("compacted", { message: c.message, replacement_history: c.history, trigger: "auto", reason: c.reason, phase: c.phase });
+        out.notice?.(`context compacted (about ${c.tokensBefore} tokens before, ${c.tokensAfter} after)`);
+      },
+    },
   });
   removeSignals();
   disarmTimeout();

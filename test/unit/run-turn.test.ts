@@ -990,3 +990,50 @@ describe("runTurn: interrupt", () => {
     expect(h.client.requests).toHaveLength(1);
   });
 });
+
+describe("compaction in the turn loop", () => {
+  const records: unknown[] = [];
+  const compaction = (limit?: number) => ({ limit, remote: false, newItems: 1, onCompacted: (c: unknown) => void records.push(c) });
+
+  test("over the limit after a response: one summarisation request (no tools), then the request goes out even if still large; once per response", async () => {
+    records.length = 0;
+    const h = harness(
+      [
+        [done(call("a", "work", {})), completed(usage(1000, 0, 5))],
+        [done(assistant("NOTE one")), completed(usage(50, 0, 5))],
+        [done(call("b", "work", {})), completed(usage(1000, 0, 5))],
+        [done(assistant("NOTE two")), completed(usage(50, 0, 5))],
+        [done(assistant("finished")), completed(usage(20, 0, 5))],
+      ],
+      { tools: [fnTool("work", async () => "ok")], compaction: compaction(100) },
+    );
+    const result = await runTurn(h.opts);
+    expect(result.ok).toBe(true);
+    const reqs = h.client.requests;
+    expect(reqs.map((r) => r.tools.length)).toEqual([1, 0, 1, 0, 1]);
+    expect(reqs[1]!.parallelToolCalls).toBe(false);
+    expect(JSON.stringify(reqs[2]!.input)).toContain("NOTE one");
+    expect(JSON.stringify(reqs[4]!.input)).toContain("NOTE two");
+    expect(JSON.stringify(reqs[4]!.input)).not.toContain("NOTE one");
+    expect(records).toHaveLength(2);
+    expect(records[0]).toMatchObject({ phase: "mid_turn", reason: "context_limit" });
+    // Summaries are not items: only the answer is shown.
+    expect(h.events.filter((e) => e.type === "item.completed").length).toBe(1);
+    expect(result.usage.input_tokens).toBe(1000 + 50 + 1000 + 50 + 20);
+  });
+
+  test("without compaction options a context-window error fails the turn as before", async () => {
+    const h = harness([[done(call("a", "work", {})), completed()], new ModelError("fatal", "too long", { contextWindow: true })], { tools: [fnTool("work", async () => "ok")] });
+    const result = await runTurn(h.opts);
+    expect(result.ok).toBe(false);
+    expect(result.error?.message).toBe("too long");
+  });
+
+  test("a context-window error with nothing to compact (only the prompt) fails with a clear message", async () => {
+    const h = harness([new ModelError("fatal", "too long", { contextWindow: true })], { compaction: compaction() });
+    const result = await runTurn(h.opts);
+    expect(result.ok).toBe(false);
+    expect(result.error?.message).toContain("does not fit the model's context window, and there is nothing ocx can compact");
+    expect(h.client.requests).toHaveLength(1);
+  });
+});

@@ -17,6 +17,7 @@ import { StreamRetries, sleep } from "../model/retry.ts";
 import type { TurnBudget } from "./budgets.ts";
 import { callOutputItem, isToolCall, itemText, reasoningText } from "./items.ts";
 import { CallScheduler, type CallKind } from "./call-scheduler.ts";
+import { Compactor, type TurnCompaction } from "./compactor.ts";
 
 export interface TurnOptions {
   runtime: Runtime;
@@ -58,6 +59,8 @@ export interface TurnOptions {
   nextItemId(): string;
   /** Called for every item appended to the history (model output and tool results). */
   onHistoryItem?(item: ResponseItem): void;
+  /** Context compaction; absent: the history is sent whole until the provider refuses it. */
+  compaction?: TurnCompaction;
 }
 
 export interface TurnResult {
@@ -101,9 +104,24 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
       now: () => opts.runtime.monotonic(),
     });
     let corrected = false;
+    const compactor = opts.compaction && new Compactor(opts.compaction, {
+      client: opts.client,
+      model: opts.model,
+      instructions: opts.instructions,
+      threadId: opts.threadId,
+      reasoning: opts.reasoning,
+      tools: toolSpecs,
+      streamMaxRetries: opts.streamMaxRetries,
+      retryAfterMaxMs: opts.retryAfterMaxMs,
+      monotonic: () => opts.runtime.monotonic(),
+      notice: (message) => emit({ type: "error", message }),
+      signal: turn.signal,
+    });
     for (;;) {
       turn.signal.throwIfAborted();
-      if (!retries.retrying) opts.budget?.beforeRequest(usage);
+      // A request sent again after a context-window error counts once, like a retry.
+      if (!retries.retrying && !compactor?.resending) opts.budget?.beforeRequest(usage);
+      if (compactor && !retries.retrying) usage = addUsage(usage, await compactor.beforeRequest(history));
       const request: ModelRequest = {
         model: opts.model,
         instructions: opts.instructions,
@@ -115,6 +133,8 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
         textFormat: opts.textFormat,
         verbosity: opts.verbosity,
       };
+      compactor?.sent(history);
+      let inputTokens = 0;
       calls = [];
       scheduler = new CallScheduler(opts.maxConcurrentCalls);
       // The outputs in `history` reach the model now: sessions they name may be pruned from here on.
@@ -124,6 +144,7 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
         for await (const part of opts.client.stream(request, turn.signal)) {
           if (part.type === "completed") {
             usage = addUsage(usage, part.usage);
+            inputTokens = part.usage.input_tokens;
           } else if (part.type === "item-done") {
             const item = part.item;
             append(item);
@@ -153,6 +174,11 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
       // arrived before a disconnect have run too: their results are kept and re-sent.
       for (const call of calls) append(await call.output);
 
+      if (failure?.contextWindow && compactor) {
+        // Refused as too long: compacted once and sent again (a second refusal fails the turn).
+        usage = addUsage(usage, await compactor.afterContextError(history, failure));
+        continue;
+      }
       if (failure) {
         // Throws the error that ends the turn when no retry is left.
         const retry = retries.next(failure);
@@ -161,6 +187,7 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
         continue;
       }
       retries.reset();
+      compactor?.responded(inputTokens);
       if (calls.length > 0) continue;
       const mismatch = opts.checkAnswer?.(lastAgentMessage);
       if (!mismatch) break;

@@ -109,6 +109,11 @@ export const Config = v.object({
   stdin_timeout_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
   /** How long a run waits for a session another run is writing before it exits 3. */
   session_lock_wait_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  /** Context compaction: the model's window in tokens, and the count at which ocx compacts (default 90 % of the window). */
+  model_context_window: v.optional(positive),
+  model_auto_compact_token_limit: v.optional(positive),
+  /** Replaces ocx's summarisation instructions (as in the reference). */
+  compact_prompt: v.optional(v.pipe(v.string(), v.nonEmpty("expected the summarisation instructions, not an empty string"))),
   /** Tool calls of one response running at once (ocx's own key; default 8). */
   max_concurrent_tool_calls: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
   tools: v.optional(

@@ -9,6 +9,7 @@ import {
   DISCONNECTED,
   endpointUrl,
   type EventFeed,
+  isContextWindowError,
   openEvents,
   parseJson,
   type ResponsesClientOptions,
@@ -20,7 +21,7 @@ export function createChatClient(opts: ResponsesClientOptions): ModelClient {
   const post = streamingPost(opts, endpointUrl(opts.provider, "chat/completions"));
   return {
     async *stream(request, signal) {
-      const body = await post(JSON.stringify(buildChatBody(request)), signal);
+      const body = await post(JSON.stringify(buildChatBody(request)), signal, request.headers);
       yield* readChatParts(openEvents(body, signal, opts));
     },
   };
@@ -229,7 +230,7 @@ export async function* readChatParts(events: EventFeed): AsyncGenerator<StreamPa
 function chatError(error: Record<string, unknown>): ModelError {
   const message = typeof error.message === "string" ? error.message : JSON.stringify(error);
   const code = typeof error.code === "string" ? error.code : undefined;
-  if (code === "context_length_exceeded") return new ModelError("fatal", message);
+  if (isContextWindowError(error, message)) return new ModelError("fatal", message, { contextWindow: true });
   return new ModelError("retryable", DISCONNECTED + message);
 }
 

@@ -52,7 +52,7 @@ export function createResponsesClient(opts: ResponsesClientOptions): ModelClient
   const post = streamingPost(opts, endpointUrl(opts.provider, "responses"));
   return {
     async *stream(request, signal) {
-      const body = await post(JSON.stringify(buildResponsesBody(request)), signal);
+      const body = await post(JSON.stringify(buildResponsesBody(request)), signal, request.headers);
       yield* readParts(openEvents(body, signal, opts));
     },
   };
@@ -117,13 +117,13 @@ export function streamingPost(opts: ResponsesClientOptions, url: string) {
     return { error, retry: true, retryAfterMs: parseRetryAfter(res.headers, Date.now()) };
   }
 
-  return async function send(body: string, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+  return async function send(body: string, signal: AbortSignal, extra: Record<string, string> = {}): Promise<ReadableStream<Uint8Array>> {
     // A 401 may be cured by other credentials (a token another process refreshed, or a refresh):
     // at most twice per request, as the reference does (reload, then refresh).
     let recoveries = 0;
     for (let n = 1; ; ) {
       signal.throwIfAborted();
-      const headers = buildHeaders(provider, opts.headers, await provider.auth?.headers(signal));
+      const headers = buildHeaders(provider, { ...opts.headers, ...extra }, await provider.auth?.headers(signal));
       const result = await attempt(body, headers, signal);
       if ("body" in result) return result.body;
       if (result.error.status === 401 && provider.auth?.recover && recoveries < 2) {
@@ -219,7 +219,7 @@ function httpError(
   const error = asRecord(asRecord(parseJson(text))?.error);
   const message = typeof error?.message === "string" ? error.message : text;
   const unexpected = redact(`unexpected status ${statusLine(status, statusText)}: ${message}, url: ${url}`);
-  if (status === 400) return new ModelError("fatal", redact(text), { status });
+  if (status === 400) return new ModelError("fatal", redact(text), { status, contextWindow: isContextWindowError(error, message) });
   if (status === 401 || status === 403) return new ModelError("auth", unexpected, { status });
   if (status === 429) {
     if (error?.code === "insufficient_quota") return new ModelError("fatal", QUOTA_MESSAGE, { status });
@@ -449,7 +449,7 @@ function failedError(error: Record<string, unknown> | undefined): ModelError {
   const message = typeof error?.message === "string" ? error.message : "";
   switch (code) {
     case "context_length_exceeded":
-      return new ModelError("fatal", message || CONTEXT_WINDOW_MESSAGE);
+      return new ModelError("fatal", message || CONTEXT_WINDOW_MESSAGE, { contextWindow: true });
     case "insufficient_quota":
       return new ModelError("fatal", QUOTA_MESSAGE);
     case "usage_not_included":
@@ -461,6 +461,16 @@ function failedError(error: Record<string, unknown> | undefined): ModelError {
     default:
       return new ModelError("retryable", DISCONNECTED + (error ? message : "response.failed event received"));
   }
+}
+
+/**
+ * Whether an error body says the request did not fit the model's context window: the
+ * `context_length_exceeded` code of OpenAI-compatible servers, llama.cpp's
+ * `exceed_context_size_error`, or the wording vLLM and others use.
+ */
+export function isContextWindowError(error: Record<string, unknown> | undefined, message: string): boolean {
+  if (error?.code === "context_length_exceeded" || error?.type === "exceed_context_size_error") return true;
+  return /maximum context length|context window|exceeds? the (available )?context (size|length)|context_length_exceeded/i.test(message);
 }
 
 function mapUsage(usage: Record<string, unknown> | undefined): Usage {

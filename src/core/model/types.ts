@@ -48,6 +48,8 @@ export interface ModelRequest {
   input: ResponseItem[];
   tools: ToolSpec[];
   parallelToolCalls: boolean;
+  /** Extra headers for this request only (e.g. the remote compaction beta header). */
+  headers?: Record<string, string>;
   /** The thread id; sent as prompt_cache_key and in session headers. */
   threadId: string;
   reasoning?: { effort?: string; summary?: string };
@@ -83,10 +85,12 @@ export class ModelError extends Error {
   readonly retryAfterMs?: number;
   /** HTTP requests this failure took (request-level retries included); 1 when absent. */
   readonly requests?: number;
+  /** The request did not fit the model's context window (the turn loop compacts and retries once). */
+  readonly contextWindow?: boolean;
   constructor(
     kind: ModelErrorKind,
     message: string,
-    opts: { status?: number; retryAfterMs?: number; requests?: number; cause?: unknown } = {},
+    opts: { status?: number; retryAfterMs?: number; requests?: number; contextWindow?: boolean; cause?: unknown } = {},
   ) {
     super(message, { cause: opts.cause });
     this.name = "ModelError";
@@ -94,6 +98,7 @@ export class ModelError extends Error {
     this.status = opts.status;
     this.retryAfterMs = opts.retryAfterMs;
     this.requests = opts.requests;
+    if (opts.contextWindow) this.contextWindow = true;
   }
 }
 

@@ -150,6 +150,9 @@ export function humanProcessor(opts: HumanOptions): OutputProcessor {
     warn(message) {
       line(`warning: ${esc(message)}`);
     },
+    notice(message) {
+      line(esc(message));
+    },
     finish(outcome) {
       if (outcome.hint) line(outcome.hint);
       const text = outcome.lastAgentMessage;

@@ -27,6 +27,8 @@ export interface OutputProcessor {
   emit: EmitEvent;
   /** Human-only detail of an item, given before the item's next event. */
   detail: EmitDetail;
+  /** Progress that is not an event (context compacted): human mode shows it on stderr, --json does not. */
+  notice?(message: string): void;
   /** A warning or notice that is not an event (stderr in every mode). */
   warn(message: string): void;
   /** Called once at the end, with the outcome of the turn. */

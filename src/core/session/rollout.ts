@@ -9,8 +9,9 @@ import type { Usage } from "../events.ts";
 import { usageFromRecord } from "../agent/usage.ts";
 import type { Redactor } from "../redact.ts";
 import { sandboxModes, type SandboxPolicy } from "../sandbox-policy.ts";
+import { historyAfterCompacted } from "../agent/compaction.ts";
 
-export type RolloutLineType = "session_meta" | "turn_context" | "response_item" | "event_msg";
+export type RolloutLineType = "session_meta" | "turn_context" | "response_item" | "event_msg" | "compacted";
 
 export interface SessionMeta {
   id: string;
@@ -115,7 +116,7 @@ export interface LoadedRollout {
   meta?: SessionMeta;
   /** The last turn_context: where and how the thread last ran. */
   turnContext?: TurnContext;
-  /** Every response_item, in order: the history a resumed turn re-sends. */
+  /** Every response_item, in order, from the last `compacted` line's history on: what a resumed turn re-sends. */
   items: ResponseItem[];
   /** The thread's name, from session_meta or a thread_name_updated event. */
   name?: string;
@@ -155,6 +156,9 @@ export function parseRollout(text: string): LoadedRollout {
     switch (entry.type) {
       case "response_item":
         out.items.push(payload as ResponseItem);
+        break;
+      case "compacted":
+        out.items = historyAfterCompacted(out.items, payload);
         break;
       case "session_meta":
         out.meta ??= payload as unknown as SessionMeta;
