@@ -305,7 +305,7 @@ function meteredClient(meter: UsageMeter, client: ModelClient): ModelClient {
     ...client,
     async *stream(request, signal) {
       for await (const part of client.stream(request, signal)) {
-        if (part.type === "completed") meter.response(part.usage);
+        if (part.type === "completed" && !request.unmetered) meter.response(part.usage);
         yield part;
       }
     },

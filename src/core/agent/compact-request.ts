@@ -90,6 +90,7 @@ async function remote(source: ResponseItem[], history: readonly ResponseItem[], 
       threadId: o.threadId,
       reasoning: o.reasoning,
       headers: { "x-codex-beta-features": "remote_compaction_v2" },
+      unmetered: true,
     },
     o,
   );

@@ -50,6 +50,8 @@ export interface ModelRequest {
   parallelToolCalls: boolean;
   /** Extra headers for this request only (e.g. the remote compaction beta header). */
   headers?: Record<string, string>;
+  /** Not counted in the thread's usage or cost (the server-side compaction, as the reference does). */
+  unmetered?: boolean;
   /** The thread id; sent as prompt_cache_key and in session headers. */
   threadId: string;
   reasoning?: { effort?: string; summary?: string };
