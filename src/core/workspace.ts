@@ -46,7 +46,19 @@ export async function defaultShell(runtime: Runtime): Promise<string> {
 /** The root of the git repository containing `dir`, or null. A `.git` file (worktree) counts. */
 export async function gitRoot(runtime: Runtime, dir: string): Promise<string | null> {
   for (let d = dir; ; d = dirname(d)) {
-    if (await runtime.fs.stat(join(d, ".git"))) return d;
+    if (await isGitMarker(runtime, join(d, ".git"))) return d;
     if (dirname(d) === d) return null;
   }
+}
+
+/**
+ * A `.git` that makes a repository, as git itself decides: a gitfile, or a folder with HEAD.
+ * An empty `.git` (the sandbox's placeholder mount point while commands run, or a stray
+ * folder) is passed over, and the search goes on upwards.
+ */
+async function isGitMarker(runtime: Runtime, path: string): Promise<boolean> {
+  const st = await runtime.fs.stat(path);
+  if (!st) return false;
+  if (!st.isDirectory) return true;
+  return (await runtime.fs.stat(join(path, "HEAD"))) !== null;
 }

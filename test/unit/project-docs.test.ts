@@ -146,6 +146,17 @@ test("outside a git repository only the cwd itself is considered", async () => {
   expect(docs.files).toEqual([join(inner, "AGENTS.md")]);
 });
 
+test("the git root is where git would find a repository: an empty .git (a sandbox placeholder) is passed over, a gitfile counts", async () => {
+  const repo = join(tmp, "rootcheck");
+  const inner = join(repo, "a", "b");
+  mkdirSync(join(repo, ".git"), { recursive: true });
+  writeFileSync(join(repo, ".git", "HEAD"), "ref: refs/heads/main\n");
+  mkdirSync(join(inner, ".git"), { recursive: true }); // empty: not a repository
+  expect(await gitRoot(rt, inner)).toBe(repo);
+  writeFileSync(join(repo, "a", ".git"), "gitdir: /elsewhere/.git/worktrees/a\n"); // a worktree's gitfile
+  expect(await gitRoot(rt, inner)).toBe(join(repo, "a"));
+});
+
 test("a directory named AGENTS.md is skipped with a warning and the next name is tried", async () => {
   mkdirSync(join(sub, "AGENTS.md"));
   write(join(sub, "NOTES.md"), "sub notes");
