@@ -238,6 +238,52 @@ describe("MCP failures are visible", () => {
   }, T);
 });
 
+describe("MCP and the end of a run", () => {
+  test("SIGINT during a call that hangs: the item is closed, turn.failed, exit 130, the server ended", async () => {
+    const fx = fixture("fx", "stubborn");
+    const { mock, home } = await setup([sse(turn([call("mcp__fx__hang", {}, "c1")]))], fx.toml);
+    const r = await runOcx(["exec", ...JSON_, "go"], {
+      home,
+      signalAfter: {
+        after: async () => {
+          await mock.waitForRequests(1);
+          await waitFor(() => fx.pids().length === 2, 10_000, "the server");
+          await Bun.sleep(300);
+        },
+      },
+    });
+    expect(r.code).toBe(130);
+    expect(checkEventStream(r.events)).toEqual([]);
+    const [item] = items(r.events, "item.completed", "mcp_tool_call");
+    expect(item).toMatchObject({ tool: "hang", status: "failed", result: null });
+    expect(r.events!.at(-1)).toMatchObject({ type: "turn.failed", error: { code: "interrupted" } });
+    const pids = fx.pids();
+    await waitFor(() => pids.every((p) => !processAlive(p)), 5000, "the server and its child to be gone");
+  }, T);
+
+  test("a server's stderr reaches ocx's stderr only with OCX_DEBUG", async () => {
+    const fx = fixture("fx");
+    const { home } = await setup([reply("done"), reply("done")], fx.toml);
+    const quiet = await runOcx(["exec", "go"], { home });
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).not.toContain("fixture server starting");
+    expect(quiet.stdout).toBe("done\n");
+    const loud = await runOcx(["exec", "go"], { home, env: { OCX_DEBUG: "1" } });
+    expect(loud.code).toBe(0);
+    expect(loud.stderr).toContain("mcp fx stderr: fixture server starting in mode normal\n");
+    expect(loud.stdout).toBe("done\n");
+  }, T);
+
+  test("enabled = false: the server is never started and offers nothing", async () => {
+    const fx = fixture("fx", "normal", ["enabled = false"]);
+    const { mock, home } = await setup([reply("done")], fx.toml);
+    const r = await runOcx(["exec", "go"], { home });
+    expect(r.code).toBe(0);
+    expect(fx.pids()).toEqual([]);
+    expect(mock.requests[0]!.body.tools.some((t: any) => t.name.startsWith("mcp__"))).toBe(false);
+  }, T);
+});
+
 describe("the reference server (@modelcontextprotocol/server-everything)", () => {
   test("over stdio: echo and the structured get-sum", async () => {
     const toml = [`[mcp_servers.ev]`, `command = ${JSON.stringify(BUN)}`, `args = [${JSON.stringify(EVERYTHING)}, "stdio"]`, ""].join("\n");
