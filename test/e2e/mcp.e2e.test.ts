@@ -3,6 +3,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { callOutput, functionCall, inputItems, reply, sse, turn, type OutputItem } from "../mock/responses-server.ts";
 import {
+  DENO_OCX,
   REPO_ROOT,
   checkEventStream,
   cleanupTemp,
@@ -346,4 +347,23 @@ describe("the reference server (@modelcontextprotocol/server-everything)", () =>
       await server.exited;
     }
   }, T);
+});
+
+describe.skipIf(!existsSync(DENO_OCX[0]!))("MCP on Deno", () => {
+  test("the same source on Deno: a call through the SDK client, the server gone after", async () => {
+    const fx = fixture("fx");
+    const { mock, home } = await setup([sse(turn([call("mcp__fx__echo", { text: "deno" }, "c1")])), reply("done")], fx.toml);
+    const r = await runOcx(["exec", ...JSON_, "go"], {
+      home,
+      command: DENO_OCX,
+      env: { DENO_NO_UPDATE_CHECK: "1", DENO_DIR: join(home, "deno-cache") },
+      timeoutMs: 50_000,
+    });
+    expect(r.stderr).not.toContain("failed to start");
+    expect(r.code).toBe(0);
+    expect(callOutput(mock.requests[1]!.body, "c1")).toMatch(/Output:Echo: deno$/);
+    expect(items(r.events, "item.completed", "mcp_tool_call")[0]).toMatchObject({ status: "completed" });
+    const pids = fx.pids();
+    await waitFor(() => pids.every((p) => !processAlive(p)), 5000, "the server to be gone");
+  }, 60_000);
 });
