@@ -285,6 +285,38 @@ describe("MCP and the end of a run", () => {
   }, T);
 });
 
+describe("ocx mcp list / check", () => {
+  test("list shows every server with secrets masked; check starts them and names failures (exit 1 when required)", async () => {
+    const fx = fixture("fx", "normal", [`disabled_tools = ["env"]`]);
+    const bad = fixture("crashy", "crash");
+    const http = [`[mcp_servers.web]`, `url = "https://user:pw@mcp.example/mcp?key=s3cret"`, `http_headers = { "X-Key" = "hdr-secret" }`, `enabled = false`, ""].join("\n");
+    const { home } = await setup([], fx.toml + bad.toml + http);
+    const list = await runOcx(["mcp", "list", "--json"], { home });
+    expect(list.code).toBe(0);
+    const { servers } = JSON.parse(list.stdout);
+    expect(servers.map((s: any) => [s.name, s.transport, s.enabled])).toEqual([["fx", "stdio", true], ["crashy", "stdio", true], ["web", "streamable_http", false]]);
+    expect(servers[0].env).toEqual({ MCP_FIXTURE_MODE: "*****", MCP_FIXTURE_PID_FILE: "*****" });
+    expect(list.stdout).not.toContain("s3cret");
+    expect(list.stdout).not.toContain("hdr-secret");
+    expect(list.stdout).not.toContain(":pw@");
+    const human = await runOcx(["mcp", "list"], { home });
+    expect(human.stdout).toContain("web\tstreamable_http, disabled\thttps://user:*****@mcp.example/mcp?key=*****\n");
+
+    const check = await runOcx(["mcp", "check"], { home });
+    expect(check.code).toBe(0);
+    expect(check.stdout).toContain("fx: ok, 6 tools\n  mcp__fx__echo - Echoes the text back.\n");
+    expect(check.stdout).toContain("  mcp__fx__env (filtered out by enabled_tools/disabled_tools)");
+    expect(check.stdout).toContain("crashy: failed\n");
+    expect(check.stderr).toContain("error: MCP server `crashy` failed to start: the server exited with code 7");
+    const named = await runOcx(["mcp", "check", "crashy", "--json"], { home });
+    expect(named.code).toBe(1);
+    expect(JSON.parse(named.stdout).servers[0]).toMatchObject({ name: "crashy", ok: false });
+    const unknown = await runOcx(["mcp", "check", "nope"], { home });
+    expect(unknown.code).toBe(3);
+    await waitFor(() => fx.pids().every((p) => !processAlive(p)), 5000, "servers gone");
+  }, T);
+});
+
 describe("the reference server (@modelcontextprotocol/server-everything)", () => {
   test("over stdio: echo and the structured get-sum", async () => {
     const toml = [`[mcp_servers.ev]`, `command = ${JSON.stringify(BUN)}`, `args = [${JSON.stringify(EVERYTHING)}, "stdio"]`, ""].join("\n");
