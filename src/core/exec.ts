@@ -223,7 +223,7 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
   let itemCounter = 0;
   // A server that failed: one stderr line (the error item's own in human mode) and, with --json, the item.
   const mcpTools = mcp
-    ? await mcpReady(mcp, (message) => {
+    ? await mcpReady(mcp, controller.signal, (message) => {
         if (opts.json) warn(message);
         emit({ type: "item.completed", item: { id: `item_${itemCounter++}`, type: "error", message } });
       })
@@ -410,8 +410,12 @@ async function startMcp(runtime: Runtime, config: Config, cwd: string, stderr: O
  * Waits for the MCP servers (each up to its startup timeout). A server that failed is one
  * warning and an `error` item, and the run goes on; a required one stops it (exit 3).
  */
-async function mcpReady(mcp: NonNullable<Awaited<ReturnType<typeof startMcp>>>, report: (m: string) => void): Promise<Tool[]> {
-  const { tools, failures } = await mcp.ready();
+async function mcpReady(mcp: NonNullable<Awaited<ReturnType<typeof startMcp>>>, signal: AbortSignal, report: (m: string) => void): Promise<Tool[]> {
+  // Interrupted meanwhile: the turn reports it at once (the servers are ended at exit).
+  const aborted = new Promise<undefined>((r) => (signal.aborted ? r(undefined) : signal.addEventListener("abort", () => r(undefined), { once: true })));
+  const ready = await Promise.race([mcp.ready(), aborted]);
+  if (!ready) return [];
+  const { tools, failures } = ready;
   const required = failures.find((f) => f.required);
   if (required) throw new OcxError("config", `${required.message} (required = true)`);
   for (const f of failures) report(`${f.message}; the run goes on without its tools`);

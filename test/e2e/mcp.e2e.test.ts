@@ -262,6 +262,22 @@ describe("MCP and the end of a run", () => {
     await waitFor(() => pids.every((p) => !processAlive(p)), 5000, "the server and its child to be gone");
   }, T);
 
+  test("SIGINT while waiting for a slow server: exit 130 with turn.failed, no model request, the server ended", async () => {
+    const mute = fixture("mute", "mute", ["startup_timeout_sec = 60"]);
+    const { mock, home } = await setup([reply("never")], mute.toml);
+    const r = await runOcx(["exec", ...JSON_, "go"], {
+      home,
+      timeoutMs: 20_000,
+      signalAfter: { after: () => waitFor(() => mute.pids().length === 1, 10_000, "the server") },
+    });
+    expect(r.timedOut).toBe(false);
+    expect(r.code).toBe(130);
+    expect(r.events!.at(-1)).toMatchObject({ type: "turn.failed", error: { code: "interrupted" } });
+    expect(mock.requests).toHaveLength(0);
+    const [pid] = mute.pids();
+    await waitFor(() => !processAlive(pid!), 5000, "the server to be gone");
+  }, T);
+
   test("a server's stderr reaches ocx's stderr only with OCX_DEBUG", async () => {
     const fx = fixture("fx");
     const { home } = await setup([reply("done"), reply("done")], fx.toml);

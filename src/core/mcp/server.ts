@@ -71,6 +71,10 @@ export async function startServer(
   const { transport, describeExit } = await openTransport(name, config, ctx);
   const client = new Client({ name: "ocx", title: "ocx", version: OCX_VERSION }, { capabilities: {} });
   const close = once(async () => {
+    // An HTTP session is ended as the reference ends it (DELETE), briefly: exit must not wait.
+    if (transport instanceof StreamableHTTPClientTransport && transport.sessionId) {
+      await Promise.race([transport.terminateSession().catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
+    }
     await client.close().catch(() => {});
     await transport.close().catch(() => {});
   });
