@@ -1,7 +1,7 @@
 // MCP servers end to end on the compiled binary: servers of the test's own (test/fixtures/mcp)
 // and the official reference server, over stdio and streamable HTTP, against the mock model.
 import { afterAll, describe, expect, test } from "bun:test";
-import { callOutput, functionCall, inputItems, reply, sse, turn, type OutputItem } from "../mock/responses-server.ts";
+import { callOutput, dynamic, functionCall, inputItems, reply, sse, turn, type OutputItem } from "../mock/responses-server.ts";
 import {
   DENO_OCX,
   REPO_ROOT,
@@ -55,6 +55,11 @@ describe("MCP tools", () => {
       [
         sse(turn([call("mcp__fx__echo", { text: "hello" }, "c1"), call("mcp__fx__get-sum", { a: 2, b: 3 }, "c2")])),
         sse(turn([nsCall("mcp__fx", "echo", { text: "ns" }, "c3"), call("mcp__fx__env", {}, "c4")])),
+        dynamic((req) => {
+          // the shortened name as offered, and the reference's namespaced form of the whole name
+          const long = req.body.tools.find((t: any) => t.name.startsWith("mcp__fx__look_up_")).name;
+          return sse(turn([call(long, {}, "c5"), nsCall("mcp__fx", `look_up_${"x".repeat(60)}_tail`, {}, "c6"), nsCall("mcp__fx", "dotted_name_with_space", {}, "c7")]));
+        }),
         reply("done"),
       ],
       fx.toml,
@@ -66,8 +71,19 @@ describe("MCP tools", () => {
 
     // The tool list of the first request: every enabled tool, with its schema, names valid everywhere.
     const tools = mock.requests[0]!.body.tools.filter((t: any) => t.name.startsWith("mcp__"));
-    expect(tools.map((t: any) => t.name).sort()).toEqual(["mcp__fx__echo", "mcp__fx__fail", "mcp__fx__get_sum", "mcp__fx__hang", "mcp__fx__write"]);
-    for (const t of tools) expect(t.name).toMatch(/^[A-Za-z0-9_-]{1,64}$/);
+    const names = tools.map((t: any) => t.name);
+    const long = names.find((n: string) => n.startsWith("mcp__fx__look_up_"));
+    expect(names.filter((n: string) => n !== long).sort()).toEqual([
+      "mcp__fx__dotted_name_with_space",
+      "mcp__fx__echo",
+      "mcp__fx__fail",
+      "mcp__fx__get_sum",
+      "mcp__fx__hang",
+      "mcp__fx__write",
+    ]);
+    expect(long).toHaveLength(64);
+    expect(long).toMatch(/_[0-9a-f]{8}$/);
+    for (const n of names) expect(n).toMatch(/^[A-Za-z0-9_-]{1,64}$/);
     const echo = tools.find((t: any) => t.name === "mcp__fx__echo");
     expect(echo).toMatchObject({ type: "function", description: "Echoes the text back.", strict: false });
     expect(echo.parameters.properties.text.type).toBe("string");
@@ -87,6 +103,11 @@ describe("MCP tools", () => {
     expect(callOutput(third, "c3")).toMatch(/^Wall time: \d+\.\d{4} seconds\nOutput:Echo: ns$/);
     expect(callOutput(third, "c4")).toBe("unsupported call: mcp__fx__env");
 
+    const fourth = mock.requests[3]!.body;
+    expect(callOutput(fourth, "c5")).toEndWith("Output:long ok");
+    expect(callOutput(fourth, "c6")).toEndWith("Output:long ok");
+    expect(callOutput(fourth, "c7")).toEndWith("Output:odd ok");
+
     const started = items(r.events, "item.started", "mcp_tool_call");
     const completed = items(r.events, "item.completed", "mcp_tool_call");
     expect(started[0]).toEqual({ id: started[0].id, type: "mcp_tool_call", server: "fx", tool: "echo", arguments: { text: "hello" }, result: null, error: null, status: "in_progress" });
@@ -100,7 +121,8 @@ describe("MCP tools", () => {
       error: null,
       status: "completed",
     });
-    expect(completed).toHaveLength(2);
+    expect(completed).toHaveLength(5);
+    expect(completed.at(-1)).toMatchObject({ server: "fx", tool: "dotted.name with space", status: "completed" });
     expect(r.events!.at(-1).type).toBe("turn.completed");
 
     const pids = fx.pids();
@@ -320,7 +342,7 @@ describe("ocx mcp list / check", () => {
 
     const check = await runOcx(["mcp", "check"], { home });
     expect(check.code).toBe(0);
-    expect(check.stdout).toContain("fx: ok, 6 tools\n  mcp__fx__echo - Echoes the text back.\n");
+    expect(check.stdout).toContain("fx: ok, 8 tools\n  mcp__fx__echo - Echoes the text back.\n");
     expect(check.stdout).toContain("  mcp__fx__env (filtered out by enabled_tools/disabled_tools)");
     expect(check.stdout).toContain("crashy: failed\n");
     expect(check.stderr).toContain("error: MCP server `crashy` failed to start: the server exited with code 7");
@@ -334,14 +356,18 @@ describe("ocx mcp list / check", () => {
 });
 
 describe("the reference server (@modelcontextprotocol/server-everything)", () => {
-  test("over stdio: echo and the structured get-sum", async () => {
+  test("over stdio: echo, and an image block as input_image", async () => {
     const toml = [`[mcp_servers.ev]`, `command = ${JSON.stringify(BUN)}`, `args = [${JSON.stringify(EVERYTHING)}, "stdio"]`, ""].join("\n");
-    const { mock, home } = await setup([sse(turn([call("mcp__ev__echo", { message: "hi" }, "c1")])), reply("done")], toml);
-    const r = await runOcx(["exec", ...JSON_, "go"], { home });
+    const { mock, home } = await setup([sse(turn([call("mcp__ev__echo", { message: "hi" }, "c1"), call("mcp__ev__get_tiny_image", {}, "c2")])), reply("done")], toml);
+    const r = await runOcx(["exec", ...JSON_, "--sandbox", "danger-full-access", "go"], { home });
     expect(r.code).toBe(0);
     expect(mock.requests[0]!.body.tools.map((t: any) => t.name)).toContain("mcp__ev__get_sum");
     expect(callOutput(mock.requests[1]!.body, "c1")).toMatch(/^Wall time: \d+\.\d{4} seconds\nOutput:Echo: hi$/);
     expect(items(r.events, "item.completed", "mcp_tool_call")[0]).toMatchObject({ server: "ev", tool: "echo", status: "completed" });
+    // an image block reaches the model as input_image
+    const image = output(mock.requests[1]!.body, "c2");
+    expect(image.some((p: any) => p.type === "input_image" && p.image_url.startsWith("data:image/png;base64,"))).toBe(true);
+    expect(items(r.events, "item.completed", "mcp_tool_call")[1]).toMatchObject({ tool: "get-tiny-image", status: "completed" });
   }, T);
 
   test("over streamable HTTP with a bearer token from an env var and headers on every request", async () => {
