@@ -177,6 +177,7 @@ test("SDK with an MCP server from `config`: mcp_tool_call items arrive, complete
   const started = seen.filter((e) => e.type === "item.started" && e.item.type === "mcp_tool_call");
   const completed = seen.filter((e) => e.type === "item.completed" && e.item.type === "mcp_tool_call").map((e) => e.item);
   expect(started).toHaveLength(2);
+  completed.sort((a, b) => a.tool.localeCompare(b.tool)); // calls of one response complete in any order
   expect(completed[0]).toMatchObject({ server: "fx", tool: "echo", arguments: { text: "sdk" }, status: "completed", error: null, result: { content: [{ type: "text", text: "Echo: sdk" }], structured_content: null } });
   expect(completed[1]).toMatchObject({ server: "fx", tool: "fail", status: "failed", error: null });
   expect(seen.at(-1).type).toBe("turn.completed");

@@ -99,7 +99,7 @@ export async function startServer(
     await close();
     if (e instanceof McpStartError) throw e;
     const exit = describeExit();
-    throw new McpStartError(`${exit ? `${exit}; ` : ""}handshaking with the server failed: ${describeError(e)}`);
+    throw new McpStartError(exit ?? `handshaking with the server failed: ${describeError(e)}`);
   } finally {
     clearTimeout(timer);
   }
@@ -161,13 +161,24 @@ async function openTransport(
   } catch (e) {
     throw new McpStartError(`could not start \`${config.command}\`: ${describeError(e)}`);
   }
-  const transport = new ChildTransport(child, { onStderr: ctx.stderr && ((t) => ctx.stderr!(name, t)) });
+  // The last line the server wrote on stderr goes into a start failure's reason (only there).
+  let tail = "";
+  const transport = new ChildTransport(child, {
+    onStderr: (t) => {
+      tail = `${tail}${t}`.slice(-4096);
+      ctx.stderr?.(name, t);
+    },
+  });
   return {
     transport,
     describeExit: () => {
       const s = transport.status;
       if (!s) return undefined;
-      return s.signal ? `the server was ended by ${s.signal}` : `the server exited with code ${s.code}`;
+      const last = tail.split("\n").map((l) => l.trim()).filter(Boolean).at(-1);
+      const said = last ? ` (its last stderr line: ${last.length > 300 ? `${last.slice(0, 300)}...` : last})` : "";
+      if (s.signal) return `the server was ended by ${s.signal} before it was ready${said}`;
+      if (s.code === 127) return `could not run \`${config.command}\` (exit code 127)${said}`;
+      return `the server exited with code ${s.code} before it was ready${said}`;
     },
   };
 }
