@@ -181,6 +181,16 @@ describe("MCP tools", () => {
     }
   }, T);
 
+  test("enabled_tools: only those are offered and callable", async () => {
+    const fx = fixture("fx", "normal", [`enabled_tools = ["echo", "fail"]`, `disabled_tools = ["fail"]`]);
+    const { mock, home } = await setup([sse(turn([call("mcp__fx__hang", {}, "c1")])), reply("done")], fx.toml);
+    const r = await runOcx(["exec", ...JSON_, "go"], { home });
+    expect(r.code).toBe(0);
+    expect(mock.requests[0]!.body.tools.map((t: any) => t.name).filter((n: string) => n.startsWith("mcp__"))).toEqual(["mcp__fx__echo"]);
+    expect(callOutput(mock.requests[1]!.body, "c1")).toBe("unsupported call: mcp__fx__hang");
+    expect(items(r.events, "item.started", "mcp_tool_call")).toEqual([]);
+  }, T);
+
   test("a stdio server gets a minimal environment and its cwd, never ocx's credentials", async () => {
     const cwd = makeDir("srv-cwd-");
     const fx = fixture("fx", "normal", [`env_vars = ["PASS_ME", "CODEX_API_KEY"]`, `cwd = ${JSON.stringify(cwd)}`]);
