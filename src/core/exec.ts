@@ -221,13 +221,18 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
   rollout?.event({ type: "user_message", message: prompt, images: opts.images });
 
   let itemCounter = 0;
-  // A server that failed: one stderr line (the error item's own in human mode) and, with --json, the item.
-  const mcpTools = mcp
-    ? await mcpReady(mcp, controller.signal, (message) => {
-        if (opts.json) warn(message);
-        emit({ type: "item.completed", item: { id: `item_${itemCounter++}`, type: "error", message } });
-      })
-    : [];
+  // A server that failed: one stderr line (the error item's own in human mode) and, with --json,
+  // an error item, reported as the turn starts (every item belongs to a turn).
+  const mcpFailures: string[] = [];
+  const mcpTools = mcp ? await mcpReady(mcp, controller.signal, (message) => mcpFailures.push(message)) : [];
+  const turnEmit = (e: ThreadEvent) => {
+    emit(e);
+    if (e.type !== "turn.started") return;
+    for (const message of mcpFailures.splice(0)) {
+      if (opts.json) warn(message);
+      emit({ type: "item.completed", item: { id: `item_${itemCounter++}`, type: "error", message } });
+    }
+  };
   const processes = new ProcessManager(runtime, { redactor });
   const client = (provider.wireApi === "chat" ? createChatClient : createResponsesClient)({
     fetch: runtime.fetch,
@@ -261,7 +266,7 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
     env: commandEnv(runtime, config, { providerId, threadId, sandbox, secrets: secrets() }),
     processes,
     maxConcurrentCalls: config.max_concurrent_tool_calls,
-    emit,
+    emit: turnEmit,
     detail: (id, d) => out.detail(id, d),
     warn,
     signal: controller.signal,

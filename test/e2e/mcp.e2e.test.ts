@@ -223,6 +223,8 @@ describe("MCP failures are visible", () => {
     expect(r.stderr).toContain("warning: MCP server `nocmd` failed to start: could not run `no-such-command-xyz` (exit code 127)");
     // the server's other stderr lines stay out
     expect(r.stderr).not.toContain("fixture server starting");
+    expect(checkEventStream(r.events)).toEqual([]);
+    expect(r.events![2]).toMatchObject({ type: "item.completed", item: { type: "error" } });
     const errors = items(r.events, "item.completed", "error").filter((i: any) => i.message.includes("failed to start"));
     expect(errors).toHaveLength(2);
     expect(items(r.events, "item.completed", "mcp_tool_call")[0].status).toBe("completed");
