@@ -55,7 +55,7 @@ export function mcpTool(o: McpToolOptions): Tool & { aliases: string[] } {
       if (refusal) {
         if (!o.refused.has(o.name)) {
           o.refused.add(o.name);
-          ctx.warn(`MCP tool ${o.server}/${o.tool.name} was not run: it needs approval and exec has none; ${refusal.hint}`);
+          ctx.warn(`MCP tool ${o.server}/${o.tool.name} was not run: it needs approval and exec has none. ${refusal.hint}`);
         }
         return fail(`${APPROVAL_REFUSED}. ${refusal.hint}`);
       }
