@@ -6,6 +6,7 @@ import { OCX_VERSION } from "../core/version.ts";
 import type { Runtime } from "../core/runtime.ts";
 import { execCommand, runExecCommand } from "./exec.ts";
 import { loginCommand, logoutCommand, runLoginCommand, runLogoutCommand } from "./login.ts";
+import { mcpCommand, runMcpCommand } from "./mcp.ts";
 import { runSandboxCommand, sandboxCommand } from "./sandbox.ts";
 import { runSessionsCommand, sessionsCommand } from "./sessions.ts";
 
@@ -15,7 +16,7 @@ const root = defineCommand({
     version: { type: "boolean", alias: "V", description: "Print the version" },
     help: { type: "boolean", alias: "h", description: "Show this help" },
   },
-  subCommands: { exec: execCommand, login: loginCommand, logout: logoutCommand, sessions: sessionsCommand, sandbox: sandboxCommand },
+  subCommands: { exec: execCommand, login: loginCommand, logout: logoutCommand, sessions: sessionsCommand, sandbox: sandboxCommand, mcp: mcpCommand },
 });
 
 // deno-lint-ignore no-explicit-any
@@ -27,6 +28,7 @@ const COMMANDS: Record<string, { cmd: AnyCommand; run: (rt: Runtime, argv: strin
   logout: { cmd: logoutCommand, run: runLogoutCommand },
   sandbox: { cmd: sandboxCommand, run: runSandboxCommand },
   sessions: { cmd: sessionsCommand, run: runSessionsCommand },
+  mcp: { cmd: mcpCommand, run: runMcpCommand },
 };
 
 export async function main(runtime: Runtime): Promise<number> {

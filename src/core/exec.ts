@@ -79,14 +79,17 @@ const DEFAULT_STDIN_TIMEOUT_MS = 5000;
 export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<number> {
   // The session this run writes stays locked until it ends, however it ends.
   const locks: SessionLock[] = [];
+  // What the run started that must end with it (MCP servers).
+  const ends: Array<() => Promise<void>> = [];
   try {
-    return await execRun(runtime, opts, locks);
+    return await execRun(runtime, opts, locks, ends);
   } finally {
+    await Promise.all(ends.map((end) => end()));
     for (const lock of locks) await lock.release();
   }
 }
 
-async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]): Promise<number> {
+async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[], ends: Array<() => Promise<void>>): Promise<number> {
   // --timeout counts from here.
   const startedAt = runtime.monotonic();
   const home = await checkedCodexHome(runtime);
@@ -112,6 +115,9 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
   if (resumed?.lock) locks.push(resumed.lock);
   // A resumed thread runs where it last ran unless -C says otherwise.
   const cwd = opts.cd === undefined && resumed?.cwd !== undefined ? await resolveWorkdir(runtime, resumed.cwd) : startDir;
+  // MCP servers start now, alongside the rest of start-up; the first request waits for them.
+  const mcp = await startMcp(runtime, config, cwd, stderr, warn);
+  if (mcp) ends.push(() => mcp.close());
   const outputSchema = opts.outputSchema ? await readOutputSchema(runtime, opts.outputSchema) : undefined;
 
   // Flags and -c override what a resumed session recorded; the session overrides config files.
@@ -229,6 +235,18 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
   rollout?.event({ type: "user_message", message: prompt, images: opts.images });
 
   let itemCounter = 0;
+  // A server that failed: one stderr line (the error item's own in human mode) and, with --json,
+  // an error item, reported as the turn starts (every item belongs to a turn).
+  const mcpFailures: string[] = [];
+  const mcpTools = mcp ? await mcpReady(mcp, controller.signal, (message) => mcpFailures.push(message)) : [];
+  const turnEmit = (e: ThreadEvent) => {
+    emit(e);
+    if (e.type !== "turn.started") return;
+    for (const message of mcpFailures.splice(0)) {
+      if (opts.json) warn(message);
+      emit({ type: "item.completed", item: { id: `item_${itemCounter++}`, type: "error", message } });
+    }
+  };
   const processes = new ProcessManager(runtime, { redactor });
   const client = meteredClient(meter, (provider.wireApi === "chat" ? createChatClient : createResponsesClient)({
     fetch: runtime.fetch,
@@ -249,7 +267,7 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
     instructions: BASE_INSTRUCTIONS,
     threadId,
     input,
-    tools: toolset(config, provider.wireApi).map((t) => redactedTool(t, redactor, authFile.refresh)),
+    tools: [...toolset(config, provider.wireApi), ...mcpTools].map((t) => redactedTool(t, redactor, authFile.refresh)),
     streamMaxRetries: provider.streamMaxRetries,
     retryAfterMaxMs: provider.retryAfterMaxMs,
     reasoning: reasoningParams(config),
@@ -262,7 +280,7 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
     env: commandEnv(runtime, config, { providerId, threadId, sandbox, secrets: secrets() }),
     processes,
     maxConcurrentCalls: config.max_concurrent_tool_calls,
-    emit,
+    emit: turnEmit,
     detail: (id, d) => out.detail(id, d),
     warn,
     signal: controller.signal,
@@ -410,6 +428,40 @@ function sessionLockOptions(config: Config, warn: (m: string) => void): LockOpti
     waitMs,
     onWait: ({ pid }) => warn(`the session is being written by process ${pid}; waiting up to ${waitMs} ms for it to finish`),
   };
+}
+
+/**
+ * Starts the enabled MCP servers of config.toml (nothing is loaded when there are none). Their
+ * stderr reaches ocx's stderr only with OCX_DEBUG set.
+ */
+async function startMcp(runtime: Runtime, config: Config, cwd: string, stderr: OutputSink, warn: (m: string) => void) {
+  const servers = Object.entries(config.mcp_servers ?? {}).filter(([, c]) => c.enabled !== false);
+  if (servers.length === 0) return undefined;
+  const { startMcpServers } = await import("./mcp/start.ts");
+  const debug = Boolean(runtime.env("OCX_DEBUG"));
+  return startMcpServers(Object.fromEntries(servers), {
+    runtime,
+    cwd,
+    credentialVars: ["CODEX_API_KEY", "OPENAI_API_KEY", ...credentialEnvVars(config, config.model_provider ?? DEFAULT_PROVIDER)],
+    warn,
+    ...(debug ? { stderr: (name: string, text: string) => stderr.write(text.replace(/^(?=.)/gm, `mcp ${name} stderr: `).replace(/([^\n])$/, "$1\n")) } : {}),
+  });
+}
+
+/**
+ * Waits for the MCP servers (each up to its startup timeout). A server that failed is one
+ * warning and an `error` item, and the run goes on; a required one stops it (exit 3).
+ */
+async function mcpReady(mcp: NonNullable<Awaited<ReturnType<typeof startMcp>>>, signal: AbortSignal, report: (m: string) => void): Promise<Tool[]> {
+  // Interrupted meanwhile: the turn reports it at once (the servers are ended at exit).
+  const aborted = new Promise<undefined>((r) => (signal.aborted ? r(undefined) : signal.addEventListener("abort", () => r(undefined), { once: true })));
+  const ready = await Promise.race([mcp.ready(), aborted]);
+  if (!ready) return [];
+  const { tools, failures } = ready;
+  const required = failures.find((f) => f.required);
+  if (required) throw new OcxError("config", `${required.message} (required = true)`);
+  for (const f of failures) report(`${f.message}; the run goes on without its tools`);
+  return tools;
 }
 
 /** The tools offered to the model, in the reference's order. */

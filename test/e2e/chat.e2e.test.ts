@@ -142,4 +142,22 @@ describe("Chat Completions provider", () => {
     expect(mock.requests[0]!.headers.authorization).toBe("Bearer sk-test-e2e-llama");
     expect(existsSync(home)).toBe(true);
   });
+
+  test("MCP tools are plain functions on the chat wire; the result comes back as the tool message", async () => {
+    const server = [
+      `[mcp_servers.fx]`,
+      `command = ${JSON.stringify(process.execPath)}`,
+      `args = [${JSON.stringify(join(import.meta.dir, "../fixtures/mcp/server.ts"))}]`,
+      "",
+    ].join("\n");
+    const { mock, home } = await setup([chat({ toolCalls: [{ id: "call_m", name: "mcp__fx__echo", args: { text: "chat" } }] }), chat({ text: "echoed" })]);
+    writeFileSync(join(home, "config.toml"), `${readFileSync(join(home, "config.toml"), "utf8")}\n${server}`);
+    const r = await run(home, ["echo"]);
+    expect(r.code).toBe(0);
+    const echo = mock.requests[0]!.body.tools.find((t: any) => t.function.name === "mcp__fx__echo");
+    expect(echo.function.parameters.properties.text.type).toBe("string");
+    const tool = mock.requests[1]!.body.messages.find((m: any) => m.role === "tool" && m.tool_call_id === "call_m");
+    expect(tool.content).toMatch(/^Wall time: \d+\.\d{4} seconds\nOutput:\nEcho: chat$/);
+    expect(items(r.events, "item.completed", "mcp_tool_call")[0]).toMatchObject({ server: "fx", tool: "echo", status: "completed" });
+  });
 });

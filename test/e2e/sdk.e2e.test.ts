@@ -156,3 +156,29 @@ test("SDK: a three-turn thread; turns 2 and 3 resume by id and the server receiv
   expect(JSON.stringify(inputs[3])).toContain("turn-one"); // the command output from turn 1
   expect(inputs[3]!.filter((i) => i.role === "assistant")).toHaveLength(2);
 });
+
+test("SDK with an MCP server from `config`: mcp_tool_call items arrive, completed and failed", async () => {
+  mock.push(
+    sse(turn([functionCall("mcp__fx__echo", { text: "sdk" }, "call_m1"), functionCall("mcp__fx__fail", {}, "call_m2")])),
+    sse(turn([message("done")])),
+  );
+  const home = makeDir("sdk-home-");
+  const codex = new Codex({
+    codexPathOverride: ocxBin(),
+    baseUrl: mock.url,
+    apiKey: "sk-sdk-test",
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, CODEX_HOME: home, NO_COLOR: "1" },
+    config: { mcp_servers: { fx: { command: process.execPath, args: [join(import.meta.dir, "../fixtures/mcp/server.ts")] } } },
+  });
+  const thread = codex.startThread({ workingDirectory: makeRepo(), skipGitRepoCheck: true });
+  const { events } = await thread.runStreamed("use the tool");
+  const seen: any[] = [];
+  for await (const e of events) seen.push(e);
+  const started = seen.filter((e) => e.type === "item.started" && e.item.type === "mcp_tool_call");
+  const completed = seen.filter((e) => e.type === "item.completed" && e.item.type === "mcp_tool_call").map((e) => e.item);
+  expect(started).toHaveLength(2);
+  completed.sort((a, b) => a.tool.localeCompare(b.tool)); // calls of one response complete in any order
+  expect(completed[0]).toMatchObject({ server: "fx", tool: "echo", arguments: { text: "sdk" }, status: "completed", error: null, result: { content: [{ type: "text", text: "Echo: sdk" }], structured_content: null } });
+  expect(completed[1]).toMatchObject({ server: "fx", tool: "fail", status: "failed", error: null });
+  expect(seen.at(-1).type).toBe("turn.completed");
+});

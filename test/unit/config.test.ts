@@ -112,8 +112,45 @@ describe("layers, strict mode and where errors point", () => {
     expect(err.message).toBe(`Error loading config: ${join(h, "config.toml")}:5: unknown key \`model_providers.local.base_ulr\` (--strict-config); remove it or correct its name`);
     const fromC = await load(homeWith({}), { strict: true, overrides: ["sandbox_workspace_write.network=true"] }).catch((e) => e);
     expect(fromC.message).toContain("-c override: unknown key `sandbox_workspace_write.network`");
-    // mcp_servers entries are kept whatever their fields
+    // mcp_servers: the reference's keys are known; a typo in one is named under --strict-config
     expect((await load(homeWith({ "config.toml": `[mcp_servers.docs]\ncommand = "x"\nargs = ["y"]\n` }), { strict: true })).mcp_servers).toEqual({ docs: { command: "x", args: ["y"] } });
+    const mcpTypo = await load(homeWith({ "config.toml": `[mcp_servers.docs]\ncommand = "x"\nstartup_timeout = 5\n` }), { strict: true }).catch((e) => e);
+    expect(mcpTypo.message).toContain(":3: unknown key `mcp_servers.docs.startup_timeout`");
+  });
+
+  test("mcp_servers: every reference key for stdio and HTTP; a server must have command or url", async () => {
+    const toml = [
+      `[mcp_servers.local]`,
+      `command = "node"`,
+      `args = ["s.js"]`,
+      `env = { A = "1" }`,
+      `env_vars = ["B"]`,
+      `cwd = "/srv"`,
+      `enabled = true`,
+      `required = true`,
+      `startup_timeout_sec = 2.5`,
+      `tool_timeout_sec = 30`,
+      `enabled_tools = ["a"]`,
+      `disabled_tools = ["b"]`,
+      `default_tools_approval_mode = "approve"`,
+      `[mcp_servers.local.tools.a]`,
+      `approval_mode = "prompt"`,
+      `[mcp_servers.remote]`,
+      `url = "https://mcp.example/mcp"`,
+      `bearer_token_env_var = "TOKEN"`,
+      `http_headers = { "X-A" = "1" }`,
+      `env_http_headers = { "X-B" = "B_VAR" }`,
+      `startup_timeout_ms = 1500`,
+      ``,
+    ].join("\n");
+    const c = await load(homeWith({ "config.toml": toml }), { strict: true });
+    expect(c.mcp_servers?.local?.tools).toEqual({ a: { approval_mode: "prompt" } });
+    expect(c.mcp_servers?.remote?.startup_timeout_ms).toBe(1500);
+    const neither = await load(homeWith({ "config.toml": `[mcp_servers.x]\nenabled = true\n` })).catch((e) => e);
+    expect(neither.exitCode).toBe(3);
+    expect(neither.message).toContain("expected either `command` (a stdio server) or `url` (a streamable HTTP server)");
+    const badMode = await load(homeWith({}), { overrides: ['mcp_servers.x.command="a"', 'mcp_servers.x.default_tools_approval_mode="yes"'] }).catch((e) => e);
+    expect(badMode.message).toContain("-c override: invalid value for `mcp_servers.x.default_tools_approval_mode`");
   });
 
   test("a wrong type names the layer's file and line, the key and what was expected", async () => {

@@ -428,6 +428,8 @@ describe("human output: transcript", () => {
       "@@ -1,1 +1,1 @@",
       "-old",
       "+new",
+      "mcp: demo/echo (completed)",
+      "echo: hey",
       "First read",
       "  → Read",
       "  • Fix",

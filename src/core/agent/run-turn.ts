@@ -80,7 +80,7 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
     opts.onHistoryItem?.(item);
   };
   const toolSpecs: ToolSpec[] = opts.tools.map((t) => t.spec);
-  const toolsByName = new Map(opts.tools.map((t) => [t.name, t]));
+  const toolsByName = new Map(opts.tools.flatMap((t) => [t.name, ...(t.aliases ?? [])].map((n) => [n, t] as const)));
 
   // The turn's own signal: aborted on interrupt (opts.signal) and when the turn fails, so tools
   // still running stop, and close their items, before turn.failed is emitted.
@@ -238,10 +238,10 @@ async function runCall(
   turn: TurnScope,
   started: () => void,
 ): Promise<ResponseItem> {
-  const name = String(item.name ?? "");
+  const name = callName(item);
   const callId = String(item.call_id ?? "");
   const tool = tools.get(name);
-  if (!tool) return callOutputItem(item, `unsupported call: ${name}`);
+  if (!tool) return callOutputItem(item, `unsupported call: ${String(item.namespace ?? "")}${String(item.name ?? "")}`);
   const ctx: ToolContext = {
     runtime: opts.runtime,
     cwd: opts.cwd,
@@ -272,8 +272,12 @@ async function runCall(
 
 function callKind(item: ResponseItem, tools: Map<string, Tool>): CallKind {
   const raw = item.type === "custom_tool_call" ? String(item.input ?? "") : String(item.arguments ?? "");
-  return tools.get(String(item.name ?? ""))?.kind?.(raw) ?? "concurrent";
+  return tools.get(callName(item))?.kind?.(raw) ?? "concurrent";
 }
+
+/** The tool a call names: `name`, or `<namespace>__<name>` in the namespaced form (MCP tools). */
+const callName = (item: ResponseItem): string =>
+  typeof item.namespace === "string" && item.namespace !== "" ? `${item.namespace}__${String(item.name ?? "")}` : String(item.name ?? "");
 
 /**
  * A freeform tool called as a JSON function (models do this, and providers without custom

@@ -52,6 +52,35 @@ export const ProviderConfig = v.object({
 });
 export type ProviderConfig = v.InferOutput<typeof ProviderConfig>;
 
+const seconds = v.pipe(v.number(), v.minValue(0));
+const approvalMode = v.picklist(["auto", "prompt", "approve"]);
+
+/** One `[mcp_servers.<name>]` table: stdio (command) or streamable HTTP (url), as the reference names the keys. */
+export const McpServerConfig = v.pipe(
+  v.object({
+    command: v.optional(v.string()),
+    args: v.optional(v.array(v.string())),
+    env: v.optional(stringRecord),
+    env_vars: v.optional(v.array(v.string())),
+    cwd: v.optional(v.string()),
+    url: v.optional(httpUrl),
+    bearer_token_env_var: v.optional(v.string()),
+    http_headers: v.optional(stringRecord),
+    env_http_headers: v.optional(stringRecord),
+    enabled: v.optional(v.boolean()),
+    required: v.optional(v.boolean()),
+    startup_timeout_sec: v.optional(seconds),
+    startup_timeout_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+    tool_timeout_sec: v.optional(seconds),
+    enabled_tools: v.optional(v.array(v.string())),
+    disabled_tools: v.optional(v.array(v.string())),
+    default_tools_approval_mode: v.optional(approvalMode),
+    tools: v.optional(v.record(v.string(), v.object({ approval_mode: v.optional(approvalMode) }))),
+  }),
+  v.check((s) => (s.command === undefined) !== (s.url === undefined), "expected either `command` (a stdio server) or `url` (a streamable HTTP server)"),
+);
+export type McpServerConfig = v.InferOutput<typeof McpServerConfig>;
+
 export const Config = v.object({
   model: v.optional(v.string()),
   model_provider: v.optional(v.string()),
@@ -67,8 +96,8 @@ export const Config = v.object({
   model_verbosity: v.optional(v.picklist(["low", "medium", "high"])),
   /** --oss without --local-provider: which local server. */
   oss_provider: v.optional(v.picklist(["ollama", "lmstudio"])),
-  /** Parsed and kept for MCP support; not used yet. */
-  mcp_servers: v.optional(v.record(v.string(), v.looseObject({}))),
+  /** MCP servers (stdio or streamable HTTP), the reference's keys; see mcp/. */
+  mcp_servers: v.optional(v.record(v.string(), McpServerConfig)),
   shell_environment_policy: v.optional(
     v.object({
       inherit: v.optional(v.picklist(["all", "core", "none"])),

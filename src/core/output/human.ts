@@ -91,6 +91,19 @@ export function humanProcessor(opts: HumanOptions): OutputProcessor {
         }
         break;
       }
+      case "mcp_tool_call": {
+        const name = `${esc(item.server)}/${esc(item.tool)}`;
+        if (phase === "started") {
+          line(`${style.magenta("mcp:")} ${name} started`);
+        } else if (phase === "completed") {
+          const ok = item.status === "completed";
+          line(`${style.magenta("mcp:")} ${name} ${ok ? style.green("(completed)") : style.red("(failed)")}`);
+          const text = item.error?.message ?? mcpResultText(item.result);
+          const out = truncateLines(esc(text), MAX_OUTPUT_LINES);
+          if (out) line(style.dim(out));
+        }
+        break;
+      }
       case "error":
         line(`warning: ${esc(item.message)}`);
         break;
@@ -203,4 +216,15 @@ function truncateLines(text: string, max: number): string {
   const head = lines.slice(0, max / 2);
   const tail = lines.slice(-max / 2);
   return [...head, `... (${lines.length - max} lines omitted)`, ...tail].join("\n");
+}
+
+/** The text blocks of an MCP result (other blocks by their type), for the short human summary. */
+function mcpResultText(result: { content: unknown[]; structured_content: unknown } | null): string {
+  if (!result) return "";
+  return result.content
+    .map((b) => {
+      const block = b as { type?: unknown; text?: unknown };
+      return typeof block.text === "string" ? block.text : `[${String(block.type ?? "content")}]`;
+    })
+    .join("\n");
 }

@@ -59,6 +59,8 @@ export interface TurnScope {
 export interface Tool {
   readonly name: string;
   readonly spec: ToolSpec;
+  /** Other names a call may use (an MCP tool's `mcp__<server>__<tool>` in the namespaced form). */
+  readonly aliases?: readonly string[];
   /** Runs one call. `raw` is the function-call `arguments` JSON (or a custom tool's input). */
   run(raw: string, ctx: ToolContext): Promise<ToolOutput>;
   /** How a call is scheduled among the response's other calls (see CallScheduler); default "concurrent". */
