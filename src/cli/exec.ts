@@ -45,8 +45,8 @@ export const EXEC_FLAGS: FlagTable = {
   "max-tokens": { type: "string", valueHint: "N", description: "Budget: at most N tokens (input + output, as the provider reports them) in this run (exit 6)" },
   "max-cost-usd": { type: "string", valueHint: "USD", description: "Budget: at most this many US dollars of model usage in this run, priced by model_prices (exit 6; exit 2 when the model has no price)" },
   timeout: { type: "string", valueHint: "DURATION", description: "Budget: wall clock of the run, e.g. 90s, 15m, 1h, 1h30m; a plain number is seconds (exit 6)" },
-  last: { type: "boolean", description: "resume: the most recent session in this directory" },
-  all: { type: "boolean", description: "resume: look in every directory (with --last or a name)" },
+  last: { type: "boolean", description: "resume, fork: the most recent session in this directory" },
+  all: { type: "boolean", description: "resume, fork: look in every directory (with --last or a name)" },
   help: { type: "boolean", short: "h", description: "Show this help" },
 };
 
@@ -57,7 +57,7 @@ export const execCommand = defineCommand({
   }),
 });
 
-const UNAVAILABLE_SUBCOMMANDS = new Set(["fork", "review"]);
+const UNAVAILABLE_SUBCOMMANDS = new Set(["review"]);
 
 /** Turns exec's argv into ExecOptions, or throws a usage error. */
 export function execOptions(argv: string[], warn: (msg: string) => void): ExecOptions {
@@ -70,17 +70,21 @@ export function execOptions(argv: string[], warn: (msg: string) => void): ExecOp
   const bool = (k: string) => values[k] === true;
   // `resume [SESSION_ID] [PROMPT]`; with --last a lone positional is the prompt. Every exec
   // flag is accepted before or after `resume`.
+  // `fork <SESSION_ID|--last> [PROMPT]` takes the same arguments, into a new thread.
   let resume: ExecOptions["resume"];
+  let fork: ExecOptions["fork"];
   let rest = positionals;
-  if (first === "resume") {
+  if (first === "resume" || first === "fork") {
     const target = bool("last") ? undefined : positionals[1];
-    resume = { target, last: bool("last"), all: bool("all") };
+    const req = { target, last: bool("last"), all: bool("all") };
     rest = positionals.slice(bool("last") ? 1 : 2);
-    if (!resume.last && target === undefined) {
-      throw new OcxError("usage", "error: `ocx exec resume` needs a SESSION_ID (or name) or --last\n\nFor more information, try '--help'.");
+    if (!req.last && target === undefined) {
+      throw new OcxError("usage", `error: \`ocx exec ${first}\` needs a SESSION_ID (or name) or --last\n\nFor more information, try '--help'.`);
     }
+    if (first === "resume") resume = req;
+    else fork = req;
   } else if (bool("last") || bool("all")) {
-    throw new OcxError("usage", `error: '--${bool("last") ? "last" : "all"}' can only be used with \`ocx exec resume\`\n\nFor more information, try '--help'.`);
+    throw new OcxError("usage", `error: '--${bool("last") ? "last" : "all"}' can only be used with \`ocx exec resume\` or \`ocx exec fork\`\n\nFor more information, try '--help'.`);
   }
   if (rest.length > 1) {
     throw new OcxError("usage", `error: unexpected argument '${rest[1]}' found\n\nFor more information, try '--help'.`);
@@ -103,6 +107,7 @@ export function execOptions(argv: string[], warn: (msg: string) => void): ExecOp
   const stdinTimeout = str("stdin-timeout");
   return {
     resume,
+    fork,
     prompt: rest[0],
     images: list("image").flatMap((s) => s.split(",")).filter((s) => s !== ""),
     model: str("model"),

@@ -35,6 +35,7 @@ import { uuidv7 } from "./util/uuid.ts";
 import { formatBytes } from "./util/format.ts";
 import { loadResumed, overridesKey, resumedSandbox, type ResumedThread, type ResumeRequest } from "./session/resume.ts";
 import { RolloutWriter, rolloutRelativePath, rolloutSandboxPolicy } from "./session/rollout.ts";
+import { copyThread } from "./session/fork.ts";
 import { DEFAULT_SESSION_LOCK_WAIT_MS, lockSession, type LockOptions, type SessionLock } from "./session/lock.ts";
 import { OCX_VERSION } from "./version.ts";
 import { OSS_DEFAULT_MODEL, ossProvider, probeLocalServer } from "./config/oss.ts";
@@ -72,6 +73,8 @@ export interface ExecOptions {
   budgets?: BudgetFlags;
   /** `exec resume`: the thread to continue. */
   resume?: ResumeRequest;
+  /** `exec fork`: the thread whose history a new thread starts from (the source is only read). */
+  fork?: ResumeRequest;
 }
 
 const DEFAULT_STDIN_TIMEOUT_MS = 5000;
@@ -111,7 +114,9 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
   const startDir = await resolveWorkdir(runtime, opts.cd);
   // --ephemeral writes nothing, so it takes no lock.
   const lockOptions = opts.ephemeral ? undefined : sessionLockOptions(config, warn);
-  const resumed = opts.resume ? await loadResumed(runtime, home, opts.resume, startDir, warn, lockOptions) : undefined;
+  // A fork reads its source and never writes it: no lock on the source.
+  const source = opts.resume ?? opts.fork;
+  const resumed = source ? await loadResumed(runtime, home, source, startDir, warn, opts.fork ? undefined : lockOptions) : undefined;
   if (resumed?.lock) locks.push(resumed.lock);
   // A resumed thread runs where it last ran unless -C says otherwise.
   const cwd = opts.cd === undefined && resumed?.cwd !== undefined ? await resolveWorkdir(runtime, resumed.cwd) : startDir;
@@ -157,7 +162,7 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
   const sandbox = resolveRunSandbox(runtime, config, opts, cwd, resumed && { thread: resumed, cwdFromFile: cwd !== startDir }, warn);
   const images = await imageParts(runtime, cwd, opts.images);
 
-  const threadId = resumed?.id ?? uuidv7(runtime.now());
+  const threadId = (opts.fork ? undefined : resumed?.id) ?? uuidv7(runtime.now());
   out.header({
     version: OCX_VERSION,
     workdir: cwd,
@@ -171,7 +176,16 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
   });
   const rollout = opts.ephemeral
     ? undefined
-    : await openRollout(runtime, { home, threadId, resumed, redactor, meta: { cwd, provider: providerId }, warn, lock: lockOptions, locks });
+    : await openRollout(runtime, {
+        home,
+        threadId,
+        ...(opts.fork ? { forkedFrom: resumed } : { resumed }),
+        redactor,
+        meta: { cwd, provider: providerId },
+        warn,
+        lock: lockOptions,
+        locks,
+      });
   // The thread's usage: its total so far (from the rollout), each response recorded as it completes.
   const meter = new UsageMeter(resumed?.usage ?? emptyUsage(), price, (info) => rollout?.event({ type: "token_count", info }));
   const budget = turnBudget(budgets, price && ((u) => costUsd(u, price)));
@@ -387,6 +401,8 @@ async function openRollout(
     home: string;
     threadId: string;
     resumed?: ResumedThread;
+    /** `exec fork`: a new file that starts with a copy of this thread's lines. */
+    forkedFrom?: ResumedThread;
     redactor: Redactor;
     meta: { cwd: string; provider: string };
     warn: (m: string) => void;
@@ -412,7 +428,9 @@ async function openRollout(
         source: "exec",
         model_provider: o.meta.provider,
         base_instructions: { text: BASE_INSTRUCTIONS },
+        ...(o.forkedFrom ? { forked_from_id: o.forkedFrom.id } : {}),
       });
+      if (o.forkedFrom) await copyThread(runtime, o.forkedFrom.path, writer);
     }
     return writer;
   } catch (e) {

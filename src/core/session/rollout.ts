@@ -93,7 +93,12 @@ export class RolloutWriter {
   }
 
   write(type: RolloutLineType, payload: unknown): void {
-    const line = this.redactor.text(JSON.stringify({ timestamp: new Date(this.runtime.now()).toISOString(), ordinal: this.ordinal++, type, payload }));
+    this.copy(type, payload);
+  }
+
+  /** A line as another rollout recorded it (a fork's copy): its own timestamp, this file's ordinal. */
+  copy(type: string, payload: unknown, timestamp = new Date(this.runtime.now()).toISOString()): void {
+    const line = this.redactor.text(JSON.stringify({ timestamp, ordinal: this.ordinal++, type, payload }));
     if (this.broken) return;
     try {
       this.runtime.fs.appendFileSync(this.path, `${line}\n`);
