@@ -63,6 +63,13 @@ export const TodoListItem = v.object({
   type: v.literal("todo_list"),
   items: v.array(v.object({ text: v.string(), completed: v.boolean() })),
 });
+/** A search the provider ran (a web_search_call output item); `query` is "" while it runs. */
+export const WebSearchItem = v.object({
+  id: ItemId,
+  type: v.literal("web_search"),
+  query: v.string(),
+  action: v.looseObject({ type: v.string() }),
+});
 export const ErrorItem = v.object({ id: ItemId, type: v.literal("error"), message: v.string() });
 
 export const ThreadItem = v.variant("type", [
@@ -72,6 +79,7 @@ export const ThreadItem = v.variant("type", [
   FileChangeItem,
   McpToolCallItem,
   TodoListItem,
+  WebSearchItem,
   ErrorItem,
 ]);
 export type ThreadItem = v.InferOutput<typeof ThreadItem>;

@@ -30,6 +30,7 @@ import { writeStdinTool } from "./tools/write-stdin.ts";
 import { applyPatchCustomTool, applyPatchFunctionTool } from "./tools/apply-patch.ts";
 import { updatePlanTool } from "./tools/update-plan.ts";
 import { viewImageTool } from "./tools/view-image.ts";
+import { webSearchFor, withoutRefusedWebSearch } from "./tools/web-search.ts";
 import type { Tool } from "./tools/define-tool.ts";
 import { uuidv7 } from "./util/uuid.ts";
 import { formatBytes } from "./util/format.ts";
@@ -262,7 +263,10 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
     }
   };
   const processes = new ProcessManager(runtime, { redactor });
-  const client = meteredClient(meter, (provider.wireApi === "chat" ? createChatClient : createResponsesClient)({
+  // The provider's hosted search, offered last; a provider that cannot have it is told once.
+  const webSearch = webSearchFor(config, provider, sandbox);
+  if (webSearch.notice) warn(webSearch.notice);
+  const client = meteredClient(meter, withoutRefusedWebSearch((provider.wireApi === "chat" ? createChatClient : createResponsesClient)({
     fetch: runtime.fetch,
     provider,
     headers: {
@@ -272,7 +276,7 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
       "thread-id": threadId,
       "x-client-request-id": threadId,
     },
-  }));
+  }), providerId, warn));
 
   const result = await runTurnReleasing(runtime, sandbox, {
     runtime,
@@ -281,7 +285,7 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
     instructions: BASE_INSTRUCTIONS,
     threadId,
     input,
-    tools: [...toolset(config, provider.wireApi), ...mcpTools].map((t) => redactedTool(t, redactor, authFile.refresh)),
+    tools: [...toolset(config, provider.wireApi), ...mcpTools, ...(webSearch.tool ? [webSearch.tool] : [])].map((t) => redactedTool(t, redactor, authFile.refresh)),
     streamMaxRetries: provider.streamMaxRetries,
     retryAfterMaxMs: provider.retryAfterMaxMs,
     reasoning: reasoningParams(config),

@@ -76,14 +76,15 @@ describe("ocx exec end to end", () => {
     expect(req.body.stream).toBe(true);
     expect(req.body.parallel_tool_calls).toBe(true);
     expect(req.body.prompt_cache_key).toBe(threadId);
-    expect(req.body.tools.map((t: { name: string }) => t.name)).toEqual([
+    expect(req.body.tools.map((t: { name?: string; type: string }) => t.name ?? t.type)).toEqual([
       "exec_command",
       "write_stdin",
       "update_plan",
       "apply_patch",
       "view_image",
+      "web_search",
     ]);
-    for (const tool of req.body.tools.filter((t: { name: string }) => t.name !== "apply_patch")) {
+    for (const tool of req.body.tools.filter((t: { name?: string }) => t.name !== undefined && t.name !== "apply_patch")) {
       expect(tool).toMatchObject({ type: "function", strict: false, parameters: { type: "object", additionalProperties: false } });
     }
     const [envContext, prompt] = messageTexts(req.body, "user");

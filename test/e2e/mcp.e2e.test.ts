@@ -57,7 +57,7 @@ describe("MCP tools", () => {
         sse(turn([nsCall("mcp__fx", "echo", { text: "ns" }, "c3"), call("mcp__fx__env", {}, "c4")])),
         dynamic((req) => {
           // the shortened name as offered, and the reference's namespaced form of the whole name
-          const long = req.body.tools.find((t: any) => t.name.startsWith("mcp__fx__look_up_")).name;
+          const long = req.body.tools.find((t: any) => t.name?.startsWith("mcp__fx__look_up_")).name;
           return sse(turn([call(long, {}, "c5"), nsCall("mcp__fx", `look_up_${"x".repeat(60)}_tail`, {}, "c6"), nsCall("mcp__fx", "dotted_name_with_space", {}, "c7")]));
         }),
         reply("done"),
@@ -70,7 +70,7 @@ describe("MCP tools", () => {
     expect(checkEventStream(r.events)).toEqual([]);
 
     // The tool list of the first request: every enabled tool, with its schema, names valid everywhere.
-    const tools = mock.requests[0]!.body.tools.filter((t: any) => t.name.startsWith("mcp__"));
+    const tools = mock.requests[0]!.body.tools.filter((t: any) => t.name?.startsWith("mcp__"));
     const names = tools.map((t: any) => t.name);
     const long = names.find((n: string) => n.startsWith("mcp__fx__look_up_"));
     expect(names.filter((n: string) => n !== long).sort()).toEqual([
@@ -186,7 +186,7 @@ describe("MCP tools", () => {
     const { mock, home } = await setup([sse(turn([call("mcp__fx__hang", {}, "c1")])), reply("done")], fx.toml);
     const r = await runOcx(["exec", ...JSON_, "go"], { home });
     expect(r.code).toBe(0);
-    expect(mock.requests[0]!.body.tools.map((t: any) => t.name).filter((n: string) => n.startsWith("mcp__"))).toEqual(["mcp__fx__echo"]);
+    expect(mock.requests[0]!.body.tools.map((t: any) => t.name).filter((n: string) => n?.startsWith("mcp__"))).toEqual(["mcp__fx__echo"]);
     expect(callOutput(mock.requests[1]!.body, "c1")).toBe("unsupported call: mcp__fx__hang");
     expect(items(r.events, "item.started", "mcp_tool_call")).toEqual([]);
   }, T);
@@ -228,7 +228,7 @@ describe("MCP failures are visible", () => {
     const errors = items(r.events, "item.completed", "error").filter((i: any) => i.message.includes("failed to start"));
     expect(errors).toHaveLength(2);
     expect(items(r.events, "item.completed", "mcp_tool_call")[0].status).toBe("completed");
-    expect(mock.requests[0]!.body.tools.some((t: any) => t.name.startsWith("mcp__crashy"))).toBe(false);
+    expect(mock.requests[0]!.body.tools.some((t: any) => t.name?.startsWith("mcp__crashy"))).toBe(false);
 
     const req = await runOcx(["exec", ...JSON_, "-c", "mcp_servers.crashy.required=true", "go"], { home });
     expect(req.code).toBe(3);
@@ -338,7 +338,7 @@ describe("MCP and the end of a run", () => {
     const r = await runOcx(["exec", "go"], { home });
     expect(r.code).toBe(0);
     expect(fx.pids()).toEqual([]);
-    expect(mock.requests[0]!.body.tools.some((t: any) => t.name.startsWith("mcp__"))).toBe(false);
+    expect(mock.requests[0]!.body.tools.some((t: any) => t.name?.startsWith("mcp__"))).toBe(false);
   }, T);
 });
 

@@ -115,7 +115,13 @@ export type OutputItem =
   | { type: "message"; id: string; status: string; role: "assistant"; content: { type: "output_text"; text: string; annotations: unknown[] }[] }
   | { type: "reasoning"; id: string; summary: { type: "summary_text"; text: string }[]; encrypted_content: string }
   | { type: "function_call"; id: string; status: string; call_id: string; name: string; arguments: string }
-  | { type: "custom_tool_call"; id: string; status: string; call_id: string; name: string; input: string };
+  | { type: "custom_tool_call"; id: string; status: string; call_id: string; name: string; input: string }
+  | { type: "web_search_call"; id: string; status: string; action: { type: string; [key: string]: unknown } };
+
+/** A search the provider ran with its hosted web_search tool. */
+export function webSearchCall(query: string, id: string = rid("ws")): OutputItem {
+  return { type: "web_search_call", id, status: "completed", action: { type: "search", query } };
+}
 
 export function message(text: string): OutputItem {
   return {
@@ -238,6 +244,11 @@ function itemEvents(item: OutputItem, outputIndex: number): SseEvent[] {
       summary_index: 0,
       part: { type: "summary_text", text },
     });
+  } else if (item.type === "web_search_call") {
+    ev.push({ type: "response.output_item.added", output_index: outputIndex, item: { type: "web_search_call", id: item.id, status: "in_progress" } });
+    for (const phase of ["in_progress", "searching", "completed"]) {
+      ev.push({ type: `response.web_search_call.${phase}`, item_id: item.id, output_index: outputIndex });
+    }
   } else if (item.type === "custom_tool_call") {
     ev.push({ type: "response.output_item.added", output_index: outputIndex, item: { ...item, status: "in_progress", input: "" } });
     for (const delta of splitText(item.input)) {

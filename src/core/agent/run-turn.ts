@@ -18,6 +18,7 @@ import type { TurnBudget } from "./budgets.ts";
 import { callOutputItem, isToolCall, itemText, reasoningText } from "./items.ts";
 import { CallScheduler, type CallKind } from "./call-scheduler.ts";
 import { Compactor, type TurnCompaction } from "./compactor.ts";
+import { WebSearchItems } from "./web-search-items.ts";
 
 export interface TurnOptions {
   runtime: Runtime;
@@ -95,6 +96,8 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
   let scheduler = new CallScheduler(opts.maxConcurrentCalls);
   turn.signal.addEventListener("abort", () => scheduler.cancel(turn.signal.reason), { once: true });
   const scope = turnScope();
+  const webSearches = new WebSearchItems(opts.nextItemId, emit);
+  scope.atEnd(() => webSearches.settle());
 
   emit({ type: "turn.started" });
   try {
@@ -145,6 +148,8 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
           if (part.type === "completed") {
             usage = addUsage(usage, part.usage);
             inputTokens = part.usage.input_tokens;
+          } else if (part.type === "item-added") {
+            webSearches.added(part.item);
           } else if (part.type === "item-done") {
             const item = part.item;
             append(item);
@@ -160,7 +165,7 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
               );
               output.catch(() => {});
               calls.push({ item, output });
-            } else {
+            } else if (!webSearches.done(item)) {
               const shown = showItem(item, opts);
               if (shown !== undefined) lastAgentMessage = shown;
             }

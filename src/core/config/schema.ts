@@ -120,10 +120,10 @@ export const Config = v.object({
   project_doc_max_bytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
   project_doc_fallback_filenames: v.optional(v.array(v.string())),
   // Accepted so that configs shared with the reference and the SDK's -c flags pass
-  // --strict-config; they change nothing in ocx (exec never asks for approval, has no web search,
-  // sends no analytics).
+  // --strict-config; they change nothing in ocx (exec never asks for approval, sends no analytics).
   approval_policy: v.optional(v.picklist(["untrusted", "on-failure", "on-request", "never"])),
-  web_search: v.optional(v.string()),
+  /** The provider's hosted web search: "cached" (default), "live", or "disabled". */
+  web_search: v.optional(v.picklist(["disabled", "cached", "live"])),
   analytics: v.optional(v.looseObject({})),
   features: v.optional(v.looseObject({})),
   /** Budgets of a run (--max-turns, --max-tool-calls, --max-tokens, --timeout): exit 6 when one runs out. */

@@ -37,8 +37,10 @@ export function buildChatBody(request: ModelRequest): Record<string, unknown> {
     stream: true,
     stream_options: { include_usage: true },
   };
-  if (request.tools.length > 0) {
-    body.tools = request.tools.map(toChatTool);
+  // Hosted tools (web_search) have no Chat Completions form.
+  const tools = request.tools.filter((t) => t.type === "function" || t.type === "custom");
+  if (tools.length > 0) {
+    body.tools = tools.map(toChatTool);
     body.tool_choice = "auto";
     body.parallel_tool_calls = request.parallelToolCalls;
   }
@@ -54,7 +56,7 @@ export function buildChatBody(request: ModelRequest): Record<string, unknown> {
 }
 
 /** Custom (freeform) tools become functions taking the text as `input`. */
-function toChatTool(tool: ToolSpec): Record<string, unknown> {
+function toChatTool(tool: Extract<ToolSpec, { type: "function" | "custom" }>): Record<string, unknown> {
   if (tool.type === "function") {
     return { type: "function", function: { name: tool.name, description: tool.description, parameters: tool.parameters } };
   }

@@ -422,6 +422,11 @@ export function toStreamPart(ev: SseEvent): StreamPart | ModelError | undefined 
     case "response.reasoning_summary_text.delta":
     case "response.reasoning_text.delta":
       return typeof data.delta === "string" ? { type: "reasoning-delta", delta: data.delta } : undefined;
+    case "response.output_item.added": {
+      // Only hosted tools' items are shown as they begin; the rest wait for their done event.
+      const item = asRecord(data.item);
+      return item?.type === "web_search_call" ? { type: "item-added", item: item as ResponseItem } : undefined;
+    }
     case "response.output_item.done": {
       const item = asRecord(data.item);
       return item && typeof item.type === "string" ? { type: "item-done", item: item as ResponseItem } : undefined;

@@ -40,7 +40,9 @@ export type ToolSpec =
       name: string;
       description: string;
       format?: Record<string, unknown>;
-    };
+    }
+  /** The provider's hosted search (Responses wire only). */
+  | { type: "web_search"; external_web_access: boolean; search_content_types: string[] };
 
 export interface ModelRequest {
   model: string;
@@ -66,6 +68,8 @@ export type StreamPart =
   | { type: "created"; responseId?: string }
   | { type: "text-delta"; delta: string }
   | { type: "reasoning-delta"; delta: string }
+  /** A hosted tool's output item has begun (response.output_item.added of a web_search_call). */
+  | { type: "item-added"; item: ResponseItem }
   /** An output item has finished: the authoritative copy (response.output_item.done). */
   | { type: "item-done"; item: ResponseItem }
   | { type: "completed"; responseId?: string; usage: Usage };

@@ -104,6 +104,10 @@ export function humanProcessor(opts: HumanOptions): OutputProcessor {
         }
         break;
       }
+      case "web_search":
+        // Once, when the query is known (the started item has none yet).
+        if (phase === "completed") line(`${style.magenta("web search:")} ${esc(item.query)}`);
+        break;
       case "error":
         line(`warning: ${esc(item.message)}`);
         break;

@@ -592,8 +592,8 @@ describe("apply_patch tool specs", () => {
   test("the custom tool carries the Lark grammar", () => {
     const spec = applyPatchCustomTool.spec;
     expect(spec.type).toBe("custom");
-    expect(spec.name).toBe("apply_patch");
     if (spec.type !== "custom") throw new Error("not custom");
+    expect(spec.name).toBe("apply_patch");
     expect(spec.format).toEqual({ type: "grammar", syntax: "lark", definition: expect.any(String) });
     expect(String(spec.format!.definition)).toStartWith("start: begin_patch hunk+ end_patch\n");
     expect(spec.description).toContain("*** Begin Patch");
@@ -602,8 +602,8 @@ describe("apply_patch tool specs", () => {
   test("the function tool takes {input}", async () => {
     const spec = applyPatchFunctionTool.spec;
     expect(spec.type).toBe("function");
-    expect(spec.name).toBe("apply_patch");
     if (spec.type !== "function") throw new Error("not a function");
+    expect(spec.name).toBe("apply_patch");
     expect(spec.parameters.required).toEqual(["input"]);
     expect(spec.description).not.toContain("freeform");
 
