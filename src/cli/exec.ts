@@ -5,6 +5,7 @@ import { OcxError } from "../core/errors.ts";
 import { runExec, type ExecOptions } from "../core/exec.ts";
 import type { Runtime } from "../core/runtime.ts";
 import type { SandboxMode } from "../core/sandbox-policy.ts";
+import type { ReviewTarget } from "../core/review/target.ts";
 import { sandboxModes } from "../core/sandbox-policy.ts";
 import { cittyArgs, parseDurationMs, parseFlags, parsePositiveInt, parsePositiveNumber, type FlagTable } from "./flags.ts";
 
@@ -47,6 +48,10 @@ export const EXEC_FLAGS: FlagTable = {
   timeout: { type: "string", valueHint: "DURATION", description: "Budget: wall clock of the run, e.g. 90s, 15m, 1h, 1h30m; a plain number is seconds (exit 6)" },
   last: { type: "boolean", description: "resume, fork: the most recent session in this directory" },
   all: { type: "boolean", description: "resume, fork: look in every directory (with --last or a name)" },
+  uncommitted: { type: "boolean", description: "review: the uncommitted changes (staged, unstaged, untracked)" },
+  base: { type: "string", valueHint: "BRANCH", description: "review: the changes against BRANCH (from its merge base)" },
+  commit: { type: "string", valueHint: "SHA", description: "review: the changes of one commit" },
+  title: { type: "string", valueHint: "TITLE", description: "review: the commit's title (with --commit)" },
   help: { type: "boolean", short: "h", description: "Show this help" },
 };
 
@@ -57,15 +62,11 @@ export const execCommand = defineCommand({
   }),
 });
 
-const UNAVAILABLE_SUBCOMMANDS = new Set(["review"]);
 
 /** Turns exec's argv into ExecOptions, or throws a usage error. */
 export function execOptions(argv: string[], warn: (msg: string) => void): ExecOptions {
   const { values, positionals } = parseFlags(EXEC_FLAGS, argv);
   const first = positionals[0];
-  if (first !== undefined && UNAVAILABLE_SUBCOMMANDS.has(first)) {
-    throw new OcxError("usage", `error: \`ocx exec ${first}\` is not available in this build of ocx yet`);
-  }
   const str = (k: string) => values[k] as string | undefined;
   const bool = (k: string) => values[k] === true;
   // `resume [SESSION_ID] [PROMPT]`; with --last a lone positional is the prompt. Every exec
@@ -73,6 +74,7 @@ export function execOptions(argv: string[], warn: (msg: string) => void): ExecOp
   // `fork <SESSION_ID|--last> [PROMPT]` takes the same arguments, into a new thread.
   let resume: ExecOptions["resume"];
   let fork: ExecOptions["fork"];
+  let review: ExecOptions["review"];
   let rest = positionals;
   if (first === "resume" || first === "fork") {
     const target = bool("last") ? undefined : positionals[1];
@@ -83,8 +85,15 @@ export function execOptions(argv: string[], warn: (msg: string) => void): ExecOp
     }
     if (first === "resume") resume = req;
     else fork = req;
+  } else if (first === "review" && !bool("last") && !bool("all")) {
+    rest = positionals.slice(1);
+    review = reviewTarget(bool("uncommitted"), str("base"), str("commit"), str("title"), rest[0]);
   } else if (bool("last") || bool("all")) {
     throw new OcxError("usage", `error: '--${bool("last") ? "last" : "all"}' can only be used with \`ocx exec resume\` or \`ocx exec fork\`\n\nFor more information, try '--help'.`);
+  }
+  const reviewFlag = ["uncommitted", "base", "commit", "title"].find((k) => values[k] !== undefined);
+  if (first !== "review" && reviewFlag) {
+    throw new OcxError("usage", `error: '--${reviewFlag}' can only be used with \`ocx exec review\`\n\nFor more information, try '--help'.`);
   }
   if (rest.length > 1) {
     throw new OcxError("usage", `error: unexpected argument '${rest[1]}' found\n\nFor more information, try '--help'.`);
@@ -108,6 +117,7 @@ export function execOptions(argv: string[], warn: (msg: string) => void): ExecOp
   return {
     resume,
     fork,
+    review,
     prompt: rest[0],
     images: list("image").flatMap((s) => s.split(",")).filter((s) => s !== ""),
     model: str("model"),
@@ -129,6 +139,24 @@ export function execOptions(argv: string[], warn: (msg: string) => void): ExecOp
     stdinTimeoutMs: stdinTimeout === undefined ? undefined : parseDurationMs("stdin-timeout", stdinTimeout, { allowZero: true }),
     budgets: budgetFlags(str),
   };
+}
+
+/** `review [--uncommitted | --base BRANCH | --commit SHA [--title T] | PROMPT]`: exactly one target. */
+function reviewTarget(uncommitted: boolean, base: string | undefined, commit: string | undefined, title: string | undefined, prompt: string | undefined): ReviewTarget {
+  const given = [uncommitted && "--uncommitted", base !== undefined && "--base", commit !== undefined && "--commit", prompt !== undefined && "PROMPT"].filter(Boolean);
+  if (given.length === 0) {
+    throw new OcxError("usage", "error: Specify --uncommitted, --base, --commit, or provide custom review instructions\n\nFor more information, try '--help'.");
+  }
+  if (given.length > 1) {
+    throw new OcxError("usage", `error: ${given.join(" and ")} cannot be used together: review one target\n\nFor more information, try '--help'.`);
+  }
+  if (title !== undefined && commit === undefined) {
+    throw new OcxError("usage", "error: '--title' can only be used with '--commit'\n\nFor more information, try '--help'.");
+  }
+  if (uncommitted) return { kind: "uncommitted" };
+  if (base !== undefined) return { kind: "base", branch: base };
+  if (commit !== undefined) return { kind: "commit", sha: commit, ...(title !== undefined ? { title } : {}) };
+  return { kind: "custom" };
 }
 
 function budgetFlags(str: (k: string) => string | undefined): ExecOptions["budgets"] {

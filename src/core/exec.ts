@@ -31,6 +31,9 @@ import { applyPatchCustomTool, applyPatchFunctionTool } from "./tools/apply-patc
 import { updatePlanTool } from "./tools/update-plan.ts";
 import { viewImageTool } from "./tools/view-image.ts";
 import { webSearchFor, withoutRefusedWebSearch } from "./tools/web-search.ts";
+import { reviewPrompt, type ReviewTarget } from "./review/target.ts";
+import { REVIEW_INSTRUCTIONS } from "./review/instructions.ts";
+import { formatReviewAnswer } from "./review/format.ts";
 import type { Tool } from "./tools/define-tool.ts";
 import { uuidv7 } from "./util/uuid.ts";
 import { formatBytes } from "./util/format.ts";
@@ -76,6 +79,8 @@ export interface ExecOptions {
   resume?: ResumeRequest;
   /** `exec fork`: the thread whose history a new thread starts from (the source is only read). */
   fork?: ResumeRequest;
+  /** `exec review`: what to review (a custom review's instructions are the prompt). */
+  review?: ReviewTarget;
 }
 
 const DEFAULT_STDIN_TIMEOUT_MS = 5000;
@@ -122,7 +127,7 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
   // A resumed thread runs where it last ran unless -C says otherwise.
   const cwd = opts.cd === undefined && resumed?.cwd !== undefined ? await resolveWorkdir(runtime, resumed.cwd) : startDir;
   // MCP servers start now, alongside the rest of start-up; the first request waits for them.
-  const mcp = await startMcp(runtime, config, cwd, stderr, warn);
+  const mcp = opts.review ? undefined : await startMcp(runtime, config, cwd, stderr, warn);
   if (mcp) ends.push(() => mcp.close());
   const outputSchema = opts.outputSchema ? await readOutputSchema(runtime, opts.outputSchema) : undefined;
 
@@ -140,7 +145,8 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
       `${fromFlag ? "error: " : ""}${budgets.maxCostUsd.label} needs a price for model ${model}: set [model_prices.${JSON.stringify(model)}] input, cached_input and output (USD per million tokens) in config`,
     );
   }
-  const prompt = await readPrompt({
+  // A review target's prompt is ocx's, once git says there is something to review.
+  let prompt = opts.review && opts.review.kind !== "custom" ? "" : await readPrompt({
     arg: opts.prompt,
     stdin: runtime.stdin,
     stdinTimeoutMs: opts.stdinTimeoutMs ?? config.stdin_timeout_ms ?? DEFAULT_STDIN_TIMEOUT_MS,
@@ -151,6 +157,13 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
   if (!opts.skipGitRepoCheck && !opts.bypass && !root) {
     throw new OcxError("config", "Not inside a trusted directory and --skip-git-repo-check was not specified.");
   }
+  if (opts.review && opts.review.kind !== "custom") {
+    if (!root) throw new OcxError("config", `Cannot review: ${cwd} is not inside a git repository`);
+    prompt = (await reviewPrompt(runtime, cwd, opts.review)) ?? prompt;
+  }
+  const instructions = opts.review ? REVIEW_INSTRUCTIONS : BASE_INSTRUCTIONS;
+  // A review's answer is printed formatted (unless --output-schema asked for its own JSON).
+  const present = opts.review && !opts.outputSchema ? formatReviewAnswer : (text: string) => text;
 
   const provider = await resolveProvider(runtime, config, home, providerId, warn);
   if (oss) await probeLocalServer(runtime, oss, provider.baseUrl, model);
@@ -186,11 +199,13 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
         warn,
         lock: lockOptions,
         locks,
+        instructions,
       });
   // The thread's usage: its total so far (from the rollout), each response recorded as it completes.
   const meter = new UsageMeter(resumed?.usage ?? emptyUsage(), price, (info) => rollout?.event({ type: "token_count", info }));
   const budget = turnBudget(budgets, price && ((u) => costUsd(u, price)));
   const emit = (e: ThreadEvent) => {
+    if (e.type === "item.completed" && e.item.type === "agent_message") e = { ...e, item: { ...e.item, text: present(e.item.text) } };
     // On disk before anyone hears of it: a completed item is in the rollout when its event is out
     // (a command's output is not repeated here; its function_call_output carries it).
     if (e.type === "item.completed") {
@@ -264,7 +279,7 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
   };
   const processes = new ProcessManager(runtime, { redactor });
   // The provider's hosted search, offered last; a provider that cannot have it is told once.
-  const webSearch = webSearchFor(config, provider, sandbox);
+  const webSearch = opts.review ? {} : webSearchFor(config, provider, sandbox);
   if (webSearch.notice) warn(webSearch.notice);
   const client = meteredClient(meter, withoutRefusedWebSearch((provider.wireApi === "chat" ? createChatClient : createResponsesClient)({
     fetch: runtime.fetch,
@@ -282,10 +297,12 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
     runtime,
     client,
     model,
-    instructions: BASE_INSTRUCTIONS,
+    instructions,
     threadId,
     input,
-    tools: [...toolset(config, provider.wireApi), ...mcpTools, ...(webSearch.tool ? [webSearch.tool] : [])].map((t) => redactedTool(t, redactor, authFile.refresh)),
+    tools: (opts.review ? reviewToolset(provider.wireApi) : [...toolset(config, provider.wireApi), ...mcpTools, ...(webSearch.tool ? [webSearch.tool] : [])]).map((t) =>
+      redactedTool(t, redactor, authFile.refresh),
+    ),
     streamMaxRetries: provider.streamMaxRetries,
     retryAfterMaxMs: provider.retryAfterMaxMs,
     reasoning: reasoningParams(config),
@@ -322,6 +339,7 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
   if (!result.ok) rollout?.event({ type: "error", message: result.error?.message ?? "turn failed" });
   rollout?.event({ type: "task_complete", turn_id: turnId, last_agent_message: result.lastAgentMessage ?? null });
 
+  if (result.lastAgentMessage !== undefined) result.lastAgentMessage = present(result.lastAgentMessage);
   const budgetRanOut = result.error?.kind === "budget";
   out.finish({
     ok: result.ok,
@@ -413,6 +431,7 @@ async function openRollout(
     /** A new thread's file is locked before it is created (a resumed one is already locked). */
     lock?: LockOptions;
     locks: SessionLock[];
+    instructions: string;
   },
 ): Promise<RolloutWriter | undefined> {
   const path = o.resumed?.path ?? join(o.home, rolloutRelativePath(runtime.now(), runtime.timeZone(), o.threadId));
@@ -431,7 +450,7 @@ async function openRollout(
         cli_version: OCX_VERSION,
         source: "exec",
         model_provider: o.meta.provider,
-        base_instructions: { text: BASE_INSTRUCTIONS },
+        base_instructions: { text: o.instructions },
         ...(o.forkedFrom ? { forked_from_id: o.forkedFrom.id } : {}),
       });
       if (o.forkedFrom) await copyThread(runtime, o.forkedFrom.path, writer);
@@ -496,6 +515,11 @@ function toolset(config: Config, wireApi: ProviderInfo["wireApi"]): Tool[] {
     wireApi === "chat" ? applyPatchFunctionTool : applyPatchCustomTool,
     ...(config.tools?.view_image === false ? [] : [viewImageTool]),
   ];
+}
+
+/** A review's tools: commands to inspect the change (and the reference's patch and image tools), nothing else. */
+function reviewToolset(wireApi: ProviderInfo["wireApi"]): Tool[] {
+  return [execCommandTool, writeStdinTool, wireApi === "chat" ? applyPatchFunctionTool : applyPatchCustomTool, viewImageTool];
 }
 
 /**
