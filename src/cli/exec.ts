@@ -56,7 +56,12 @@ export const EXEC_FLAGS: FlagTable = {
 };
 
 export const execCommand = defineCommand({
-  meta: { name: "exec", description: "Run the agent non-interactively on one prompt" },
+  meta: {
+    name: "exec",
+    description:
+      "Run the agent non-interactively on one prompt. Also: `ocx exec resume|fork <SESSION_ID|--last> [PROMPT]`, " +
+      "`ocx exec review --uncommitted | --base BRANCH | --commit SHA [--title T] | PROMPT`",
+  },
   args: cittyArgs(EXEC_FLAGS, {
     prompt: { type: "positional", required: false, description: "Instructions; omit or use - to read them from stdin" },
   }),

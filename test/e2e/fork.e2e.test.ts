@@ -79,7 +79,8 @@ describe("exec fork", () => {
     expect(fork.stdout).toBe("two\n");
     const child = /session id: (\S+)/.exec(fork.stderr)![1]!;
     expect(child).not.toBe(threadId(first.events));
-    const resumed = await runOcx(["exec", "resume", child, ...JSON_, "p3"], { home, cwd: repo });
+    // The fork is now the latest session here.
+    const resumed = await runOcx(["exec", "resume", "--last", ...JSON_, "p3"], { home, cwd: repo });
     expect(resumed.code).toBe(0);
     expect(threadId(resumed.events)).toBe(child);
     expect(messageTexts(mock.requests[2]!.body, "assistant")).toEqual(["one", "two"]);
