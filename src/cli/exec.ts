@@ -89,7 +89,7 @@ export function execOptions(argv: string[], warn: (msg: string) => void): ExecOp
       throw new OcxError("usage", `error: \`ocx exec ${first}\` needs a SESSION_ID (or name) or --last\n\nFor more information, try '--help'.`);
     }
     if (first === "resume") resume = req;
-    else fork = req;
+    else fork = { ...req, action: "fork" };
   } else if (first === "review" && !bool("last") && !bool("all")) {
     rest = positionals.slice(1);
     review = reviewTarget(bool("uncommitted"), str("base"), str("commit"), str("title"), rest[0]);

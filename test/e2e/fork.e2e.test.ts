@@ -87,11 +87,14 @@ describe("exec fork", () => {
     expect(messageTexts(mock.requests[2]!.body).filter((t) => /^p\d$/.test(t))).toEqual(["p1", "p2", "p3"]);
   }, T);
 
-  test("an unknown id is exit 3; no target is exit 2; neither sends a request", async () => {
+  test("an unknown id or no session here is exit 3; no target is exit 2; neither sends a request", async () => {
     const { mock, home } = await setup([]);
     const unknown = await runOcx(["exec", "fork", "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", "p"], { home });
     expect(unknown.code).toBe(3);
     expect(unknown.stderr.trim().split("\n")).toHaveLength(1);
+    const noLast = await runOcx(["exec", "fork", "--last", "p"], { home });
+    expect(noLast.code).toBe(3);
+    expect(noLast.stderr).toContain("No session to fork in");
     const none = await runOcx(["exec", "fork"], { home });
     expect(none.code).toBe(2);
     expect(none.stderr).toContain("needs a SESSION_ID");

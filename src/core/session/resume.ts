@@ -14,6 +14,8 @@ export interface ResumeRequest {
   target?: string;
   last: boolean;
   all: boolean;
+  /** What the thread is wanted for, in messages (default resume). */
+  action?: "resume" | "fork";
 }
 
 export interface ResumedThread {
@@ -57,7 +59,7 @@ export async function loadResumed(
     const found = await findLatest(runtime, home, { cwd: currentDir, all: req.all, name: req.target });
     if (!found) {
       const where = req.all ? "" : ` in ${currentDir}`;
-      const what = req.target === undefined ? `No session to resume${where}` : `No session named ${JSON.stringify(req.target)}${where}`;
+      const what = req.target === undefined ? `No session to ${req.action ?? "resume"}${where}` : `No session named ${JSON.stringify(req.target)}${where}`;
       throw new OcxError("config", `${what}; ${HOW_TO_LIST}`);
     }
     path = found.path;
