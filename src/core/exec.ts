@@ -31,9 +31,7 @@ import { applyPatchCustomTool, applyPatchFunctionTool } from "./tools/apply-patc
 import { updatePlanTool } from "./tools/update-plan.ts";
 import { viewImageTool } from "./tools/view-image.ts";
 import { webSearchFor, withoutRefusedWebSearch } from "./tools/web-search.ts";
-import { reviewPrompt, type ReviewTarget } from "./review/target.ts";
-import { REVIEW_INSTRUCTIONS } from "./review/instructions.ts";
-import { formatReviewAnswer } from "./review/format.ts";
+import type { ReviewTarget } from "./review/target.ts";
 import type { Tool } from "./tools/define-tool.ts";
 import { uuidv7 } from "./util/uuid.ts";
 import { formatBytes } from "./util/format.ts";
@@ -157,13 +155,15 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
   if (!opts.skipGitRepoCheck && !opts.bypass && !root) {
     throw new OcxError("config", "Not inside a trusted directory and --skip-git-repo-check was not specified.");
   }
-  if (opts.review && opts.review.kind !== "custom") {
+  // `exec review` (loaded only then): its target's prompt, its instructions, its answer formatted
+  // (unless --output-schema asked for JSON of its own).
+  const review = opts.review && (await import("./review/index.ts"));
+  if (review && opts.review!.kind !== "custom") {
     if (!root) throw new OcxError("config", `Cannot review: ${cwd} is not inside a git repository`);
-    prompt = (await reviewPrompt(runtime, cwd, opts.review)) ?? prompt;
+    prompt = (await review.reviewPrompt(runtime, cwd, opts.review!)) ?? prompt;
   }
-  const instructions = opts.review ? REVIEW_INSTRUCTIONS : BASE_INSTRUCTIONS;
-  // A review's answer is printed formatted (unless --output-schema asked for its own JSON).
-  const present = opts.review && !opts.outputSchema ? formatReviewAnswer : (text: string) => text;
+  const instructions = review ? review.REVIEW_INSTRUCTIONS : BASE_INSTRUCTIONS;
+  const present = review && !opts.outputSchema ? review.formatReviewAnswer : (text: string) => text;
 
   const provider = await resolveProvider(runtime, config, home, providerId, warn);
   if (oss) await probeLocalServer(runtime, oss, provider.baseUrl, model);
