@@ -43,6 +43,8 @@ import { AGENTS_MARKER, agentsMessage, loadProjectDocs } from "./prompt/project-
 import { checkedCodexHome, defaultShell, gitRoot, resolveWorkdir } from "./workspace.ts";
 import { createRedactor, redactingSink, type Redactor } from "./redact.ts";
 import { authFileSecrets } from "./auth/storage.ts";
+import { discoverHooks, trustedHashes } from "./hooks/config.ts";
+import type { TurnHooks } from "./hooks/turn.ts";
 
 
 export interface ExecOptions {
@@ -67,6 +69,8 @@ export interface ExecOptions {
   oss?: { provider?: string };
   /** --dangerously-bypass-approvals-and-sandbox / --yolo */
   bypass: boolean;
+  /** --dangerously-bypass-hook-trust: project hooks run without a trust entry. */
+  bypassHookTrust?: boolean;
   stdinTimeoutMs?: number;
   /** --max-turns, --max-tool-calls, --max-tokens, --timeout (over the same keys in config). */
   budgets?: BudgetFlags;
@@ -239,14 +243,25 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
   // an error item, reported as the turn starts (every item belongs to a turn).
   const mcpFailures: string[] = [];
   const mcpTools = mcp ? await mcpReady(mcp, controller.signal, (message) => mcpFailures.push(message)) : [];
+  let turnStarted = false;
+  const reportNow = (message: string) => {
+    if (opts.json) warn(message);
+    emit({ type: "item.completed", item: { id: `item_${itemCounter++}`, type: "error", message } });
+  };
+  // Hooks' reports before the turn starts wait for it, like the servers'.
+  const report = (message: string) => (turnStarted ? reportNow(message) : mcpFailures.push(message));
   const turnEmit = (e: ThreadEvent) => {
     emit(e);
     if (e.type !== "turn.started") return;
-    for (const message of mcpFailures.splice(0)) {
-      if (opts.json) warn(message);
-      emit({ type: "item.completed", item: { id: `item_${itemCounter++}`, type: "error", message } });
-    }
+    turnStarted = true;
+    for (const message of mcpFailures.splice(0)) reportNow(message);
   };
+  const env = commandEnv(runtime, config, { providerId, threadId, sandbox, secrets: secrets() });
+  const hooks = await startHooks(runtime, {
+    config, opts, home, root, cwd, sandbox, env, report, warn, threadId, turnId, model,
+    transcriptPath: rollout?.path, emit: turnEmit, nextItemId: () => `item_${itemCounter++}`,
+    source: resumed ? "resume" : "startup", prompt,
+  });
   const processes = new ProcessManager(runtime, { redactor });
   const client = meteredClient(meter, (provider.wireApi === "chat" ? createChatClient : createResponsesClient)({
     fetch: runtime.fetch,
@@ -277,7 +292,7 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
     cwd,
     shell,
     sandbox,
-    env: commandEnv(runtime, config, { providerId, threadId, sandbox, secrets: secrets() }),
+    env,
     processes,
     maxConcurrentCalls: config.max_concurrent_tool_calls,
     emit: turnEmit,
@@ -298,6 +313,7 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
         out.notice?.(`context compacted (about ${c.tokensBefore} tokens before, ${c.tokensAfter} after)`);
       },
     },
+    ...(hooks ? { hooks } : {}),
   });
   removeSignals();
   disarmTimeout();
@@ -314,7 +330,72 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
     const last = result.ok ? result.lastAgentMessage : undefined;
     await writeLastMessage(runtime, opts.outputLastMessage, last === undefined ? undefined : redactor.text(last), out, stderr);
   }
+  if (result.ok && config.notify?.length) {
+    const { runNotify, userPrompts } = await import("./hooks/notify.ts");
+    const last = result.lastAgentMessage;
+    await runNotify(runtime, config.notify, {
+      threadId,
+      turnId,
+      cwd,
+      inputMessages: userPrompts(input),
+      ...(last !== undefined ? { lastAssistantMessage: redactor.text(last) } : {}),
+    }, { cwd, env, policy: resolveSandboxPolicy(runtime, config, { ...opts, sandbox: "danger-full-access" }, cwd), warn });
+  }
   return result.ok ? ExitCode.ok : (result.error?.exitCode ?? ExitCode.failed);
+}
+
+/**
+ * The run's hooks: discovered beside each config layer; SessionStart and UserPromptSubmit run
+ * here, the tool and Stop hooks in the turn. Nothing is loaded when none is configured.
+ */
+async function startHooks(
+  runtime: Runtime,
+  o: {
+    config: Config;
+    opts: ExecOptions;
+    home: string;
+    root: string | null | undefined;
+    cwd: string;
+    sandbox: SandboxPolicy;
+    env: Record<string, string>;
+    report(message: string): void;
+    warn(message: string): void;
+    threadId: string;
+    turnId: string;
+    model: string;
+    transcriptPath: string | undefined;
+    emit: (e: ThreadEvent) => void;
+    nextItemId(): string;
+    source: "startup" | "resume";
+    prompt: string;
+  },
+): Promise<TurnHooks | undefined> {
+  if (o.opts.bypassHookTrust) o.report("`--dangerously-bypass-hook-trust` is enabled. Enabled hooks may run without review for this invocation.");
+  const handlers = await discoverHooks(runtime, { codexHome: o.home, userHooks: o.config.hooks, gitRoot: o.root ?? undefined, cwd: o.cwd, warn: o.warn });
+  if (handlers.length === 0) return undefined;
+  const [{ Hooks }, { turnHooks }] = await Promise.all([import("./hooks/hooks.ts"), import("./hooks/turn.ts")]);
+  const policy = o.config.hooks_sandbox === "none" ? resolveSandboxPolicy(runtime, o.config, { ...o.opts, sandbox: "danger-full-access" }, o.cwd) : o.sandbox;
+  const hooks = await Hooks.create({
+    runtime,
+    handlers,
+    trusted: trustedHashes(o.config.hooks),
+    bypassTrust: o.opts.bypassHookTrust === true,
+    sandbox: policy,
+    env: o.env,
+    cwd: o.cwd,
+    common: {
+      session_id: o.threadId,
+      transcript_path: o.transcriptPath ?? null,
+      cwd: o.cwd,
+      model: o.model,
+      permission_mode: o.sandbox.mode === "danger-full-access" ? "bypassPermissions" : "default",
+    },
+    report: o.report,
+    warn: o.warn,
+  });
+  await hooks.run("SessionStart", { source: o.source });
+  await hooks.run("UserPromptSubmit", { turn_id: o.turnId, prompt: o.prompt });
+  return turnHooks(hooks, { turnId: o.turnId, emit: o.emit, nextItemId: o.nextItemId, report: o.report });
 }
 
 /** `client`, with every completed response's usage reported to `meter`. */
