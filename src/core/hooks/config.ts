@@ -92,12 +92,12 @@ export function matcherRegExp(matcher: string | undefined): RegExp | null {
 
 /**
  * The reference's trust hash of a handler: sha256 of the compact JSON (sorted keys) of its event,
- * its matcher (tool events only) and the handler with its timeout and `async: false`.
+ * its matcher (when set) and the handler with its timeout (default 600) and `async: false`.
  */
 export async function trustHash(h: HookHandler): Promise<string> {
   const value = {
     event_name: snakeEvent(h.event),
-    ...(toolEvent(h.event) ? { matcher: h.matcher ?? "*" } : {}),
+    ...(h.matcher !== undefined ? { matcher: h.matcher } : {}),
     hooks: [{ type: "command", command: h.command, timeout: h.timeoutSec, async: false }],
   };
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(sortedJson(value)));
