@@ -395,7 +395,7 @@ async function startHooks(
   });
   await hooks.run("SessionStart", { source: o.source });
   await hooks.run("UserPromptSubmit", { turn_id: o.turnId, prompt: o.prompt });
-  return turnHooks(hooks, { turnId: o.turnId, emit: o.emit, nextItemId: o.nextItemId, report: o.report });
+  return turnHooks(hooks, { turnId: o.turnId, emit: o.emit, nextItemId: o.nextItemId, blocked: (m) => (o.opts.json ? o.warn(m) : undefined) });
 }
 
 /** `client`, with every completed response's usage reported to `meter`. */

@@ -90,6 +90,17 @@ describe("hooks", () => {
     expect(checkEventStream(r.events)).toEqual([]);
   });
 
+  test("in human mode a blocked command is shown as not run, with the reason", async () => {
+    const { home } = await setup([sse(turn([execCommand("touch created.txt", {}, "call_touch")])), reply("ok")]);
+    const repo = makeRepo();
+    hooksJson(home, { PreToolUse: [{ hooks: [{ type: "command", command: "cat > /dev/null; echo 'not here' >&2; exit 2" }] }] });
+    const r = await runOcx(["exec", "--color", "never", "-s", "danger-full-access", "touch it"], { home, cwd: repo });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("ok\n");
+    expect(existsSync(join(repo, "created.txt"))).toBe(false);
+    expect(r.stderr).toContain(`exec\ntouch created.txt in ${repo}\n not run:\nCommand blocked by PreToolUse hook: not here. Command: touch created.txt\n`);
+  });
+
   test("a Stop hook can ask the model to go on; the next Stop says the hook is active", async () => {
     const { mock, home } = await setup([reply("first answer"), reply("second answer")]);
     const log = join(makeDir("stop-"), "stop.log");

@@ -21,7 +21,16 @@ export interface TurnHooks {
   stop?(lastAgentMessage: string | undefined, active: boolean): Promise<string | undefined>;
 }
 
-export function turnHooks(hooks: Hooks, o: { turnId: string; emit: EmitEvent; nextItemId(): string; report(message: string): void }): TurnHooks {
+export function turnHooks(
+  hooks: Hooks,
+  o: {
+    turnId: string;
+    emit: EmitEvent;
+    nextItemId(): string;
+    /** The stderr line of a blocked call (human mode shows its item instead). */
+    blocked(message: string): void;
+  },
+): TurnHooks {
   const fields = { turn_id: o.turnId };
   return {
     async beforeCall(info) {
@@ -31,7 +40,7 @@ export function turnHooks(hooks: Hooks, o: { turnId: string; emit: EmitEvent; ne
       const reason = await hooks.preToolUse(call, fields);
       if (reason === undefined) return undefined;
       const message = `Command blocked by PreToolUse hook: ${reason}. Command: ${call.command}`;
-      o.report(message);
+      o.blocked(message);
       o.emit({ type: "item.completed", item: { id: o.nextItemId(), ...call.blockedItem(message) } as ThreadItem });
       return message;
     },
