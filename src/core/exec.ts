@@ -260,7 +260,7 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
   const hooks = await startHooks(runtime, {
     config, opts, home, root, cwd, sandbox, env, report, warn, threadId, turnId, model,
     transcriptPath: rollout?.path, emit: turnEmit, nextItemId: () => `item_${itemCounter++}`,
-    source: resumed ? "resume" : "startup", prompt,
+    source: resumed ? "resume" : "startup", prompt, signal: controller.signal,
   });
   const processes = new ProcessManager(runtime, { redactor });
   const client = meteredClient(meter, (provider.wireApi === "chat" ? createChatClient : createResponsesClient)({
@@ -368,6 +368,8 @@ async function startHooks(
     nextItemId(): string;
     source: "startup" | "resume";
     prompt: string;
+    /** Interrupts and --timeout: a running hook is stopped. */
+    signal: AbortSignal;
   },
 ): Promise<TurnHooks | undefined> {
   if (o.opts.bypassHookTrust) o.report("`--dangerously-bypass-hook-trust` is enabled. Enabled hooks may run without review for this invocation.");
@@ -393,8 +395,8 @@ async function startHooks(
     report: o.report,
     warn: o.warn,
   });
-  await hooks.run("SessionStart", { source: o.source });
-  await hooks.run("UserPromptSubmit", { turn_id: o.turnId, prompt: o.prompt });
+  await hooks.run("SessionStart", { source: o.source }, undefined, o.signal);
+  await hooks.run("UserPromptSubmit", { turn_id: o.turnId, prompt: o.prompt }, undefined, o.signal);
   return turnHooks(hooks, { turnId: o.turnId, emit: o.emit, nextItemId: o.nextItemId, blocked: (m) => (o.opts.json ? o.warn(m) : undefined) });
 }
 

@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { callOutput, execCommand, http, messageTexts, reply, sse, turn } from "../mock/responses-server.ts";
-import { checkEventStream, cleanupTemp, items, join, makeDir, makeRepo, runOcx, useMockServers } from "./harness.ts";
+import { checkEventStream, cleanupTemp, items, join, makeDir, makeRepo, runOcx, useMockServers, waitFor } from "./harness.ts";
 
 const setup = useMockServers();
 afterAll(() => cleanupTemp());
@@ -167,6 +167,21 @@ describe("hooks", () => {
     expect(existsSync(`/proc/${pid}`)).toBe(false);
     expect(items(r.events, "item.completed", "agent_message").map((i) => i.text)).toEqual(["still answered"]);
     expect(checkEventStream(r.events)).toEqual([]);
+  });
+
+  test("an interrupt stops a running hook at once: exit 130, the hook's process is gone", async () => {
+    const { mock, home } = await setup([reply("never asked")]);
+    const pidFile = join(makeDir("pid-"), "hook.pid");
+    hooksJson(home, { SessionStart: [{ hooks: [{ type: "command", command: `echo $$ > ${JSON.stringify(pidFile)}.tmp; mv ${JSON.stringify(pidFile)}.tmp ${JSON.stringify(pidFile)}; exec sleep 600` }] }] });
+    const r = await runOcx([...JSON_, "--skip-git-repo-check", "-s", "danger-full-access", "go"], {
+      home,
+      cwd: makeDir("cwd-"),
+      signalAfter: { after: () => waitFor(() => existsSync(pidFile), 15_000, "the hook to start") },
+    });
+    expect(r.code).toBe(130);
+    expect(r.events?.at(-1)).toMatchObject({ type: "turn.failed", error: { code: "interrupted" } });
+    expect(existsSync(`/proc/${Number(readFileSync(pidFile, "utf8").trim())}`)).toBe(false);
+    expect(mock.requests.length).toBe(0);
   });
 
   test("hooks never see ocx's credentials", async () => {

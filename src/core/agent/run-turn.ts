@@ -196,7 +196,7 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
       const mismatch = opts.checkAnswer?.(lastAgentMessage);
       if (!mismatch) {
         // A Stop hook may ask the model to go on: its reason is the next prompt.
-        const more = await opts.hooks?.stop?.(lastAgentMessage, stopHookActive);
+        const more = await opts.hooks?.stop?.(lastAgentMessage, stopHookActive, turn.signal);
         if (more === undefined) break;
         stopHookActive = true;
         append({ type: "message", role: "user", content: [{ type: "input_text", text: more }] });
@@ -275,7 +275,7 @@ async function runCall(
   const raw = item.type === "custom_tool_call" ? String(item.input ?? "") : String(item.arguments ?? "");
   const input = tool.spec.type === "custom" && item.type === "function_call" ? customInput(raw) : raw;
   try {
-    const call = { name, callId, input };
+    const call = { name, callId, input, signal };
     const blocked = await opts.hooks?.beforeCall?.(call);
     if (blocked !== undefined) return callOutputItem(item, blocked);
     const output = await tool.run(input, ctx);

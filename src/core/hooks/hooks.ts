@@ -78,21 +78,22 @@ export class Hooks {
   }
 
   /** Runs the event's matching handlers one after another, in declaration order. */
-  async run(event: HookEvent, fields: Record<string, unknown>, toolName?: string): Promise<HookResult[]> {
+  async run(event: HookEvent, fields: Record<string, unknown>, toolName?: string, signal?: AbortSignal): Promise<HookResult[]> {
     const results: HookResult[] = [];
     const payload = JSON.stringify({ ...this.o.common, hook_event_name: event, ...fields });
     for (const h of this.runnable) {
+      if (signal?.aborted) break;
       if (h.event !== event) continue;
       if (toolName !== undefined && !matcherRegExp(h.matcher)?.test(toolName)) continue;
-      const r = await this.runOne(h, payload);
+      const r = await this.runOne(h, payload, signal);
       if (r) results.push(r);
     }
     return results;
   }
 
   /** PreToolUse: the reason of the first handler that denies the call. */
-  async preToolUse(call: HookToolCall, fields: Record<string, unknown>): Promise<string | undefined> {
-    const results = await this.run("PreToolUse", { ...fields, tool_name: call.toolName, tool_input: call.toolInput, tool_use_id: call.callId }, call.toolName);
+  async preToolUse(call: HookToolCall, fields: Record<string, unknown>, signal?: AbortSignal): Promise<string | undefined> {
+    const results = await this.run("PreToolUse", { ...fields, tool_name: call.toolName, tool_input: call.toolInput, tool_use_id: call.callId }, call.toolName, signal);
     for (const r of results) {
       const reason = denyReason(r);
       if (reason !== undefined) return reason;
@@ -101,15 +102,16 @@ export class Hooks {
   }
 
   /** Stop: the reason of the first handler that asks the model to go on. */
-  async stop(fields: Record<string, unknown>): Promise<string | undefined> {
-    for (const r of await this.run("Stop", fields)) {
+  async stop(fields: Record<string, unknown>, signal?: AbortSignal): Promise<string | undefined> {
+    for (const r of await this.run("Stop", fields, undefined, signal)) {
       if (r.exitCode === 2) return r.stderr.trim() || "a Stop hook asked to continue";
       if (r.json?.decision === "block") return typeof r.json.reason === "string" && r.json.reason !== "" ? r.json.reason : "a Stop hook asked to continue";
     }
     return undefined;
   }
 
-  private async runOne(h: HookHandler, payload: string): Promise<HookResult | undefined> {
+  /** One handler; stopped at its timeout, or at once when `signal` aborts (then nothing is reported). */
+  private async runOne(h: HookHandler, payload: string, signal?: AbortSignal): Promise<HookResult | undefined> {
     const { runtime } = this.o;
     let child;
     try {
@@ -124,6 +126,8 @@ export class Hooks {
       timedOut = true;
       child.kill("SIGKILL");
     }, h.timeoutSec * 1000);
+    const stop = () => child.kill("SIGKILL");
+    signal?.addEventListener("abort", stop, { once: true });
     try {
       const stdout = collect(child.stdout);
       const stderr = collect(child.stderr);
@@ -132,6 +136,7 @@ export class Hooks {
       child.closeStdin();
       const status = await child.exited;
       const [out, err] = await Promise.all([stdout, stderr]);
+      if (signal?.aborted) return undefined;
       if (timedOut) {
         this.o.report(`hook ${name(h)} timed out after ${h.timeoutSec} s and was stopped`);
         return undefined;
@@ -155,6 +160,7 @@ export class Hooks {
       return result;
     } finally {
       clearTimeout(timer);
+      signal?.removeEventListener("abort", stop);
     }
   }
 }

@@ -11,6 +11,8 @@ export interface HookCallInfo {
   callId: string;
   /** The call's input: JSON arguments, or a freeform tool's text. */
   input: string;
+  /** Aborted when the turn ends early: running hooks are stopped. */
+  signal?: AbortSignal;
 }
 
 export interface TurnHooks {
@@ -18,7 +20,7 @@ export interface TurnHooks {
   beforeCall?(call: HookCallInfo): Promise<string | undefined>;
   afterCall?(call: HookCallInfo, output: ToolOutput): Promise<void>;
   /** The model answered without calling a tool: a prompt to continue with, when a hook asks. */
-  stop?(lastAgentMessage: string | undefined, active: boolean): Promise<string | undefined>;
+  stop?(lastAgentMessage: string | undefined, active: boolean, signal?: AbortSignal): Promise<string | undefined>;
 }
 
 export function turnHooks(
@@ -37,7 +39,8 @@ export function turnHooks(
       if (!hooks.has("PreToolUse")) return undefined;
       const call = hookCall(info);
       if (!call) return undefined;
-      const reason = await hooks.preToolUse(call, fields);
+      const reason = await hooks.preToolUse(call, fields, info.signal);
+      info.signal?.throwIfAborted();
       if (reason === undefined) return undefined;
       const message = `Command blocked by PreToolUse hook: ${reason}. Command: ${call.command}`;
       o.blocked(message);
@@ -52,11 +55,14 @@ export function turnHooks(
         "PostToolUse",
         { ...fields, tool_name: call.toolName, tool_input: call.toolInput, tool_use_id: call.callId, tool_response: toolResponse(info.name, output) },
         call.toolName,
+        info.signal,
       );
     },
-    async stop(last, active) {
+    async stop(last, active, signal) {
       if (!hooks.has("Stop")) return undefined;
-      return hooks.stop({ ...fields, stop_hook_active: active, last_assistant_message: last ?? null });
+      const more = await hooks.stop({ ...fields, stop_hook_active: active, last_assistant_message: last ?? null }, signal);
+      signal?.throwIfAborted();
+      return more;
     },
   };
 }
