@@ -260,7 +260,7 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
   const hooks = await startHooks(runtime, {
     config, opts, home, root, cwd, sandbox, env, report, warn, threadId, turnId, model,
     transcriptPath: rollout?.path, emit: turnEmit, nextItemId: () => `item_${itemCounter++}`,
-    source: resumed ? "resume" : "startup", prompt, signal: controller.signal,
+    source: resumed ? "resume" : "startup", prompt, signal: controller.signal, redact: (t) => redactor.text(t),
   });
   const processes = new ProcessManager(runtime, { redactor });
   const client = meteredClient(meter, (provider.wireApi === "chat" ? createChatClient : createResponsesClient)({
@@ -368,10 +368,14 @@ async function startHooks(
     nextItemId(): string;
     source: "startup" | "resume";
     prompt: string;
+    redact(text: string): string;
     /** Interrupts and --timeout: a running hook is stopped. */
     signal: AbortSignal;
   },
 ): Promise<TurnHooks | undefined> {
+  // [features] hooks = false (or the older codex_hooks) turns them off, as in the reference.
+  const features = (o.config.features ?? {}) as Record<string, unknown>;
+  if (features.hooks === false || features.codex_hooks === false) return undefined;
   if (o.opts.bypassHookTrust) o.report("`--dangerously-bypass-hook-trust` is enabled. Enabled hooks may run without review for this invocation.");
   const handlers = await discoverHooks(runtime, { codexHome: o.home, userHooks: o.config.hooks, gitRoot: o.root ?? undefined, cwd: o.cwd, warn: o.warn });
   if (handlers.length === 0) return undefined;
@@ -392,6 +396,7 @@ async function startHooks(
       model: o.model,
       permission_mode: o.sandbox.mode === "danger-full-access" ? "bypassPermissions" : "default",
     },
+    redact: o.redact,
     report: o.report,
     warn: o.warn,
   });

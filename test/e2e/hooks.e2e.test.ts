@@ -184,15 +184,30 @@ describe("hooks", () => {
     expect(mock.requests.length).toBe(0);
   });
 
-  test("hooks never see ocx's credentials", async () => {
-    const { home } = await setup([reply("ok")]);
-    const envLog = join(makeDir("env-"), "env.log");
-    hooksJson(home, { SessionStart: [{ hooks: [{ type: "command", command: `env > ${JSON.stringify(envLog)}` }] }] });
+  test("hooks never see ocx's credentials, in their environment or in what they are sent", async () => {
+    const { home } = await setup([reply("the key is sk-test-e2e")]);
+    const dir = makeDir("env-");
+    const envLog = join(dir, "env.log");
+    const stopLog = join(dir, "stop.log");
+    hooksJson(home, {
+      SessionStart: [{ hooks: [{ type: "command", command: `env > ${JSON.stringify(envLog)}` }] }],
+      Stop: [{ hooks: [{ type: "command", command: logTo(stopLog) }] }],
+    });
     const r = await runOcx([...JSON_, "--skip-git-repo-check", "-s", "danger-full-access", "go"], { home, cwd: makeDir("cwd-"), env: { OPENAI_API_KEY: "sk-test-e2e" } });
     expect(r.code).toBe(0);
     const env = readFileSync(envLog, "utf8");
     expect(env).toContain("CODEX_THREAD_ID=");
     expect(env).not.toContain("sk-test-e2e");
+    expect(readLog(stopLog).map((e) => e.last_assistant_message)).toEqual(["the key is [REDACTED]"]);
+  });
+
+  test("[features] hooks = false turns hooks off", async () => {
+    const { home } = await setup([reply("ok")]);
+    const log = join(makeDir("off-"), "hooks.log");
+    hooksJson(home, { SessionStart: [{ hooks: [{ type: "command", command: logTo(log) }] }] });
+    const r = await runOcx([...JSON_, "--skip-git-repo-check", "-c", "features.hooks=false", "go"], { home, cwd: makeDir("cwd-") });
+    expect(r.code).toBe(0);
+    expect(existsSync(log)).toBe(false);
   });
 });
 

@@ -24,6 +24,8 @@ export interface HookRunOptions {
   cwd: string;
   /** Fields every payload carries: session_id, transcript_path, cwd, model, permission_mode. */
   common: Record<string, unknown>;
+  /** Replaces every secret ocx knows in what hooks are sent (a model may repeat one). */
+  redact?(text: string): string;
   /** One line about a hook that did not run or did not finish well. */
   report(message: string): void;
   warn(message: string): void;
@@ -80,7 +82,8 @@ export class Hooks {
   /** Runs the event's matching handlers one after another, in declaration order. */
   async run(event: HookEvent, fields: Record<string, unknown>, toolName?: string, signal?: AbortSignal): Promise<HookResult[]> {
     const results: HookResult[] = [];
-    const payload = JSON.stringify({ ...this.o.common, hook_event_name: event, ...fields });
+    const json = JSON.stringify({ ...this.o.common, hook_event_name: event, ...fields });
+    const payload = this.o.redact ? this.o.redact(json) : json;
     for (const h of this.runnable) {
       if (signal?.aborted) break;
       if (h.event !== event) continue;
