@@ -201,6 +201,17 @@ describe("hooks", () => {
     expect(readLog(stopLog).map((e) => e.last_assistant_message)).toEqual(["the key is [REDACTED]"]);
   });
 
+  test("[[hooks.<Event>]] tables in config.toml run too, also under --strict-config", async () => {
+    const log = join(makeDir("toml-"), "hooks.log");
+    const { home } = await setup(
+      [reply("ok")],
+      `[[hooks.UserPromptSubmit]]\n[[hooks.UserPromptSubmit.hooks]]\ntype = "command"\ncommand = ${JSON.stringify(logTo(log))}\ntimeout = 5\n`,
+    );
+    const r = await runOcx([...JSON_, "--skip-git-repo-check", "--strict-config", "-s", "danger-full-access", "from toml"], { home, cwd: makeDir("cwd-") });
+    expect(r.code).toBe(0);
+    expect(readLog(log).map((e) => [e.hook_event_name, e.prompt])).toEqual([["UserPromptSubmit", "from toml"]]);
+  });
+
   test("[features] hooks = false turns hooks off", async () => {
     const { home } = await setup([reply("ok")]);
     const log = join(makeDir("off-"), "hooks.log");

@@ -121,10 +121,13 @@ export function trustedHashes(hooksTable: unknown): Map<string, string> {
   return out;
 }
 
-/** Reads a file if it is one; undefined when absent. */
+/** The most of a hooks file read (declarations are kilobytes). */
+const HOOKS_FILE_MAX_BYTES = 1024 * 1024;
+
+/** Reads a file if it is one; undefined when absent; rejects past HOOKS_FILE_MAX_BYTES. */
 async function readIfFile(runtime: Runtime, path: string): Promise<string | undefined> {
   if (!(await runtime.fs.stat(path))?.isFile) return undefined;
-  return runtime.fs.readTextFile(path);
+  return new TextDecoder().decode(await runtime.fs.readFile(path, { maxBytes: HOOKS_FILE_MAX_BYTES }));
 }
 
 /** hooks.json's `hooks` table, or undefined (absent, unreadable or malformed: warned). */
