@@ -43,8 +43,7 @@ import { AGENTS_MARKER, agentsMessage, loadProjectDocs } from "./prompt/project-
 import { checkedCodexHome, defaultShell, gitRoot, resolveWorkdir } from "./workspace.ts";
 import { createRedactor, redactingSink, type Redactor } from "./redact.ts";
 import { authFileSecrets } from "./auth/storage.ts";
-import { discoverHooks, trustedHashes } from "./hooks/config.ts";
-import type { TurnHooks } from "./hooks/turn.ts";
+import { startHooks } from "./hooks/start.ts";
 
 
 export interface ExecOptions {
@@ -342,67 +341,6 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
     }, { cwd, env, policy: resolveSandboxPolicy(runtime, config, { ...opts, sandbox: "danger-full-access" }, cwd), warn });
   }
   return result.ok ? ExitCode.ok : (result.error?.exitCode ?? ExitCode.failed);
-}
-
-/**
- * The run's hooks: discovered beside each config layer; SessionStart and UserPromptSubmit run
- * here, the tool and Stop hooks in the turn. Nothing is loaded when none is configured.
- */
-async function startHooks(
-  runtime: Runtime,
-  o: {
-    config: Config;
-    opts: ExecOptions;
-    home: string;
-    root: string | null | undefined;
-    cwd: string;
-    sandbox: SandboxPolicy;
-    env: Record<string, string>;
-    report(message: string): void;
-    warn(message: string): void;
-    threadId: string;
-    turnId: string;
-    model: string;
-    transcriptPath: string | undefined;
-    emit: (e: ThreadEvent) => void;
-    nextItemId(): string;
-    source: "startup" | "resume";
-    prompt: string;
-    redact(text: string): string;
-    /** Interrupts and --timeout: a running hook is stopped. */
-    signal: AbortSignal;
-  },
-): Promise<TurnHooks | undefined> {
-  // [features] hooks = false (or the older codex_hooks) turns them off, as in the reference.
-  const features = (o.config.features ?? {}) as Record<string, unknown>;
-  if (features.hooks === false || features.codex_hooks === false) return undefined;
-  if (o.opts.bypassHookTrust) o.report("`--dangerously-bypass-hook-trust` is enabled. Enabled hooks may run without review for this invocation.");
-  const handlers = await discoverHooks(runtime, { codexHome: o.home, userHooks: o.config.hooks, gitRoot: o.root ?? undefined, cwd: o.cwd, warn: o.warn });
-  if (handlers.length === 0) return undefined;
-  const [{ Hooks }, { turnHooks }] = await Promise.all([import("./hooks/hooks.ts"), import("./hooks/turn.ts")]);
-  const policy = o.config.hooks_sandbox === "none" ? resolveSandboxPolicy(runtime, o.config, { ...o.opts, sandbox: "danger-full-access" }, o.cwd) : o.sandbox;
-  const hooks = await Hooks.create({
-    runtime,
-    handlers,
-    trusted: trustedHashes(o.config.hooks),
-    bypassTrust: o.opts.bypassHookTrust === true,
-    sandbox: policy,
-    env: o.env,
-    cwd: o.cwd,
-    common: {
-      session_id: o.threadId,
-      transcript_path: o.transcriptPath ?? null,
-      cwd: o.cwd,
-      model: o.model,
-      permission_mode: o.sandbox.mode === "danger-full-access" ? "bypassPermissions" : "default",
-    },
-    redact: o.redact,
-    report: o.report,
-    warn: o.warn,
-  });
-  await hooks.run("SessionStart", { source: o.source }, undefined, o.signal);
-  await hooks.run("UserPromptSubmit", { turn_id: o.turnId, prompt: o.prompt }, undefined, o.signal);
-  return turnHooks(hooks, { turnId: o.turnId, emit: o.emit, nextItemId: o.nextItemId, blocked: (m) => (o.opts.json ? o.warn(m) : undefined) });
 }
 
 /** `client`, with every completed response's usage reported to `meter`. */
