@@ -24,7 +24,7 @@ export const EXEC_FLAGS: FlagTable = {
   "approve-for-me": { type: "boolean", description: "Accepted for compatibility; exec never asks for approval" },
   "dangerously-bypass-approvals-and-sandbox": { type: "boolean", description: "Run commands without any sandbox and skip the git check (only inside an external sandbox)" },
   yolo: { type: "boolean", description: "Alias of --dangerously-bypass-approvals-and-sandbox" },
-  "dangerously-bypass-hook-trust": { type: "boolean", description: "Accepted for compatibility (ocx has no hooks)" },
+  "dangerously-bypass-hook-trust": { type: "boolean", description: "Run project hooks that are not trusted in config.toml" },
   cd: { type: "string", short: "C", valueHint: "DIR", description: "Working directory of the agent" },
   worktree: { type: "boolean", description: "Accepted for compatibility; ignored" },
   "add-dir": { type: "string", multiple: true, valueHint: "DIR", description: "Extra writable directory under workspace-write" },
@@ -141,6 +141,7 @@ export function execOptions(argv: string[], warn: (msg: string) => void): ExecOp
     oss: bool("oss") ? { provider: str("local-provider") } : undefined,
     ignoreUserConfig: bool("ignore-user-config"),
     bypass,
+    bypassHookTrust: bool("dangerously-bypass-hook-trust"),
     stdinTimeoutMs: stdinTimeout === undefined ? undefined : parseDurationMs("stdin-timeout", stdinTimeout, { allowZero: true }),
     budgets: budgetFlags(str),
   };

@@ -46,6 +46,7 @@ import { AGENTS_MARKER, agentsMessage, loadProjectDocs } from "./prompt/project-
 import { checkedCodexHome, defaultShell, gitRoot, resolveWorkdir } from "./workspace.ts";
 import { createRedactor, redactingSink, type Redactor } from "./redact.ts";
 import { authFileSecrets } from "./auth/storage.ts";
+import { startHooks } from "./hooks/start.ts";
 
 
 export interface ExecOptions {
@@ -70,6 +71,8 @@ export interface ExecOptions {
   oss?: { provider?: string };
   /** --dangerously-bypass-approvals-and-sandbox / --yolo */
   bypass: boolean;
+  /** --dangerously-bypass-hook-trust: project hooks run without a trust entry. */
+  bypassHookTrust?: boolean;
   stdinTimeoutMs?: number;
   /** --max-turns, --max-tool-calls, --max-tokens, --timeout (over the same keys in config). */
   budgets?: BudgetFlags;
@@ -269,14 +272,25 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
   // an error item, reported as the turn starts (every item belongs to a turn).
   const mcpFailures: string[] = [];
   const mcpTools = mcp ? await mcpReady(mcp, controller.signal, (message) => mcpFailures.push(message)) : [];
+  let turnStarted = false;
+  const reportNow = (message: string) => {
+    if (opts.json) warn(message);
+    emit({ type: "item.completed", item: { id: `item_${itemCounter++}`, type: "error", message } });
+  };
+  // Hooks' reports before the turn starts wait for it, like the servers'.
+  const report = (message: string) => (turnStarted ? reportNow(message) : mcpFailures.push(message));
   const turnEmit = (e: ThreadEvent) => {
     emit(e);
     if (e.type !== "turn.started") return;
-    for (const message of mcpFailures.splice(0)) {
-      if (opts.json) warn(message);
-      emit({ type: "item.completed", item: { id: `item_${itemCounter++}`, type: "error", message } });
-    }
+    turnStarted = true;
+    for (const message of mcpFailures.splice(0)) reportNow(message);
   };
+  const env = commandEnv(runtime, config, { providerId, threadId, sandbox, secrets: secrets() });
+  const hooks = await startHooks(runtime, {
+    config, opts, home, root, cwd, sandbox, env, report, warn, threadId, turnId, model,
+    transcriptPath: rollout?.path, emit: turnEmit, nextItemId: () => `item_${itemCounter++}`,
+    source: resumed ? "resume" : "startup", prompt, signal: controller.signal, redact: (t) => redactor.text(t),
+  });
   const processes = new ProcessManager(runtime, { redactor });
   // The provider's hosted search, offered last; a provider that cannot have it is told once.
   const webSearch = opts.review ? {} : webSearchFor(config, provider, sandbox);
@@ -312,7 +326,7 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
     cwd,
     shell,
     sandbox,
-    env: commandEnv(runtime, config, { providerId, threadId, sandbox, secrets: secrets() }),
+    env,
     processes,
     maxConcurrentCalls: config.max_concurrent_tool_calls,
     emit: turnEmit,
@@ -333,6 +347,7 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
         out.notice?.(`context compacted (about ${c.tokensBefore} tokens before, ${c.tokensAfter} after)`);
       },
     },
+    ...(hooks ? { hooks } : {}),
   });
   removeSignals();
   disarmTimeout();
@@ -349,6 +364,17 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
   if (opts.outputLastMessage) {
     const last = result.ok ? result.lastAgentMessage : undefined;
     await writeLastMessage(runtime, opts.outputLastMessage, last === undefined ? undefined : redactor.text(last), out, stderr);
+  }
+  if (result.ok && config.notify?.length) {
+    const { runNotify, userPrompts } = await import("./hooks/notify.ts");
+    const last = result.lastAgentMessage;
+    await runNotify(runtime, config.notify, {
+      threadId,
+      turnId,
+      cwd,
+      inputMessages: userPrompts(input),
+      ...(last !== undefined ? { lastAssistantMessage: redactor.text(last) } : {}),
+    }, { cwd, env, policy: resolveSandboxPolicy(runtime, config, { ...opts, sandbox: "danger-full-access" }, cwd), warn });
   }
   return result.ok ? ExitCode.ok : (result.error?.exitCode ?? ExitCode.failed);
 }

@@ -72,7 +72,6 @@ test("every flag a wrapper may pass is accepted; the ones without a meaning yet 
       "--trust",
       "--ignore-rules",
       "--worktree",
-      "--dangerously-bypass-hook-trust",
       "--ephemeral",
       "--skip-git-repo-check",
       "--color", "never",

@@ -19,6 +19,7 @@ import { callOutputItem, isToolCall, itemText, reasoningText } from "./items.ts"
 import { CallScheduler, type CallKind } from "./call-scheduler.ts";
 import { Compactor, type TurnCompaction } from "./compactor.ts";
 import { WebSearchItems } from "./web-search-items.ts";
+import type { TurnHooks } from "../hooks/turn.ts";
 
 export interface TurnOptions {
   runtime: Runtime;
@@ -62,6 +63,8 @@ export interface TurnOptions {
   onHistoryItem?(item: ResponseItem): void;
   /** Context compaction; absent: the history is sent whole until the provider refuses it. */
   compaction?: TurnCompaction;
+  /** PreToolUse, PostToolUse and Stop hooks; absent: none configured. */
+  hooks?: TurnHooks;
 }
 
 export interface TurnResult {
@@ -107,6 +110,7 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
       now: () => opts.runtime.monotonic(),
     });
     let corrected = false;
+    let stopHookActive = false;
     const compactor = opts.compaction && new Compactor(opts.compaction, {
       client: opts.client,
       model: opts.model,
@@ -195,7 +199,14 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
       compactor?.responded(inputTokens);
       if (calls.length > 0) continue;
       const mismatch = opts.checkAnswer?.(lastAgentMessage);
-      if (!mismatch) break;
+      if (!mismatch) {
+        // A Stop hook may ask the model to go on: its reason is the next prompt.
+        const more = await opts.hooks?.stop?.(lastAgentMessage, stopHookActive, turn.signal);
+        if (more === undefined) break;
+        stopHookActive = true;
+        append({ type: "message", role: "user", content: [{ type: "input_text", text: more }] });
+        continue;
+      }
       const { problems } = mismatch;
       if (corrected) {
         throw new OcxError("output_schema", `The final answer does not match the output schema: ${problems.join("; ")}`);
@@ -267,8 +278,14 @@ async function runCall(
     itemCompleted: (i) => opts.emit({ type: "item.completed", item: i }),
   };
   const raw = item.type === "custom_tool_call" ? String(item.input ?? "") : String(item.arguments ?? "");
+  const input = tool.spec.type === "custom" && item.type === "function_call" ? customInput(raw) : raw;
   try {
-    return callOutputItem(item, await tool.run(tool.spec.type === "custom" && item.type === "function_call" ? customInput(raw) : raw, ctx));
+    const call = { name, callId, input, signal };
+    const blocked = await opts.hooks?.beforeCall?.(call);
+    if (blocked !== undefined) return callOutputItem(item, blocked);
+    const output = await tool.run(input, ctx);
+    await opts.hooks?.afterCall?.(call, output);
+    return callOutputItem(item, output);
   } catch (e) {
     if (isOcxError(e) || signal.aborted) throw e;
     return callOutputItem(item, `tool ${name} failed: ${describeError(e)}`);

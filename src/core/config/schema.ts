@@ -145,6 +145,12 @@ export const Config = v.object({
   compact_prompt: v.optional(v.pipe(v.string(), v.nonEmpty("expected the summarisation instructions, not an empty string"))),
   /** Tool calls of one response running at once (ocx's own key; default 8). */
   max_concurrent_tool_calls: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+  /** Hooks as `[[hooks.<Event>]]` tables (and `[hooks.state]` trust entries); see hooks/. */
+  hooks: v.optional(v.looseObject({})),
+  /** How hooks are confined: "inherit" (the commands' sandbox, default) or "none" (ocx's own key). */
+  hooks_sandbox: v.optional(v.picklist(["inherit", "none"])),
+  /** A program run after each completed turn with the notification JSON as its last argument. */
+  notify: v.optional(v.array(v.string())),
   tools: v.optional(
     v.object({
       /** ocx offers update_plan unless this is false (codex exec needs it set to true). */
