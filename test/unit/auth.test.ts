@@ -145,6 +145,19 @@ describe("credentials for exec", () => {
     expect(none.message).toContain("ocx login");
   });
 
+  test("no credentials: the message names every way that works; OPENAI_API_KEY alone is not read (as codex exec), and said so", async () => {
+    const none = await openAiAuth(fakeRuntime(), {}, home(), () => {}).catch((e) => e);
+    expect(none.exitCode).toBe(4);
+    for (const way of ["CODEX_API_KEY", "printenv OPENAI_API_KEY | ocx login --with-api-key", "`ocx login`", "ocx login --device-auth"]) expect(none.message).toContain(way);
+    expect(none.message).not.toContain("\n");
+    const openai = await openAiAuth(fakeRuntime({ envVars: { OPENAI_API_KEY: "sk-openai-only-key" } }), {}, home(), () => {}).catch((e) => e);
+    expect(openai.exitCode).toBe(4);
+    expect(openai.message).toContain("OPENAI_API_KEY is set, but `ocx exec` (like `codex exec`) reads only CODEX_API_KEY");
+    expect(openai.message).toContain('CODEX_API_KEY="$OPENAI_API_KEY"');
+    expect(openai.message).toContain("ocx login --device-auth");
+    expect(openai.message).not.toContain("sk-openai-only-key");
+  });
+
   test("forced_login_method refuses the other kind of credentials", async () => {
     const h = home();
     writeFileSync(join(h, "auth.json"), JSON.stringify(signIn(nowS() + 3600)));
