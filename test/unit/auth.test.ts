@@ -1,6 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ChatGptAuth, needsRefresh, openAiAuth } from "../../src/core/auth/credentials.ts";
 import { base64UrlEncode, idTokenInfo, jwtClaims, jwtExpiryMs } from "../../src/core/auth/jwt.ts";
@@ -8,11 +7,14 @@ import { maskKey } from "../../src/core/auth/login.ts";
 import { oauthSettings, pkcePair } from "../../src/core/auth/oauth.ts";
 import { readAuth, withAuthLock, writeAuth } from "../../src/core/auth/storage.ts";
 import { fakeRuntime } from "../support/fake-runtime.ts";
+import { useTempDirs } from "../temp.ts";
+
+const tempDir = useTempDirs();
 
 const enc = (o: unknown) => base64UrlEncode(new TextEncoder().encode(JSON.stringify(o)));
 const jwt = (claims: Record<string, unknown>, sig = "sig") => `${enc({ alg: "none" })}.${enc(claims)}.${sig}`;
 const nowS = () => Math.floor(Date.now() / 1000);
-const home = () => mkdtempSync(join(tmpdir(), "ocx-auth-"));
+const home = () => tempDir("ocx-auth-");
 const signal = () => new AbortController().signal;
 
 function signIn(accessExp: number, extra: Record<string, unknown> = {}) {
