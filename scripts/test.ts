@@ -1,6 +1,6 @@
 // `npm test`: the whole suite (unit + end-to-end against dist/ocx) under bun test, closing with
 // the plain line CI reads: "N passed, N failed, N skipped". Keeps bun's exit code.
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -29,6 +29,7 @@ const dir = mkdtempSync(join(tmpdir(), "ocx-junit-"));
 const xml = join(dir, "junit.xml");
 // The tests get a TMPDIR of their own: what they leave there is found and reported, then removed.
 const testTmp = mkdtempSync(join(tmpdir(), "ocx-test-tmp-"));
+chmodSync(testTmp, 0o1777); // as /tmp: tests that run ocx as an unprivileged user need it
 const args = process.argv.slice(2);
 const proc = Bun.spawn(
   [process.execPath, "test", "--timeout", "60000", "--reporter=junit", `--reporter-outfile=${xml}`, ...(args.length ? args : ["test/"])],
