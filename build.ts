@@ -2,6 +2,7 @@
 // exit 0 and still write a binary that crashes, so the smoke run is what decides success.
 import { mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { compileArgs, hostTarget } from "./scripts/build-common.ts";
 import { OCX_VERSION } from "./src/core/version.ts";
 
 const outfile = process.env.OCX_BUILD_OUTFILE ?? "dist/ocx";
@@ -29,23 +30,9 @@ if (cc && cc.exitCode !== 0) {
 }
 if (!cc) console.error("build: no C compiler found; the binary compiles its sandbox code with TinyCC at run time instead");
 
-const build = Bun.spawnSync(
-  [
-    process.execPath,
-    "build",
-    "--compile",
-    "--minify",
-    "--bytecode",
-    "--format=esm",
-    "--no-compile-autoload-dotenv",
-    "--no-compile-autoload-bunfig",
-    "src/bin/bun.ts",
-    ...(cc ? [nsObject] : []),
-    "--outfile",
-    outfile,
-  ],
-  { stdio: ["ignore", "inherit", "inherit"] },
-);
+const build = Bun.spawnSync(compileArgs({ outfile, target: hostTarget(), objects: cc ? [nsObject] : [] }), {
+  stdio: ["ignore", "inherit", "inherit"],
+});
 if (build.exitCode !== 0) {
   console.error(`build: bun build failed with exit code ${build.exitCode}`);
   process.exit(1);

@@ -1,6 +1,6 @@
 // `npm test`: the whole suite (unit + end-to-end against dist/ocx) under bun test, closing with
 // the plain line CI reads: "N passed, N failed, N skipped". Keeps bun's exit code.
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -27,12 +27,17 @@ if (!process.env.OCX_BIN && (!existsSync(bin) || statSync(bin).mtimeMs < newest(
 
 const dir = mkdtempSync(join(tmpdir(), "ocx-junit-"));
 const xml = join(dir, "junit.xml");
+// The tests get a TMPDIR of their own: what they leave there is found and reported, then removed.
+const testTmp = mkdtempSync(join(tmpdir(), "ocx-test-tmp-"));
+chmodSync(testTmp, 0o1777); // as /tmp: tests that run ocx as an unprivileged user need it
 const args = process.argv.slice(2);
 const proc = Bun.spawn(
   [process.execPath, "test", "--timeout", "60000", "--reporter=junit", `--reporter-outfile=${xml}`, ...(args.length ? args : ["test/"])],
-  { stdio: ["ignore", "inherit", "inherit"] },
+  { stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, TMPDIR: testTmp } },
 );
-const code = await proc.exited;
+let code = await proc.exited;
+const leftovers = readdirSync(testTmp).filter((n) => n.startsWith("ocx-"));
+rmSync(testTmp, { recursive: true, force: true });
 
 let passed = 0;
 let failed = 0;
@@ -46,5 +51,10 @@ if (existsSync(xml)) {
 }
 rmSync(dir, { recursive: true, force: true });
 if (code !== 0 && failed === 0) failed = 1; // a crash or "no tests found" must not read as green
+if (leftovers.length > 0) {
+  console.error(`test: the tests left ${leftovers.length} temporary directories in TMPDIR: ${leftovers.slice(0, 10).join(", ")}${leftovers.length > 10 ? ", ..." : ""}`);
+  failed += 1;
+  if (code === 0) code = 1;
+}
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(code);

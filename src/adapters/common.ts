@@ -88,6 +88,7 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
   const stdin: InputSource = { isTTY: Boolean(process.stdin.isTTY), readable: parts.readStdin };
   return {
     name: parts.name,
+    runtimeVersion: (process.versions as Record<string, string | undefined>)[parts.name],
     platform: process.platform,
     arch: process.arch,
     args: process.argv.slice(2),

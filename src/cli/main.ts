@@ -2,7 +2,7 @@
 // Only the bin entry ends the process.
 import { defineCommand, renderUsage } from "citty";
 import { ExitCode, OcxError, describeError, isOcxError } from "../core/errors.ts";
-import { OCX_VERSION } from "../core/version.ts";
+import { OCX_VERSION, versionInfo } from "../core/version.ts";
 import type { Runtime } from "../core/runtime.ts";
 import { execCommand, runExecCommand } from "./exec.ts";
 import { loginCommand, logoutCommand, runLoginCommand, runLogoutCommand } from "./login.ts";
@@ -31,6 +31,28 @@ const COMMANDS: Record<string, { cmd: AnyCommand; run: (rt: Runtime, argv: strin
   mcp: { cmd: mcpCommand, run: runMcpCommand },
 };
 
+/** `ocx --version [--verbose]`, `ocx version [--json]`: the version, or everything a bug report needs. */
+function printVersion(runtime: Runtime, subcommand: boolean, rest: string[]): number {
+  const known = subcommand ? ["--json", "--verbose"] : ["--verbose", "--json"];
+  const unknown = rest.find((a) => !known.includes(a));
+  if (unknown !== undefined) {
+    throw new OcxError("usage", `error: unexpected argument '${unknown}' (usage: ocx version [--json], ocx --version [--verbose])`);
+  }
+  if (!subcommand && rest.length === 0) {
+    runtime.stdout.write(`ocx ${OCX_VERSION}\n`);
+    return ExitCode.ok;
+  }
+  const info = versionInfo(runtime);
+  if (rest.includes("--json")) {
+    runtime.stdout.write(`${JSON.stringify(info)}\n`);
+  } else {
+    runtime.stdout.write(
+      `ocx ${info.version}\ncommit: ${info.commit}\ntarget: ${info.target}\n${info.runtime}: ${info.runtime_version}\n`,
+    );
+  }
+  return ExitCode.ok;
+}
+
 export async function main(runtime: Runtime): Promise<number> {
   const argv = runtime.args;
   try {
@@ -39,9 +61,8 @@ export async function main(runtime: Runtime): Promise<number> {
       runtime.stdout.write(helpText(runtime, await renderUsage(root as AnyCommand)));
       return first === undefined ? ExitCode.usage : ExitCode.ok;
     }
-    if (first === "--version" || first === "-V") {
-      runtime.stdout.write(`ocx ${OCX_VERSION}\n`);
-      return ExitCode.ok;
+    if (first === "--version" || first === "-V" || first === "version") {
+      return printVersion(runtime, first === "version", rest);
     }
     const command = COMMANDS[first];
     if (!command) {

@@ -144,6 +144,8 @@ export type Signal = "SIGINT" | "SIGTERM" | "SIGKILL" | "SIGHUP";
 
 export interface Runtime {
   readonly name: string;
+  /** The runtime's own version (Bun's, Deno's), for `ocx version`. */
+  readonly runtimeVersion?: string;
   /** Operating system as Node names it: "linux", "darwin", "win32". */
   readonly platform: string;
   readonly arch: string;

@@ -194,4 +194,19 @@ describe("which credential exec uses", () => {
     expect(r.stderr).toContain("CODEX_API_KEY");
     expect(model.requests.length).toBe(0);
   });
+
+  test("OPENAI_API_KEY alone: exit 4 before any request (as codex exec), the message says how to pass it", async () => {
+    const model = await startMockResponses([]);
+    closers.push(model);
+    const home = makeDir("home-");
+    writeFileSync(join(home, "config.toml"), `model_provider = "openai"\nopenai_base_url = "${model.url}"\n`);
+    const r = await runOcx(["exec", "--skip-git-repo-check", "hi"], { home, cwd: makeRepo(), env: { ...noKey, OPENAI_API_KEY: "sk-ocx-FAKE-KEY-openai" } });
+    expect(r.code).toBe(4);
+    const errors = r.stderr.split("\n").filter((l) => l.startsWith("Error:"));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain('OPENAI_API_KEY is set, but `ocx exec` (like `codex exec`) reads only CODEX_API_KEY');
+    expect(errors[0]).toContain('CODEX_API_KEY="$OPENAI_API_KEY"');
+    expect(r.stderr).not.toContain("sk-ocx-FAKE-KEY-openai");
+    expect(model.requests.length).toBe(0);
+  });
 });

@@ -22,6 +22,25 @@ test("ocx --version prints `ocx <version>`", async () => {
   expect(r.stdout).toMatch(/^ocx \d+\.\d+\.\d+\n$/);
 });
 
+test("ocx --version --verbose and ocx version --json name version, commit, target and Bun", async () => {
+  const verbose = await runOcx(["--version", "--verbose"], { home });
+  expect(verbose.code).toBe(0);
+  const lines = verbose.stdout.trimEnd().split("\n");
+  expect(lines[0]).toMatch(/^ocx \d+\.\d+\.\d+$/);
+  expect(lines[1]).toMatch(/^commit: ([0-9a-f]{12}(-dirty)?|unknown)$/);
+  expect(lines[2]).toMatch(/^target: (linux|darwin)-(x64|arm64)(-musl)?$/);
+  expect(lines[3]).toMatch(/^bun: \d+\.\d+\.\d+/);
+  const json = await runOcx(["version", "--json"], { home });
+  expect(json.code).toBe(0);
+  const info = JSON.parse(json.stdout);
+  expect(Object.keys(info)).toEqual(["version", "commit", "target", "runtime", "runtime_version"]);
+  expect(`ocx ${info.version}\ncommit: ${info.commit}\ntarget: ${info.target}\n${info.runtime}: ${info.runtime_version}\n`).toBe(verbose.stdout);
+  const bad = await runOcx(["version", "--yaml"], { home });
+  expect(bad.code).toBe(2);
+  expect(bad.stderr.trim().split("\n")).toHaveLength(1);
+  expect(bad.stderr).toContain("--yaml");
+});
+
 test("ocx exec --help lists every flag, without colour when piped", async () => {
   const r = await runOcx(["exec", "--help"], { home });
   expect(r.code).toBe(0);

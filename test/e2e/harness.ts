@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach } from "bun:test";
 import { startMockResponses, type Mock, type Step } from "../mock/responses-server.ts";
+import { eventSchemaProblems } from "../event-schema.ts";
 
 export const REPO_ROOT = resolve(import.meta.dir, "../..");
 
@@ -145,6 +146,11 @@ function baseEnv(home: string): Record<string, string> {
   return env;
 }
 
+/** `ocx exec … --json` (also `e`, `exec resume`): a run whose stdout is the event stream. */
+function isExecJson(args: string[]): boolean {
+  return (args.includes("exec") || args[0] === "e") && args.includes("--json");
+}
+
 export function parseJsonl(stdout: string): any[] | undefined {
   const lines = stdout.split("\n").filter((l) => l.trim() !== "");
   if (lines.length === 0) return [];
@@ -272,12 +278,18 @@ export function startOcx(args: string[], opts: RunOptions): RunningOcx {
     }
   }
 
+  const events = parseJsonl(stdout);
+  // Every event an `exec --json` run prints must match schema/events.schema.json.
+  if (events && isExecJson(args)) {
+    const bad = events.flatMap((e) => eventSchemaProblems(e).map((p) => `${p}\n  ${JSON.stringify(e)}`));
+    if (bad.length > 0) throw new Error(`ocx ${args.join(" ")} printed events outside the schema:\n${bad.join("\n")}`);
+  }
   return {
     code: proc.exitCode,
     signal: proc.signalCode === null ? null : String(proc.signalCode),
     stdout,
     stderr,
-    events: parseJsonl(stdout),
+    events,
     durationMs,
     timedOut,
     pid: proc.pid,
@@ -355,6 +367,7 @@ export function checkEventStream(events: any[] | undefined): string[] {
   const started = new Set<string>();
   const completed = new Set<string>();
   for (const e of events) {
+    problems.push(...eventSchemaProblems(e));
     if (typeof e.type !== "string") problems.push(`event without type: ${JSON.stringify(e)}`);
     if (e.type === "item.started") started.add(e.item.id);
     if (e.type === "item.completed") completed.add(e.item.id);

@@ -1,5 +1,8 @@
-// Manual check, not a test: drive the reference client (node_modules/.bin/codex) against the mock
-// to confirm that the SSE the mock produces is what a real Responses client accepts.
+// Manual check, not a test: drive the reference client against the mock to confirm that the SSE
+// the mock produces is what a real Responses client accepts. `npm ci` does not install the
+// reference (package.json overrides @openai/codex with test/codex-stub); install it apart:
+//   npm install --prefix /work/.ref-codex @openai/codex@0.163.0
+//   REF_CODEX=/work/.ref-codex/node_modules/.bin/codex ./node_modules/.bin/bun test/mock/drive-reference.ts
 //
 //   ./node_modules/.bin/bun test/mock/drive-reference.ts [scenario] [--bodies]
 //
@@ -29,7 +32,7 @@ import {
 const scenario = process.argv[2] ?? "plain";
 const showBodies = process.argv.includes("--bodies");
 const home = process.env.REF_CODEX_HOME ?? "/work/.tmp-codex-home";
-const codex = resolve(import.meta.dir, "../../node_modules/.bin/codex");
+const codex = process.env.REF_CODEX ?? resolve(import.meta.dir, "../../node_modules/.bin/codex");
 
 const scripts: Record<string, Step[]> = {
   plain: [reply("Hello from the mock.", usage(200, 14, 40, 6))],

@@ -1,6 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ChatGptAuth, needsRefresh, openAiAuth } from "../../src/core/auth/credentials.ts";
 import { base64UrlEncode, idTokenInfo, jwtClaims, jwtExpiryMs } from "../../src/core/auth/jwt.ts";
@@ -8,11 +7,14 @@ import { maskKey } from "../../src/core/auth/login.ts";
 import { oauthSettings, pkcePair } from "../../src/core/auth/oauth.ts";
 import { readAuth, withAuthLock, writeAuth } from "../../src/core/auth/storage.ts";
 import { fakeRuntime } from "../support/fake-runtime.ts";
+import { useTempDirs } from "../temp.ts";
+
+const tempDir = useTempDirs();
 
 const enc = (o: unknown) => base64UrlEncode(new TextEncoder().encode(JSON.stringify(o)));
 const jwt = (claims: Record<string, unknown>, sig = "sig") => `${enc({ alg: "none" })}.${enc(claims)}.${sig}`;
 const nowS = () => Math.floor(Date.now() / 1000);
-const home = () => mkdtempSync(join(tmpdir(), "ocx-auth-"));
+const home = () => tempDir("ocx-auth-");
 const signal = () => new AbortController().signal;
 
 function signIn(accessExp: number, extra: Record<string, unknown> = {}) {
@@ -143,6 +145,19 @@ describe("credentials for exec", () => {
     const none = await openAiAuth(fakeRuntime(), {}, home(), () => {}).catch((e) => e);
     expect(none.exitCode).toBe(4);
     expect(none.message).toContain("ocx login");
+  });
+
+  test("no credentials: the message names every way that works; OPENAI_API_KEY alone is not read (as codex exec), and said so", async () => {
+    const none = await openAiAuth(fakeRuntime(), {}, home(), () => {}).catch((e) => e);
+    expect(none.exitCode).toBe(4);
+    for (const way of ["CODEX_API_KEY", "printenv OPENAI_API_KEY | ocx login --with-api-key", "`ocx login`", "ocx login --device-auth"]) expect(none.message).toContain(way);
+    expect(none.message).not.toContain("\n");
+    const openai = await openAiAuth(fakeRuntime({ envVars: { OPENAI_API_KEY: "sk-openai-only-key" } }), {}, home(), () => {}).catch((e) => e);
+    expect(openai.exitCode).toBe(4);
+    expect(openai.message).toContain("OPENAI_API_KEY is set, but `ocx exec` (like `codex exec`) reads only CODEX_API_KEY");
+    expect(openai.message).toContain('CODEX_API_KEY="$OPENAI_API_KEY"');
+    expect(openai.message).toContain("ocx login --device-auth");
+    expect(openai.message).not.toContain("sk-openai-only-key");
   });
 
   test("forced_login_method refuses the other kind of credentials", async () => {

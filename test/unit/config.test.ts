@@ -1,11 +1,13 @@
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfig } from "../../src/core/config/load.ts";
 import { parseOverride } from "../../src/core/config/overrides.ts";
 import { resolveProvider } from "../../src/core/config/providers.ts";
 import { fakeRuntime } from "../support/fake-runtime.ts";
+import { useTempDirs } from "../temp.ts";
+
+const tempDir = useTempDirs();
 
 describe("-c overrides", () => {
   test("TOML values", () => {
@@ -29,7 +31,7 @@ describe("-c overrides", () => {
 });
 
 describe("config.toml layers", () => {
-  const home = () => mkdtempSync(join(tmpdir(), "ocx-cfg-"));
+  const home = () => tempDir("ocx-cfg-");
   test("file, profile and -c: later wins; unknown keys ignored", async () => {
     const h = home();
     writeFileSync(join(h, "config.toml"), 'model = "a"\nbogus = 1\n[model_providers.m]\nbase_url = "http://f/v1"\n');
@@ -87,7 +89,7 @@ describe("providers", () => {
 
 describe("layers, strict mode and where errors point", () => {
   const homeWith = (files: Record<string, string>) => {
-    const h = mkdtempSync(join(tmpdir(), "ocx-cfg-"));
+    const h = tempDir("ocx-cfg-");
     for (const [name, text] of Object.entries(files)) writeFileSync(join(h, name), text);
     return h;
   };

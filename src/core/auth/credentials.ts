@@ -10,7 +10,21 @@ import { type OAuthSettings, oauthSettings, refreshTokens, TokenEndpointError } 
 import { type AuthDotJson, authMode, readAuth, type TokenData, withAuthLock, writeAuth } from "./storage.ts";
 
 export const NOT_LOGGED_IN =
-  "Not logged in: run `ocx login` (ChatGPT), pipe a key to `ocx login --with-api-key`, or set CODEX_API_KEY";
+  "Not logged in: set CODEX_API_KEY, store a key with `printenv OPENAI_API_KEY | ocx login --with-api-key`, " +
+  "or sign in with ChatGPT (`ocx login`, or `ocx login --device-auth` without a browser)";
+
+/**
+ * The no-credentials message. Like `codex exec`, exec does not read OPENAI_API_KEY from the
+ * environment; when it is set, the message says so and how to hand it over.
+ */
+export function notLoggedIn(runtime: Runtime): string {
+  if (!runtime.env("OPENAI_API_KEY")?.trim()) return NOT_LOGGED_IN;
+  return (
+    "Not logged in: OPENAI_API_KEY is set, but `ocx exec` (like `codex exec`) reads only CODEX_API_KEY from the environment; " +
+    'run with CODEX_API_KEY="$OPENAI_API_KEY", store it with `printenv OPENAI_API_KEY | ocx login --with-api-key`, ' +
+    "or sign in with ChatGPT (`ocx login`, or `ocx login --device-auth` without a browser)"
+  );
+}
 
 /** A fixed bearer token (API keys). */
 export function bearer(key: string): ProviderAuth {
@@ -27,7 +41,7 @@ export async function openAiAuth(
   const fromEnv = runtime.env("CODEX_API_KEY")?.trim();
   if (fromEnv) return { auth: bearer(fromEnv), chatgpt: false };
   const stored = await readAuth(runtime, home);
-  if (!stored) throw new OcxError("auth", NOT_LOGGED_IN);
+  if (!stored) throw new OcxError("auth", notLoggedIn(runtime));
   const mode = authMode(stored);
   if (mode === "apikey") {
     const key = stored.OPENAI_API_KEY?.trim();
