@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { OutputBuffer, approxTokens, truncationMarker } from "../../src/core/exec/output-buffer.ts";
+import { OutputBuffer, approxTokens, countNewlines, truncationMarker } from "../../src/core/exec/output-buffer.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -146,5 +146,33 @@ describe("OutputBuffer", () => {
         },
       ),
     );
+  });
+});
+
+describe("countNewlines", () => {
+  const slow = (b: Uint8Array) => b.reduce((c, x) => c + (x === 10 ? 1 : 0), 0);
+
+  test("matches a byte-by-byte count at every alignment and length", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 3000 }),
+        fc.nat(7),
+        fc.nat(7),
+        fc.integer({ min: 0, max: 255 }),
+        (raw, from, cut, dense) => {
+          // Dense newlines (and bytes near 0x0a, like 0x0b and 0x8a) exercise the lane counters.
+          const bytes = raw.map((x) => (x < dense ? 10 : x % 3 === 0 ? 0x8a : x));
+          const view = bytes.subarray(Math.min(from, bytes.length), Math.max(Math.min(from, bytes.length), bytes.length - cut));
+          expect(countNewlines(view)).toBe(slow(view));
+        },
+      ),
+    );
+  });
+
+  test("counts all-newline runs longer than 255 words", () => {
+    const bytes = new Uint8Array(70_003).fill(10);
+    expect(countNewlines(bytes)).toBe(70_003);
+    expect(countNewlines(bytes.subarray(1))).toBe(70_002);
+    expect(countNewlines(new Uint8Array(70_000).fill(0x0b))).toBe(0);
   });
 });

@@ -72,11 +72,7 @@ export class OutputBuffer {
   push(chunk: Uint8Array): void {
     const n = chunk.length;
     if (n === 0) return;
-    if (this.countLines) {
-      let c = 0;
-      for (let i = 0; i < n; i++) if (chunk[i] === 10) c++;
-      this.newlines += c;
-    }
+    if (this.countLines) this.newlines += countNewlines(chunk);
     // The head only takes bytes while nothing has gone past it yet.
     const headOpen = this.total === this.headLen && this.headLen < this.headCap;
     this.total += n;
@@ -239,6 +235,35 @@ export class OutputBuffer {
   private copyTail(): Uint8Array {
     return this.copyRange(this.total - this.tailLen, this.total);
   }
+}
+
+/**
+ * The number of `\n` bytes in `bytes`. Four bytes at a time (a byte-wise zero test on the word
+ * XOR 0x0a0a0a0a), with per-byte lane counters summed every 255 words; the unaligned ends byte by byte.
+ */
+export function countNewlines(bytes: Uint8Array): number {
+  const n = bytes.length;
+  let c = 0;
+  let i = 0;
+  const lead = Math.min(n, (4 - (bytes.byteOffset & 3)) & 3);
+  for (; i < lead; i++) if (bytes[i] === 10) c++;
+  const count = (n - i) >>> 2;
+  if (count > 0) {
+    const words = new Uint32Array(bytes.buffer, bytes.byteOffset + i, count);
+    let k = 0;
+    while (k < count) {
+      const end = Math.min(count, k + 255);
+      let lanes = 0;
+      for (; k < end; k++) {
+        const x = words[k]! ^ 0x0a0a0a0a;
+        lanes += (~(((x & 0x7f7f7f7f) + 0x7f7f7f7f) | x | 0x7f7f7f7f) >>> 7) & 0x01010101;
+      }
+      c += (lanes & 0xff) + ((lanes >>> 8) & 0xff) + ((lanes >>> 16) & 0xff) + (lanes >>> 24);
+    }
+    i += count * 4;
+  }
+  for (; i < n; i++) if (bytes[i] === 10) c++;
+  return c;
 }
 
 function isContinuation(b: number): boolean {
