@@ -21,7 +21,7 @@ const home = mkdtempSync(join(tmpdir(), "ocx-bench-sessions-"));
 const work = mkdtempSync(join(tmpdir(), "ocx-bench-work-"));
 writeFileSync(
   join(home, "config.toml"),
-  `model = "gpt-5.5"\nmodel_provider = "mock"\n[model_providers.mock]\nname = "Mock"\nbase_url = "${mock.url}"\nenv_key = "CODEX_API_KEY"\n`,
+  `model = "gpt-5.5"\nmodel_provider = "mock"\nmodel_context_window = 100000000\nmodel_auto_compact_token_limit = 100000000\n[model_providers.mock]\nname = "Mock"\nbase_url = "${mock.url}"\nenv_key = "CODEX_API_KEY"\n`,
 );
 const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, CODEX_HOME: home, CODEX_API_KEY: "sk-bench" };
 
