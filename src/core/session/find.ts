@@ -27,16 +27,21 @@ async function readDirOrEmpty(runtime: Runtime, dir: string): Promise<string[]> 
   }
 }
 
-/** Every rollout file, newest date folder first (file times not read). */
+/**
+ * Every rollout file, newest date folder first (file times not read). Paths are joined by
+ * concatenation below the normalised root: folder and file names never hold `/`, `.` or `..`.
+ */
 async function allRolloutPaths(runtime: Runtime, home: string): Promise<string[]> {
   const root = sessionsDir(home);
   const out: string[] = [];
   for (const y of numericDesc(await readDirOrEmpty(runtime, root))) {
-    for (const m of numericDesc(await readDirOrEmpty(runtime, join(root, y)))) {
-      const days = numericDesc(await readDirOrEmpty(runtime, join(root, y, m)));
-      const lists = await Promise.all(days.map((d) => readDirOrEmpty(runtime, join(root, y, m, d)).then((names) => ({ d, names }))));
-      for (const { d, names } of lists) {
-        for (const n of names.sort().reverse()) if (n.startsWith("rollout-") && n.endsWith(".jsonl")) out.push(join(root, y, m, d, n));
+    const year = `${root}/${y}`;
+    for (const m of numericDesc(await readDirOrEmpty(runtime, year))) {
+      const month = `${year}/${m}`;
+      const days = numericDesc(await readDirOrEmpty(runtime, month));
+      const lists = await Promise.all(days.map((d) => readDirOrEmpty(runtime, `${month}/${d}`).then((names) => ({ dir: `${month}/${d}`, names }))));
+      for (const { dir, names } of lists) {
+        for (const n of names.sort().reverse()) if (n.startsWith("rollout-") && n.endsWith(".jsonl")) out.push(`${dir}/${n}`);
       }
     }
   }
@@ -47,7 +52,7 @@ async function allRolloutPaths(runtime: Runtime, home: string): Promise<string[]
 export async function listRolloutFiles(runtime: Runtime, home: string): Promise<RolloutFile[]> {
   const paths = await allRolloutPaths(runtime, home);
   const files: RolloutFile[] = [];
-  const BATCH = 256;
+  const BATCH = 2048;
   for (let i = 0; i < paths.length; i += BATCH) {
     const stats = await Promise.all(paths.slice(i, i + BATCH).map((p) => runtime.fs.stat(p).catch(() => null)));
     stats.forEach((s, k) => {
