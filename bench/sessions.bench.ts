@@ -59,8 +59,11 @@ async function timeToFirstRequest(args: string[], cwd: string): Promise<number> 
   if (code !== 0) throw new Error(`run failed (exit ${code}): ${out}${err}`);
   const req = mock.requests[before];
   if (!req) throw new Error("the mock received no request");
+  lastMaxRss = proc.resourceUsage()?.maxRSS ?? 0;
   return req.at - t0Wall;
 }
+/** Peak RSS of the last run in bytes (getrusage of the child, as Bun reports it). */
+let lastMaxRss = 0;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 const report = (label: string, xs: number[]) =>
@@ -73,12 +76,15 @@ try {
   const bigPath = writeRollout(bigDir, bigId, work, 2000, 25_000);
   const size = Bun.file(bigPath).size;
   const times: number[] = [];
+  const rss: number[] = [];
   for (let i = 0; i < runs + 1; i++) {
     const t = await timeToFirstRequest(["exec", "resume", bigId, "--skip-git-repo-check", "--json", "next step"], work);
     writeRollout(bigDir, bigId, work, 2000, 25_000);
-    if (i > 0) times.push(t);
+    if (i > 0) times.push(t), rss.push(lastMaxRss);
   }
   report(`resume by id, 2,000 turns (${(size / 1e6).toFixed(1)} MB): start -> first request`, times);
+  const rssMiB = median(rss) / 1048576;
+  console.log(`${"resume by id: peak RSS of the whole run".padEnd(52)} median ${rssMiB.toFixed(0)} MiB (${((rssMiB * 1048576) / size).toFixed(2)}x the file)`);
   rmSync(join(home, "sessions"), { recursive: true, force: true });
 
   // 2. 10,000 small sessions over 100 days, from other directories; the newest is this one's.

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { bunRuntime } from "../../src/adapters/bun.ts";
 import { findById, findLatest, listRolloutFiles } from "../../src/core/session/find.ts";
 import { createRedactor } from "../../src/core/redact.ts";
-import { closeDanglingCalls, parseRollout, rolloutRelativePath, RolloutWriter, threadIdOfFile } from "../../src/core/session/rollout.ts";
+import { closeDanglingCalls, parseRollout, parseRolloutBytes, rolloutRelativePath, RolloutWriter, threadIdOfFile } from "../../src/core/session/rollout.ts";
 import { overridesKey, resumedSandbox } from "../../src/core/session/resume.ts";
 import type { SandboxMode, SandboxPolicy } from "../../src/core/sandbox-policy.ts";
 
@@ -229,4 +229,29 @@ describe("the sandbox of a resumed run", () => {
     const under = resumedSandbox({ ...base, cwd: "/tmp/ws", cwdFromFile: true, recorded: { type: "workspace-write", writable_roots: ["/tmp/ws"], network_access: false }, own: own("read-only", false, ["/tmp/ws", "/tmp"]) });
     expect(under).toEqual({ policy: expect.objectContaining({ writableRoots: ["/tmp/ws", "/tmp"] }), warning: undefined });
   });
+});
+
+describe("parseRolloutBytes", () => {
+  const enc = new TextEncoder();
+  const line = (type: string, payload: unknown) => JSON.stringify({ timestamp: "t", type, payload });
+  const good = [
+    line("session_meta", { id: "0199a213-81c0-7800-8aa1-bbab2a035a53", cwd: "/w", name: "n €" }),
+    line("turn_context", { cwd: "/w", model: "m" }),
+    line("response_item", { type: "message", role: "user", content: [{ type: "input_text", text: "héllo 🚀" }] }),
+    line("event_msg", { type: "user_message", message: "héllo" }),
+  ];
+  const cases: Array<[string, Uint8Array]> = [
+    ["plain", enc.encode(`${good.join("\n")}\n`)],
+    ["no final newline, torn last line", enc.encode(`${good.join("\n")}\n{"type":"resp`)],
+    ["a byte order mark at the start", enc.encode(`\uFEFF${good.join("\n")}\n`)],
+    ["a byte order mark starting a later line", enc.encode(`${good[0]}\n\uFEFF${good[1]}\n${good[2]}\n`)],
+    ["CRLF, blank lines and garbage", enc.encode(`${good[0]}\r\n\n  \nnot json\n${good[2]}\r\n`)],
+    ["invalid UTF-8 before a newline", new Uint8Array([...enc.encode(`${good[0]}\n{"a":"`), 0xe2, 0x82, 10, ...enc.encode(`${good[2]}\n`), 0xf0, 0x9f])],
+    ["empty", new Uint8Array(0)],
+  ];
+  for (const [name, bytes] of cases) {
+    test(`reads like parseRollout of the decoded text: ${name}`, () => {
+      expect(parseRolloutBytes(bytes)).toEqual(parseRollout(new TextDecoder().decode(bytes)));
+    });
+  }
 });

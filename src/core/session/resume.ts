@@ -7,7 +7,7 @@ import type { Runtime } from "../runtime.ts";
 import type { SandboxMode, SandboxPolicy } from "../sandbox-policy.ts";
 import { findById, findLatest, isUuid } from "./find.ts";
 import { lockSession, type LockOptions, type SessionLock } from "./lock.ts";
-import { closeDanglingCalls, parseRollout, recordedSandboxPolicy, type RolloutSandboxPolicy } from "./rollout.ts";
+import { closeDanglingCalls, parseRolloutBytes, recordedSandboxPolicy, type RolloutSandboxPolicy } from "./rollout.ts";
 
 export interface ResumeRequest {
   /** A thread id (UUID) or name; absent with --last. */
@@ -74,13 +74,13 @@ export async function loadResumed(
 }
 
 async function readResumed(runtime: Runtime, path: string, req: ResumeRequest, warn: (message: string) => void): Promise<ResumedThread> {
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = new TextDecoder().decode(await runtime.fs.readFile(path));
+    bytes = await runtime.fs.readFile(path);
   } catch (e) {
     throw new OcxError("config", `Cannot read session file ${path}: ${(e as Error).message}`);
   }
-  const loaded = parseRollout(text);
+  const loaded = parseRolloutBytes(bytes);
   for (const s of loaded.skipped) {
     warn(
       s.last

@@ -146,43 +146,69 @@ export function parseRollout(text: string): LoadedRollout {
     if (end === -1) end = text.length;
     const raw = text.slice(start, end);
     start = end + 1;
-    lineNo++;
-    if (raw.trim() === "") continue;
-    let entry: { type?: unknown; payload?: unknown };
-    try {
-      entry = JSON.parse(raw);
-    } catch {
-      out.skipped.push({ line: lineNo, last });
-      continue;
-    }
-    out.lines++;
-    const payload = entry.payload as Record<string, unknown> | undefined;
-    if (!payload || typeof payload !== "object") continue;
-    switch (entry.type) {
-      case "response_item":
-        out.items.push(payload as ResponseItem);
-        break;
-      case "compacted":
-        out.items = historyAfterCompacted(out.items, payload);
-        break;
-      case "session_meta":
-        out.meta ??= payload as unknown as SessionMeta;
-        if (typeof payload.name === "string") out.name = payload.name;
-        break;
-      case "turn_context":
-        out.turnContext = payload as unknown as TurnContext;
-        break;
-      case "event_msg":
-        if (payload.type === "thread_name_updated" && typeof payload.thread_name === "string") out.name = payload.thread_name;
-        if (payload.type === "token_count") {
-          const total = usageFromRecord((payload.info as Record<string, unknown> | null | undefined)?.total_token_usage);
-          if (total) out.usage = total;
-        }
-        if (payload.type === "user_message" && out.firstPrompt === undefined && typeof payload.message === "string") out.firstPrompt = payload.message;
-        break;
-    }
+    readLine(out, raw, ++lineNo, last);
   }
   return out;
+}
+
+const firstLineDecoder = new TextDecoder();
+const lineDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/**
+ * parseRollout of the UTF-8 `bytes`, decoding one line at a time (no string of the whole file):
+ * the same result, since a newline byte never lies inside a character and only the file's start
+ * may lose a byte order mark.
+ */
+export function parseRolloutBytes(bytes: Uint8Array): LoadedRollout {
+  const out: LoadedRollout = { items: [], skipped: [], lines: 0 };
+  let start = 0;
+  let lineNo = 0;
+  while (start < bytes.length) {
+    let end = bytes.indexOf(10, start);
+    const last = end === -1 || end === bytes.length - 1;
+    if (end === -1) end = bytes.length;
+    const raw = (start === 0 ? firstLineDecoder : lineDecoder).decode(bytes.subarray(start, end));
+    start = end + 1;
+    readLine(out, raw, ++lineNo, last);
+  }
+  return out;
+}
+
+function readLine(out: LoadedRollout, raw: string, lineNo: number, last: boolean): void {
+  if (raw.trim() === "") return;
+  let entry: { type?: unknown; payload?: unknown };
+  try {
+    entry = JSON.parse(raw);
+  } catch {
+    out.skipped.push({ line: lineNo, last });
+    return;
+  }
+  out.lines++;
+  const payload = entry.payload as Record<string, unknown> | undefined;
+  if (!payload || typeof payload !== "object") return;
+  switch (entry.type) {
+    case "response_item":
+      out.items.push(payload as ResponseItem);
+      break;
+    case "compacted":
+      out.items = historyAfterCompacted(out.items, payload);
+      break;
+    case "session_meta":
+      out.meta ??= payload as unknown as SessionMeta;
+      if (typeof payload.name === "string") out.name = payload.name;
+      break;
+    case "turn_context":
+      out.turnContext = payload as unknown as TurnContext;
+      break;
+    case "event_msg":
+      if (payload.type === "thread_name_updated" && typeof payload.thread_name === "string") out.name = payload.thread_name;
+      if (payload.type === "token_count") {
+        const total = usageFromRecord((payload.info as Record<string, unknown> | null | undefined)?.total_token_usage);
+        if (total) out.usage = total;
+      }
+      if (payload.type === "user_message" && out.firstPrompt === undefined && typeof payload.message === "string") out.firstPrompt = payload.message;
+      break;
+  }
 }
 
 /**
