@@ -112,7 +112,7 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
     stderr,
     stdin,
     fs: {
-      readFile: async (p, o) => (o?.maxBytes === undefined ? new Uint8Array(await fsp.readFile(p)) : readBounded(p, o.maxBytes)),
+      readFile: async (p, o) => (o?.maxBytes === undefined ? plainBytes(await fsp.readFile(p)) : readBounded(p, o.maxBytes)),
       readTextFile: (p) => fsp.readFile(p, "utf8"),
       writeFile: (p, data, o) => fsp.writeFile(p, data, o?.mode === undefined ? undefined : { mode: o.mode }),
       appendFile: (p, data, o) => fsp.appendFile(p, data, o?.mode === undefined ? undefined : { mode: o.mode }),
@@ -148,6 +148,11 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
       process.exit(code);
     },
   };
+}
+
+/** A plain Uint8Array view of a Buffer's bytes, without copying them (a 52 MB session costs 50 ms to copy). */
+function plainBytes(b: Uint8Array): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /** Reads `path` in chunks, refusing past `maxBytes` (one byte more is read to tell). */
