@@ -9,15 +9,8 @@ import { loadConfig } from "../../src/core/config/load.ts";
 import { emptyUsage } from "../../src/core/events.ts";
 import { formatDuration, parseDuration } from "../../src/core/util/duration.ts";
 import { fakeRuntime } from "../support/fake-runtime.ts";
+import { caught } from "../support/caught.ts";
 
-const caught = (fn: () => unknown): any => {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a throw");
-};
 
 describe("durations", () => {
   test("units, compounds and plain numbers in the caller's unit", () => {

@@ -11,15 +11,8 @@ import { join } from "node:path";
 import { loadConfig } from "../../src/core/config/load.ts";
 import { fakeRuntime } from "../support/fake-runtime.ts";
 import { usage } from "../support/usage.ts";
+import { caught } from "../support/caught.ts";
 
-const caught = (fn: () => unknown): any => {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a throw");
-};
 
 describe("cost", () => {
   test("(input − cached) × input + cached × cached_input + output × output, per million; reasoning is in output", () => {

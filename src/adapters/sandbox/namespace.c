@@ -220,21 +220,28 @@ static void reap(int pid) {
   }
 }
 
+/* "<a><pid><b><num>" into out (pid or num below 0: left out); returns its length. */
+static size_t proc_path(char *out, const char *a, int pid, const char *b, long num) {
+  size_t n = 0;
+  for (const char *c = a; *c; c++) out[n++] = *c;
+  if (pid >= 0) n += put_uint(out + n, (unsigned long)pid);
+  for (const char *c = b; *c; c++) out[n++] = *c;
+  if (num >= 0) n += put_uint(out + n, (unsigned long)num);
+  out[n] = 0;
+  return n;
+}
+
 /*
  * Parent side: the child's uid/gid maps. Root (CAP_SETUID in the parent namespace) maps every
  * id to itself, so ownership looks the same inside; anyone else maps only their own ids.
  * The child waits on `go` until this is done. Returns 0, or -1 with *what set.
  */
 static int write_maps(int pid, int uid, int gid, const char **what) {
-  const char *names[3] = {"setgroups", "uid_map", "gid_map"};
+  const char *names[3] = {"/setgroups", "/uid_map", "/gid_map"};
   for (int k = 0; k < 3; k++) {
     char path[64], map[96];
-    size_t n = 0, m = 0;
-    for (const char *c = "/proc/"; *c; c++) path[n++] = *c;
-    n += put_uint(path + n, (unsigned long)pid);
-    path[n++] = '/';
-    for (const char *c = names[k]; *c; c++) path[n++] = *c;
-    path[n] = 0;
+    size_t m = 0;
+    proc_path(path, "/proc/", pid, names[k], -1);
 
     if (k == 0) {
       if (uid == 0) continue; /* root keeps its supplementary groups */
@@ -606,15 +613,6 @@ static int read_remote_string(const struct supervisor *sup, int pid, u64 addr, c
   return -ENAMETOOLONG;
 }
 
-static size_t proc_path(char *out, const char *a, int pid, const char *b, long num) {
-  size_t n = 0;
-  for (const char *c = a; *c; c++) out[n++] = *c;
-  if (pid >= 0) n += put_uint(out + n, (unsigned long)pid);
-  for (const char *c = b; *c; c++) out[n++] = *c;
-  if (num >= 0) n += put_uint(out + n, (unsigned long)num);
-  out[n] = 0;
-  return n;
-}
 
 /* The caller's file descriptor fd, or its directory dirfd + path, opened O_PATH here; -errno. */
 static int open_target(int pid, long dirfd, const char *path, int nofollow) {
@@ -1087,11 +1085,7 @@ static const int FORWARDED[6] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGU
 /* Outside a pid namespace: SIGKILL whatever the command left behind (reparented to us, the subreaper). */
 static void end_leftovers(int self) {
   char path[64];
-  size_t n = 0;
-  for (const char *c = "/proc/self/task/"; *c; c++) path[n++] = *c;
-  n += put_uint(path + n, (unsigned long)self);
-  for (const char *c = "/children"; *c; c++) path[n++] = *c;
-  path[n] = 0;
+  proc_path(path, "/proc/self/task/", self, "/children", -1);
   for (int round = 0; round < 200; round++) {
     int status;
     while (waitpid(-1, &status, WNOHANG) > 0) {
