@@ -2,7 +2,7 @@
 // line counting, for `yes`-like output ("y\n", a newline every 2 bytes) and log-like text.
 // Prints CPU seconds per GiB (median of N runs, default 5); nothing is asserted.
 //   bun bench/output-buffer.bench.ts [runs]
-import { OutputBuffer } from "../src/core/exec/output-buffer.ts";
+import { OutputBuffer } from "../src/core/process/output-buffer.ts";
 
 const runs = Number(process.argv[2] ?? 5);
 const enc = new TextEncoder();

@@ -12,7 +12,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bunRuntime } from "../src/adapters/bun.ts";
+import { bunRuntime, openLibc } from "../src/adapters/bun.ts";
 import { hostSandbox } from "../src/adapters/sandbox/index.ts";
 import { parsePatch, planPatch } from "../src/core/patch/index.ts";
 import { applyPatch } from "../src/core/tools/apply-patch.ts";
@@ -60,7 +60,7 @@ await measure("plan", () => {
 
 const bin = process.env.OCX_BIN ?? join(import.meta.dir, "..", "dist", "ocx");
 const base = bunRuntime();
-const runtime = existsSync(bin) ? { ...base, sandbox: hostSandbox([bin]) } : base;
+const runtime = existsSync(bin) ? { ...base, sandbox: hostSandbox([bin], openLibc) } : base;
 console.log(`confined writer: ${existsSync(bin) ? bin : "bun src/bin/bun.ts"}`);
 const dir = mkdtempSync(join(tmpdir(), "ocx-bench-patch-"));
 const file = join(dir, "big.txt");

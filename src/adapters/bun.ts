@@ -17,7 +17,7 @@ export function bunRuntime(): Runtime {
     readStdin: () => Bun.stdin.stream(),
     spawn: spawnBun,
     listen: listenBun,
-    sandbox: hostSandbox(selfArgv()),
+    sandbox: hostSandbox(selfArgv(), openLibc),
   });
 }
 
@@ -31,3 +31,6 @@ async function listenBun(opts: ListenOptions) {
   }
   return { port: server.port!, close: () => server.stop(true) };
 }
+
+/** libc through bun:ffi (loaded at the sandbox's first use). */
+export const openLibc = async () => (await import("./sandbox/libc-bun.ts")).openLibc();

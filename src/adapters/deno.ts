@@ -30,7 +30,7 @@ export function denoRuntime(): Runtime {
     readStdin: () => Deno.stdin.readable,
     spawn: spawnNode,
     listen: listenDeno,
-    sandbox: hostSandbox(selfArgv()),
+    sandbox: hostSandbox(selfArgv(), openLibc),
   });
 }
 
@@ -44,3 +44,6 @@ async function listenDeno(opts: ListenOptions) {
   }
   return { port: server.addr.port, close: () => server.shutdown() };
 }
+
+/** libc through Deno.dlopen (loaded at the sandbox's first use). */
+export const openLibc = async () => (await import("./sandbox/libc-deno.ts")).openLibc();

@@ -6,7 +6,8 @@ import { HELPER_ARG } from "../core/sandbox/spec.ts";
 
 if (process.argv[2] === HELPER_ARG) {
   const { runSandboxHelper } = await import("../adapters/sandbox/linux.ts");
-  await runSandboxHelper(process.argv.slice(3));
+  const { openLibc } = await import("../adapters/sandbox/libc-bun.ts");
+  await runSandboxHelper(process.argv.slice(3), async () => openLibc());
 }
 if (process.argv[2] === PATCH_WRITER_ARG) {
   const { runPatchWriter } = await import("../adapters/patch-writer.ts");

@@ -2,11 +2,11 @@
 // until their capability lands) plus ocx's own (ocx-extensions.md).
 import { defineCommand } from "citty";
 import { OcxError } from "../core/errors.ts";
-import { runExec, type ExecOptions } from "../core/exec.ts";
+import { runExec, type ExecOptions } from "../core/run/exec.ts";
 import type { Runtime } from "../core/runtime.ts";
-import type { SandboxMode } from "../core/sandbox-policy.ts";
+import type { SandboxMode } from "../core/sandbox/policy.ts";
 import type { ReviewTarget } from "../core/review/target.ts";
-import { sandboxModes } from "../core/sandbox-policy.ts";
+import { sandboxModes } from "../core/sandbox/policy.ts";
 import { cittyArgs, parseDurationMs, parseFlags, parsePositiveInt, parsePositiveNumber, type FlagTable } from "./flags.ts";
 
 export const EXEC_FLAGS: FlagTable = {

@@ -3,7 +3,7 @@ import { defineCommand } from "citty";
 import { OcxError } from "../core/errors.ts";
 import type { Runtime } from "../core/runtime.ts";
 import { sandboxCheck, sandboxRun } from "../core/sandbox/commands.ts";
-import { sandboxModes, type SandboxMode } from "../core/sandbox-policy.ts";
+import { sandboxModes, type SandboxMode } from "../core/sandbox/policy.ts";
 import { cittyArgs, parseFlags, type FlagTable } from "./flags.ts";
 import { EXEC_FLAGS } from "./exec.ts";
 

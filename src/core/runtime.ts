@@ -6,7 +6,7 @@
 // setTimeout) are shared by every runtime and may be used in core directly; `fetch` is not: it is
 // injected here so tests and adapters decide where requests go.
 
-import type { SandboxCapabilities, SandboxSpec } from "./sandbox/spec.ts";
+import type { SandboxCapabilities, SandboxSpec } from "./sandbox/types.ts";
 
 export interface OutputSink {
   /** Writes text or bytes; ordering is preserved. */

@@ -3,9 +3,9 @@
 import { tmpdir } from "node:os";
 import { existsSync } from "node:fs";
 import type { ItemDetail, ThreadEvent, ThreadItem } from "../../src/core/events.ts";
-import { ProcessManager } from "../../src/core/exec/process-manager.ts";
+import { ProcessManager } from "../../src/core/process/process-manager.ts";
 import type { Runtime } from "../../src/core/runtime.ts";
-import type { SandboxPolicy } from "../../src/core/sandbox-policy.ts";
+import type { SandboxPolicy } from "../../src/core/sandbox/policy.ts";
 import type { ToolContext } from "../../src/core/tools/define-tool.ts";
 
 export const FULL_ACCESS: SandboxPolicy = { mode: "danger-full-access", writableRoots: [], networkAccess: true, bypass: false };

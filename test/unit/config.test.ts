@@ -169,7 +169,7 @@ describe("layers, strict mode and where errors point", () => {
 });
 
 describe("shell_environment_policy", () => {
-  const { applyEnvPolicy } = require("../../src/core/exec/env-policy.ts");
+  const { applyEnvPolicy } = require("../../src/core/process/env-policy.ts");
   const env = { PATH: "/bin", HOME: "/h", MY_API_KEY: "k", GH_TOKEN: "t", OTHER: "o", Secret_thing: "s" };
   test("inherit all by default, no default excludes", () => {
     expect(applyEnvPolicy(env)).toEqual(env);

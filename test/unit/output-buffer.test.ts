@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { OutputBuffer, approxTokens, countNewlines, truncationMarker } from "../../src/core/exec/output-buffer.ts";
+import { OutputBuffer, approxTokens, countNewlines, truncationMarker } from "../../src/core/process/output-buffer.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

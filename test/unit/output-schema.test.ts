@@ -8,7 +8,7 @@ import {
   parseOutputSchema,
   schemaDraft,
   validateAnswer,
-} from "../../src/core/output-schema.ts";
+} from "../../src/core/run/output-schema.ts";
 
 type Json = Record<string, unknown>;
 

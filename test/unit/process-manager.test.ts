@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { tmpdir } from "node:os";
 import { spawnBun } from "../../src/adapters/bun-spawn.ts";
-import { MAX_SESSIONS, PRUNED_REASON, ProcessManager, UnknownSessionError, type SessionEnd } from "../../src/core/exec/process-manager.ts";
+import { MAX_SESSIONS, PRUNED_REASON, ProcessManager, UnknownSessionError, type SessionEnd } from "../../src/core/process/process-manager.ts";
 import type { Runtime, SpawnOptions } from "../../src/core/runtime.ts";
 import { writeStdinTool } from "../../src/core/tools/write-stdin.ts";
 import { toolHarness } from "../support/tool-context.ts";

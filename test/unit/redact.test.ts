@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { OutputBuffer } from "../../src/core/exec/output-buffer.ts";
+import { OutputBuffer } from "../../src/core/process/output-buffer.ts";
 import { createRedactor, REDACTED, redactingSink } from "../../src/core/redact.ts";
 import { capture } from "../support/fake-runtime.ts";
 

@@ -3,7 +3,7 @@ import * as v from "valibot";
 import { runTurn, type TurnOptions, type TurnResult } from "../../src/core/agent/run-turn.ts";
 import { OcxError } from "../../src/core/errors.ts";
 import { type ThreadEvent, type Usage } from "../../src/core/events.ts";
-import type { ProcessManager } from "../../src/core/exec/process-manager.ts";
+import type { ProcessManager } from "../../src/core/process/process-manager.ts";
 import {
   ModelError,
   type ModelClient,
@@ -12,7 +12,7 @@ import {
   type StreamPart,
 } from "../../src/core/model/types.ts";
 import type { Runtime } from "../../src/core/runtime.ts";
-import type { SandboxPolicy } from "../../src/core/sandbox-policy.ts";
+import type { SandboxPolicy } from "../../src/core/sandbox/policy.ts";
 import { defineTool, ToolError, type Tool } from "../../src/core/tools/define-tool.ts";
 import { usage } from "../support/usage.ts";
 

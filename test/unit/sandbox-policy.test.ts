@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { PROTECTED_DIRS, writeDenial, type SandboxPolicy, type WriteDenial } from "../../src/core/sandbox-policy.ts";
+import { PROTECTED_DIRS, writeDenial, type SandboxPolicy, type WriteDenial } from "../../src/core/sandbox/policy.ts";
 
 const policy = (mode: SandboxPolicy["mode"], writableRoots: string[] = [], bypass = false): SandboxPolicy => ({
   mode,

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import type { SandboxPolicy } from "../../src/core/sandbox-policy.ts";
+import type { SandboxPolicy } from "../../src/core/sandbox/policy.ts";
 import {
   NO_VIEW,
   DEVICE_FILES,

@@ -5,7 +5,7 @@ import { ExitCode, OcxError } from "../../src/core/errors.ts";
 import type { Runtime } from "../../src/core/runtime.ts";
 import { confinedArgv } from "../../src/core/sandbox/confine.ts";
 import { unenforceableReason, type SandboxCapabilities } from "../../src/core/sandbox/spec.ts";
-import type { SandboxMode, SandboxPolicy } from "../../src/core/sandbox-policy.ts";
+import type { SandboxMode, SandboxPolicy } from "../../src/core/sandbox/policy.ts";
 
 // What the sandbox adapter's probe reports on Windows.
 const windowsCaps: SandboxCapabilities = { platform: "win32", landlockAbi: null, seccomp: false, seatbelt: false, carveOuts: false, problems: [] };

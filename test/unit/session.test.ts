@@ -7,7 +7,7 @@ import { findById, findLatest, listRolloutFiles } from "../../src/core/session/f
 import { createRedactor } from "../../src/core/redact.ts";
 import { closeDanglingCalls, parseRollout, parseRolloutBytes, rolloutRelativePath, RolloutWriter, threadIdOfFile } from "../../src/core/session/rollout.ts";
 import { overridesKey, resumedSandbox } from "../../src/core/session/resume.ts";
-import type { SandboxMode, SandboxPolicy } from "../../src/core/sandbox-policy.ts";
+import type { SandboxMode, SandboxPolicy } from "../../src/core/sandbox/policy.ts";
 
 const runtime = bunRuntime();
 const dirs: string[] = [];

@@ -5,17 +5,21 @@ import { existsSync } from "node:fs";
 import type { SandboxPort } from "../../core/runtime.ts";
 import { seatbeltProfile } from "../../core/sandbox/seatbelt.ts";
 import { helperArgv, type SandboxCapabilities } from "../../core/sandbox/spec.ts";
+import type { OpenLibc } from "./libc.ts";
 
 const SANDBOX_EXEC = "/usr/bin/sandbox-exec";
 
-/** `selfArgv` starts this program again (the compiled binary alone, or runtime + entry file). */
-export function hostSandbox(selfArgv: readonly string[]): SandboxPort {
+/**
+ * `selfArgv` starts this program again (the compiled binary alone, or runtime + entry file);
+ * `openLibc` is the runtime's FFI binding of libc (loaded at the first use).
+ */
+export function hostSandbox(selfArgv: readonly string[], openLibc: OpenLibc): SandboxPort {
   let probed: Promise<SandboxCapabilities> | undefined;
   let carveOuts: Promise<Pick<SandboxCapabilities, "carveOuts" | "freshProc" | "privatePts" | "supervisor" | "runner" | "problems">> | undefined;
   let hardened: Promise<string | null> | undefined;
   return {
     async probe(opts) {
-      const caps = await (probed ??= probe());
+      const caps = await (probed ??= probe(openLibc));
       if (!opts?.carveOuts || caps.carveOuts !== null) return caps;
       const extra = await (carveOuts ??= probeCarveOuts());
       return { ...caps, ...extra, problems: [...caps.problems, ...extra.problems] };
@@ -31,7 +35,7 @@ export function hostSandbox(selfArgv: readonly string[]): SandboxPort {
       releasePlaceholders(paths);
     },
     hardenSelf() {
-      return (hardened ??= process.platform === "linux" ? notDumpable() : Promise.resolve(null));
+      return (hardened ??= process.platform === "linux" ? notDumpable(openLibc) : Promise.resolve(null));
     },
   };
 }
@@ -39,10 +43,9 @@ export function hostSandbox(selfArgv: readonly string[]): SandboxPort {
 const PR_SET_DUMPABLE = 4;
 
 /** prctl(PR_SET_DUMPABLE, 0): loads the FFI binding only now, right before the first command. */
-async function notDumpable(): Promise<string | null> {
+async function notDumpable(openLibc: OpenLibc): Promise<string | null> {
   try {
-    const { loadLibc } = await import("./libc.ts");
-    const libc = await loadLibc();
+    const libc = await openLibc();
     if (libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) === 0) return null;
     return `prctl(PR_SET_DUMPABLE): ${libc.strerror(libc.errno())}`;
   } catch (e) {
@@ -50,10 +53,10 @@ async function notDumpable(): Promise<string | null> {
   }
 }
 
-async function probe(): Promise<SandboxCapabilities> {
+async function probe(openLibc: OpenLibc): Promise<SandboxCapabilities> {
   if (process.platform === "linux") {
     const { probeLinux } = await import("./linux.ts");
-    return probeLinux();
+    return probeLinux(openLibc);
   }
   const caps: SandboxCapabilities = { platform: process.platform, landlockAbi: null, seccomp: false, seatbelt: false, carveOuts: false, problems: [] };
   if (process.platform === "darwin") caps.seatbelt = caps.carveOuts = existsSync(SANDBOX_EXEC);

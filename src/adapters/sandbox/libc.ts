@@ -34,8 +34,8 @@ export function cArray(libc: Pick<Libc, "addressOf">, items: readonly string[], 
   return ptrs;
 }
 
-/** Loads the binding of the runtime this process runs on. */
-export async function loadLibc(): Promise<Libc> {
-  const mod = "Bun" in globalThis ? await import("./libc-bun.ts") : await import("./libc-deno.ts");
-  return mod.openLibc();
-}
+/**
+ * Opens the binding of the runtime this process runs on. The entry (src/bin/*.ts, through its
+ * runtime adapter) picks one; the port never imports its implementations.
+ */
+export type OpenLibc = () => Promise<Libc>;

@@ -7,7 +7,7 @@
 // call runs on the JS main thread, which is the thread that execs or clones (Landlock,
 // no_new_privs and capabilities are per thread).
 import { lstatSync, readdirSync, realpathSync, statSync, type Dirent } from "node:fs";
-import { PROTECTED_DIRS } from "../../core/sandbox-policy.ts";
+import { PROTECTED_DIRS } from "../../core/sandbox/policy.ts";
 import {
   FS,
   grantedFs,
@@ -33,7 +33,7 @@ import {
   type BpfInsn,
 } from "../../core/sandbox/seccomp.ts";
 import { DEVICE_FILES, LANDLOCK_NET_ABI, parseHelperArgs, type SandboxCapabilities, type SandboxSpec } from "../../core/sandbox/spec.ts";
-import { cArray, cstr, loadLibc, type Libc } from "./libc.ts";
+import { cArray, cstr, type Libc, type OpenLibc } from "./libc.ts";
 
 const PR_SET_PDEATHSIG = 1;
 const PR_SET_SECCOMP = 22;
@@ -65,7 +65,7 @@ const fail = (l: Libc, what: string): never => {
 };
 
 /** What this kernel offers; cheap (two syscalls), nothing is changed in this process. */
-export async function probeLinux(): Promise<SandboxCapabilities> {
+export async function probeLinux(loadLibc: OpenLibc): Promise<SandboxCapabilities> {
   const caps: SandboxCapabilities = { platform: "linux", landlockAbi: null, seccomp: false, seatbelt: false, carveOuts: null, problems: [] };
   let l: Libc;
   try {
@@ -360,7 +360,7 @@ function realHidden(paths: readonly string[]): string[] {
 }
 
 /** danger-full-access under the init: nothing confined, nothing left behind. Never returns. */
-async function runUnconfined(argv: string[]): Promise<never> {
+async function runUnconfined(argv: string[], loadLibc: OpenLibc): Promise<never> {
   const l = await loadLibc();
   l.prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (process.ppid === 1) return confineFailed("ocx ended before the command started");
@@ -386,7 +386,7 @@ async function runUnconfined(argv: string[]): Promise<never> {
 }
 
 /** The helper: `args` are what follows `__sandbox`. Never returns. */
-export async function runSandboxHelper(args: string[]): Promise<never> {
+export async function runSandboxHelper(args: string[], loadLibc: OpenLibc): Promise<never> {
   const parsed = parseHelperArgs(args);
   if (typeof parsed === "string") {
     process.stderr.write(`ocx sandbox: ${parsed}\n`);
@@ -399,7 +399,7 @@ export async function runSandboxHelper(args: string[]): Promise<never> {
     const { holdPlaceholders } = await import("./namespace.ts");
     placeholders = holdPlaceholders(spec.readOnly.filter((p) => PROTECTED_DIRS.includes(p.slice(p.lastIndexOf("/") + 1))));
   }
-  if (spec.unconfined) return runUnconfined(argv);
+  if (spec.unconfined) return runUnconfined(argv, loadLibc);
   const readOnly = readOnlyTargets(spec.readOnly);
   const hidden = realHidden(spec.hide);
   const keep: unknown[] = [];

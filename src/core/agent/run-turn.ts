@@ -2,7 +2,7 @@
 // repeat until the model answers without calling a tool. It emits events; it never prints.
 import { addUsage, emptyUsage, type EmitDetail, type EmitEvent, type ThreadItem, type Usage } from "../events.ts";
 import { OcxError, describeError, isOcxError } from "../errors.ts";
-import type { ProcessManager } from "../exec/process-manager.ts";
+import type { ProcessManager } from "../process/process-manager.ts";
 import {
   ModelError,
   type ModelClient,
@@ -11,7 +11,7 @@ import {
   type ToolSpec,
 } from "../model/types.ts";
 import type { Runtime } from "../runtime.ts";
-import type { SandboxPolicy } from "../sandbox-policy.ts";
+import type { SandboxPolicy } from "../sandbox/policy.ts";
 import type { Tool, ToolContext, TurnScope } from "../tools/define-tool.ts";
 import { StreamRetries, sleep } from "../model/retry.ts";
 import type { TurnBudget } from "./budgets.ts";

@@ -5,7 +5,7 @@
 import type { ThreadItem } from "../events.ts";
 import { describeError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
-import type { SandboxPolicy } from "../sandbox-policy.ts";
+import type { SandboxPolicy } from "../sandbox/policy.ts";
 import { confinedArgv } from "../sandbox/confine.ts";
 import { matcherRegExp, trustHash, type HookEvent, type HookHandler } from "./config.ts";
 

@@ -5,7 +5,7 @@ import { describeError } from "../errors.ts";
 import type { ResponseItem } from "../model/types.ts";
 import { AGENTS_MARKER } from "../prompt/project-docs.ts";
 import type { Runtime } from "../runtime.ts";
-import type { SandboxPolicy } from "../sandbox-policy.ts";
+import type { SandboxPolicy } from "../sandbox/policy.ts";
 import { confinedArgv } from "../sandbox/confine.ts";
 import { itemText } from "../agent/items.ts";
 

@@ -8,7 +8,7 @@ import { resolve } from "pathe";
 import type { McpServerConfig } from "../config/schema.ts";
 import { describeError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
-import type { SandboxPolicy } from "../sandbox-policy.ts";
+import type { SandboxPolicy } from "../sandbox/policy.ts";
 import { confinedArgv } from "../sandbox/confine.ts";
 import { OCX_VERSION } from "../version.ts";
 import { ChildTransport } from "./child-transport.ts";

@@ -1,6 +1,6 @@
 // The <environment_context> user message (contract section 6.2): where the agent runs and what
 // the sandbox allows, so the model knows its limits.
-import type { SandboxPolicy } from "../sandbox-policy.ts";
+import type { SandboxPolicy } from "../sandbox/policy.ts";
 import type { MessageItem } from "../model/types.ts";
 
 export interface EnvironmentInfo {

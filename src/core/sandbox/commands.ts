@@ -2,11 +2,11 @@
 // under a policy, exactly as the agent's commands run).
 import { loadConfig } from "../config/load.ts";
 import { DEFAULT_PROVIDER } from "../config/providers.ts";
-import { commandEnv } from "../exec/env-policy.ts";
-import { exitCodeOf } from "../exec/process-manager.ts";
+import { commandEnv } from "../process/env-policy.ts";
+import { exitCodeOf } from "../process/process-manager.ts";
 import { ExitCode, OcxError, describeError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
-import { markNetwork, PROTECTED_DIRS, resolveSandboxPolicy, sandboxModes, type SandboxChoice } from "../sandbox-policy.ts";
+import { markNetwork, PROTECTED_DIRS, resolveSandboxPolicy, sandboxModes, type SandboxChoice } from "./policy.ts";
 import { codexHome, resolveWorkdir } from "../workspace.ts";
 import { confinedArgv, hostCapabilities, releaseSandbox } from "./confine.ts";
 import { linuxGuarantees, type Guarantee } from "./guarantees.ts";

@@ -2,7 +2,7 @@
 // wrapped by the host's sandbox, or not at all (exit 5) when the host cannot enforce the policy.
 import { OcxError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
-import { PROTECTED_DIRS, type SandboxPolicy } from "../sandbox-policy.ts";
+import { PROTECTED_DIRS, type SandboxPolicy } from "./policy.ts";
 import { sandboxSpec, unconfinedSpec, unenforceableReason, type SandboxCapabilities } from "./spec.ts";
 
 /**

@@ -1,6 +1,6 @@
 // What the sandbox promises a command, item by item, and whether this host keeps each promise:
 // the list `ocx sandbox check` prints. Pure: derived from the measured SandboxCapabilities.
-import { PROTECTED_DIRS } from "../sandbox-policy.ts";
+import { PROTECTED_DIRS } from "./policy.ts";
 import { LANDLOCK_SCOPE_ABI } from "./landlock.ts";
 import { LANDLOCK_NET_ABI, type SandboxCapabilities } from "./spec.ts";
 

@@ -4,7 +4,7 @@ import { OcxError } from "../errors.ts";
 import { emptyUsage, type Usage } from "../events.ts";
 import type { ResponseItem } from "../model/types.ts";
 import type { Runtime } from "../runtime.ts";
-import type { SandboxMode, SandboxPolicy } from "../sandbox-policy.ts";
+import type { SandboxMode, SandboxPolicy } from "../sandbox/policy.ts";
 import { findById, findLatest, isUuid } from "./find.ts";
 import { lockSession, type LockOptions, type SessionLock } from "./lock.ts";
 import { closeDanglingCalls, parseRolloutBytes, recordedSandboxPolicy, type RolloutSandboxPolicy } from "./rollout.ts";

@@ -8,7 +8,7 @@ import type { ResponseItem } from "../model/types.ts";
 import type { Usage } from "../events.ts";
 import { usageFromRecord } from "../agent/usage.ts";
 import type { Redactor } from "../redact.ts";
-import { sandboxModes, type SandboxPolicy } from "../sandbox-policy.ts";
+import { sandboxModes, type SandboxPolicy } from "../sandbox/policy.ts";
 import { historyAfterCompacted } from "../agent/compaction.ts";
 
 export type RolloutLineType = "session_meta" | "turn_context" | "response_item" | "event_msg" | "compacted";

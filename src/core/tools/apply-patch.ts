@@ -22,7 +22,7 @@ import {
 import { PATCH_WRITER_ARG, parseResult, performSteps, type WriteResult, type WriteStep } from "../patch/write.ts";
 import type { Runtime } from "../runtime.ts";
 import { confinedArgv } from "../sandbox/confine.ts";
-import { writeDenial, type WriteDenial } from "../sandbox-policy.ts";
+import { writeDenial, type WriteDenial } from "../sandbox/policy.ts";
 import { defineTool, type Tool, type ToolContext } from "./define-tool.ts";
 
 const DESCRIPTION =

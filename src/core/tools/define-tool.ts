@@ -4,8 +4,8 @@ import * as v from "valibot";
 import type { EmitDetail, EmitEvent, ThreadItem } from "../events.ts";
 import type { Runtime } from "../runtime.ts";
 import type { ToolSpec } from "../model/types.ts";
-import type { SandboxPolicy } from "../sandbox-policy.ts";
-import type { ProcessManager } from "../exec/process-manager.ts";
+import type { SandboxPolicy } from "../sandbox/policy.ts";
+import type { ProcessManager } from "../process/process-manager.ts";
 import type { CallKind } from "../agent/call-scheduler.ts";
 
 export interface ToolContext {

@@ -4,7 +4,7 @@ import * as v from "valibot";
 import { resolve } from "pathe";
 import { OcxError, describeError } from "../errors.ts";
 import type { CommandExecutionItem } from "../events.ts";
-import type { PollResult, SessionEnd } from "../exec/process-manager.ts";
+import type { PollResult, SessionEnd } from "../process/process-manager.ts";
 import { confinedArgv } from "../sandbox/confine.ts";
 import { randomHex } from "../util/random.ts";
 import { shellJoin } from "../util/shell-quote.ts";

@@ -5,7 +5,7 @@
 import type { Config } from "../config/schema.ts";
 import type { ModelClient, ModelRequest, ProviderInfo } from "../model/types.ts";
 import { ModelError } from "../model/types.ts";
-import type { SandboxPolicy } from "../sandbox-policy.ts";
+import type { SandboxPolicy } from "../sandbox/policy.ts";
 import type { Tool } from "./define-tool.ts";
 
 export type WebSearchMode = "disabled" | "cached" | "live";

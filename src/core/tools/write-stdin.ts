@@ -1,7 +1,7 @@
 // write_stdin: types into a command started by exec_command (or just waits for more of its
 // output) and answers in the same format as exec_command.
 import * as v from "valibot";
-import { MAX_SESSIONS, StdinWriteError, UnknownSessionError } from "../exec/process-manager.ts";
+import { MAX_SESSIONS, StdinWriteError, UnknownSessionError } from "../process/process-manager.ts";
 import { ToolError, defineTool } from "./define-tool.ts";
 import { DEFAULT_MAX_OUTPUT_TOKENS, MAX_YIELD_TIME_MS, MIN_YIELD_TIME_MS, clamp, formatExecOutput } from "./exec-command.ts";
 

@@ -23,7 +23,7 @@ import { bunRuntime } from "../../../src/adapters/bun.ts";
 import { OcxError } from "../../../src/core/errors.ts";
 import type { FileChangeItem, ItemDetail } from "../../../src/core/events.ts";
 import type { Runtime, SpawnOptions } from "../../../src/core/runtime.ts";
-import type { SandboxPolicy } from "../../../src/core/sandbox-policy.ts";
+import type { SandboxPolicy } from "../../../src/core/sandbox/policy.ts";
 import {
   OUTSIDE_REJECTION,
   READ_ONLY_REJECTION,

@@ -5,7 +5,7 @@
 import { credentialEnvVars } from "../config/providers.ts";
 import type { Config } from "../config/schema.ts";
 import type { Runtime } from "../runtime.ts";
-import { markNetwork, type SandboxPolicy } from "../sandbox-policy.ts";
+import { markNetwork, type SandboxPolicy } from "../sandbox/policy.ts";
 
 type Policy = NonNullable<Config["shell_environment_policy"]>;
 

@@ -1,52 +1,52 @@
 // `ocx exec`: resolve everything a run needs, run one turn, report it. Returns the exit code;
 // expected failures before the turn starts throw OcxError.
 import { basename, dirname, join, resolve } from "pathe";
-import { abortOnTimeout, resolveBudgets, turnBudget, type BudgetFlags } from "./agent/budgets.ts";
-import { runTurn } from "./agent/run-turn.ts";
-import { autoCompactLimit } from "./agent/compaction.ts";
-import type { CompactionRecord } from "./agent/compactor.ts";
-import { loadConfig } from "./config/load.ts";
-import { DEFAULT_MODEL, DEFAULT_PROVIDER, credentialEnvVars, resolveProvider } from "./config/providers.ts";
-import type { Config } from "./config/schema.ts";
-import { abortOnInterrupt, ExitCode, OcxError, describeError, isOcxError } from "./errors.ts";
-import { emptyUsage, type ThreadEvent, type ThreadItem } from "./events.ts";
-import { costUsd, resolvePrice, UsageMeter } from "./agent/usage.ts";
-import { ProcessManager } from "./exec/process-manager.ts";
-import { createChatClient } from "./model/chat.ts";
-import { createResponsesClient } from "./model/responses.ts";
-import type { ModelClient, ProviderInfo, ResponseItem } from "./model/types.ts";
-import { humanProcessor } from "./output/human.ts";
-import { jsonlProcessor } from "./output/jsonl.ts";
-import type { OutputProcessor } from "./output/processor.ts";
-import { BASE_INSTRUCTIONS } from "./prompt/base-instructions.ts";
-import { environmentContextText, localDate, userMessage } from "./prompt/environment-context.ts";
-import { imageParts } from "./prompt/images.ts";
-import { readPrompt } from "./prompt/read-prompt.ts";
-import { FileTooLargeError, type OutputSink, type Runtime } from "./runtime.ts";
-import { describeSandbox, markNetwork, resolveSandboxPolicy, type SandboxMode, type SandboxPolicy } from "./sandbox-policy.ts";
-import { execCommandTool } from "./tools/exec-command.ts";
-import { releaseSandbox } from "./sandbox/confine.ts";
-import { writeStdinTool } from "./tools/write-stdin.ts";
-import { applyPatchCustomTool, applyPatchFunctionTool } from "./tools/apply-patch.ts";
-import { updatePlanTool } from "./tools/update-plan.ts";
-import { viewImageTool } from "./tools/view-image.ts";
-import { webSearchFor, withoutRefusedWebSearch } from "./tools/web-search.ts";
-import type { ReviewTarget } from "./review/target.ts";
-import type { Tool } from "./tools/define-tool.ts";
-import { uuidv7 } from "./util/uuid.ts";
-import { formatBytes } from "./util/format.ts";
-import { loadResumed, overridesKey, resumedSandbox, type ResumedThread, type ResumeRequest } from "./session/resume.ts";
-import { RolloutWriter, rolloutRelativePath, rolloutSandboxPolicy } from "./session/rollout.ts";
-import { copyThread } from "./session/fork.ts";
-import { DEFAULT_SESSION_LOCK_WAIT_MS, lockSession, type LockOptions, type SessionLock } from "./session/lock.ts";
-import { OCX_VERSION } from "./version.ts";
-import { OSS_DEFAULT_MODEL, ossProvider, probeLocalServer } from "./config/oss.ts";
-import { commandEnv } from "./exec/env-policy.ts";
-import { AGENTS_MARKER, agentsMessage, loadProjectDocs } from "./prompt/project-docs.ts";
-import { checkedCodexHome, defaultShell, gitRoot, resolveWorkdir } from "./workspace.ts";
-import { createRedactor, redactingSink, type Redactor } from "./redact.ts";
-import { authFileSecrets } from "./auth/storage.ts";
-import { startHooks } from "./hooks/start.ts";
+import { abortOnTimeout, resolveBudgets, turnBudget, type BudgetFlags } from "../agent/budgets.ts";
+import { runTurn } from "../agent/run-turn.ts";
+import { autoCompactLimit } from "../agent/compaction.ts";
+import type { CompactionRecord } from "../agent/compactor.ts";
+import { loadConfig } from "../config/load.ts";
+import { DEFAULT_MODEL, DEFAULT_PROVIDER, credentialEnvVars, resolveProvider } from "../config/providers.ts";
+import type { Config } from "../config/schema.ts";
+import { abortOnInterrupt, ExitCode, OcxError, describeError, isOcxError } from "../errors.ts";
+import { emptyUsage, type ThreadEvent, type ThreadItem } from "../events.ts";
+import { costUsd, resolvePrice, UsageMeter } from "../agent/usage.ts";
+import { ProcessManager } from "../process/process-manager.ts";
+import { createChatClient } from "../model/chat.ts";
+import { createResponsesClient } from "../model/responses.ts";
+import type { ModelClient, ProviderInfo, ResponseItem } from "../model/types.ts";
+import { humanProcessor } from "../output/human.ts";
+import { jsonlProcessor } from "../output/jsonl.ts";
+import type { OutputProcessor } from "../output/processor.ts";
+import { BASE_INSTRUCTIONS } from "../prompt/base-instructions.ts";
+import { environmentContextText, localDate, userMessage } from "../prompt/environment-context.ts";
+import { imageParts } from "../prompt/images.ts";
+import { readPrompt } from "../prompt/read-prompt.ts";
+import { FileTooLargeError, type OutputSink, type Runtime } from "../runtime.ts";
+import { describeSandbox, markNetwork, resolveSandboxPolicy, type SandboxMode, type SandboxPolicy } from "../sandbox/policy.ts";
+import { execCommandTool } from "../tools/exec-command.ts";
+import { releaseSandbox } from "../sandbox/confine.ts";
+import { writeStdinTool } from "../tools/write-stdin.ts";
+import { applyPatchCustomTool, applyPatchFunctionTool } from "../tools/apply-patch.ts";
+import { updatePlanTool } from "../tools/update-plan.ts";
+import { viewImageTool } from "../tools/view-image.ts";
+import { webSearchFor, withoutRefusedWebSearch } from "../tools/web-search.ts";
+import type { ReviewTarget } from "../review/target.ts";
+import type { Tool } from "../tools/define-tool.ts";
+import { uuidv7 } from "../util/uuid.ts";
+import { formatBytes } from "../util/format.ts";
+import { loadResumed, overridesKey, resumedSandbox, type ResumedThread, type ResumeRequest } from "../session/resume.ts";
+import { RolloutWriter, rolloutRelativePath, rolloutSandboxPolicy } from "../session/rollout.ts";
+import { copyThread } from "../session/fork.ts";
+import { DEFAULT_SESSION_LOCK_WAIT_MS, lockSession, type LockOptions, type SessionLock } from "../session/lock.ts";
+import { OCX_VERSION } from "../version.ts";
+import { OSS_DEFAULT_MODEL, ossProvider, probeLocalServer } from "../config/oss.ts";
+import { commandEnv } from "../process/env-policy.ts";
+import { AGENTS_MARKER, agentsMessage, loadProjectDocs } from "../prompt/project-docs.ts";
+import { checkedCodexHome, defaultShell, gitRoot, resolveWorkdir } from "../workspace.ts";
+import { createRedactor, redactingSink, type Redactor } from "../redact.ts";
+import { authFileSecrets } from "../auth/storage.ts";
+import { startHooks } from "../hooks/start.ts";
 
 
 export interface ExecOptions {
@@ -160,7 +160,7 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
   }
   // `exec review` (loaded only then): its target's prompt, its instructions, its answer formatted
   // (unless --output-schema asked for JSON of its own).
-  const review = opts.review && (await import("./review/index.ts"));
+  const review = opts.review && (await import("../review/index.ts"));
   if (review && opts.review!.kind !== "custom") {
     if (!root) throw new OcxError("config", `Cannot review: ${cwd} is not inside a git repository`);
     prompt = (await review.reviewPrompt(runtime, cwd, opts.review!)) ?? prompt;
@@ -366,7 +366,7 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
     await writeLastMessage(runtime, opts.outputLastMessage, last === undefined ? undefined : redactor.text(last), out, stderr);
   }
   if (result.ok && config.notify?.length) {
-    const { runNotify, userPrompts } = await import("./hooks/notify.ts");
+    const { runNotify, userPrompts } = await import("../hooks/notify.ts");
     const last = result.lastAgentMessage;
     await runNotify(runtime, config.notify, {
       threadId,
@@ -504,7 +504,7 @@ function sessionLockOptions(config: Config, warn: (m: string) => void): LockOpti
 async function startMcp(runtime: Runtime, config: Config, cwd: string, stderr: OutputSink, warn: (m: string) => void) {
   const servers = Object.entries(config.mcp_servers ?? {}).filter(([, c]) => c.enabled !== false);
   if (servers.length === 0) return undefined;
-  const { startMcpServers } = await import("./mcp/start.ts");
+  const { startMcpServers } = await import("../mcp/start.ts");
   const debug = Boolean(runtime.env("OCX_DEBUG"));
   return startMcpServers(Object.fromEntries(servers), {
     runtime,

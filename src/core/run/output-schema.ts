@@ -5,7 +5,7 @@
 // user's ORIGINAL schema with @cfworker/json-schema.
 // That library neither reads `$schema` nor checks the schema itself: both happen here.
 import { Validator, dereference, type Schema, type SchemaDraft, type OutputUnit } from "@cfworker/json-schema";
-import { OcxError, describeError } from "./errors.ts";
+import { OcxError, describeError } from "../errors.ts";
 
 export type { SchemaDraft };
 type JsonObject = Record<string, unknown>;

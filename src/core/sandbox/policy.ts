@@ -2,9 +2,9 @@
 // touches the system, and described to the model in <environment_context>.
 
 import { resolve } from "pathe";
-import type { Config } from "./config/schema.ts";
-import type { Runtime } from "./runtime.ts";
-import { codexHome } from "./workspace.ts";
+import type { Config } from "../config/schema.ts";
+import type { Runtime } from "../runtime.ts";
+import { codexHome } from "../workspace.ts";
 
 export type SandboxMode = "read-only" | "workspace-write" | "danger-full-access";
 
