@@ -43,3 +43,44 @@ test("the purity scan catches a leak", () => {
   const hits = FORBIDDEN.filter(([re]) => sample.split("\n").some((l) => re.test(l)));
   expect(hits.map(([, why]) => why)).toEqual(["imports a runtime module", "touches the process global"]);
 });
+
+/** Relative imports of a source file (static, type-only and dynamic), resolved to paths. */
+function importsOf(file: string, text: string): string[] {
+  const re = /(?:import|export)\s[^"';]*?from\s*["'](\.{1,2}\/[^"']+)["']|import\(\s*["'](\.{1,2}\/[^"']+)["']\s*\)/g;
+  return [...code(text).matchAll(re)].map((m) => join(file, "..", m[1] ?? m[2]!));
+}
+
+/** Every import cycle among `graph`'s files, each as the list of files it passes through. */
+function cycles(graph: Map<string, string[]>): string[][] {
+  const found: string[][] = [];
+  const state = new Map<string, "open" | "done">();
+  const path: string[] = [];
+  const visit = (f: string) => {
+    state.set(f, "open");
+    path.push(f);
+    for (const g of graph.get(f) ?? []) {
+      if (!graph.has(g)) continue;
+      if (state.get(g) === "open") found.push([...path.slice(path.indexOf(g)), g]);
+      else if (!state.has(g)) visit(g);
+    }
+    path.pop();
+    state.set(f, "done");
+  };
+  for (const f of graph.keys()) if (!state.has(f)) visit(f);
+  return found;
+}
+
+test("src has no import cycles (the ports import nothing above them)", () => {
+  const graph = new Map(files("src").map((f) => [f, importsOf(f, readFileSync(f, "utf8"))] as const));
+  expect(graph.size).toBeGreaterThan(50);
+  expect(cycles(graph).map((c) => c.join(" -> "))).toEqual([]);
+});
+
+test("the cycle scan catches a cycle, also through a type-only or dynamic import", () => {
+  const graph = new Map([
+    ["src/core/runtime.ts", importsOf("src/core/runtime.ts", 'import type { S } from "./sandbox/spec.ts";')],
+    ["src/core/sandbox/spec.ts", importsOf("src/core/sandbox/spec.ts", 'const m = await import("../runtime.ts");')],
+    ["src/core/leaf.ts", []],
+  ]);
+  expect(cycles(graph)).toEqual([["src/core/runtime.ts", "src/core/sandbox/spec.ts", "src/core/runtime.ts"]]);
+});

@@ -3,7 +3,7 @@
 // Stop hooks are handed to the turn.
 import type { Config } from "../config/schema.ts";
 import type { ThreadEvent } from "../events.ts";
-import type { ExecOptions } from "../run/exec.ts";
+import type { ExecOptions } from "../run/options.ts";
 import type { Runtime } from "../runtime.ts";
 import { resolveSandboxPolicy, type SandboxPolicy } from "../sandbox/policy.ts";
 import { discoverHooks, trustedHashes } from "./config.ts";

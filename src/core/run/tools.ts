@@ -1,0 +1,101 @@
+// The tools a run offers the model, and the model client it talks to.
+import type { UsageMeter } from "../agent/usage.ts";
+import type { Config } from "../config/schema.ts";
+import { isOcxError } from "../errors.ts";
+import { createChatClient } from "../model/chat.ts";
+import { createResponsesClient } from "../model/responses.ts";
+import type { ModelClient, ProviderInfo } from "../model/types.ts";
+import type { Redactor } from "../redact.ts";
+import type { Runtime } from "../runtime.ts";
+import { applyPatchCustomTool, applyPatchFunctionTool } from "../tools/apply-patch.ts";
+import type { Tool } from "../tools/define-tool.ts";
+import { execCommandTool } from "../tools/exec-command.ts";
+import { updatePlanTool } from "../tools/update-plan.ts";
+import { viewImageTool } from "../tools/view-image.ts";
+import { webSearchFor, withoutRefusedWebSearch } from "../tools/web-search.ts";
+import { writeStdinTool } from "../tools/write-stdin.ts";
+import { OCX_VERSION } from "../version.ts";
+import type { RunSetup } from "./resolve.ts";
+
+/**
+ * The turn's tools, each answering the model redacted: the built-in ones (a review's own set),
+ * the MCP servers' tools, and the provider's hosted web search, offered last (a provider that
+ * cannot have it is told once).
+ */
+export function runTools(run: RunSetup, mcpTools: Tool[]): Tool[] {
+  const webSearch = run.opts.review ? {} : webSearchFor(run.config, run.provider, run.sandbox);
+  if (webSearch.notice) run.warn(webSearch.notice);
+  const tools = run.opts.review
+    ? reviewToolset(run.provider.wireApi)
+    : [...toolset(run.config, run.provider.wireApi), ...mcpTools, ...(webSearch.tool ? [webSearch.tool] : [])];
+  return tools.map((t) => redactedTool(t, run.redactor, run.authFile.refresh));
+}
+
+/** The model client of the provider's wire, with each response's usage reported to `meter`. */
+export function runClient(runtime: Runtime, run: RunSetup, meter: UsageMeter): ModelClient {
+  const create = run.provider.wireApi === "chat" ? createChatClient : createResponsesClient;
+  const client = create({
+    fetch: runtime.fetch,
+    provider: run.provider,
+    headers: {
+      originator: runtime.env("CODEX_INTERNAL_ORIGINATOR_OVERRIDE") ?? "ocx_exec",
+      "user-agent": `ocx/${OCX_VERSION} (${runtime.osDescription()}; ${runtime.arch})`,
+      "session-id": run.threadId,
+      "thread-id": run.threadId,
+      "x-client-request-id": run.threadId,
+    },
+  });
+  return meteredClient(meter, withoutRefusedWebSearch(client, run.providerId, run.warn));
+}
+
+/** `client`, with every completed response's usage reported to `meter`. */
+function meteredClient(meter: UsageMeter, client: ModelClient): ModelClient {
+  return {
+    ...client,
+    async *stream(request, signal) {
+      for await (const part of client.stream(request, signal)) {
+        if (part.type === "completed" && !request.unmetered) meter.response(part.usage);
+        yield part;
+      }
+    },
+  };
+}
+
+/** The tools offered to the model, in the reference's order. */
+/** Chat Completions has no freeform tools: apply_patch is then a JSON function. */
+function toolset(config: Config, wireApi: ProviderInfo["wireApi"]): Tool[] {
+  return [
+    execCommandTool,
+    writeStdinTool,
+    ...(config.tools?.update_plan?.enabled === false ? [] : [updatePlanTool]),
+    wireApi === "chat" ? applyPatchFunctionTool : applyPatchCustomTool,
+    ...(config.tools?.view_image === false ? [] : [viewImageTool]),
+  ];
+}
+
+/** A review's tools: commands to inspect the change (and the reference's patch and image tools), nothing else. */
+function reviewToolset(wireApi: ProviderInfo["wireApi"]): Tool[] {
+  return [execCommandTool, writeStdinTool, wireApi === "chat" ? applyPatchFunctionTool : applyPatchCustomTool, viewImageTool];
+}
+
+/**
+ * A tool whose answer to the model is redacted (the model never learns a key from a command's
+ * output), after auth.json's current values are known.
+ */
+function redactedTool(tool: Tool, redactor: Redactor, beforeCall: () => Promise<void>): Tool {
+  return {
+    ...tool,
+    async run(raw, ctx) {
+      await beforeCall();
+      try {
+        const output = await tool.run(raw, ctx);
+        if (typeof output === "string") return redactor.text(output);
+        return output.map((p) => (p.type === "input_text" ? { ...p, text: redactor.text(p.text) } : p));
+      } catch (e) {
+        // Becomes the call's output (`tool X failed: ...`) unless it ends the turn.
+        if (e instanceof Error && !isOcxError(e)) e.message = redactor.text(e.message);
+        throw e;
+      }
+    },
+  };
+}
