@@ -1,0 +1,33 @@
+// `npm run bench`: every benchmark in turn (never in parallel: they would measure each other),
+// their output as it comes, then one table of each target beside its figure.
+//   bun bench/all.ts [name...]     (e.g. `bun bench/all.ts startup sse`)
+const BENCHES = ["startup", "exec", "sse", "big-output", "patch", "sandbox", "sessions", "mcp"];
+const only = process.argv.slice(2);
+const targets: string[] = [];
+let failed = 0;
+for (const name of BENCHES.filter((b) => only.length === 0 || only.includes(b))) {
+  const file = `bench/${name}.bench.ts`;
+  if (!(await Bun.file(file).exists())) continue;
+  console.log(`\n== ${file}`);
+  const proc = Bun.spawn([process.execPath, file], { stdout: "pipe", stderr: "inherit", env: process.env });
+  const decoder = new TextDecoder();
+  let rest = "";
+  for await (const chunk of proc.stdout) {
+    const text = rest + decoder.decode(chunk, { stream: true });
+    const lines = text.split("\n");
+    rest = lines.pop()!;
+    for (const line of lines) {
+      console.log(line);
+      if (line.startsWith("TARGET ")) targets.push(line.slice(7));
+    }
+  }
+  if (rest) console.log(rest);
+  const code = await proc.exited;
+  if (code !== 0) {
+    failed++;
+    console.log(`${file} exited with ${code}`);
+  }
+}
+console.log("\n== targets (issue 19), measured in this run");
+for (const t of targets) console.log(t);
+if (failed > 0) process.exit(1);
