@@ -1,7 +1,8 @@
 // The hunks of an Update's unified diff, built from where its chunks landed instead of from a
 // diff of the whole file: only the lines around each change are handed to the library (the
 // rest of the file is the same on both sides), and the hunks are cut as the library cuts those
-// of a whole-file diff (3 lines of context, hunks merged when their context would meet).
+// of a whole-file diff (3 lines of context, hunks merged when their context would meet). Also
+// the hunks of an added or deleted file, which need no diff at all.
 import { diffLines, formatPatch, OMIT_HEADERS, type StructuredPatchHunk } from "diff";
 import { detectEol, type Edit } from "./apply.ts";
 import type { UpdateOrigin } from "./plan.ts";
@@ -66,6 +67,19 @@ export function windowedHunks(origin: UpdateOrigin, now: string, from: string, t
   return formatPatch({ oldFileName: from, newFileName: to, oldHeader: undefined, newHeader: undefined, hunks }, OMIT_HEADERS);
 }
 
+/**
+ * The hunks of a file added (every line of `text` added) or deleted (every line removed):
+ * nothing to align, so no diff is run; cut and formatted as the library does.
+ */
+export function oneSidedHunks(kind: "add" | "delete", text: string, from: string, to: string): string {
+  let count = text.length > 0 && !text.endsWith("\n") ? 1 : 0;
+  for (let at = text.indexOf("\n"); at >= 0; at = text.indexOf("\n", at + 1)) count++;
+  const lines = new LineIndex(text, count);
+  const parts: Part[] = count === 0 ? [] : [{ type: kind === "add" ? ADDED : REMOVED, oldAt: 0, newAt: 0, count }];
+  const hunks = hunksOf(parts, lines, lines);
+  return formatPatch({ oldFileName: from, newFileName: to, oldHeader: undefined, newHeader: undefined, hunks }, OMIT_HEADERS);
+}
+
 /** The line ranges of old and new text that windowedHunks hands to the library (null: it would not). */
 export function diffWindows(origin: UpdateOrigin, now: string): Span[] | null {
   return windowsFor(origin, now)?.windows ?? null;
@@ -112,7 +126,8 @@ function spansOf(old: string, lineCount: number, edits: readonly Edit[]): Span[]
     if (edit === undefined) break;
     if (edit.start < end) return null;
     const newLength = edit.newLines.length;
-    spans.push({ oldStart: edit.start, oldEnd: edit.start + edit.oldLength, newStart: edit.start + shift, newEnd: edit.start + shift + newLength });
+    const newStart = edit.start + shift;
+    spans.push({ oldStart: edit.start, oldEnd: edit.start + edit.oldLength, newStart, newEnd: newStart + newLength });
     shift += newLength - edit.oldLength;
     end = edit.start + edit.oldLength;
   }

@@ -196,6 +196,23 @@ describe("windowed diff vs the whole-file diff", () => {
   });
 });
 
+test("Add File and Delete File: every line on one side, byte for byte the whole-file diff", () => {
+  const text = fc
+    .tuple(fc.array(fc.constantFrom("a", "", " b", "c\r", "é"), { maxLength: 30 }), fc.constantFrom("\n", "\r\n"), fc.boolean())
+    .map(([lines, eol, finalNewline]) => lines.join(eol) + (finalNewline && lines.length > 0 ? eol : ""));
+  fc.assert(
+    fc.property(text, (t) => {
+      const ops: FileOp[] = [
+        { kind: "add", path: "/w/new", patchPath: "new", newContent: t },
+        { kind: "delete", path: "/w/old", patchPath: "old" },
+      ];
+      const before = (p: string) => (p === "/w/old" ? t : null);
+      expect(unifiedDiff(ops, before)).toBe(wholeFileDiff(ops, before));
+    }),
+    { numRuns: 300 },
+  );
+});
+
 describe("windows", () => {
   const LINES = 50_000;
   const lines = Array.from({ length: LINES }, (_, i) => `line ${i}`);
