@@ -36,9 +36,9 @@ export function applyChunks(original: string, chunks: readonly UpdateChunk[], pa
   const lines = original.split("\n");
   if (lines[lines.length - 1] === "") lines.pop();
   if (eol === "\r\n") for (let i = 0; i < lines.length; i++) if (lines[i]!.endsWith("\r")) lines[i] = lines[i]!.slice(0, -1);
-  const edits = computeReplacements(lines, chunks, path);
+  const edits = computeEdits(lines, chunks, path);
   const lineCount = lines.length;
-  const result = applyReplacements(lines, edits);
+  const result = applyEdits(lines, edits);
   return { text: result.length === 0 ? "" : result.join(eol) + eol, lineCount, edits };
 }
 
@@ -48,7 +48,7 @@ export function detectEol(text: string): "\n" | "\r\n" {
   return i > 0 && text[i - 1] === "\r" ? "\r\n" : "\n";
 }
 
-function computeReplacements(lines: string[], chunks: readonly UpdateChunk[], path: string): Edit[] {
+function computeEdits(lines: string[], chunks: readonly UpdateChunk[], path: string): Edit[] {
   const out: Edit[] = [];
   let cursor = 0;
   for (const chunk of chunks) {
@@ -80,10 +80,10 @@ function computeReplacements(lines: string[], chunks: readonly UpdateChunk[], pa
 }
 
 /** Apply bottom-up so earlier indices stay valid. */
-function applyReplacements(lines: string[], replacements: readonly Edit[]): string[] {
+function applyEdits(lines: string[], edits: readonly Edit[]): string[] {
   const result = lines.slice();
-  for (let i = replacements.length - 1; i >= 0; i--) {
-    const { start, oldLength, newLines } = replacements[i]!;
+  for (let i = edits.length - 1; i >= 0; i--) {
+    const { start, oldLength, newLines } = edits[i]!;
     result.splice(start, Math.min(oldLength, Math.max(0, result.length - start)), ...newLines);
   }
   return result;
