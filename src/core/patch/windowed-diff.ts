@@ -143,10 +143,15 @@ function spansOf(old: string, lineCount: number, edits: readonly Edit[]): Span[]
 function windowsOf(spans: readonly Span[], oldLines: LineIndex): Span[] {
   const lineCount = oldLines.count;
   const windows: Span[] = [];
-  for (const s of spans) {
+  for (let i = 0; i < spans.length; i++) {
+    const s = spans[i]!;
     const before = Math.min(MARGIN, s.oldStart);
     let oldEnd = Math.min(s.oldEnd + MARGIN, lineCount);
-    while (oldEnd < lineCount && repeatsBefore(oldLines, oldEnd)) oldEnd++;
+    // Once it meets the next span's window the two merge, and that span goes on from its end:
+    // stopping there gives the same window and scans each line once.
+    const next = spans[i + 1];
+    const stop = next === undefined ? lineCount : Math.max(oldEnd, next.oldStart - Math.min(MARGIN, next.oldStart));
+    while (oldEnd < stop && repeatsBefore(oldLines, oldEnd)) oldEnd++;
     const last = windows[windows.length - 1];
     if (last !== undefined && s.oldStart - before <= last.oldEnd) {
       // Past the latest span, old and new lines pair up again with that span's shift.
