@@ -244,6 +244,22 @@ describe("windows", () => {
     expect(unifiedDiff(ops, () => text)).toContain("@@ -39,6 +39,7 @@\n \n \n \n+\n y\n z0\n z1");
   });
 
+  test("a file that is one long repetition: one window, from the first change to the end", () => {
+    const text = Array.from({ length: 2000 }, (_, i) => (i % 2 ? "}" : "")).join("\n") + "\n";
+    const body = ["*** Begin Patch", "*** Update File: f"];
+    for (let at = 100; at < 2000; at += 200) body.push("@@", ` ${text.split("\n")[at - 1]}`, `+changed ${at}`);
+    body.push("*** End Patch");
+    const ops = planPatch(parsePatch(body.join("\n")), () => text, "/w", (c, p) => `${c}/${p}`);
+    const op = ops[0]!;
+    if (op.kind !== "update") throw new Error("not an update");
+    const windows = diffWindows(originOf(op)!, op.newContent)!;
+    expect(windows).toHaveLength(1);
+    expect(windows[0]!.oldEnd).toBe(2000);
+    expect(windowedHunks(originOf(op)!, op.newContent, "f", "f")).toBe(
+      createTwoFilesPatch("f", "f", text, op.newContent, undefined, undefined, { context: 3, headerOptions: OMIT_HEADERS }),
+    );
+  });
+
   test("an op whose origin is not the text given (the file was updated earlier in the patch) is diffed whole", () => {
     const patch = ["*** Begin Patch", "*** Update File: f", "@@", "-line 1", "+one", "*** Update File: f", "@@", "-line 40", "+forty", "*** End Patch"].join("\n");
     const text = lines.slice(0, 60).join("\n") + "\n";
