@@ -2,7 +2,22 @@ import { PatchError } from "./patch-error.ts";
 import { seekSequence } from "./seek.ts";
 import type { UpdateChunk } from "./types.ts";
 
-type Replacement = { start: number; oldLength: number; newLines: string[] };
+/** Where one chunk landed: `oldLength` lines of the original from line `start` (0-based) became `newLines`. */
+export interface Edit {
+  start: number;
+  oldLength: number;
+  newLines: readonly string[];
+}
+
+/** What applying an Update hunk's chunks did. */
+export interface AppliedChunks {
+  /** The new content of the file. */
+  text: string;
+  /** Lines of the original (a final line ending does not start another line). */
+  lineCount: number;
+  /** Where each chunk landed in the original, sorted by `start` (ties in chunk order). */
+  edits: Edit[];
+}
 
 /**
  * The new content of a file after one Update hunk's chunks. Pure: `path` is only used in
@@ -12,12 +27,19 @@ type Replacement = { start: number; oldLength: number; newLines: string[] };
  * Throws PatchError.
  */
 export function applyHunksToText(original: string, chunks: readonly UpdateChunk[], path: string): string {
+  return applyChunks(original, chunks, path).text;
+}
+
+/** applyHunksToText, also saying where each chunk landed (the diff shown to people is built from that). */
+export function applyChunks(original: string, chunks: readonly UpdateChunk[], path: string): AppliedChunks {
   const eol = detectEol(original);
   const lines = original.split("\n");
   if (lines[lines.length - 1] === "") lines.pop();
   if (eol === "\r\n") for (let i = 0; i < lines.length; i++) if (lines[i]!.endsWith("\r")) lines[i] = lines[i]!.slice(0, -1);
-  const result = applyReplacements(lines, computeReplacements(lines, chunks, path));
-  return result.length === 0 ? "" : result.join(eol) + eol;
+  const edits = computeEdits(lines, chunks, path);
+  const lineCount = lines.length;
+  const result = applyEdits(lines, edits);
+  return { text: result.length === 0 ? "" : result.join(eol) + eol, lineCount, edits };
 }
 
 /** "\r\n" when the first line break of the text is CRLF, else "\n". */
@@ -26,8 +48,8 @@ export function detectEol(text: string): "\n" | "\r\n" {
   return i > 0 && text[i - 1] === "\r" ? "\r\n" : "\n";
 }
 
-function computeReplacements(lines: string[], chunks: readonly UpdateChunk[], path: string): Replacement[] {
-  const out: Replacement[] = [];
+function computeEdits(lines: string[], chunks: readonly UpdateChunk[], path: string): Edit[] {
+  const out: Edit[] = [];
   let cursor = 0;
   for (const chunk of chunks) {
     if (chunk.changeContext !== null) {
@@ -58,10 +80,10 @@ function computeReplacements(lines: string[], chunks: readonly UpdateChunk[], pa
 }
 
 /** Apply bottom-up so earlier indices stay valid. */
-function applyReplacements(lines: string[], replacements: Replacement[]): string[] {
+function applyEdits(lines: string[], edits: readonly Edit[]): string[] {
   const result = lines.slice();
-  for (let i = replacements.length - 1; i >= 0; i--) {
-    const { start, oldLength, newLines } = replacements[i]!;
+  for (let i = edits.length - 1; i >= 0; i--) {
+    const { start, oldLength, newLines } = edits[i]!;
     result.splice(start, Math.min(oldLength, Math.max(0, result.length - start)), ...newLines);
   }
   return result;

@@ -1,4 +1,4 @@
-import { applyHunksToText } from "./apply.ts";
+import { applyChunks, type AppliedChunks } from "./apply.ts";
 import { PatchError } from "./patch-error.ts";
 import type { Hunk } from "./types.ts";
 
@@ -15,6 +15,19 @@ export type FileOp =
       patchMovePath?: string;
       newContent: string;
     };
+
+/** How an Update op's new content was made: the text it read and where each chunk landed in it. */
+export interface UpdateOrigin extends Omit<AppliedChunks, "text"> {
+  original: string;
+}
+
+// Kept beside the ops rather than in them: an op stays the plain record of a write.
+const origins = new WeakMap<FileOp, UpdateOrigin>();
+
+/** Where an Update op made by planPatch came from; undefined for other ops. */
+export function originOf(op: FileOp): UpdateOrigin | undefined {
+  return origins.get(op);
+}
 
 /** Contents of a regular file at an absolute path, or null when there is none. */
 export type ReadFile = (absPath: string) => string | null;
@@ -44,16 +57,19 @@ export function planPatch(hunks: readonly Hunk[], readFile: ReadFile, cwd: strin
       if (original === null) {
         throw new PatchError(`Failed to read file to update ${path}: No such file or directory (os error 2)`);
       }
-      const newContent = applyHunksToText(original, hunk.chunks, path);
+      const { text: newContent, lineCount, edits } = applyChunks(original, hunk.chunks, path);
+      let op: FileOp;
       if (hunk.movePath === null) {
         overlay.set(path, newContent);
-        ops.push({ kind: "update", path, patchPath: hunk.path, newContent });
+        op = { kind: "update", path, patchPath: hunk.path, newContent };
       } else {
         const movePath = resolve(cwd, hunk.movePath);
         overlay.set(path, null);
         overlay.set(movePath, newContent);
-        ops.push({ kind: "update", path, patchPath: hunk.path, movePath, patchMovePath: hunk.movePath, newContent });
+        op = { kind: "update", path, patchPath: hunk.path, movePath, patchMovePath: hunk.movePath, newContent };
       }
+      origins.set(op, { original, lineCount, edits });
+      ops.push(op);
     }
   }
   return ops;
