@@ -1,6 +1,8 @@
 // `npm run bench`: every benchmark in turn (never in parallel: they would measure each other),
 // their output as it comes, then one table of each target beside its figure.
 //   bun bench/all.ts [name...]     (e.g. `bun bench/all.ts startup sse`)
+export {};
+
 const BENCHES = ["startup", "exec", "sse", "big-output", "patch", "sandbox", "sessions", "mcp"];
 const only = process.argv.slice(2);
 const targets: string[] = [];
