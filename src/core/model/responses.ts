@@ -387,10 +387,10 @@ const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * One reader loop over the body: a read per chunk (not per event), the chunk parsed at once
- * (SseDecoder), one abort listener for the whole body, and one idle timer that is re-armed
- * lazily: a wait for events records when it began, and the timer, when it fires, either finds
- * the wait over (and sleeps), still young (and is set again for the rest), or too long (and
- * ends the body: the pending read returns, and the failure is thrown in its place).
+ * (SseDecoder), one abort listener for the whole body, and one timer for the whole body that
+ * fires at least once per idle timeout and checks what is due: a wait for events records when
+ * it began (no timer is set or cleared per event or per read); a wait that went on too long, or
+ * the deadline, ends the body: the pending read returns, and the failure is thrown in its place.
  */
 class BoundedEvents implements EventFeed {
   private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
@@ -405,6 +405,8 @@ class BoundedEvents implements EventFeed {
   private head = 0;
   private done = false;
   private closed = false;
+  /** The deadline passed (seen by the timer) while events were being handed out. */
+  private expired = false;
   /** Why the body was cut while a read was pending (silence, the deadline, the signal). */
   private failure: unknown = undefined;
   private hasFailure = false;
@@ -424,14 +426,16 @@ class BoundedEvents implements EventFeed {
     this.maxDuration = provider.streamMaxDurationMs ?? STREAM_MAX_DURATION_MS;
     this.maxBytes = provider.streamMaxBytes ?? STREAM_MAX_BYTES;
     this.maxEvent = provider.streamMaxEventBytes ?? STREAM_MAX_EVENT_BYTES;
-    this.deadline = this.now() + this.maxDuration;
+    const start = this.now();
+    this.deadline = start + this.maxDuration;
     this.decoder = new SseDecoder({ maxBytes: this.maxBytes, maxEventChars: this.maxEvent });
     this.reader = body.getReader();
     signal.addEventListener("abort", this.onAbort, { once: true });
+    this.arm(start, Math.min(this.deadline, start + this.idle));
   }
 
   take(): SseEvent | undefined {
-    if (this.now() >= this.deadline) throw this.end(this.tooLong());
+    if (this.expired) throw this.end(this.tooLong());
     if (this.signal.aborted) throw this.end(this.signal.reason);
     if (this.head < this.queue.length) return this.queue[this.head++];
     return undefined;
@@ -446,11 +450,13 @@ class BoundedEvents implements EventFeed {
   async fill(): Promise<boolean> {
     if (this.head < this.queue.length) return true;
     if (this.done) return false;
+    const start = this.now();
+    if (start >= this.deadline) throw this.end(this.tooLong());
+    if (this.signal.aborted) throw this.end(this.signal.reason);
     this.queue.length = 0;
     this.head = 0;
-    this.waitingSince = this.now();
+    this.waitingSince = start;
     this.waiting = true;
-    if (this.timer === undefined) this.arm(this.waitingSince);
     try {
       for (;;) {
         let next: Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>>;
@@ -510,22 +516,24 @@ class BoundedEvents implements EventFeed {
 
   private readonly onAbort = () => this.cut(this.signal.reason);
 
-  /** Sets the timer for the end of the wait that began at `since` (or the deadline, if sooner). */
-  private arm(since: number): void {
-    const due = Math.min(since + this.idle, this.deadline);
-    this.timer = setTimeout(this.onTimer, Math.min(Math.max(0, due - this.now()), MAX_TIMER_MS));
+  private arm(now: number, at: number): void {
+    this.timer = setTimeout(this.onTimer, Math.min(Math.max(0, at - now), MAX_TIMER_MS));
   }
 
   private readonly onTimer = () => {
     this.timer = undefined;
-    if (this.closed || !this.waiting) return; // no wait on: the next one sets the timer again
-    const idleEnd = this.waitingSince + this.idle;
-    if (this.now() < Math.min(idleEnd, this.deadline)) {
-      this.arm(this.waitingSince);
+    if (this.closed) return;
+    const now = this.now();
+    // Without a wait on, only the deadline can be due; the next wait starts after `now`.
+    const idleEnd = (this.waiting ? this.waitingSince : now) + this.idle;
+    if (now >= this.deadline || (this.waiting && now >= idleEnd)) {
+      // The deadline, when it comes first, is what ends the response.
+      const error = this.deadline <= idleEnd ? this.tooLong() : new ModelError("retryable", IDLE_MESSAGE);
+      if (this.waiting) this.cut(error);
+      else this.expired = true;
       return;
     }
-    // The deadline, when it comes first, is what ends the response.
-    this.cut(this.deadline <= idleEnd ? this.tooLong() : new ModelError("retryable", IDLE_MESSAGE));
+    this.arm(now, Math.min(this.deadline, idleEnd));
   };
 
   private tooLong(): ModelError {
