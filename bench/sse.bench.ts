@@ -2,7 +2,8 @@
 // (a) In process: the Responses (and Chat Completions) client over a prepared body, delivered in
 //     16 KiB chunks and in one chunk per event; CPU (user+sys) of the whole read / events.
 // (b) End to end: dist/ocx against the local mock; ocx's CPU for the 1 MB answer minus its CPU
-//     for a one-delta answer, divided by the extra events.
+//     for a one-delta answer ("ok"), divided by the extra events. With --json, also the CPU
+//     beyond the same 1 MB answer sent in one delta: the cost of the events themselves.
 // Medians over several runs, printed next to the target. Figures only; nothing is asserted.
 //   bun bench/sse.bench.ts [runs]        (OCX_BIN overrides the binary; default runs: 7)
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -145,20 +146,31 @@ async function ocxCpu(events: SseEvent[], args: string[], expectText: string): P
 
 try {
   const small = turn([message("ok")], usage(), { deltaChars: DELTA });
+  // The same 1 MB answer in a single delta: what the answer's size costs (its done events, the
+  // JSONL line, the session file), apart from the number of events.
+  const whole = turn([message(text)], usage(), { deltaChars: text.length });
   for (const [label, args] of [
     ["end to end, dist/ocx --json", ["--json"]],
     ["end to end, dist/ocx (human output)", ["--color", "never"]],
   ] as const) {
     const big: number[] = [];
     const base: number[] = [];
+    const oneDelta: number[] = [];
     await ocxCpu(small, [...args], "ok"); // warm the page cache
     for (let r = 0; r < runs; r++) {
       big.push(await ocxCpu(responsesEvents, [...args], text));
       base.push(await ocxCpu(small, [...args], "ok"));
+      if (args.includes("--json")) oneDelta.push(await ocxCpu(whole, [...args], text));
     }
     const extra = responsesEvents.length - small.length;
     const perEvent = big.map((b) => (b - median(base)) / extra);
     line(label, perEvent, `   [1 MB answer ${(median(big) / 1000).toFixed(0)} ms CPU, one-delta answer ${(median(base) / 1000).toFixed(0)} ms]`);
+    if (oneDelta.length > 0) {
+      const events = responsesEvents.length - whole.length;
+      console.log(
+        `${"  of which the events alone (vs the 1 MB answer in one delta)".padEnd(52)} ${median(big.map((b) => (b - median(oneDelta)) / events)).toFixed(2).padStart(6)} µs/event  [1 MB answer in one delta ${(median(oneDelta) / 1000).toFixed(0)} ms CPU]`,
+      );
+    }
   }
 } finally {
   await mock.close();
