@@ -20,24 +20,40 @@ export async function createExclusive(path: string, data: string, o: { mode: num
 /**
  * stdout/stderr. A reader that went away (`ocx exec --json | head -1`) makes writes fail with
  * EPIPE; later output is dropped quietly instead of printing a stack trace.
+ * flush() waits for every write so far: Bun calls back an empty write before the bytes queued
+ * ahead of it reach a slow pipe, so exiting on that callback cut off a large answer.
  */
 function sink(stream: NodeJS.WriteStream): OutputSink {
   let gone = false;
+  let pending = 0; // writes not yet called back
+  let waiters: Array<() => void> = [];
+  const wake = () => {
+    const ready = waiters;
+    waiters = [];
+    for (const resolve of ready) resolve();
+  };
+  const settled = () => {
+    if (--pending === 0) wake();
+  };
   stream.on("error", () => {
     gone = true;
+    pending = 0;
+    wake();
   });
-  const write = (chunk: string | Uint8Array, done?: () => void) => {
-    if (gone) return done?.();
+  const write = (chunk: string | Uint8Array) => {
+    if (gone) return;
+    pending++;
     try {
-      stream.write(chunk, done);
+      stream.write(chunk, settled);
     } catch {
       gone = true;
-      done?.();
+      pending = 0;
+      wake();
     }
   };
   return {
-    write: (chunk) => write(chunk),
-    flush: () => new Promise<void>((resolve) => write("", resolve)),
+    write,
+    flush: () => (gone || pending === 0 ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve))),
     isTTY: Boolean(stream.isTTY),
   };
 }

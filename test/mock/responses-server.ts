@@ -168,7 +168,13 @@ export function execCommand(
   return functionCall("exec_command", { cmd, ...extra }, callId);
 }
 
-function splitText(text: string, parts = 3): string[] {
+/** `text` in three deltas, or in deltas of `size` characters when given. */
+function splitText(text: string, parts = 3, deltaChars?: number): string[] {
+  if (deltaChars !== undefined && deltaChars > 0) {
+    const out: string[] = [];
+    for (let i = 0; i < text.length; i += deltaChars) out.push(text.slice(i, i + deltaChars));
+    return out.length > 0 ? out : [text];
+  }
   if (text.length < parts * 2) return [text];
   const size = Math.ceil(text.length / parts);
   const out: string[] = [];
@@ -192,7 +198,7 @@ function responseObject(id: string, status: string, output: OutputItem[], u?: Us
 }
 
 /** Events for one output item at `outputIndex`, from output_item.added to output_item.done. */
-function itemEvents(item: OutputItem, outputIndex: number): SseEvent[] {
+function itemEvents(item: OutputItem, outputIndex: number, deltaChars?: number): SseEvent[] {
   const ev: SseEvent[] = [];
   if (item.type === "message") {
     const text = item.content[0]!.text;
@@ -208,7 +214,7 @@ function itemEvents(item: OutputItem, outputIndex: number): SseEvent[] {
       content_index: 0,
       part: { type: "output_text", text: "", annotations: [] },
     });
-    for (const delta of splitText(text)) {
+    for (const delta of splitText(text, 3, deltaChars)) {
       ev.push({ type: "response.output_text.delta", item_id: item.id, output_index: outputIndex, content_index: 0, delta });
     }
     ev.push({ type: "response.output_text.done", item_id: item.id, output_index: outputIndex, content_index: 0, text });
@@ -277,14 +283,18 @@ function numbered(events: SseEvent[]): SseEvent[] {
 /**
  * A full, successful model response: response.created, response.in_progress, every item's
  * added/delta/done events, then response.completed with `usage` (default usage(100, 10)).
+ * A message's text comes in three deltas, or in deltas of `opts.deltaChars` characters.
  */
-export function turn(items: OutputItem[], u: Usage = usage()): SseEvent[] {
+export function turn(items: OutputItem[], u: Usage = usage(), opts: { deltaChars?: number } = {}): SseEvent[] {
   const id = rid("resp");
   const ev: SseEvent[] = [
     { type: "response.created", response: responseObject(id, "in_progress", []) },
     { type: "response.in_progress", response: responseObject(id, "in_progress", []) },
   ];
-  items.forEach((item, i) => ev.push(...itemEvents(item, i)));
+  // (a loop, not push(...): a long answer may have more deltas than a call takes arguments)
+  items.forEach((item, i) => {
+    for (const e of itemEvents(item, i, opts.deltaChars)) ev.push(e);
+  });
   ev.push({ type: "response.completed", response: responseObject(id, "completed", items, u) });
   return numbered(ev);
 }

@@ -6,6 +6,7 @@ import type { Usage } from "../events.ts";
 import {
   asRecord,
   count,
+  DeltaRun,
   DISCONNECTED,
   endpointUrl,
   type EventFeed,
@@ -20,10 +21,8 @@ import { type ModelClient, ModelError, type ModelRequest, type ResponseItem, typ
 export function createChatClient(opts: ResponsesClientOptions): ModelClient {
   const post = streamingPost(opts, endpointUrl(opts.provider, "chat/completions"));
   return {
-    async *stream(request, signal) {
-      const body = await post(JSON.stringify(buildChatBody(request)), signal, request.headers);
-      yield* readChatParts(openEvents(body, signal, opts));
-    },
+    stream: (request, signal) =>
+      readChatParts(async () => openEvents(await post(JSON.stringify(buildChatBody(request)), signal, request.headers), signal, opts)),
   };
 }
 
@@ -152,8 +151,12 @@ interface CallDraft {
   arguments: string;
 }
 
-/** Chunks to StreamParts: deltas as they come, then the finished items, then `completed`. */
-export async function* readChatParts(events: EventFeed): AsyncGenerator<StreamPart> {
+/**
+ * Chunks to StreamParts: deltas as they come, then the finished items, then `completed`.
+ * `feed` may be a function that opens it (the request is sent when the parts are first asked for).
+ */
+export async function* readChatParts(feed: EventFeed | (() => Promise<EventFeed>)): AsyncGenerator<StreamPart> {
+  const events = typeof feed === "function" ? await feed() : feed;
   let text = "";
   let reasoning = "";
   let responseId: string | undefined;
@@ -161,16 +164,25 @@ export async function* readChatParts(events: EventFeed): AsyncGenerator<StreamPa
   let usage: Usage | undefined;
   const calls = new Map<number, CallDraft>();
   let started = false;
+  const deltas = new DeltaRun();
   try {
     for (;;) {
-      const next = await events.next();
-      if (!next) break;
+      const next = events.take();
+      if (next === undefined) {
+        // Everything read so far is handled: the deltas go out before the wait for more.
+        if (deltas.pending) yield deltas.flush();
+        if (await events.fill()) continue;
+        break;
+      }
       const data = next.data.trim();
       if (data === "[DONE]") break;
       const chunk = asRecord(parseJson(data));
       if (!chunk) continue;
       const error = asRecord(chunk.error);
-      if (error) throw chatError(error);
+      if (error) {
+        if (deltas.pending) yield deltas.flush();
+        throw chatError(error);
+      }
       if (!started) {
         started = true;
         if (typeof chunk.id === "string") responseId = chunk.id;
@@ -183,13 +195,15 @@ export async function* readChatParts(events: EventFeed): AsyncGenerator<StreamPa
       const thought = typeof delta.reasoning_content === "string" ? delta.reasoning_content : typeof delta.reasoning === "string" ? delta.reasoning : "";
       if (thought) {
         reasoning += thought;
-        yield { type: "reasoning-delta", delta: thought };
+        const before = deltas.add({ type: "reasoning-delta", delta: thought });
+        if (before) yield before;
       }
       if (typeof delta.content === "string" && delta.content) {
         text += delta.content;
-        yield { type: "text-delta", delta: delta.content };
+        const before = deltas.add({ type: "text-delta", delta: delta.content });
+        if (before) yield before;
       }
-      for (const [position, raw] of (Array.isArray(delta.tool_calls) ? delta.tool_calls : []).entries()) {
+      if (Array.isArray(delta.tool_calls)) for (const [position, raw] of delta.tool_calls.entries()) {
         const tc = asRecord(raw);
         if (!tc) continue;
         const index = typeof tc.index === "number" ? tc.index : position;
@@ -204,6 +218,7 @@ export async function* readChatParts(events: EventFeed): AsyncGenerator<StreamPa
       if (typeof choice.finish_reason === "string" && choice.finish_reason) {
         finished = true;
         if (choice.finish_reason === "length" && calls.size === 0 && !text) {
+          if (deltas.pending) yield deltas.flush();
           throw new ModelError("fatal", "The model stopped at its output limit before answering (finish_reason: length).");
         }
       }
@@ -211,6 +226,7 @@ export async function* readChatParts(events: EventFeed): AsyncGenerator<StreamPa
   } finally {
     events.cancel();
   }
+  if (deltas.pending) yield deltas.flush();
   if (!finished) throw new ModelError("retryable", `${DISCONNECTED}stream closed before finish_reason`);
 
   const id = responseId ?? "chat";

@@ -12,7 +12,7 @@ import {
   retryAfterRefusal,
   sleep as abortableSleep,
 } from "./retry.ts";
-import { BodyTooLargeError, EventTooLargeError, type SseEvent, sseEvents } from "./sse.ts";
+import { BodyTooLargeError, EventTooLargeError, SseDecoder, type SseEvent } from "./sse.ts";
 import {
   type ModelClient,
   ModelError,
@@ -51,10 +51,8 @@ export const DISCONNECTED = "stream disconnected before completion: ";
 export function createResponsesClient(opts: ResponsesClientOptions): ModelClient {
   const post = streamingPost(opts, endpointUrl(opts.provider, "responses"));
   return {
-    async *stream(request, signal) {
-      const body = await post(JSON.stringify(buildResponsesBody(request)), signal, request.headers);
-      yield* readParts(openEvents(body, signal, opts));
-    },
+    stream: (request, signal) =>
+      readParts(async () => openEvents(await post(JSON.stringify(buildResponsesBody(request)), signal, request.headers), signal, opts)),
   };
 }
 
@@ -284,16 +282,30 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 // ---------------------------------------------------------------------------------------------
 // The SSE body
 
-async function* readParts(events: EventFeed): AsyncGenerator<StreamPart> {
+async function* readParts(open: () => Promise<EventFeed>): AsyncGenerator<StreamPart> {
+  const events = await open();
+  const deltas = new DeltaRun();
   try {
     for (;;) {
-      const ev = await events.next();
-      if (!ev) {
+      const ev = events.take();
+      if (ev === undefined) {
+        // Everything read so far is handled: the deltas go out before the wait for more.
+        if (deltas.pending) yield deltas.flush();
+        if (await events.fill()) continue;
         throw new ModelError("retryable", `${DISCONNECTED}stream closed before response.completed`);
       }
       const part = toStreamPart(ev);
-      if (part instanceof ModelError) throw part;
       if (!part) continue;
+      if (part instanceof ModelError) {
+        if (deltas.pending) yield deltas.flush();
+        throw part;
+      }
+      if (part.type === "text-delta" || part.type === "reasoning-delta") {
+        const before = deltas.add(part);
+        if (before) yield before;
+        continue;
+      }
+      if (deltas.pending) yield deltas.flush();
       if (part.type === "completed") {
         // Stop reading: whatever follows response.completed is of no use.
         events.cancel();
@@ -307,10 +319,55 @@ async function* readParts(events: EventFeed): AsyncGenerator<StreamPart> {
   }
 }
 
-/** The events of one response body, read within the provider's bounds. */
+/**
+ * Consecutive deltas of one kind that arrived together (in one read of the body) as one part:
+ * the same text, in the same order, with one trip through the async iterators instead of one
+ * per server-sent event. A delta never waits for the network: the run is handed out before
+ * each read, and before any other part or failure.
+ */
+export class DeltaRun {
+  private type: "text-delta" | "reasoning-delta" = "text-delta";
+  private text = "";
+  pending = false;
+
+  /** Adds `part` to the run; returns the run before it when `part` is of the other kind. */
+  add(part: { type: "text-delta" | "reasoning-delta"; delta: string }): StreamPart | undefined {
+    if (!this.pending) {
+      this.type = part.type;
+      this.text = part.delta;
+      this.pending = true;
+      return undefined;
+    }
+    if (part.type === this.type) {
+      this.text += part.delta;
+      return undefined;
+    }
+    const before = this.flush();
+    this.add(part);
+    return before;
+  }
+
+  /** The run as one part (call only when pending). */
+  flush(): StreamPart {
+    const part: StreamPart = { type: this.type, delta: this.text };
+    this.text = "";
+    this.pending = false;
+    return part;
+  }
+}
+
+/**
+ * The events of one response body, read within the provider's bounds. `take` hands out the
+ * events read so far one by one, without waiting; `fill` reads (one body chunk at a time) until
+ * there are more. `next` is the two together.
+ */
 export interface EventFeed {
   /** The next event; undefined at the end of the body. Throws a ModelError past a bound. */
   next(): Promise<SseEvent | undefined>;
+  /** The next event already read, or undefined when there is none yet. Throws once aborted or past the duration cap. */
+  take(): SseEvent | undefined;
+  /** Reads until there is an event to take (true) or the body ended (false). Throws a ModelError past a bound. */
+  fill(): Promise<boolean>;
   cancel(): void;
 }
 
@@ -322,90 +379,185 @@ export interface EventFeed {
  * repeat, and pay for, the same endless or oversized response).
  */
 export function openEvents(body: ReadableStream<Uint8Array>, signal: AbortSignal, opts: Pick<ResponsesClientOptions, "provider" | "now">): EventFeed {
-  const { provider } = opts;
-  const now = opts.now ?? (() => performance.now());
-  const maxDuration = provider.streamMaxDurationMs ?? STREAM_MAX_DURATION_MS;
-  const maxBytes = provider.streamMaxBytes ?? STREAM_MAX_BYTES;
-  const maxEvent = provider.streamMaxEventBytes ?? STREAM_MAX_EVENT_BYTES;
-  const deadline = now() + maxDuration;
-  const reader = sseEvents(body, { maxBytes, maxEventChars: maxEvent }).getReader();
-  const tooLong = () =>
-    new ModelError(
-      "fatal",
-      `the response did not complete within ${formatDuration(maxDuration)}; ocx stopped reading it (raise stream_max_duration_ms to allow longer responses)`,
-    );
-  return {
-    async next() {
-      const left = deadline - now();
-      if (left <= 0) throw tooLong();
-      const idle = provider.streamIdleTimeoutMs;
-      try {
-        const next = await nextEvent(reader, signal, Math.min(idle, left));
-        return next.done ? undefined : next.value;
-      } catch (err) {
-        if (err instanceof ModelError && err.message === IDLE_MESSAGE && left <= idle) throw tooLong();
-        const cause = (err as { cause?: unknown }).cause;
-        if (cause instanceof EventTooLargeError) {
-          throw new ModelError(
-            "fatal",
-            `the model server sent one event larger than ${formatBytes(maxEvent)}; ocx stopped reading the response (raise stream_max_event_bytes to allow larger events)`,
-          );
-        }
-        if (cause instanceof BodyTooLargeError) {
-          throw new ModelError(
-            "fatal",
-            `the model server sent more than ${formatBytes(maxBytes)} without completing the response; ocx stopped reading it (raise stream_max_bytes to allow larger responses)`,
-          );
-        }
-        throw err;
-      }
-    },
-    cancel() {
-      reader.cancel().catch(() => {});
-    },
-  };
+  return new BoundedEvents(body, signal, opts);
 }
 
 const IDLE_MESSAGE = `${DISCONNECTED}idle timeout waiting for SSE`;
+const MAX_TIMER_MS = 2_147_483_647;
 
-type ReadResult = Awaited<ReturnType<ReadableStreamDefaultReader<SseEvent>["read"]>>;
+/**
+ * One reader loop over the body: a read per chunk (not per event), the chunk parsed at once
+ * (SseDecoder), one abort listener for the whole body, and one timer for the whole body that
+ * fires at least once per idle timeout and checks what is due: a wait for events records when
+ * it began (no timer is set or cleared per event or per read); a wait that went on too long, or
+ * the deadline, ends the body: the pending read returns, and the failure is thrown in its place.
+ */
+class BoundedEvents implements EventFeed {
+  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+  private readonly decoder: SseDecoder;
+  private readonly now: () => number;
+  private readonly idle: number;
+  private readonly maxDuration: number;
+  private readonly maxBytes: number;
+  private readonly maxEvent: number;
+  private readonly deadline: number;
+  private queue: SseEvent[] = [];
+  private head = 0;
+  private done = false;
+  private closed = false;
+  /** The deadline passed (seen by the timer) while events were being handed out. */
+  private expired = false;
+  /** Why the body was cut while a read was pending (silence, the deadline, the signal). */
+  private failure: unknown = undefined;
+  private hasFailure = false;
+  /** When the current wait for an event began; waiting says whether one is on. */
+  private waitingSince = 0;
+  private waiting = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
 
-/** One read, bounded by the idle timeout (counted per SSE event, as the reference does) and the signal. */
-export function nextEvent(
-  reader: ReadableStreamDefaultReader<SseEvent>,
-  signal: AbortSignal,
-  idleTimeoutMs: number,
-): Promise<ReadResult> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const cleanup = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", onAbort);
-    };
-    const onAbort = () => {
-      cleanup();
-      reject(signal.reason);
-    };
-    const timer = setTimeout(
-      () => {
-        cleanup();
-        reject(new ModelError("retryable", IDLE_MESSAGE));
-      },
-      Math.min(Math.max(0, idleTimeoutMs), 2_147_483_647),
+  constructor(
+    body: ReadableStream<Uint8Array>,
+    private readonly signal: AbortSignal,
+    opts: Pick<ResponsesClientOptions, "provider" | "now">,
+  ) {
+    const { provider } = opts;
+    this.now = opts.now ?? (() => performance.now());
+    this.idle = provider.streamIdleTimeoutMs;
+    this.maxDuration = provider.streamMaxDurationMs ?? STREAM_MAX_DURATION_MS;
+    this.maxBytes = provider.streamMaxBytes ?? STREAM_MAX_BYTES;
+    this.maxEvent = provider.streamMaxEventBytes ?? STREAM_MAX_EVENT_BYTES;
+    const start = this.now();
+    this.deadline = start + this.maxDuration;
+    this.decoder = new SseDecoder({ maxBytes: this.maxBytes, maxEventChars: this.maxEvent });
+    this.reader = body.getReader();
+    signal.addEventListener("abort", this.onAbort, { once: true });
+    this.arm(start, Math.min(this.deadline, start + this.idle));
+  }
+
+  take(): SseEvent | undefined {
+    if (this.expired) throw this.end(this.tooLong());
+    if (this.signal.aborted) throw this.end(this.signal.reason);
+    if (this.head < this.queue.length) return this.queue[this.head++];
+    return undefined;
+  }
+
+  async next(): Promise<SseEvent | undefined> {
+    const ev = this.take();
+    if (ev !== undefined) return ev;
+    return (await this.fill()) ? this.take() : undefined;
+  }
+
+  async fill(): Promise<boolean> {
+    if (this.head < this.queue.length) return true;
+    if (this.done) return false;
+    const start = this.now();
+    if (start >= this.deadline) throw this.end(this.tooLong());
+    if (this.signal.aborted) throw this.end(this.signal.reason);
+    this.queue.length = 0;
+    this.head = 0;
+    this.waitingSince = start;
+    this.waiting = true;
+    try {
+      for (;;) {
+        let next: Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>>;
+        try {
+          next = await this.reader.read();
+        } catch (err) {
+          if (this.hasFailure) throw this.failure;
+          if (this.signal.aborted) throw this.signal.reason;
+          throw new ModelError("retryable", `${DISCONNECTED}${errorText(err)}`, { cause: err });
+        }
+        if (this.hasFailure) throw this.failure;
+        if (next.done) {
+          this.done = true;
+          this.end(undefined);
+          return false;
+        }
+        try {
+          this.decoder.push(next.value, this.queue);
+        } catch (err) {
+          throw this.boundError(err);
+        }
+        if (this.queue.length > 0) return true;
+      }
+    } catch (err) {
+      throw this.end(err);
+    } finally {
+      this.waiting = false;
+    }
+  }
+
+  cancel(): void {
+    this.end(undefined);
+  }
+
+  /** Stops everything (timer, listener, body); returns `err` for throwing. */
+  private end(err: unknown): unknown {
+    if (!this.closed) {
+      this.closed = true;
+      this.done = true;
+      this.queue.length = 0;
+      this.head = 0;
+      if (this.timer !== undefined) clearTimeout(this.timer);
+      this.timer = undefined;
+      this.signal.removeEventListener("abort", this.onAbort);
+      this.reader.cancel().catch(() => {});
+    }
+    return err;
+  }
+
+  /** Cuts the body while a read may be pending: the read returns, and `err` is thrown instead. */
+  private cut(err: unknown): void {
+    if (this.closed || this.hasFailure) return;
+    this.failure = err;
+    this.hasFailure = true;
+    this.reader.cancel().catch(() => {});
+  }
+
+  private readonly onAbort = () => this.cut(this.signal.reason);
+
+  private arm(now: number, at: number): void {
+    this.timer = setTimeout(this.onTimer, Math.min(Math.max(0, at - now), MAX_TIMER_MS));
+  }
+
+  private readonly onTimer = () => {
+    this.timer = undefined;
+    if (this.closed) return;
+    const now = this.now();
+    // Without a wait on, only the deadline can be due; the next wait starts after `now`.
+    const idleEnd = (this.waiting ? this.waitingSince : now) + this.idle;
+    if (now >= this.deadline || (this.waiting && now >= idleEnd)) {
+      // The deadline, when it comes first, is what ends the response.
+      const error = this.deadline <= idleEnd ? this.tooLong() : new ModelError("retryable", IDLE_MESSAGE);
+      if (this.waiting) this.cut(error);
+      else this.expired = true;
+      return;
+    }
+    this.arm(now, Math.min(this.deadline, idleEnd));
+  };
+
+  private tooLong(): ModelError {
+    return new ModelError(
+      "fatal",
+      `the response did not complete within ${formatDuration(this.maxDuration)}; ocx stopped reading it (raise stream_max_duration_ms to allow longer responses)`,
     );
-    signal.addEventListener("abort", onAbort, { once: true });
-    reader.read().then(
-      (result) => {
-        cleanup();
-        resolve(result);
-      },
-      (err: unknown) => {
-        cleanup();
-        if (signal.aborted) reject(signal.reason);
-        else reject(new ModelError("retryable", `${DISCONNECTED}${errorText(err)}`, { cause: err }));
-      },
-    );
-  });
+  }
+
+  private boundError(err: unknown): unknown {
+    if (err instanceof EventTooLargeError) {
+      return new ModelError(
+        "fatal",
+        `the model server sent one event larger than ${formatBytes(this.maxEvent)}; ocx stopped reading the response (raise stream_max_event_bytes to allow larger events)`,
+      );
+    }
+    if (err instanceof BodyTooLargeError) {
+      return new ModelError(
+        "fatal",
+        `the model server sent more than ${formatBytes(this.maxBytes)} without completing the response; ocx stopped reading it (raise stream_max_bytes to allow larger responses)`,
+      );
+    }
+    return err;
+  }
 }
 
 /** Maps one SSE event; undefined for events that carry nothing for us (or do not parse). */

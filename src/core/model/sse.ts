@@ -1,5 +1,10 @@
 // Server-sent events, parsed by the WHATWG EventSource rules
 // (https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation).
+//
+// One pass per body chunk, no stream pipeline: the chunk's bytes are counted (the body's cap),
+// decoded (a character split across chunks waits for its last byte) and cut into lines with the
+// native indexOf; whole events come out in an array. The reading, with its timers, is the
+// caller's (openEvents in responses.ts): a read per chunk, not per event.
 
 export interface SseEvent {
   /** The `event:` field, when the event had a non-empty one. */
@@ -10,89 +15,154 @@ export interface SseEvent {
   id?: string;
 }
 
+const LF = 0x0a;
+const COLON = 0x3a;
+const SPACE = 0x20;
+
 /**
  * Text in, events out. Lines may end in CRLF, LF or CR and may be split anywhere across
  * chunks; an event is dispatched on a blank line; an event not closed by a blank line before
- * the stream ends is dropped, as the spec says.
+ * the stream ends is dropped, as the spec says (nothing is ever emitted for it).
  */
-export function sseParser(opts: { maxEventChars?: number } = {}): TransformStream<string, SseEvent> {
-  const maxEventChars = opts.maxEventChars ?? Number.POSITIVE_INFINITY;
-  let partial = ""; // an unterminated line carried over from earlier chunks
-  let skipLeadingLf = false; // the previous chunk ended in CR: a LF opening this one ends nothing
-  let first = true;
-  let data = "";
-  let hasData = false;
-  let eventType = "";
-  let lastId = "";
+export class SseTextParser {
+  private readonly maxEventChars: number;
+  private partial = ""; // an unterminated line carried over from earlier chunks
+  private skipLeadingLf = false; // the previous chunk ended in CR: a LF opening this one ends nothing
+  private first = true;
+  private data = "";
+  private hasData = false;
+  private eventType = "";
+  private lastId = "";
 
-  const onLine = (line: string, out: TransformStreamDefaultController<SseEvent>) => {
-    if (line === "") {
-      if (hasData) {
-        const ev: SseEvent = { data };
-        if (eventType !== "") ev.event = eventType;
-        if (lastId !== "") ev.id = lastId;
-        out.enqueue(ev);
+  constructor(maxEventChars: number = Number.POSITIVE_INFINITY) {
+    this.maxEventChars = maxEventChars;
+  }
+
+  /**
+   * Parses one chunk of text, appending the events it completes to `out`. Throws
+   * EventTooLargeError once one event (its data so far plus the line still open) outgrows the
+   * cap; the events this chunk appended before that are then best discarded by the caller.
+   */
+  push(text: string, out: SseEvent[]): void {
+    const n = text.length;
+    if (n === 0) return;
+    let start = 0;
+    if (this.first) {
+      this.first = false;
+      if (text.charCodeAt(0) === 0xfeff) start = 1;
+    }
+    if (this.skipLeadingLf) {
+      this.skipLeadingLf = false;
+      if (start < n && text.charCodeAt(start) === LF) start++;
+    }
+    // Where the next CR and LF are, each searched for once per pass over the text; most
+    // streams have no CR at all, so that search runs once per chunk.
+    let cr = text.indexOf("\r", start);
+    let lf = text.indexOf("\n", start);
+    while (cr !== -1 || lf !== -1) {
+      let end: number; // the line ends before `end`
+      let next: number; // the next line starts at `next`
+      if (lf !== -1 && (cr === -1 || lf < cr)) {
+        end = lf;
+        next = lf + 1;
+        lf = text.indexOf("\n", next);
+      } else {
+        end = cr;
+        next = cr + 1;
+        if (next === n) this.skipLeadingLf = true;
+        else if (lf === next) {
+          next++;
+          lf = text.indexOf("\n", next);
+        }
+        cr = text.indexOf("\r", next);
       }
-      data = "";
-      hasData = false;
-      eventType = "";
+      let line: string;
+      if (this.partial === "") line = text.slice(start, end);
+      else {
+        line = this.partial + text.slice(start, end);
+        this.partial = "";
+      }
+      start = next;
+      this.line(line, out);
+    }
+    if (start < n) this.partial = this.partial === "" ? text.slice(start) : this.partial + text.slice(start);
+    // A server that never ends a line or an event must not fill memory.
+    if (this.partial.length + this.data.length > this.maxEventChars) throw new EventTooLargeError(this.maxEventChars);
+  }
+
+  private line(line: string, out: SseEvent[]): void {
+    const len = line.length;
+    if (len === 0) {
+      if (this.hasData) {
+        const ev: SseEvent = { data: this.data };
+        if (this.eventType !== "") ev.event = this.eventType;
+        if (this.lastId !== "") ev.id = this.lastId;
+        out.push(ev);
+        this.data = "";
+        this.hasData = false;
+      }
+      this.eventType = "";
       return;
     }
-    if (line.charCodeAt(0) === 0x3a /* ":" comment */) return;
-    const colon = line.indexOf(":");
-    const field = colon === -1 ? line : line.slice(0, colon);
-    let value = colon === -1 ? "" : line.slice(colon + 1);
-    if (value.charCodeAt(0) === 0x20) value = value.slice(1);
+    const c0 = line.charCodeAt(0);
+    if (c0 === COLON) return; // a comment
+    // The common fields are told apart by their first letter and the colon after them, without
+    // cutting the name out of the line.
+    let colon: number;
+    let field: string;
+    if (c0 === 0x64 /* d */ && len >= 5 && line.charCodeAt(4) === COLON && line.startsWith("data")) {
+      colon = 4;
+      field = "data";
+    } else if (c0 === 0x65 /* e */ && len >= 6 && line.charCodeAt(5) === COLON && line.startsWith("event")) {
+      colon = 5;
+      field = "event";
+    } else {
+      colon = line.indexOf(":");
+      field = colon === -1 ? line : line.slice(0, colon);
+    }
+    let value: string;
+    if (colon === -1) value = "";
+    else {
+      const from = line.charCodeAt(colon + 1) === SPACE ? colon + 2 : colon + 1;
+      value = from >= len ? "" : line.slice(from);
+    }
     switch (field) {
       case "data":
-        data = hasData ? `${data}\n${value}` : value;
-        hasData = true;
-        if (data.length > maxEventChars) throw new EventTooLargeError(maxEventChars);
+        if (this.hasData) this.data = `${this.data}\n${value}`;
+        else {
+          this.data = value;
+          this.hasData = true;
+        }
+        if (this.data.length > this.maxEventChars) throw new EventTooLargeError(this.maxEventChars);
         break;
       case "event":
-        eventType = value;
+        this.eventType = value;
         break;
       case "id":
-        if (!value.includes("\0")) lastId = value;
+        if (!value.includes("\0")) this.lastId = value;
         break;
       // "retry" and unknown fields are ignored.
     }
-  };
+  }
+}
 
+/**
+ * A TransformStream of text to events (SseTextParser as a stream). A pending line or event
+ * without its closing blank line is discarded at the end.
+ */
+export function sseParser(opts: { maxEventChars?: number } = {}): TransformStream<string, SseEvent> {
+  const parser = new SseTextParser(opts.maxEventChars);
+  const out: SseEvent[] = [];
   return new TransformStream<string, SseEvent>({
-    transform(chunk, out) {
-      let text = chunk;
-      if (first && text.length > 0) {
-        first = false;
-        if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-      }
-      if (skipLeadingLf && text.length > 0) {
-        skipLeadingLf = false;
-        if (text.charCodeAt(0) === 0x0a) text = text.slice(1);
-      }
-      let start = 0;
-      for (let i = 0; i < text.length; i++) {
-        const c = text.charCodeAt(i);
-        if (c !== 0x0a && c !== 0x0d) continue;
-        const line = partial + text.slice(start, i);
-        partial = "";
-        if (c === 0x0d) {
-          if (i + 1 === text.length) skipLeadingLf = true;
-          else if (text.charCodeAt(i + 1) === 0x0a) i++;
-        }
-        start = i + 1;
-        onLine(line, out);
-      }
-      partial += text.slice(start);
-      // One event (its data so far plus the line still open) may not grow past the cap: a
-      // server that never ends a line or an event must not fill memory.
-      if (partial.length + data.length > maxEventChars) throw new EventTooLargeError(maxEventChars);
+    transform(chunk, controller) {
+      out.length = 0;
+      parser.push(chunk, out);
+      for (const ev of out) controller.enqueue(ev);
     },
-    // flush: a pending line or event without its closing blank line is discarded.
   });
 }
 
-/** Thrown (as the stream's error) when one event outgrows `maxEventChars`. */
+/** Thrown when one event outgrows `maxEventChars`. */
 export class EventTooLargeError extends Error {
   constructor(readonly limit: number) {
     super(`one server-sent event is larger than ${limit} characters`);
@@ -100,7 +170,7 @@ export class EventTooLargeError extends Error {
   }
 }
 
-/** Thrown (as the stream's error) when the body outgrows `maxBytes`. */
+/** Thrown when the body outgrows `maxBytes`. */
 export class BodyTooLargeError extends Error {
   constructor(readonly limit: number) {
     super(`the response body is larger than ${limit} bytes`);
@@ -120,6 +190,9 @@ export function byteLimit(maxBytes: number): TransformStream<Uint8Array, Uint8Ar
   });
 }
 
+/** decode() options, made once: an object literal per call showed in profiles of small chunks. */
+const STREAM: TextDecodeOptions = { stream: true };
+
 export interface SseLimits {
   /** Most characters one event (and the line being read) may hold. */
   maxEventChars?: number;
@@ -128,13 +201,69 @@ export interface SseLimits {
 }
 
 /**
- * Decodes a fetch body as UTF-8 (split characters survive) and parses it into events. With
- * limits, the stream errors (BodyTooLargeError, EventTooLargeError) as soon as one is passed,
- * and the body is cancelled: nothing beyond the caps is read, or inflated.
+ * Body bytes in, events out: counts the bytes against `maxBytes` (decompressed bytes, as fetch
+ * hands them), decodes them as UTF-8 (split characters survive; a leading BOM goes, as with
+ * TextDecoderStream) and parses them.
+ */
+export class SseDecoder {
+  private readonly decoder = new TextDecoder();
+  private readonly parser: SseTextParser;
+  private readonly maxBytes: number;
+  private seen = 0;
+
+  constructor(limits: SseLimits = {}) {
+    this.parser = new SseTextParser(limits.maxEventChars);
+    this.maxBytes = limits.maxBytes ?? Number.POSITIVE_INFINITY;
+  }
+
+  /**
+   * Appends the events `chunk` completes to `out`. Throws BodyTooLargeError (nothing of the
+   * chunk is parsed) or EventTooLargeError; after a throw, nothing this call appended counts.
+   */
+  push(chunk: Uint8Array, out: SseEvent[]): void {
+    this.seen += chunk.byteLength;
+    if (this.seen > this.maxBytes) throw new BodyTooLargeError(this.maxBytes);
+    const before = out.length;
+    try {
+      this.parser.push(this.decoder.decode(chunk, STREAM), out);
+    } catch (err) {
+      out.length = before;
+      throw err;
+    }
+  }
+}
+
+/**
+ * A fetch body as a stream of events. With limits, the stream errors (BodyTooLargeError,
+ * EventTooLargeError) as soon as one is passed, and the body is cancelled: nothing beyond the
+ * caps is read, or inflated.
  */
 export function sseEvents(body: ReadableStream<Uint8Array>, limits: SseLimits = {}): ReadableStream<SseEvent> {
-  // The cast only narrows TextDecoderStream's writable side (BufferSource) to what we feed it.
-  const decoder = new TextDecoderStream() as ReadableWritablePair<string, Uint8Array>;
-  const bytes = limits.maxBytes === undefined ? body : body.pipeThrough(byteLimit(limits.maxBytes));
-  return bytes.pipeThrough(decoder).pipeThrough(sseParser({ maxEventChars: limits.maxEventChars }));
+  const decoder = new SseDecoder(limits);
+  const reader = body.getReader();
+  const out: SseEvent[] = [];
+  return new ReadableStream<SseEvent>({
+    async pull(controller) {
+      for (;;) {
+        const next = await reader.read();
+        if (next.done) {
+          controller.close();
+          return;
+        }
+        out.length = 0;
+        try {
+          decoder.push(next.value, out);
+        } catch (err) {
+          reader.cancel(err).catch(() => {});
+          throw err;
+        }
+        if (out.length === 0) continue;
+        for (const ev of out) controller.enqueue(ev);
+        return;
+      }
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
 }
