@@ -13,6 +13,7 @@ import { createChatClient } from "../src/core/model/chat.ts";
 import { createResponsesClient } from "../src/core/model/responses.ts";
 import type { ModelClient, ModelRequest, ProviderInfo } from "../src/core/model/types.ts";
 import { chatChunks } from "../test/mock/chat.ts";
+import { reportTarget } from "./lib/targets.ts";
 import { message, sse, type SseEvent, startMockResponses, turn, usage } from "../test/mock/responses-server.ts";
 
 const runs = Number(process.argv[2] ?? 7);
@@ -160,10 +161,11 @@ try {
     for (let r = 0; r < runs; r++) {
       big.push(await ocxCpu(responsesEvents, [...args], text));
       base.push(await ocxCpu(small, [...args], "ok"));
-      if (args.includes("--json")) oneDelta.push(await ocxCpu(whole, [...args], text));
+      if ((args as readonly string[]).includes("--json")) oneDelta.push(await ocxCpu(whole, [...args], text));
     }
     const extra = responsesEvents.length - small.length;
     const perEvent = big.map((b) => (b - median(base)) / extra);
+    if (label.includes("--json")) reportTarget("SSE: CPU per event, 1 MB answer in 20-byte deltas (ocx --json)", `${median(perEvent).toFixed(2)} µs`, "≤ 3 µs (reference 29 µs)", median(perEvent) <= 3);
     line(label, perEvent, `   [1 MB answer ${(median(big) / 1000).toFixed(0)} ms CPU, one-delta answer ${(median(base) / 1000).toFixed(0)} ms]`);
     if (oneDelta.length > 0) {
       const events = responsesEvents.length - whole.length;
