@@ -7,8 +7,9 @@ import { openOutputPipe, type OutputPipe } from "./output-pipe.ts";
 
 const empty = () => new ReadableStream<Uint8Array>({ start: (c) => c.close() });
 
-export function spawnBun(opts: SpawnOptions): ChildProcess {
-  const pipe = opts.output ? openOutputPipe() : null;
+/** `ownPipe: false` feeds the output listener from Bun's streams, as where no own pipe is possible (tests). */
+export function spawnBun(opts: SpawnOptions, how: { ownPipe?: boolean } = {}): ChildProcess {
+  const pipe = opts.output && how.ownPipe !== false ? openOutputPipe() : null;
   let proc: Bun.Subprocess<"pipe" | "ignore", "pipe" | number, "pipe" | number>;
   try {
     proc = Bun.spawn({
@@ -88,7 +89,7 @@ function readStreams(proc: Bun.Subprocess<"pipe" | "ignore", "pipe", "pipe">, li
   const readers = [proc.stdout.getReader(), proc.stderr.getReader()];
   let open = readers.length;
   let stopped = false;
-  const done = () => {
+  const closed = () => {
     if (--open === 0) listener.end();
   };
   for (const reader of readers) {
@@ -102,7 +103,7 @@ function readStreams(proc: Bun.Subprocess<"pipe" | "ignore", "pipe", "pipe">, li
       } catch {
         // cancelled or the pipe broke: nothing more to read
       } finally {
-        done();
+        closed();
       }
     })();
   }

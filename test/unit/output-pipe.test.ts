@@ -18,7 +18,7 @@ const readlinkOr = (path: string) => {
 };
 
 /** Spawns `script` with an output listener; resolves with everything it printed once end() came. */
-function run(script: string, opts: { onChild?: (c: ChildProcess) => void } = {}) {
+function run(script: string, opts: { onChild?: (c: ChildProcess) => void; ownPipe?: boolean } = {}) {
   const chunks: Uint8Array[] = [];
   let ends = 0;
   let endNow!: () => void;
@@ -35,7 +35,7 @@ function run(script: string, opts: { onChild?: (c: ChildProcess) => void } = {})
         endNow();
       },
     },
-  });
+  }, { ownPipe: opts.ownPipe });
   opts.onChild?.(child);
   const text = () => new TextDecoder().decode(Buffer.concat(chunks));
   return { child, ended, text, ends: () => ends, chunks };
@@ -104,5 +104,22 @@ describe("spawn with an output listener", () => {
       await r.ended;
     }
     expect(pipes()).toBe(before);
+  });
+
+  test("without a pipe of its own (not Linux): Bun's two streams feed the listener, end() once after both", async () => {
+    const r = run("echo one; echo two >&2; head -c 3000000 /dev/zero", { ownPipe: false });
+    await r.child.exited;
+    await r.ended;
+    const text = r.text();
+    expect(text.length).toBe(3_000_000 + 8);
+    expect(text.includes("one\n") && text.includes("two\n")).toBe(true);
+    await Bun.sleep(20);
+    expect(r.ends()).toBe(1);
+    const s = run("(sleep 5; echo late) & echo now", { ownPipe: false });
+    await s.child.exited;
+    s.child.stopOutput?.();
+    await s.ended;
+    expect(s.ends()).toBe(1);
+    s.child.kill("SIGKILL");
   });
 });
