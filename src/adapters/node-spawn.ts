@@ -4,7 +4,7 @@
 import { spawn } from "node:child_process";
 import process from "node:process";
 import { Readable } from "node:stream";
-import type { ChildProcess, ExitStatus, Signal, SpawnOptions } from "../core/runtime.ts";
+import type { ChildProcess, ExitStatus, OutputListener, Signal, SpawnOptions } from "../core/runtime.ts";
 
 export function spawnNode(opts: SpawnOptions): ChildProcess {
   const proc = spawn(opts.argv[0]!, opts.argv.slice(1), {
@@ -32,7 +32,9 @@ export function spawnNode(opts: SpawnOptions): ChildProcess {
   proc.stdin?.on("error", () => {
     stdinOpen = false; // EPIPE: the child closed its stdin
   });
-  const web = (s: Readable | null) => (s ? (Readable.toWeb(s) as unknown as ReadableStream<Uint8Array>) : new ReadableStream<Uint8Array>({ start: (c) => c.close() }));
+  const web = (s: Readable | null) =>
+    s && !opts.output ? (Readable.toWeb(s) as unknown as ReadableStream<Uint8Array>) : new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+  const output = opts.output && listen([proc.stdout, proc.stderr], opts.output);
 
   return {
     get pid() {
@@ -40,6 +42,7 @@ export function spawnNode(opts: SpawnOptions): ChildProcess {
     },
     stdout: web(proc.stdout),
     stderr: web(proc.stderr),
+    ...output,
     async writeStdin(data) {
       if (!proc.stdin || !stdinOpen) throw new Error("stdin is closed");
       if (!running) throw new Error("the process has exited");
@@ -65,6 +68,39 @@ export function spawnNode(opts: SpawnOptions): ChildProcess {
       } catch {
         // already exited
       }
+    },
+  };
+}
+
+/** Both output streams into the listener as their data events come; end() once both are done. */
+function listen(streams: (Readable | null)[], listener: OutputListener): Pick<ChildProcess, "stopOutput"> {
+  const live = streams.filter((s): s is Readable => s !== null);
+  let open = live.length;
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    listener.end();
+  };
+  if (open === 0) queueMicrotask(end);
+  for (const stream of live) {
+    let done = false;
+    const close = () => {
+      if (done) return;
+      done = true;
+      if (--open === 0) end();
+    };
+    stream.on("data", (chunk: Uint8Array) => {
+      if (!ended) listener.data(chunk);
+    });
+    stream.once("end", close);
+    stream.once("close", close);
+    stream.once("error", close);
+  }
+  return {
+    stopOutput() {
+      for (const s of live) s.destroy();
+      end();
     },
   };
 }

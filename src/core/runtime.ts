@@ -90,6 +90,20 @@ export interface SpawnOptions {
   env: Record<string, string>;
   /** "pipe" keeps stdin open for writeStdin; "ignore" connects /dev/null. */
   stdin: "pipe" | "ignore";
+  /**
+   * Hands the child's stdout and stderr, interleaved in arrival order, to this listener instead
+   * of the `stdout` and `stderr` streams (which are then empty). A runtime that does so returns a
+   * ChildProcess with `stopOutput`; one without it ignores the listener.
+   */
+  output?: OutputListener;
+}
+
+/** Receives a child's output (SpawnOptions.output). */
+export interface OutputListener {
+  /** Output as it arrives. The bytes are valid only during the call: copy what is kept. */
+  data(chunk: Uint8Array): void;
+  /** Called once when no more output comes: every writer closed it, reading failed, or stopOutput(). */
+  end(): void;
 }
 
 export interface ExitStatus {
@@ -109,6 +123,13 @@ export interface ChildProcess {
   readonly exited: Promise<ExitStatus>;
   /** Signals the child's whole process group (every child runs in its own group). */
   kill(signal?: Signal): void;
+  /** With SpawnOptions.output: stops reading the output (the listener's end() follows). */
+  stopOutput?(): void;
+  /**
+   * With SpawnOptions.output: hands what the child wrote and was not delivered yet to the
+   * listener now, synchronously (a runtime that delivers at once may leave it out).
+   */
+  takeOutput?(): void;
 }
 
 /** A local HTTP server (the browser login's callback). */

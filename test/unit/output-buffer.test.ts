@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { OutputBuffer, approxTokens, countNewlines, truncationMarker } from "../../src/core/process/output-buffer.ts";
+import { OutputBuffer, approxTokens, countNewlines, countNewlinesScalar, truncationMarker } from "../../src/core/process/output-buffer.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -174,5 +174,38 @@ describe("countNewlines", () => {
     expect(countNewlines(bytes)).toBe(70_003);
     expect(countNewlines(bytes.subarray(1))).toBe(70_002);
     expect(countNewlines(new Uint8Array(70_000).fill(0x0b))).toBe(0);
+  });
+
+  test("the JS count (the fallback without WebAssembly SIMD) matches too", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 3000 }), fc.nat(7), (raw, from) => {
+        const bytes = raw.map((x) => (x < 80 ? 10 : x));
+        const view = bytes.subarray(Math.min(from, bytes.length));
+        expect(countNewlinesScalar(view)).toBe(slow(view));
+      }),
+    );
+    expect(countNewlinesScalar(new Uint8Array(70_003).fill(10))).toBe(70_003);
+  });
+
+  test("input longer than the SIMD scratch memory (256 KiB), at odd offsets, with blocks of 255 all-newline vectors", () => {
+    const size = 256 * 1024 * 2 + 4093;
+    const bytes = new Uint8Array(size);
+    let seed = 7;
+    for (let i = 0; i < size; i++) {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      // Stretches of all newlines, of none, and mixed (bytes near 0x0a included).
+      const zone = (i >>> 13) % 3;
+      bytes[i] = zone === 0 ? 10 : zone === 1 ? 0x0b : seed >>> 24 < 60 ? 10 : (seed >>> 16) & 0xff;
+    }
+    for (const [from, to] of [
+      [0, size],
+      [1, size],
+      [3, size - 5],
+      [262_143, 262_145 + 17],
+      [100_000, 100_255],
+    ] as const) {
+      const view = bytes.subarray(from, to);
+      expect(countNewlines(view)).toBe(slow(view));
+    }
   });
 });

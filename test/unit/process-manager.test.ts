@@ -133,3 +133,24 @@ describe("ProcessManager: sessions under load", () => {
     expect(c.pruned).toBe(false);
   });
 });
+
+describe("ProcessManager: a command that prints a lot", () => {
+  test("40 MB of `yes`: every line counted, head and tail kept, interleaved stderr in place, the item's output bounded", async () => {
+    const m = manager();
+    let end: SessionEnd | undefined;
+    const id = m.start({
+      argv: sh("echo start >&2; yes | head -c 40000000; echo done >&2"),
+      cwd: tmpdir(),
+      env,
+      onEnd: (e) => (end = e),
+    });
+    const r = await m.poll(id, { yieldTimeMs: 30_000, maxOutputTokens: 100 });
+    expect([r.running, r.exitCode, r.originalTokenCount]).toEqual([false, 0, 10_000_003]);
+    expect(r.output.startsWith("Total output lines: 20000002\n\nstart\ny\ny\n")).toBe(true);
+    expect(r.output.endsWith("y\ny\ndone\n")).toBe(true);
+    expect(r.output).toContain("tokens truncated");
+    expect(end!.aggregatedOutput.startsWith("start\ny\n")).toBe(true);
+    expect(end!.aggregatedOutput.endsWith("y\ndone\n")).toBe(true);
+    expect(end!.aggregatedOutput.length).toBeLessThan(140 * 1024);
+  });
+});

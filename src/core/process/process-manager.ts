@@ -184,7 +184,16 @@ export class ProcessManager {
   /** Spawns the command and starts reading its output. Throws if it cannot be spawned. */
   start(req: StartRequest): number {
     this.pruneIfFull();
-    const child = this.runtime.spawn({ argv: req.argv, cwd: req.cwd, env: req.env, stdin: "pipe" });
+    let session: Session | undefined;
+    let outputEnded!: () => void;
+    const outputDone = new Promise<void>((r) => (outputEnded = r));
+    const child = this.runtime.spawn({
+      argv: req.argv,
+      cwd: req.cwd,
+      env: req.env,
+      stdin: "pipe",
+      output: { data: (chunk) => session && take(session, chunk, this.runtime.monotonic()), end: () => outputEnded() },
+    });
     const id = this.nextId++;
     const now = this.runtime.monotonic();
     let resolveDone!: () => void;
@@ -202,7 +211,7 @@ export class ProcessManager {
       terminating: false,
       timers: [],
       readers: [],
-      readersDone: Promise.resolve(),
+      readersDone: outputDone,
       readersFinished: false,
       polled: false,
       pollChain: Promise.resolve(),
@@ -219,7 +228,10 @@ export class ProcessManager {
       this.live.delete(s);
       for (const t of s.timers) clearTimeout(t);
       req.signal?.removeEventListener("abort", onAbort);
-      if (!s.readersFinished) for (const r of s.readers) r.cancel().catch(() => {});
+      if (!s.readersFinished) {
+        s.child.stopOutput?.();
+        for (const r of s.readers) r.cancel().catch(() => {});
+      }
       try {
         req.onEnd?.({
           sessionId: id,
@@ -235,8 +247,13 @@ export class ProcessManager {
         resolveDone();
       }
     };
-    s.readers = [child.stdout.getReader(), child.stderr.getReader()];
-    s.readersDone = Promise.all(s.readers.map((r) => pump(r, s, () => this.runtime.monotonic()))).then(() => {
+    session = s;
+    if (!child.stopOutput) {
+      // A runtime without the output listener: read its two streams.
+      s.readers = [child.stdout.getReader(), child.stderr.getReader()];
+      s.readersDone = Promise.all(s.readers.map((r) => pump(r, s, () => this.runtime.monotonic()))).then(() => {});
+    }
+    s.readersDone = s.readersDone.then(() => {
       s.readersFinished = true;
     });
     child.exited.then(
@@ -278,6 +295,8 @@ export class ProcessManager {
     s.lastUsed = t0;
     if (req.chars) await this.write(s, req.chars);
     await this.wait(s, req.yieldTimeMs, req.signal);
+    // What the process wrote up to now, even if the runtime has not delivered it yet.
+    if (!s.ended) s.child.takeOutput?.();
     const { output, originalTokenCount } = takeUnread(s, req.maxOutputTokens, this.piece);
     if (s.ended) {
       s.gone = true;
@@ -365,6 +384,8 @@ export class ProcessManager {
   /** After exit, reads what is left in the pipes until they close or stay quiet. */
   private async drainThenFinish(s: Session, status: ExitStatus): Promise<void> {
     s.status = status;
+    // What it wrote before exiting is in the pipe now: take it before judging the pipe idle.
+    if (!s.ended) s.child.takeOutput?.();
     while (!s.readersFinished && !s.ended) {
       const idle = this.runtime.monotonic() - s.lastChunkAt;
       if (idle >= EXIT_DRAIN_IDLE_MS) break;
@@ -399,15 +420,20 @@ export class ProcessManager {
   }
 }
 
+/** Output that arrived: kept for the model and for the item (copied; `chunk` may be reused). */
+function take(s: Session, chunk: Uint8Array, now: number): void {
+  if (s.ended) return;
+  s.unread.push(chunk);
+  s.aggregate.push(chunk);
+  s.lastChunkAt = now;
+}
+
 async function pump(reader: ReadableStreamDefaultReader<Uint8Array>, s: Session, now: () => number): Promise<void> {
   try {
     for (;;) {
       const { value, done } = await reader.read();
       if (done) return;
-      if (s.ended) continue;
-      s.unread.push(value);
-      s.aggregate.push(value);
-      s.lastChunkAt = now();
+      take(s, value, now());
     }
   } catch {
     // cancelled or the pipe broke: nothing more to read
