@@ -413,6 +413,23 @@ describe.skipIf(!hostCarveOuts)("workspace-write: .git, .codex, .agents and .aws
     expect(readdirSync(repo).sort()).toEqual([".agents", ".codex", ".git"]);
   }, T);
 
+  test("concurrent commands: one that ends quickly never takes the placeholder away from one still running", async () => {
+    // The attack: while a slow command runs, quick ones start and end around it. If a quick one
+    // made the placeholder and the slow one did not hold it, the quick one's release removed it,
+    // the slow one's read-only mount went with it, and its mkdir created a real .aws.
+    for (let round = 0; round < 4; round++) {
+      const repo = protectedRepo();
+      const slow = (i: number) => execCommand(`sleep 0.3; mkdir -p .aws/x && echo ESCAPED || echo denied`, {}, `call_slow${i}`);
+      const quick = (i: number) => execCommand("true", {}, `call_quick${i}`);
+      const calls = [quick(0), slow(0), quick(1), slow(1), quick(2), slow(2), quick(3), slow(3)];
+      const { mock, home } = await setup([sse(turn(calls)), reply("done")]);
+      const r = await runOcx(["exec", ...JSON_, ...WW, "go"], { home, cwd: repo });
+      expect(r.code).toBe(0);
+      for (let i = 0; i < 4; i++) expect(callOutput(mock.requests[1]!.body, `call_slow${i}`)).toContain("denied");
+      expect(readdirSync(repo).sort()).toEqual([".agents", ".codex", ".git"]);
+    }
+  }, 60_000);
+
   test("escapes refused: a symlink to .git, a hard link out of it, umount, and a nested user namespace", async () => {
     const repo = protectedRepo();
     const before = gitConfig(repo);

@@ -397,7 +397,11 @@ export async function runSandboxHelper(args: string[], loadLibc: OpenLibc): Prom
   let placeholders: { release(): void } = { release() {} };
   if (spec.view.namespaces && "Bun" in globalThis) {
     const { holdPlaceholders } = await import("./namespace.ts");
-    placeholders = holdPlaceholders(spec.readOnly.filter((p) => PROTECTED_DIRS.includes(p.slice(p.lastIndexOf("/") + 1))));
+    try {
+      placeholders = holdPlaceholders(spec.readOnly.filter((p) => PROTECTED_DIRS.includes(p.slice(p.lastIndexOf("/") + 1))));
+    } catch (e) {
+      return confineFailed((e as Error).message);
+    }
   }
   if (spec.unconfined) return runUnconfined(argv, loadLibc);
   const readOnly = readOnlyTargets(spec.readOnly);

@@ -62,6 +62,7 @@ extern int connect(int fd, const void *addr, unsigned int len);
 extern int fstat(int fd, void *st);
 extern int flock(int fd, int op);
 extern int mkdir(const char *path, unsigned int mode);
+extern unsigned int umask(unsigned int mask);
 extern int rmdir(const char *path);
 extern int statx(int dirfd, const char *path, int flags, unsigned int mask, void *buf);
 extern int chdir(const char *path);
@@ -908,20 +909,38 @@ static int same_placeholder(int fd, const char *path) {
   return i1 == i2 && m2 == PLACEHOLDER;
 }
 
-/* fds[i]: a shared-locked placeholder standing at paths[i], or -1 (the name exists, or cannot be made). */
-void ocx_hold_placeholders(const char **paths, int *fds) {
+/*
+ * fds[i]: a shared-locked placeholder standing at paths[i], or -1 (the name exists, or cannot be
+ * made). Returns 0, or i + 1 for the first paths[i] where a placeholder stands that this helper
+ * could not hold (others kept making and removing it): the command must not run then, since the
+ * placeholder's last holder may remove it under the command's read-only mount.
+ */
+int ocx_hold_placeholders(const char **paths, int *fds) {
+  int unheld = 0;
   for (int i = 0; paths[i]; i++) {
     fds[i] = -1;
-    for (int attempt = 0; attempt < 8; attempt++) {
+    for (int attempt = 0; attempt < 64; attempt++) {
       unsigned int mode;
       u64 ino;
       if (stat_of(AT_FDCWD, paths[i], 0x100, &mode, &ino) != 0) {
         if (errno_now() != ENOENT) break;
-        if (mkdir(paths[i], 0555) != 0) {
-          if (errno_now() == EEXIST) continue;
+        /* Born with its exact mode: another helper racing this one must never see a
+         * half-made placeholder, take it for the user's own folder and not hold it (then this
+         * helper's release would remove it under that helper's read-only mount). */
+        unsigned int old = umask(0);
+        int made = mkdir(paths[i], 01555);
+        int err = errno_now();
+        umask(old);
+        if (made != 0) {
+          if (err == EEXIST) continue;
           break; /* not creatable by ocx, so not by its commands either */
         }
-        chmod(paths[i], 01555); /* exact, whatever the umask */
+        chmod(paths[i], 01555); /* a setgid parent passes its bit on: drop it */
+        continue;
+      }
+      /* A placeholder whose setgid bit (from its parent) is being dropped: wait for it. */
+      if (mode == (PLACEHOLDER | 02000)) {
+        usleep(1000);
         continue;
       }
       if (mode != PLACEHOLDER) break; /* the user's own: protected as it is */
@@ -935,7 +954,11 @@ void ocx_hold_placeholders(const char **paths, int *fds) {
       }
       close(fd); /* removed by its last holder meanwhile: make another */
     }
+    unsigned int mode;
+    u64 ino;
+    if (fds[i] < 0 && !unheld && stat_of(AT_FDCWD, paths[i], 0x100, &mode, &ino) == 0 && (mode | 02000) == (PLACEHOLDER | 02000)) unheld = i + 1;
   }
+  return unheld;
 }
 
 /* Lets go of them (fds from ocx_hold_placeholders, or NULL to look at the paths): a placeholder

@@ -28,7 +28,7 @@ const p = FFIType.ptr;
 const SYMBOLS = {
   ocx_probe: { args: [i64, i32, i32, p, i32], returns: i32 },
   ocx_probe_supervisor: { args: [i64, i64], returns: i32 },
-  ocx_hold_placeholders: { args: [p, p], returns: FFIType.void },
+  ocx_hold_placeholders: { args: [p, p], returns: FFIType.i32 },
   ocx_release_placeholders: { args: [p, p], returns: FFIType.void },
   ocx_run: { args: [p, i32, i32, i32, p, p, p, p, p, i32, p, p, p], returns: i32 },
 } as const;
@@ -99,8 +99,13 @@ export function holdPlaceholders(paths: readonly string[]): { release(): void } 
   const keep: unknown[] = [];
   const list = cArray(addresses, paths, keep);
   const fds = new Int32Array(paths.length);
-  lib().ocx_hold_placeholders(ptr(list), ptr(fds));
-  return { release: () => lib().ocx_release_placeholders(ptr(list), ptr(fds)) };
+  const unheld = lib().ocx_hold_placeholders(ptr(list), ptr(fds));
+  const release = () => lib().ocx_release_placeholders(ptr(list), ptr(fds));
+  if (unheld > 0) {
+    release();
+    throw new Error(`could not hold the read-only placeholder ${paths[unheld - 1]} (other commands kept making and removing it)`);
+  }
+  return { release };
 }
 
 /** Removes the placeholders at `paths` that no command holds any more (ocx, at the end of a run). */
