@@ -2,9 +2,9 @@
 import { resolve } from "node:path";
 import { AddressInUseError, type ListenOptions, type Runtime } from "../core/runtime.ts";
 import { spawnBun } from "./bun-spawn.ts";
-import { fdSink, nodeCompatibleRuntime, nodeFsLoaded, writeSomeSync, type WriteSome } from "./common.ts";
+import { fdSink, nodeCompatibleRuntime, nodeFsLoaded, nodeHostZone, writeSomeSync, type WriteSome } from "./common.ts";
 import { hostSandbox } from "./sandbox/index.ts";
-import { hostTimeZone } from "./timezone.ts";
+import type { HostZone } from "./timezone.ts";
 
 /** How to start this program again: the compiled binary alone, or bun with the entry file. */
 function selfArgv(): string[] {
@@ -37,6 +37,8 @@ function bunWriteSome(fd: 1 | 2): WriteSome {
 }
 
 export function bunRuntime(): Runtime {
+  let zone: HostZone | undefined;
+  const hostZone = () => (zone ??= nodeHostZone());
   return nodeCompatibleRuntime({
     name: "bun",
     stdout: fdSink(bunWriteSome(1), () => isatty(1)),
@@ -46,7 +48,8 @@ export function bunRuntime(): Runtime {
     spawn: spawnBun,
     listen: listenBun,
     sandbox: () => hostSandbox(selfArgv()),
-    timeZone: () => hostTimeZone(),
+    timeZone: () => hostZone().name,
+    utcOffsetMs: (ms) => hostZone().offsetMs(ms),
   });
 }
 

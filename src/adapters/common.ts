@@ -4,6 +4,7 @@
 // Start-up: node:fs alone costs a compiled binary ~3 ms and node:tty ~11 ms, so the modules are
 // taken (process.getBuiltinModule) when first used: `ocx --version` loads none of them.
 import process from "node:process";
+import { hostZone, type HostZone } from "./timezone.ts";
 import { type FileStat, FileTooLargeError, type InputSource, type OutputSink, type Runtime, type SandboxPort } from "../core/runtime.ts";
 
 let fsModule: typeof import("node:fs") | undefined;
@@ -177,8 +178,36 @@ export interface RuntimeParts {
   listen: Runtime["listen"];
   /** Made when first used (the sandbox code is only loaded for commands). */
   sandbox: () => SandboxPort;
-  /** The host's IANA time zone. */
+  /** The host's IANA time zone, as Intl names it. */
   timeZone: () => string;
+  /** Its offset at an instant, when known without ICU (see Runtime.utcOffsetMs). */
+  utcOffsetMs?: (ms: number) => number | undefined;
+}
+
+/** The host's time zone from Intl (starts ICU). */
+export const intlTimeZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+
+/** The host's zone without ICU where possible (src/adapters/timezone.ts), read through node:fs. */
+export function nodeHostZone(): HostZone {
+  const fs = nodeFs();
+  return hostZone({
+    tz: process.env.TZ,
+    readLink: (path) => {
+      try {
+        return fs.readlinkSync(path);
+      } catch {
+        return undefined;
+      }
+    },
+    readFile: (path) => {
+      try {
+        return plainBytes(fs.readFileSync(path));
+      } catch {
+        return undefined;
+      }
+    },
+    intlZone: intlTimeZone,
+  });
 }
 
 export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
@@ -214,6 +243,7 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
     now: () => Date.now(),
     monotonic: () => performance.now(),
     timeZone: () => (zone ??= parts.timeZone()),
+    ...(parts.utcOffsetMs ? { utcOffsetMs: parts.utcOffsetMs } : {}),
     stdout,
     stderr,
     stdin,

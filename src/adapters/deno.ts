@@ -1,10 +1,9 @@
 // The Runtime port implemented on Deno (`deno run -A src/bin/deno.ts ...`).
 import { fileURLToPath } from "node:url";
 import { AddressInUseError, type ListenOptions, type Runtime } from "../core/runtime.ts";
-import { isatty, nodeCompatibleRuntime, nodeFdSink } from "./common.ts";
+import { intlTimeZone, isatty, nodeCompatibleRuntime, nodeFdSink } from "./common.ts";
 import { spawnNode } from "./node-spawn.ts";
 import { hostSandbox } from "./sandbox/index.ts";
-import { hostTimeZone } from "./timezone.ts";
 
 // The few Deno APIs used here (the project type-checks against Bun's types).
 interface DenoServer {
@@ -35,7 +34,7 @@ export function denoRuntime(): Runtime {
     spawn: spawnNode,
     listen: listenDeno,
     sandbox: () => hostSandbox(selfArgv()),
-    timeZone: () => hostTimeZone(),
+    timeZone: intlTimeZone,
   });
 }
 

@@ -229,7 +229,7 @@ async function execRun(runtime: Runtime, opts: ExecOptions, locks: SessionLock[]
     environmentContextText({
       cwd,
       shell: basename(shell),
-      currentDate: localDate(runtime.now(), runtime.timeZone()),
+      currentDate: localDate(runtime.now(), runtime),
       timeZone: runtime.timeZone(),
       sandbox,
     }),
@@ -460,7 +460,7 @@ async function openRollout(
     instructions: string;
   },
 ): Promise<RolloutWriter | undefined> {
-  const path = o.resumed?.path ?? join(o.home, rolloutRelativePath(runtime.now(), runtime.timeZone(), o.threadId));
+  const path = o.resumed?.path ?? join(o.home, rolloutRelativePath(runtime.now(), runtime, o.threadId));
   try {
     if (!o.resumed) {
       await runtime.fs.mkdir(dirname(path), { recursive: true, mode: 0o700 });

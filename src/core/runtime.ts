@@ -172,8 +172,13 @@ export interface Runtime {
   now(): number;
   /** Monotonic milliseconds, for durations. */
   monotonic(): number;
-  /** IANA time zone of the host, e.g. "Etc/UTC". */
+  /** IANA time zone of the host as Intl names it, e.g. "UTC", "Europe/Paris". */
   timeZone(): string;
+  /**
+   * The offset of timeZone() from UTC at `ms`, in ms (east positive), when the adapter knows it
+   * without ICU; undefined (or absent): core asks Intl.
+   */
+  utcOffsetMs?(ms: number): number | undefined;
   readonly stdout: OutputSink;
   readonly stderr: OutputSink;
   readonly stdin: InputSource;

@@ -10,6 +10,7 @@ import { usageFromRecord } from "../agent/usage.ts";
 import type { Redactor } from "../redact.ts";
 import { sandboxModes, type SandboxPolicy } from "../sandbox-policy.ts";
 import { historyAfterCompacted } from "../agent/compaction.ts";
+import { localParts, type ZoneSource } from "../util/local-time.ts";
 
 export type RolloutLineType = "session_meta" | "turn_context" | "response_item" | "event_msg" | "compacted";
 
@@ -47,23 +48,14 @@ export function rolloutSandboxPolicy(p: SandboxPolicy): RolloutSandboxPolicy {
   return { type: "workspace-write", writable_roots: p.writableRoots, network_access: p.networkAccess };
 }
 
-/** `rollout-YYYY-MM-DDThh-mm-ss-<id>.jsonl` in `sessions/YYYY/MM/DD`, local time of `ms`. */
-export function rolloutRelativePath(ms: number, timeZone: string, threadId: string): string {
-  const parts = localParts(ms, timeZone);
+/**
+ * `rollout-YYYY-MM-DDThh-mm-ss-<id>.jsonl` in `sessions/YYYY/MM/DD`, local time of `ms` in `zone`
+ * (the runtime, or a zone name).
+ */
+export function rolloutRelativePath(ms: number, zone: ZoneSource, threadId: string): string {
+  const parts = localParts(ms, zone);
   const stamp = `${parts.year}-${parts.month}-${parts.day}T${parts.hour}-${parts.minute}-${parts.second}`;
   return `sessions/${parts.year}/${parts.month}/${parts.day}/rollout-${stamp}-${threadId}.jsonl`;
-}
-
-function localParts(ms: number, timeZone: string): Record<"year" | "month" | "day" | "hour" | "minute" | "second", string> {
-  let fmt: Intl.DateTimeFormat;
-  try {
-    fmt = new Intl.DateTimeFormat("en-CA", { timeZone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
-  } catch {
-    fmt = new Intl.DateTimeFormat("en-CA", { timeZone: "UTC", hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
-  }
-  const out: Record<string, string> = {};
-  for (const p of fmt.formatToParts(ms)) out[p.type] = p.value;
-  return out as Record<"year" | "month" | "day" | "hour" | "minute" | "second", string>;
 }
 
 /** The thread id at the end of a rollout file name, or null. */
