@@ -184,6 +184,21 @@ export interface RuntimeParts {
   utcOffsetMs?: (ms: number) => number | undefined;
 }
 
+/** Whether standard input is /dev/null (the same device), without reading it. */
+function stdinIsDevNull(): boolean {
+  try {
+    const fs = nodeFs();
+    const a = fs.fstatSync(0);
+    if (!a.isCharacterDevice()) return false;
+    const b = fs.statSync("/dev/null");
+    return a.rdev === b.rdev && a.ino === b.ino && a.dev === b.dev;
+  } catch {
+    return false;
+  }
+}
+
+const emptyStream = () => new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+
 /** The host's time zone from Intl (starts ICU). */
 export const intlTimeZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 
@@ -217,7 +232,8 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
     get isTTY() {
       return (stdinTTY ??= parts.stdinIsTTY());
     },
-    readable: parts.readStdin,
+    // /dev/null (`< /dev/null`, a spawner's "ignore") holds nothing: not worth opening a stream.
+    readable: () => (stdinIsDevNull() ? emptyStream() : parts.readStdin()),
   };
   let sandbox: SandboxPort | undefined;
   let zone: string | undefined;
