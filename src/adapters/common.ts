@@ -5,7 +5,7 @@
 // taken (process.getBuiltinModule) when first used: `ocx --version` loads none of them.
 import process from "node:process";
 import { hostZone, type HostZone } from "./timezone.ts";
-import { type FileStat, FileTooLargeError, type InputSource, type OutputSink, type Runtime, type SandboxPort } from "../core/runtime.ts";
+import { type AppendHandle, type FileStat, FileTooLargeError, type InputSource, type OutputSink, type Runtime, type SandboxPort } from "../core/runtime.ts";
 
 let fsModule: typeof import("node:fs") | undefined;
 let fspModule: typeof import("node:fs/promises") | undefined;
@@ -270,6 +270,7 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
       appendFile: (p, data, o) => fsp().appendFile(p, data, o?.mode === undefined ? undefined : { mode: o.mode }),
       createExclusive,
       appendFileSync: (p, data) => nodeFs().appendFileSync(p, data, { mode: 0o600 }),
+      openAppendSync,
       readRange: async (p, offset, length) => {
         const handle = await fsp().open(p, "r");
         try {
@@ -300,6 +301,27 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
     async exit(code) {
       await Promise.all([stdout.flush(), stderr.flush()]);
       process.exit(code);
+    },
+  };
+}
+
+/** FileSystem.openAppendSync: one O_APPEND descriptor; a write to a file removed meanwhile throws ENOENT. */
+function openAppendSync(path: string): AppendHandle {
+  const fs = nodeFs();
+  const fd = fs.openSync(path, "a", 0o600);
+  let open = true;
+  return {
+    append(data) {
+      if (!open) throw new Error("the file is closed");
+      // Removed (or its folder): appendFileSync would fail with ENOENT, so does this.
+      if (fs.fstatSync(fd).nlink === 0) throw Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), { code: "ENOENT" });
+      let bytes = encoder.encode(data);
+      while (bytes.length > 0) bytes = bytes.subarray(fs.writeSync(fd, bytes, 0, bytes.length));
+    },
+    close() {
+      if (!open) return;
+      open = false;
+      fs.closeSync(fd);
     },
   };
 }

@@ -3,7 +3,7 @@
 // `event_msg` (task_started, user_message, agent_message, token_count, task_complete) and a
 // `response_item` for every model input and output item. ocx writes each line synchronously as
 // it happens, so a killed process loses at most the line being written; resume reads them back.
-import type { Runtime } from "../runtime.ts";
+import type { AppendHandle, Runtime } from "../runtime.ts";
 import type { ResponseItem } from "../model/types.ts";
 import type { Usage } from "../events.ts";
 import { usageFromRecord } from "../agent/usage.ts";
@@ -68,11 +68,13 @@ export function threadIdOfFile(name: string): string | null {
  * Appends lines to one rollout. Every write is synchronous and whole-line (O_APPEND), so the
  * file always ends on a line boundary except when the process dies inside a write. Secret
  * strings (the API key, tokens) are replaced before anything reaches the disk, by the run's
- * redactor (which knows their JSON-escaped forms too).
+ * redactor (which knows their JSON-escaped forms too). The file is opened once, at the first
+ * line, and stays open (closed by close(), or when the process ends).
  */
 export class RolloutWriter {
   private ordinal = 0;
   private broken = false;
+  private file: AppendHandle | undefined;
 
   constructor(
     private readonly runtime: Runtime,
@@ -93,10 +95,24 @@ export class RolloutWriter {
     const line = this.redactor.text(JSON.stringify({ timestamp, ordinal: this.ordinal++, type, payload }));
     if (this.broken) return;
     try {
-      this.runtime.fs.appendFileSync(this.path, `${line}\n`);
+      const fs = this.runtime.fs;
+      if (!fs.openAppendSync) fs.appendFileSync(this.path, `${line}\n`);
+      else (this.file ??= fs.openAppendSync(this.path)).append(`${line}\n`);
     } catch (e) {
       this.broken = true;
+      this.close();
       this.warn(`could not append to the session file ${this.path}: ${(e as Error).message}; the rest of this run is not saved`);
+    }
+  }
+
+  /** Closes the file (a later line opens it again). */
+  close(): void {
+    const file = this.file;
+    this.file = undefined;
+    try {
+      file?.close();
+    } catch {
+      // nothing left to save
     }
   }
 
