@@ -3,6 +3,12 @@
 //
 // Start-up: node:fs alone costs a compiled binary ~3 ms and node:tty ~11 ms, so the modules are
 // taken (process.getBuiltinModule) when first used: `ocx --version` loads none of them.
+//
+// Metadata operations (stat, realpath, mkdir, rename, chmod) and reading
+// small text files (config, auth, locks) are synchronous system calls behind the async port: a
+// few microseconds each, where a round trip through the thread pool costs 0.05-0.3 ms, more on
+// a loaded machine, and start-up makes dozens of them before the first request. Reading and
+// writing file contents of any size stays asynchronous.
 import process from "node:process";
 import { hostZone, type HostZone } from "./timezone.ts";
 import { type AppendHandle, type FileStat, FileTooLargeError, type InputSource, type OutputSink, type Runtime, type SandboxPort } from "../core/runtime.ts";
@@ -137,7 +143,7 @@ export const nodeFsLoaded = () => fsModule !== undefined || fspModule !== undefi
 
 async function stat(path: string): Promise<FileStat | null> {
   try {
-    const s = await fsp().stat(path);
+    const s = nodeFs().statSync(path);
     return { isFile: s.isFile(), isDirectory: s.isDirectory(), size: s.size, mtimeMs: s.mtimeMs, mode: s.mode };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "ENOTDIR") return null;
@@ -152,7 +158,7 @@ async function stat(path: string): Promise<FileStat | null> {
 async function processStamp(pid: number): Promise<string | null> {
   if (!Number.isInteger(pid) || pid <= 0) return null;
   try {
-    const stat = await fsp().readFile(`/proc/${pid}/stat`, "utf8");
+    const stat = nodeFs().readFileSync(`/proc/${pid}/stat`, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     // fields[0] is the state (field 3 of proc(5)), fields[19] the start time (field 22).
     return fields[0] === "Z" || fields[0] === "X" ? null : (fields[19] ?? "");
@@ -265,7 +271,7 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
     stdin,
     fs: {
       readFile: async (p, o) => (o?.maxBytes === undefined ? plainBytes(await fsp().readFile(p)) : readBounded(p, o.maxBytes)),
-      readTextFile: (p) => fsp().readFile(p, "utf8"),
+      readTextFile: async (p) => nodeFs().readFileSync(p, "utf8"),
       writeFile: (p, data, o) => fsp().writeFile(p, data, o?.mode === undefined ? undefined : { mode: o.mode }),
       appendFile: (p, data, o) => fsp().appendFile(p, data, o?.mode === undefined ? undefined : { mode: o.mode }),
       createExclusive,
@@ -281,13 +287,13 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
           await handle.close();
         }
       },
-      mkdir: async (p, o) => void (await fsp().mkdir(p, o)),
+      mkdir: async (p, o) => void nodeFs().mkdirSync(p, o),
       stat,
-      realpath: (p) => fsp().realpath(p),
-      rename: (a, b) => fsp().rename(a, b),
+      realpath: async (p) => nodeFs().realpathSync.native(p),
+      rename: async (a, b) => nodeFs().renameSync(a, b),
       remove: (p, o) => fsp().rm(p, { force: true, recursive: o?.recursive ?? false }),
       readDir: (p) => fsp().readdir(p),
-      chmod: (p, mode) => fsp().chmod(p, mode),
+      chmod: async (p, mode) => nodeFs().chmodSync(p, mode),
     },
     spawn: parts.spawn,
     listen: parts.listen,
