@@ -1,15 +1,13 @@
 // The Runtime port implemented on Bun (also what the compiled binary runs).
-import { resolve } from "node:path";
-import { AddressInUseError, type ListenOptions, type Runtime } from "../core/runtime.ts";
+import { AddressInUseError, type ListenOptions, type Runtime, type SandboxPort } from "../core/runtime.ts";
 import { spawnBun } from "./bun-spawn.ts";
 import { fdSink, nodeCompatibleRuntime, nodeFsLoaded, nodeHostZone, writeSomeSync, type WriteSome } from "./common.ts";
-import { hostSandbox } from "./sandbox/index.ts";
 import type { HostZone } from "./timezone.ts";
 
 /** How to start this program again: the compiled binary alone, or bun with the entry file. */
 function selfArgv(): string[] {
   const compiled = import.meta.url.includes("$bunfs") || import.meta.url.includes("%24bunfs");
-  return compiled ? [process.execPath] : [process.execPath, resolve(import.meta.dir, "../bin/bun.ts")];
+  return compiled ? [process.execPath] : [process.execPath, Bun.fileURLToPath(new URL("../bin/bun.ts", import.meta.url))];
 }
 
 /** isatty(fd) without node:tty, which costs a compiled binary ~11 ms to load. */
@@ -36,6 +34,25 @@ function bunWriteSome(fd: 1 | 2): WriteSome {
   };
 }
 
+/**
+ * The host sandbox, its code loaded by the first probe() or hardenSelf() (`ocx --version` never
+ * loads it). wrap() comes only after those (confinedArgv awaits hardenSelf() first).
+ */
+function lazySandbox(selfArgv: string[]): SandboxPort {
+  let port: SandboxPort | undefined;
+  const load = async () => (port ??= (await import("./sandbox/index.ts")).hostSandbox(selfArgv));
+  return {
+    selfArgv,
+    probe: async (opts) => (await load()).probe(opts),
+    hardenSelf: async () => (await load()).hardenSelf(),
+    releasePlaceholders: async (paths) => (await load()).releasePlaceholders?.(paths),
+    wrap(spec, argv) {
+      if (!port) throw new Error("sandbox.wrap() before probe() or hardenSelf()");
+      return port.wrap(spec, argv);
+    },
+  };
+}
+
 export function bunRuntime(): Runtime {
   let zone: HostZone | undefined;
   const hostZone = () => (zone ??= nodeHostZone());
@@ -47,7 +64,7 @@ export function bunRuntime(): Runtime {
     readStdin: () => Bun.stdin.stream(),
     spawn: spawnBun,
     listen: listenBun,
-    sandbox: () => hostSandbox(selfArgv()),
+    sandbox: () => lazySandbox(selfArgv()),
     timeZone: () => hostZone().name,
     utcOffsetMs: (ms) => hostZone().offsetMs(ms),
   });
