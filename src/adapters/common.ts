@@ -20,6 +20,29 @@ export const nodeFs = () => (fsModule ??= process.getBuiltinModule("node:fs"));
 const fsp = () => (fspModule ??= process.getBuiltinModule("node:fs/promises"));
 const os = () => (osModule ??= process.getBuiltinModule("node:os"));
 
+/**
+ * FileSystem.createExclusive for the runtime (session locks): open(O_CREAT|O_EXCL), one write,
+ * close, all synchronous. (The confined patch writer keeps createExclusive below: Deno's
+ * writeFileSync sets the mode with a chmod that the sandbox refuses.)
+ */
+async function createExclusiveNow(path: string, data: string, o: { mode: number }): Promise<boolean> {
+  const fs = nodeFs();
+  let fd: number;
+  try {
+    fd = fs.openSync(path, "wx", o.mode);
+  } catch (e) {
+    if ((e as { code?: string }).code === "EEXIST") return false;
+    throw e;
+  }
+  try {
+    let bytes = encoder.encode(data);
+    while (bytes.length > 0) bytes = bytes.subarray(fs.writeSync(fd, bytes, 0, bytes.length));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return true;
+}
+
 /** A new file (O_CREAT|O_EXCL); false when something already exists at the path. */
 export async function createExclusive(path: string, data: string, o: { mode: number }): Promise<boolean> {
   try {
@@ -274,7 +297,7 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
       readTextFile: async (p) => nodeFs().readFileSync(p, "utf8"),
       writeFile: (p, data, o) => fsp().writeFile(p, data, o?.mode === undefined ? undefined : { mode: o.mode }),
       appendFile: (p, data, o) => fsp().appendFile(p, data, o?.mode === undefined ? undefined : { mode: o.mode }),
-      createExclusive,
+      createExclusive: createExclusiveNow,
       appendFileSync: (p, data) => nodeFs().appendFileSync(p, data, { mode: 0o600 }),
       openAppendSync,
       readRange: async (p, offset, length) => {
