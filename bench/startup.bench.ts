@@ -10,7 +10,8 @@
 //   3. the same for the reference `codex` when a real one is installed (CODEX_BIN, or `codex` on
 //      PATH / in node_modules/.bin that answers `--version` with "codex-cli ...").
 // Figures only; nothing is asserted.
-//   bun bench/startup.bench.ts [runs]        (OCX_BIN overrides the binary)
+//   bun bench/startup.bench.ts [runs]        (OCX_BIN overrides the binary; OCX_BASELINE=<another
+//                                             ocx> measures it too, in the same runs: before/after)
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -115,6 +116,14 @@ const probes: Probe[] = [
   { label: "ocx --help: wall", run: () => wall([bin, "--help"], /USAGE/i) },
   { label: "hello world: wall", run: () => wall([helloBin], /^hello world/) },
 ];
+const baseline = process.env.OCX_BASELINE ? resolve(process.env.OCX_BASELINE) : undefined;
+if (baseline) {
+  probes.push(
+    { label: "baseline exec: start -> first req", run: () => firstRequest([baseline, "exec", "--skip-git-repo-check", "--json", "hi"], (o) => o.includes('"turn.completed"')) },
+    { label: "baseline --version: wall", run: () => wall([baseline, "--version"], /^ocx /) },
+    { label: "baseline --help: wall", run: () => wall([baseline, "--help"], /USAGE/i) },
+  );
+}
 if (codex) {
   probes.push(
     { label: "codex exec: start -> first request", run: () => firstRequest([codex, "exec", "--skip-git-repo-check", "--json", "hi"], (o) => o.includes('"turn.completed"')) },
@@ -145,6 +154,9 @@ try {
   console.log(`spawn -> first request, ocx / floor:     ${ratio("ocx exec: start -> first request", "floor: start -> first request", 1.6)}`);
   console.log(`--version wall time, ocx / hello world:  ${ratio("ocx --version: wall", "hello world: wall", 1.3)}`);
   console.log(`--help wall time, ocx / hello world:     ${(m("ocx --help: wall") / m("hello world: wall")).toFixed(2)}x`);
+  if (baseline) {
+    console.log(`baseline (${baseline}): spawn -> first request ${(m("baseline exec: start -> first req") / m("floor: start -> first request")).toFixed(2)}x the floor, --version ${(m("baseline --version: wall") / m("hello world: wall")).toFixed(2)}x hello world, --help ${(m("baseline --help: wall") / m("hello world: wall")).toFixed(2)}x`);
+  }
   if (codex) {
     console.log(`spawn -> first request, ocx / codex:     ${(m("ocx exec: start -> first request") / m("codex exec: start -> first request")).toFixed(2)}x (${codex})`);
     console.log(`--version wall time, ocx / codex:        ${(m("ocx --version: wall") / m("codex --version: wall")).toFixed(2)}x`);
