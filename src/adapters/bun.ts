@@ -1,23 +1,72 @@
 // The Runtime port implemented on Bun (also what the compiled binary runs).
-import { resolve } from "node:path";
-import { AddressInUseError, type ListenOptions, type Runtime } from "../core/runtime.ts";
+import { AddressInUseError, type ListenOptions, type Runtime, type SandboxPort } from "../core/runtime.ts";
 import { spawnBun } from "./bun-spawn.ts";
-import { nodeCompatibleRuntime } from "./common.ts";
-import { hostSandbox } from "./sandbox/index.ts";
+import { fdSink, nodeCompatibleRuntime, nodeFsLoaded, nodeHostZone, writeSomeSync, type WriteSome } from "./common.ts";
+import type { HostZone } from "./timezone.ts";
 
 /** How to start this program again: the compiled binary alone, or bun with the entry file. */
 function selfArgv(): string[] {
   const compiled = import.meta.url.includes("$bunfs") || import.meta.url.includes("%24bunfs");
-  return compiled ? [process.execPath] : [process.execPath, resolve(import.meta.dir, "../bin/bun.ts")];
+  return compiled ? [process.execPath] : [process.execPath, Bun.fileURLToPath(new URL("../bin/bun.ts", import.meta.url))];
+}
+
+/** isatty(fd) without node:tty, which costs a compiled binary ~11 ms to load. */
+function isatty(fd: number): boolean {
+  try {
+    return (process as unknown as { binding(name: string): { isTTY(fd: number): boolean } }).binding("tty_wrap").isTTY(fd);
+  } catch {
+    return process.getBuiltinModule("node:tty").isatty(fd);
+  }
+}
+
+/**
+ * Writes to stdout/stderr: node:fs writeSync, except before any file was touched (`--version`,
+ * `--help`, a usage error print and exit): then Bun.write, which needs no node:fs (~3 ms to
+ * load) and completes at once on a terminal or a pipe with room; when it cannot, the sink waits
+ * for it before writing more.
+ */
+function bunWriteSome(fd: 1 | 2): WriteSome {
+  return (chunk) => {
+    if (nodeFsLoaded()) return writeSomeSync(fd, chunk);
+    // Bun.write writes the whole chunk (or fails).
+    const pending = Bun.write(fd === 1 ? Bun.stdout : Bun.stderr, chunk);
+    return Bun.peek.status(pending) === "fulfilled" ? null : pending.then(() => null);
+  };
+}
+
+/**
+ * The host sandbox, its code loaded by the first probe() or hardenSelf() (`ocx --version` never
+ * loads it). wrap() comes only after those (confinedArgv awaits hardenSelf() first).
+ */
+function lazySandbox(selfArgv: string[]): SandboxPort {
+  let port: SandboxPort | undefined;
+  const load = async () => (port ??= (await import("./sandbox/index.ts")).hostSandbox(selfArgv, openLibc));
+  return {
+    selfArgv,
+    probe: async (opts) => (await load()).probe(opts),
+    hardenSelf: async () => (await load()).hardenSelf(),
+    releasePlaceholders: async (paths) => (await load()).releasePlaceholders?.(paths),
+    wrap(spec, argv) {
+      if (!port) throw new Error("sandbox.wrap() before probe() or hardenSelf()");
+      return port.wrap(spec, argv);
+    },
+  };
 }
 
 export function bunRuntime(): Runtime {
+  let zone: HostZone | undefined;
+  const hostZone = () => (zone ??= nodeHostZone());
   return nodeCompatibleRuntime({
     name: "bun",
+    stdout: fdSink(bunWriteSome(1), () => isatty(1)),
+    stderr: fdSink(bunWriteSome(2), () => isatty(2)),
+    stdinIsTTY: () => isatty(0),
     readStdin: () => Bun.stdin.stream(),
     spawn: spawnBun,
     listen: listenBun,
-    sandbox: hostSandbox(selfArgv(), openLibc),
+    sandbox: () => lazySandbox(selfArgv()),
+    timeZone: () => hostZone().name,
+    utcOffsetMs: (ms) => hostZone().offsetMs(ms),
   });
 }
 

@@ -1,15 +1,52 @@
 // The part of the Runtime port that Bun and Deno share through their Node-compatible modules
 // (node:fs, node:os, node:process). Each adapter adds its stdin, spawn and sandbox.
-import { appendFileSync } from "node:fs";
-import * as fsp from "node:fs/promises";
-import * as os from "node:os";
+//
+// Start-up: node:fs alone costs a compiled binary ~3 ms and node:tty ~11 ms, so the modules are
+// taken (process.getBuiltinModule) when first used: `ocx --version` loads none of them.
+//
+// Metadata operations (stat, realpath, mkdir, rename, chmod) and reading
+// small text files (config, auth, locks) are synchronous system calls behind the async port: a
+// few microseconds each, where a round trip through the thread pool costs 0.05-0.3 ms, more on
+// a loaded machine, and start-up makes dozens of them before the first request. Reading and
+// writing file contents of any size stays asynchronous.
 import process from "node:process";
-import { type FileStat, FileTooLargeError, type InputSource, type OutputSink, type Runtime, type SandboxPort } from "../core/runtime.ts";
+import { hostZone, type HostZone } from "./timezone.ts";
+import { type AppendHandle, type FileStat, FileTooLargeError, type InputSource, type OutputSink, type Runtime, type SandboxPort } from "../core/runtime.ts";
+
+let fsModule: typeof import("node:fs") | undefined;
+let fspModule: typeof import("node:fs/promises") | undefined;
+let osModule: typeof import("node:os") | undefined;
+export const nodeFs = () => (fsModule ??= process.getBuiltinModule("node:fs"));
+const fsp = () => (fspModule ??= process.getBuiltinModule("node:fs/promises"));
+const os = () => (osModule ??= process.getBuiltinModule("node:os"));
+
+/**
+ * FileSystem.createExclusive for the runtime (session locks): open(O_CREAT|O_EXCL), one write,
+ * close, all synchronous. (The confined patch writer keeps createExclusive below: Deno's
+ * writeFileSync sets the mode with a chmod that the sandbox refuses.)
+ */
+async function createExclusiveNow(path: string, data: string, o: { mode: number }): Promise<boolean> {
+  const fs = nodeFs();
+  let fd: number;
+  try {
+    fd = fs.openSync(path, "wx", o.mode);
+  } catch (e) {
+    if ((e as { code?: string }).code === "EEXIST") return false;
+    throw e;
+  }
+  try {
+    let bytes = encoder.encode(data);
+    while (bytes.length > 0) bytes = bytes.subarray(fs.writeSync(fd, bytes, 0, bytes.length));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return true;
+}
 
 /** A new file (O_CREAT|O_EXCL); false when something already exists at the path. */
 export async function createExclusive(path: string, data: string, o: { mode: number }): Promise<boolean> {
   try {
-    await fsp.writeFile(path, data, { flag: "wx", mode: o.mode });
+    await fsp().writeFile(path, data, { flag: "wx", mode: o.mode });
     return true;
   } catch (e) {
     if ((e as { code?: string }).code === "EEXIST") return false;
@@ -18,49 +55,118 @@ export async function createExclusive(path: string, data: string, o: { mode: num
 }
 
 /**
- * stdout/stderr. A reader that went away (`ocx exec --json | head -1`) makes writes fail with
- * EPIPE; later output is dropped quietly instead of printing a stack trace.
- * flush() waits for every write so far: Bun calls back an empty write before the bytes queued
- * ahead of it reach a slow pipe, so exiting on that callback cut off a large answer.
+ * How a sink writes `chunk`: returns what is left to write after a short write (null when all
+ * was written), or throws (EAGAIN, EPIPE…). A Promise means the write is under way: nothing else
+ * is written until it settles.
  */
-function sink(stream: NodeJS.WriteStream): OutputSink {
+export type WriteSome = (chunk: string | Uint8Array) => Uint8Array | null | Promise<Uint8Array | null>;
+
+/**
+ * stdout/stderr written to the file descriptor directly, synchronously, in order. A short write
+ * (a full pipe) goes on with the rest; EAGAIN (a non-blocking pipe that is full) keeps the rest
+ * queued and tries again shortly, later writes queued behind it. A reader that went away
+ * (`ocx exec --json | head -1`) makes writes fail with EPIPE: that and any other failure drops
+ * the output quietly from then on, without a stack trace and without ending the run.
+ */
+export function fdSink(writeSome: WriteSome, isTTY: () => boolean): OutputSink {
+  const queue: Array<string | Uint8Array> = [];
   let gone = false;
-  let pending = 0; // writes not yet called back
-  let waiters: Array<() => void> = [];
-  const wake = () => {
-    const ready = waiters;
-    waiters = [];
-    for (const resolve of ready) resolve();
+  /** A retry after EAGAIN, or a write under way: the queue waits for it. */
+  let waiting = false;
+  let backoffMs = 1;
+  let drained: Array<() => void> = [];
+  let tty: boolean | undefined;
+
+  const wrote = (rest: Uint8Array | null) => {
+    backoffMs = 1;
+    if (rest && rest.length > 0) queue[0] = rest;
+    else queue.shift();
   };
-  const settled = () => {
-    if (--pending === 0) wake();
-  };
-  stream.on("error", () => {
-    gone = true;
-    pending = 0;
-    wake();
-  });
-  const write = (chunk: string | Uint8Array) => {
-    if (gone) return;
-    pending++;
-    try {
-      stream.write(chunk, settled);
-    } catch {
-      gone = true;
-      pending = 0;
-      wake();
+  const failed = (e: unknown): void => {
+    const code = (e as { code?: string }).code;
+    if (code === "EAGAIN" || code === "EWOULDBLOCK" || code === "EINTR") {
+      waiting = true;
+      setTimeout(() => {
+        waiting = false;
+        pump();
+      }, backoffMs);
+      backoffMs = Math.min(backoffMs * 2, 50);
+      return;
     }
+    gone = true;
   };
+  const pump = () => {
+    while (queue.length > 0 && !gone && !waiting) {
+      let rest: ReturnType<WriteSome>;
+      try {
+        rest = writeSome(queue[0]!);
+      } catch (e) {
+        failed(e);
+        continue;
+      }
+      if (!(rest instanceof Promise)) {
+        wrote(rest);
+        continue;
+      }
+      waiting = true;
+      rest.then(
+        (r) => {
+          waiting = false;
+          wrote(r);
+          pump();
+        },
+        (e) => {
+          waiting = false;
+          failed(e);
+          pump();
+        },
+      );
+    }
+    if (waiting) return;
+    queue.length = 0;
+    const resolved = drained;
+    drained = [];
+    for (const resolve of resolved) resolve();
+  };
+
   return {
-    write,
-    flush: () => (gone || pending === 0 ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve))),
-    isTTY: Boolean(stream.isTTY),
+    write(chunk) {
+      if (gone || chunk.length === 0) return;
+      queue.push(chunk);
+      if (queue.length === 1 && !waiting) pump();
+    },
+    flush: () => (queue.length === 0 ? Promise.resolve() : new Promise<void>((resolve) => drained.push(resolve))),
+    get isTTY() {
+      return (tty ??= isTTY());
+    },
   };
 }
 
+const encoder = new TextEncoder();
+
+/** One write(2) of `chunk` to `fd` through node:fs; what is left after a short write. */
+export function writeSomeSync(fd: number, chunk: string | Uint8Array): Uint8Array | null {
+  const bytes = typeof chunk === "string" ? encoder.encode(chunk) : chunk;
+  const n = nodeFs().writeSync(fd, bytes, 0, bytes.length);
+  return n < bytes.length ? bytes.subarray(n) : null;
+}
+
+/** fdSink through node:fs writeSync (taken at the first write). */
+export function nodeFdSink(fd: number, tty: (fd: number) => boolean = isatty): OutputSink {
+  return fdSink((chunk) => writeSomeSync(fd, chunk), () => tty(fd));
+}
+
+/** Whether `fd` is a terminal (node:tty, taken when first asked). */
+export function isatty(fd: number): boolean {
+  return process.getBuiltinModule("node:tty").isatty(fd);
+}
+
+/** Whether node:fs has been taken (by a file operation or a sink). */
+export const nodeFsLoaded = () => fsModule !== undefined || fspModule !== undefined;
+
 async function stat(path: string): Promise<FileStat | null> {
   try {
-    const s = await fsp.stat(path);
+    const s = nodeFs().statSync(path);
     return { isFile: s.isFile(), isDirectory: s.isDirectory(), size: s.size, mtimeMs: s.mtimeMs, mode: s.mode };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "ENOTDIR") return null;
@@ -75,7 +181,7 @@ async function stat(path: string): Promise<FileStat | null> {
 async function processStamp(pid: number): Promise<string | null> {
   if (!Number.isInteger(pid) || pid <= 0) return null;
   try {
-    const stat = await fsp.readFile(`/proc/${pid}/stat`, "utf8");
+    const stat = nodeFs().readFileSync(`/proc/${pid}/stat`, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     // fields[0] is the state (field 3 of proc(5)), fields[19] the start time (field 22).
     return fields[0] === "Z" || fields[0] === "X" ? null : (fields[19] ?? "");
@@ -92,16 +198,74 @@ async function processStamp(pid: number): Promise<string | null> {
 
 export interface RuntimeParts {
   name: string;
+  stdout: OutputSink;
+  stderr: OutputSink;
+  /** Whether standard input is a terminal (asked when first needed). */
+  stdinIsTTY(): boolean;
   readStdin(): ReadableStream<Uint8Array>;
   spawn: Runtime["spawn"];
   listen: Runtime["listen"];
-  sandbox: SandboxPort;
+  /** Made when first used (the sandbox code is only loaded for commands). */
+  sandbox: () => SandboxPort;
+  /** The host's IANA time zone, as Intl names it. */
+  timeZone: () => string;
+  /** Its offset at an instant, when known without ICU (see Runtime.utcOffsetMs). */
+  utcOffsetMs?: (ms: number) => number | undefined;
+}
+
+/** Whether standard input is /dev/null (the same device), without reading it. */
+function stdinIsDevNull(): boolean {
+  try {
+    const fs = nodeFs();
+    const a = fs.fstatSync(0);
+    if (!a.isCharacterDevice()) return false;
+    const b = fs.statSync("/dev/null");
+    return a.rdev === b.rdev && a.ino === b.ino && a.dev === b.dev;
+  } catch {
+    return false;
+  }
+}
+
+const emptyStream = () => new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+
+/** The host's time zone from Intl (starts ICU). */
+export const intlTimeZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+
+/** The host's zone without ICU where possible (src/adapters/timezone.ts), read through node:fs. */
+export function nodeHostZone(): HostZone {
+  const fs = nodeFs();
+  return hostZone({
+    tz: process.env.TZ,
+    readLink: (path) => {
+      try {
+        return fs.readlinkSync(path);
+      } catch {
+        return undefined;
+      }
+    },
+    readFile: (path) => {
+      try {
+        return plainBytes(fs.readFileSync(path));
+      } catch {
+        return undefined;
+      }
+    },
+    intlZone: intlTimeZone,
+  });
 }
 
 export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
-  const stdout = sink(process.stdout);
-  const stderr = sink(process.stderr);
-  const stdin: InputSource = { isTTY: Boolean(process.stdin.isTTY), readable: parts.readStdin };
+  const { stdout, stderr } = parts;
+  let stdinTTY: boolean | undefined;
+  const stdin: InputSource = {
+    get isTTY() {
+      return (stdinTTY ??= parts.stdinIsTTY());
+    },
+    // /dev/null (`< /dev/null`, a spawner's "ignore") holds nothing: not worth opening a stream.
+    readable: () => (stdinIsDevNull() ? emptyStream() : parts.readStdin()),
+  };
+  let sandbox: SandboxPort | undefined;
+  let zone: string | undefined;
   return {
     name: parts.name,
     runtimeVersion: (process.versions as Record<string, string | undefined>)[parts.name],
@@ -118,24 +282,26 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
       return env;
     },
     cwd: () => process.cwd(),
-    homeDir: () => os.homedir(),
-    osDescription: () => `${os.type()} ${os.release()}`,
+    homeDir: () => os().homedir(),
+    osDescription: () => `${os().type()} ${os().release()}`,
     fetch: globalThis.fetch.bind(globalThis),
     now: () => Date.now(),
     monotonic: () => performance.now(),
-    timeZone: () => Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC",
+    timeZone: () => (zone ??= parts.timeZone()),
+    ...(parts.utcOffsetMs ? { utcOffsetMs: parts.utcOffsetMs } : {}),
     stdout,
     stderr,
     stdin,
     fs: {
-      readFile: async (p, o) => (o?.maxBytes === undefined ? plainBytes(await fsp.readFile(p)) : readBounded(p, o.maxBytes)),
-      readTextFile: (p) => fsp.readFile(p, "utf8"),
-      writeFile: (p, data, o) => fsp.writeFile(p, data, o?.mode === undefined ? undefined : { mode: o.mode }),
-      appendFile: (p, data, o) => fsp.appendFile(p, data, o?.mode === undefined ? undefined : { mode: o.mode }),
-      createExclusive,
-      appendFileSync: (p, data) => appendFileSync(p, data, { mode: 0o600 }),
+      readFile: async (p, o) => (o?.maxBytes === undefined ? plainBytes(await fsp().readFile(p)) : readBounded(p, o.maxBytes)),
+      readTextFile: async (p) => nodeFs().readFileSync(p, "utf8"),
+      writeFile: (p, data, o) => fsp().writeFile(p, data, o?.mode === undefined ? undefined : { mode: o.mode }),
+      appendFile: (p, data, o) => fsp().appendFile(p, data, o?.mode === undefined ? undefined : { mode: o.mode }),
+      createExclusive: createExclusiveNow,
+      appendFileSync: (p, data) => nodeFs().appendFileSync(p, data, { mode: 0o600 }),
+      openAppendSync,
       readRange: async (p, offset, length) => {
-        const handle = await fsp.open(p, "r");
+        const handle = await fsp().open(p, "r");
         try {
           const buf = new Uint8Array(length);
           const { bytesRead } = await handle.read(buf, 0, length, offset);
@@ -144,17 +310,19 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
           await handle.close();
         }
       },
-      mkdir: async (p, o) => void (await fsp.mkdir(p, o)),
+      mkdir: async (p, o) => void nodeFs().mkdirSync(p, o),
       stat,
-      realpath: (p) => fsp.realpath(p),
-      rename: (a, b) => fsp.rename(a, b),
-      remove: (p, o) => fsp.rm(p, { force: true, recursive: o?.recursive ?? false }),
-      readDir: (p) => fsp.readdir(p),
-      chmod: (p, mode) => fsp.chmod(p, mode),
+      realpath: async (p) => nodeFs().realpathSync.native(p),
+      rename: async (a, b) => nodeFs().renameSync(a, b),
+      remove: (p, o) => fsp().rm(p, { force: true, recursive: o?.recursive ?? false }),
+      readDir: (p) => fsp().readdir(p),
+      chmod: async (p, mode) => nodeFs().chmodSync(p, mode),
     },
     spawn: parts.spawn,
     listen: parts.listen,
-    sandbox: parts.sandbox,
+    get sandbox() {
+      return (sandbox ??= parts.sandbox());
+    },
     onSignal(signal, handler) {
       process.on(signal, handler);
       return () => void process.off(signal, handler);
@@ -166,6 +334,27 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
   };
 }
 
+/** FileSystem.openAppendSync: one O_APPEND descriptor; a write to a file removed meanwhile throws ENOENT. */
+function openAppendSync(path: string): AppendHandle {
+  const fs = nodeFs();
+  const fd = fs.openSync(path, "a", 0o600);
+  let open = true;
+  return {
+    append(data) {
+      if (!open) throw new Error("the file is closed");
+      // Removed (or its folder): appendFileSync would fail with ENOENT, so does this.
+      if (fs.fstatSync(fd).nlink === 0) throw Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), { code: "ENOENT" });
+      let bytes = encoder.encode(data);
+      while (bytes.length > 0) bytes = bytes.subarray(fs.writeSync(fd, bytes, 0, bytes.length));
+    },
+    close() {
+      if (!open) return;
+      open = false;
+      fs.closeSync(fd);
+    },
+  };
+}
+
 /** A plain Uint8Array view of a Buffer's bytes, without copying them (a 52 MB session costs 50 ms to copy). */
 function plainBytes(b: Uint8Array): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
@@ -173,7 +362,7 @@ function plainBytes(b: Uint8Array): Uint8Array {
 
 /** Reads `path` in chunks, refusing past `maxBytes` (one byte more is read to tell). */
 async function readBounded(path: string, maxBytes: number): Promise<Uint8Array> {
-  const handle = await fsp.open(path, "r");
+  const handle = await fsp().open(path, "r");
   try {
     const chunks: Uint8Array[] = [];
     let total = 0;

@@ -1,7 +1,7 @@
 // The Runtime port implemented on Deno (`deno run -A src/bin/deno.ts ...`).
 import { fileURLToPath } from "node:url";
 import { AddressInUseError, type ListenOptions, type Runtime } from "../core/runtime.ts";
-import { nodeCompatibleRuntime } from "./common.ts";
+import { intlTimeZone, isatty, nodeCompatibleRuntime, nodeFdSink } from "./common.ts";
 import { spawnNode } from "./node-spawn.ts";
 import { hostSandbox } from "./sandbox/index.ts";
 
@@ -27,10 +27,14 @@ function selfArgv(): string[] {
 export function denoRuntime(): Runtime {
   return nodeCompatibleRuntime({
     name: "deno",
+    stdout: nodeFdSink(1),
+    stderr: nodeFdSink(2),
+    stdinIsTTY: () => isatty(0),
     readStdin: () => Deno.stdin.readable,
     spawn: spawnNode,
     listen: listenDeno,
-    sandbox: hostSandbox(selfArgv(), openLibc),
+    sandbox: () => hostSandbox(selfArgv(), openLibc),
+    timeZone: intlTimeZone,
   });
 }
 

@@ -2,8 +2,7 @@
 // into the sandbox helper before anything else loads (it confines itself, then execs);
 // `__patch-write` into apply_patch's confined writer, which the helper starts.
 import process from "node:process";
-import { PATCH_WRITER_ARG } from "../core/patch/write.ts";
-import { HELPER_ARG } from "../core/sandbox/spec.ts";
+import { HELPER_ARG, PATCH_WRITER_ARG } from "../core/hidden-args.ts";
 
 if (process.argv[2] === HELPER_ARG) {
   const { runSandboxHelper } = await import("../adapters/sandbox/linux.ts");

@@ -2,7 +2,7 @@
 // until their capability lands) plus ocx's own (ocx-extensions.md).
 import { defineCommand } from "citty";
 import { OcxError } from "../core/errors.ts";
-import { runExec, type ExecOptions } from "../core/run/exec.ts";
+import type { ExecOptions } from "../core/run/options.ts";
 import type { Runtime } from "../core/runtime.ts";
 import type { SandboxMode } from "../core/sandbox/policy.ts";
 import type { ReviewTarget } from "../core/review/target.ts";
@@ -182,5 +182,7 @@ function budgetFlags(str: (k: string) => string | undefined): ExecOptions["budge
 
 export async function runExecCommand(runtime: Runtime, argv: string[]): Promise<number> {
   const opts = execOptions(argv, (msg) => runtime.stderr.write(`warning: ${msg}\n`));
+  // The agent loads once the flags are known to be good.
+  const { runExec } = await import("../core/run/exec.ts");
   return runExec(runtime, opts);
 }

@@ -1,6 +1,6 @@
-// One table of flags per command: it drives both parsing (node:util parseArgs, strict, with
-// repeatable options) and the citty help text, so the two can never disagree.
-import { parseArgs } from "node:util";
+// One table of flags per command: it drives both parsing (parseArgs as node:util has it, strict,
+// with repeatable options) and the citty help text, so the two can never disagree.
+import { parseArgs, type ArgOption } from "./parse-args.ts";
 import type { ArgsDef } from "citty";
 import { OcxError } from "../core/errors.ts";
 import { parseDuration } from "../core/util/duration.ts";
@@ -22,13 +22,13 @@ export interface ParsedFlags {
 }
 
 export function parseFlags(table: FlagTable, argv: string[]): ParsedFlags {
-  const options: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = {};
+  const options: Record<string, ArgOption> = {};
   for (const [name, def] of Object.entries(table)) {
     options[name] = { type: def.type, ...(def.short ? { short: def.short } : {}), ...(def.multiple ? { multiple: true } : {}) };
   }
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    parsed = parseArgs(argv, options);
   } catch (e) {
     throw new OcxError("usage", `${usageMessage(e)}\n\nFor more information, try '--help'.`);
   }

@@ -1,6 +1,5 @@
 // `ocx login [--with-api-key | --device-auth]`, `ocx login status [--json]`, `ocx logout`.
 import { defineCommand } from "citty";
-import { browserLogin, deviceLogin, loginStatus, logout, apiKeyLogin } from "../core/auth/commands.ts";
 import { OcxError } from "../core/errors.ts";
 import type { Runtime } from "../core/runtime.ts";
 import { EXEC_FLAGS } from "./exec.ts";
@@ -40,6 +39,7 @@ export async function runLoginCommand(runtime: Runtime, argv: string[]): Promise
   if (argv[0] === "status") {
     const { values, positionals } = parseFlags(STATUS_FLAGS, argv.slice(1));
     if (positionals.length > 0) throw unexpected(positionals[0]!);
+    const { loginStatus } = await import("../core/auth/commands.ts");
     return loginStatus(runtime, overrides(values.config), values.json === true);
   }
   const { values, positionals } = parseFlags(LOGIN_FLAGS, argv);
@@ -48,6 +48,7 @@ export async function runLoginCommand(runtime: Runtime, argv: string[]): Promise
     throw new OcxError("usage", "error: the argument '--with-api-key' cannot be used with '--device-auth'\n\nFor more information, try '--help'.");
   }
   const c = overrides(values.config);
+  const { apiKeyLogin, browserLogin, deviceLogin } = await import("../core/auth/commands.ts");
   if (values["with-api-key"]) return apiKeyLogin(runtime, c);
   if (values["device-auth"]) return deviceLogin(runtime, c);
   return browserLogin(runtime, c);
@@ -56,6 +57,7 @@ export async function runLoginCommand(runtime: Runtime, argv: string[]): Promise
 export async function runLogoutCommand(runtime: Runtime, argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(COMMON, argv);
   if (positionals.length > 0) throw unexpected(positionals[0]!);
+  const { logout } = await import("../core/auth/commands.ts");
   return logout(runtime, overrides(values.config));
 }
 

@@ -1,34 +1,20 @@
 // The command tree. Thin: parse, hand over to core, map expected failures to exit codes.
-// Only the bin entry ends the process.
-import { defineCommand, renderUsage } from "citty";
+// Only the bin entry ends the process. Every command, and the help texts, load when used:
+// `ocx --version` evaluates nothing else.
 import { ExitCode, OcxError, describeError, isOcxError } from "../core/errors.ts";
 import { OCX_VERSION, versionInfo } from "../core/version.ts";
 import type { Runtime } from "../core/runtime.ts";
-import { execCommand, runExecCommand } from "./exec.ts";
-import { loginCommand, logoutCommand, runLoginCommand, runLogoutCommand } from "./login.ts";
-import { mcpCommand, runMcpCommand } from "./mcp.ts";
-import { runSandboxCommand, sandboxCommand } from "./sandbox.ts";
-import { runSessionsCommand, sessionsCommand } from "./sessions.ts";
 
-const root = defineCommand({
-  meta: { name: "ocx", version: OCX_VERSION, description: "A non-interactive coding agent for CI and the terminal" },
-  args: {
-    version: { type: "boolean", alias: "V", description: "Print the version" },
-    help: { type: "boolean", alias: "h", description: "Show this help" },
-  },
-  subCommands: { exec: execCommand, login: loginCommand, logout: logoutCommand, sessions: sessionsCommand, sandbox: sandboxCommand, mcp: mcpCommand },
-});
-
-// deno-lint-ignore no-explicit-any
-type AnyCommand = Parameters<typeof renderUsage>[0];
-const COMMANDS: Record<string, { cmd: AnyCommand; run: (rt: Runtime, argv: string[]) => Promise<number> }> = {
-  exec: { cmd: execCommand, run: runExecCommand },
-  e: { cmd: execCommand, run: runExecCommand },
-  login: { cmd: loginCommand, run: runLoginCommand },
-  logout: { cmd: logoutCommand, run: runLogoutCommand },
-  sandbox: { cmd: sandboxCommand, run: runSandboxCommand },
-  sessions: { cmd: sessionsCommand, run: runSessionsCommand },
-  mcp: { cmd: mcpCommand, run: runMcpCommand },
+type Run = (rt: Runtime, argv: string[]) => Promise<number>;
+const exec = async (): Promise<Run> => (await import("./exec.ts")).runExecCommand;
+const COMMANDS: Record<string, () => Promise<Run>> = {
+  exec,
+  e: exec,
+  login: async () => (await import("./login.ts")).runLoginCommand,
+  logout: async () => (await import("./login.ts")).runLogoutCommand,
+  sandbox: async () => (await import("./sandbox.ts")).runSandboxCommand,
+  sessions: async () => (await import("./sessions.ts")).runSessionsCommand,
+  mcp: async () => (await import("./mcp.ts")).runMcpCommand,
 };
 
 /** `ocx --version [--verbose]`, `ocx version [--json]`: the version, or everything a bug report needs. */
@@ -58,25 +44,23 @@ export async function main(runtime: Runtime): Promise<number> {
   try {
     const [first, ...rest] = argv;
     if (first === undefined || first === "--help" || first === "-h" || first === "help") {
-      runtime.stdout.write(helpText(runtime, await renderUsage(root as AnyCommand)));
+      const { rootHelp } = await import("./help.ts");
+      runtime.stdout.write(await rootHelp(runtime));
       return first === undefined ? ExitCode.usage : ExitCode.ok;
     }
     if (first === "--version" || first === "-V" || first === "version") {
       return printVersion(runtime, first === "version", rest);
     }
-    const command = COMMANDS[first];
+    const command = Object.hasOwn(COMMANDS, first) ? COMMANDS[first] : undefined;
     if (!command) {
       throw new OcxError("usage", `error: unrecognized subcommand '${first}'\n\nFor more information, try '--help'.`);
     }
     if (wantsHelp(rest)) {
-      // `ocx sandbox run --help` shows run's help, not sandbox's
-      const subs = (command.cmd as { subCommands?: Record<string, AnyCommand> }).subCommands;
-      const sub = rest[0] !== undefined ? subs?.[rest[0]] : undefined;
-      const text = sub ? await renderUsage(sub, command.cmd) : await renderUsage(command.cmd, root as AnyCommand);
-      runtime.stdout.write(helpText(runtime, text));
+      const { commandHelp } = await import("./help.ts");
+      runtime.stdout.write(await commandHelp(runtime, first, rest));
       return ExitCode.ok;
     }
-    return await command.run(runtime, rest);
+    return await (await command())(runtime, rest);
   } catch (e) {
     if (isOcxError(e)) {
       const prefixed = /^(error|Error)\b/.test(e.message) ? e.message : `Error: ${e.message}`;
@@ -96,10 +80,4 @@ function wantsHelp(argv: string[]): boolean {
     if (a === "--help" || a === "-h") return true;
   }
   return false;
-}
-
-/** citty colours its help unconditionally; keep colour for terminals only, and drop padding. */
-function helpText(runtime: Runtime, text: string): string {
-  const plain = runtime.stdout.isTTY && !runtime.env("NO_COLOR") ? text : text.replace(/\x1b\[[0-9;]*m/g, "");
-  return `${plain.replace(/[ \t]+$/gm, "")}\n`;
 }

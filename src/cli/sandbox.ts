@@ -2,7 +2,6 @@
 import { defineCommand } from "citty";
 import { OcxError } from "../core/errors.ts";
 import type { Runtime } from "../core/runtime.ts";
-import { sandboxCheck, sandboxRun } from "../core/sandbox/commands.ts";
 import { sandboxModes, type SandboxMode } from "../core/sandbox/policy.ts";
 import { cittyArgs, parseFlags, type FlagTable } from "./flags.ts";
 import { EXEC_FLAGS } from "./exec.ts";
@@ -40,6 +39,7 @@ export async function runSandboxCommand(runtime: Runtime, argv: string[]): Promi
   if (sub === "check") {
     const { values, positionals } = parseFlags(CHECK_FLAGS, rest);
     if (positionals.length > 0) throw new OcxError("usage", `error: unexpected argument '${positionals[0]}' found`);
+    const { sandboxCheck } = await import("../core/sandbox/commands.ts");
     return sandboxCheck(runtime, values.json === true);
   }
   if (sub === "run") {
@@ -48,6 +48,7 @@ export async function runSandboxCommand(runtime: Runtime, argv: string[]): Promi
     const { values, positionals } = parseFlags(RUN_FLAGS, flags);
     const command = dash < 0 ? positionals : [...positionals, ...rest.slice(dash + 1)];
     const list = (k: string) => (values[k] as string[] | undefined) ?? [];
+    const { sandboxRun } = await import("../core/sandbox/commands.ts");
     return sandboxRun(runtime, {
       argv: command,
       sandbox: values.sandbox as SandboxMode | undefined,

@@ -2,7 +2,6 @@
 import { defineCommand } from "citty";
 import { OcxError } from "../core/errors.ts";
 import type { Runtime } from "../core/runtime.ts";
-import { listSessions } from "../core/session/list.ts";
 import { cittyArgs, parseFlags, type FlagTable } from "./flags.ts";
 import { EXEC_FLAGS } from "./exec.ts";
 
@@ -25,5 +24,6 @@ export async function runSessionsCommand(runtime: Runtime, argv: string[]): Prom
   const limitText = (values.limit as string | undefined) ?? "20";
   const limit = Number(limitText);
   if (!Number.isInteger(limit) || limit < 1) throw new OcxError("usage", `error: invalid value '${limitText}' for '--limit': a positive whole number`);
+  const { listSessions } = await import("../core/session/list.ts");
   return listSessions(runtime, { all: values.all === true, json: values.json === true, limit, cd: values.cd as string | undefined });
 }

@@ -12,24 +12,6 @@ export const Usage = v.object({
 });
 export type Usage = v.InferOutput<typeof Usage>;
 
-export const emptyUsage = (): Usage => ({
-  input_tokens: 0,
-  cached_input_tokens: 0,
-  cache_write_input_tokens: 0,
-  output_tokens: 0,
-  reasoning_output_tokens: 0,
-});
-
-export function addUsage(a: Usage, b: Usage): Usage {
-  return {
-    input_tokens: a.input_tokens + b.input_tokens,
-    cached_input_tokens: a.cached_input_tokens + b.cached_input_tokens,
-    cache_write_input_tokens: a.cache_write_input_tokens + b.cache_write_input_tokens,
-    output_tokens: a.output_tokens + b.output_tokens,
-    reasoning_output_tokens: a.reasoning_output_tokens + b.reasoning_output_tokens,
-  };
-}
-
 const ItemId = v.string();
 
 export const AgentMessageItem = v.object({ id: ItemId, type: v.literal("agent_message"), text: v.string() });

@@ -50,6 +50,13 @@ export interface SandboxPort {
   releasePlaceholders?(paths: readonly string[]): Promise<void>;
 }
 
+/** A file opened for appending (FileSystem.openAppendSync). */
+export interface AppendHandle {
+  /** Appends synchronously (O_APPEND), the whole of `data`. */
+  append(data: string): void;
+  close(): void;
+}
+
 export interface FileStat {
   isFile: boolean;
   isDirectory: boolean;
@@ -72,6 +79,12 @@ export interface FileSystem {
   createExclusive(path: string, data: string, opts: { mode: number }): Promise<boolean>;
   /** Appends synchronously (O_APPEND, one write): for lines that must be on disk before going on. */
   appendFileSync(path: string, data: string): void;
+  /**
+   * Opens `path` for appending (created with mode 0600): appendFileSync's writes through one
+   * handle, without opening the file for each. A write throws, as appendFileSync's would, once
+   * the file is no longer at its path (removed). Optional: without it, appendFileSync.
+   */
+  openAppendSync?(path: string): AppendHandle;
   /** Up to `length` bytes from `offset` (fewer at the end of the file). */
   readRange(path: string, offset: number, length: number): Promise<Uint8Array>;
   mkdir(path: string, opts?: { recursive?: boolean; mode?: number }): Promise<void>;
@@ -193,8 +206,13 @@ export interface Runtime {
   now(): number;
   /** Monotonic milliseconds, for durations. */
   monotonic(): number;
-  /** IANA time zone of the host, e.g. "Etc/UTC". */
+  /** IANA time zone of the host as Intl names it, e.g. "UTC", "Europe/Paris". */
   timeZone(): string;
+  /**
+   * The offset of timeZone() from UTC at `ms`, in ms (east positive), when the adapter knows it
+   * without ICU; undefined (or absent): core asks Intl.
+   */
+  utcOffsetMs?(ms: number): number | undefined;
   readonly stdout: OutputSink;
   readonly stderr: OutputSink;
   readonly stdin: InputSource;

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { execOptions } from "../../src/cli/exec.ts";
 import { resolveBudgets, turnBudget } from "../../src/core/agent/budgets.ts";
 import { loadConfig } from "../../src/core/config/load.ts";
-import { emptyUsage } from "../../src/core/events.ts";
+import { emptyUsage } from "../../src/core/agent/usage-totals.ts";
 import { formatDuration, parseDuration } from "../../src/core/util/duration.ts";
 import { fakeRuntime } from "../support/fake-runtime.ts";
 import { caught } from "../support/caught.ts";

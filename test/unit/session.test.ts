@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bunRuntime } from "../../src/adapters/bun.ts";
@@ -104,6 +104,21 @@ describe("file names and the writer", () => {
       expect(parsed[0].payload.content).toBe("the key is [REDACTED], abc stays");
       expect(text).not.toContain("sk-secret");
     });
+  });
+
+  test("the file is opened once and written line by line, in order, each line on disk at once", () => {
+    const path = join(temp(), "r.jsonl");
+    let opens = 0;
+    const counting = { ...runtime, fs: { ...runtime.fs, openAppendSync: (p: string) => (opens++, runtime.fs.openAppendSync!(p)) } };
+    const w = new RolloutWriter(counting, path, createRedactor());
+    for (let i = 0; i < 5; i++) {
+      w.event({ type: "agent_message", message: `m${i}` });
+      expect(readFileSync(path, "utf8").trim().split("\n")).toHaveLength(i + 1);
+    }
+    expect(opens).toBe(1);
+    expect(readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l).payload.message)).toEqual(["m0", "m1", "m2", "m3", "m4"]);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    w.close();
   });
 
   test("a write that fails after the first line warns once and stops writing", () => {

@@ -1,7 +1,6 @@
 // The SandboxPort on Bun and Deno: Linux confines through the program's own `__sandbox` helper
 // (Landlock, seccomp, and a user + mount namespace for read-only folders on Bun), macOS through
 // sandbox-exec with a generated Seatbelt profile.
-import { existsSync } from "node:fs";
 import type { SandboxPort } from "../../core/runtime.ts";
 import { seatbeltProfile } from "../../core/sandbox/seatbelt.ts";
 import { helperArgv, type SandboxCapabilities } from "../../core/sandbox/spec.ts";
@@ -59,7 +58,7 @@ async function probe(openLibc: OpenLibc): Promise<SandboxCapabilities> {
     return probeLinux(openLibc);
   }
   const caps: SandboxCapabilities = { platform: process.platform, landlockAbi: null, seccomp: false, seatbelt: false, carveOuts: false, problems: [] };
-  if (process.platform === "darwin") caps.seatbelt = caps.carveOuts = existsSync(SANDBOX_EXEC);
+  if (process.platform === "darwin") caps.seatbelt = caps.carveOuts = process.getBuiltinModule("node:fs").existsSync(SANDBOX_EXEC);
   return caps;
 }
 

@@ -1,7 +1,8 @@
 // The compaction request: the model summarises the history (custom providers and the chat wire:
 // the history plus ocx's summarisation instructions, no tools), or, for a provider named
 // OpenAI, the server compacts it (a `compaction_trigger` input item, one `compaction` item back).
-import { addUsage, emptyUsage, type Usage } from "../events.ts";
+import type { Usage } from "../events.ts";
+import { addUsage, emptyUsage } from "./usage-totals.ts";
 import { OcxError } from "../errors.ts";
 import { StreamRetries, sleep } from "../model/retry.ts";
 import { ModelError, type ModelClient, type ModelRequest, type ResponseItem, type ToolSpec } from "../model/types.ts";

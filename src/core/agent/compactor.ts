@@ -2,7 +2,8 @@
 // response's reported input tokens plus an estimate of what was appended since; before the
 // first response, an estimate of the whole history), compacts at the limit, and once after a
 // context-window error. The history array is replaced in place.
-import { emptyUsage, type Usage } from "../events.ts";
+import type { Usage } from "../events.ts";
+import { emptyUsage } from "./usage-totals.ts";
 import { OcxError } from "../errors.ts";
 import type { ModelError, ResponseItem } from "../model/types.ts";
 import { compactHistory, type CompactRequestOptions } from "./compact-request.ts";

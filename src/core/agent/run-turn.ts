@@ -1,6 +1,7 @@
 // The agent loop: stream a response, run the tool calls it asked for, send the results back,
 // repeat until the model answers without calling a tool. It emits events; it never prints.
-import { addUsage, emptyUsage, type EmitDetail, type EmitEvent, type ThreadItem, type Usage } from "../events.ts";
+import type { EmitDetail, EmitEvent, ThreadItem, Usage } from "../events.ts";
+import { addUsage, emptyUsage } from "./usage-totals.ts";
 import { OcxError, describeError, isOcxError } from "../errors.ts";
 import type { ProcessManager } from "../process/process-manager.ts";
 import {

@@ -2,7 +2,8 @@
 // back from a rollout, the price of a model (config's model_prices over built-in defaults) and
 // what this run cost, and the fields ocx adds to turn.completed and turn.failed.
 import type { Config } from "../config/schema.ts";
-import { addUsage, emptyUsage, type ThreadEvent, type Usage } from "../events.ts";
+import type { ThreadEvent, Usage } from "../events.ts";
+import { addUsage, emptyUsage } from "./usage-totals.ts";
 
 /** USD per million tokens. */
 export interface ModelPrice {

@@ -6,7 +6,7 @@ import { basename, dirname, join } from "pathe";
 import { randomHex } from "../util/random.ts";
 
 /** The first argument that turns the binary into the confined patch writer. */
-export const PATCH_WRITER_ARG = "__patch-write";
+export { PATCH_WRITER_ARG } from "../hidden-args.ts";
 
 /** One step of writing a patch, performed in order. */
 export type WriteStep =

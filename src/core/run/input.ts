@@ -22,7 +22,7 @@ export async function turnInput(runtime: Runtime, run: RunSetup, shell: string):
     environmentContextText({
       cwd,
       shell: basename(shell),
-      currentDate: localDate(runtime.now(), runtime.timeZone()),
+      currentDate: localDate(runtime.now(), runtime),
       timeZone: runtime.timeZone(),
       sandbox: run.sandbox,
     }),

@@ -4,7 +4,8 @@ import { dirname, join } from "pathe";
 import { turnBudget, type TurnBudget } from "../agent/budgets.ts";
 import { costUsd, UsageMeter } from "../agent/usage.ts";
 import { describeError } from "../errors.ts";
-import { emptyUsage, type ThreadEvent, type ThreadItem } from "../events.ts";
+import type { ThreadEvent, ThreadItem } from "../events.ts";
+import { emptyUsage } from "../agent/usage-totals.ts";
 import type { Redactor } from "../redact.ts";
 import type { Runtime } from "../runtime.ts";
 import { describeSandbox } from "../sandbox/policy.ts";
@@ -90,7 +91,7 @@ async function openRollout(
     instructions: string;
   },
 ): Promise<RolloutWriter | undefined> {
-  const path = o.resumed?.path ?? join(o.home, rolloutRelativePath(runtime.now(), runtime.timeZone(), o.threadId));
+  const path = o.resumed?.path ?? join(o.home, rolloutRelativePath(runtime.now(), runtime, o.threadId));
   try {
     if (!o.resumed) {
       await runtime.fs.mkdir(dirname(path), { recursive: true, mode: 0o700 });

@@ -1,6 +1,7 @@
 // What the kernel sandbox must enforce for one command, derived from the run's SandboxPolicy,
 // and how it travels to the hidden helper (`ocx __sandbox ... -- CMD`) that applies it and then
 // execs the command. Pure: the adapters apply it (Landlock + seccomp on Linux, Seatbelt on macOS).
+import { HELPER_ARG } from "../hidden-args.ts";
 import { PROTECTED_DIRS, type SandboxPolicy } from "./policy.ts";
 import type { SandboxCapabilities, SandboxSpec, SandboxView } from "./types.ts";
 
@@ -42,7 +43,7 @@ export const CREDENTIAL_FILES: readonly string[] = ["auth.json", "auth.json.ocx.
 const joinPath = (root: string, name: string) => (root.endsWith("/") ? `${root}${name}` : `${root}/${name}`);
 
 /** The first argument that turns the binary into the sandbox helper. */
-export const HELPER_ARG = "__sandbox";
+export { HELPER_ARG };
 
 /**
  * argv of the helper: `SELF... __sandbox [--write PATH]... [--read-only PATH]... [--hide PATH]...

@@ -77,7 +77,7 @@ export async function findById(runtime: Runtime, home: string, id: string): Prom
   if (ms !== null) {
     // The folder a rollout made at `ms` goes to; a day either side covers a time zone change since.
     for (const delta of [0, -86_400_000, 86_400_000]) {
-      const dir = join(home, dirname(rolloutRelativePath(ms + delta, runtime.timeZone(), want)));
+      const dir = join(home, dirname(rolloutRelativePath(ms + delta, runtime, want)));
       for (const n of await readDirOrEmpty(runtime, dir)) if (threadIdOfFile(n) === want) return join(dir, n);
     }
   }

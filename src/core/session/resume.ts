@@ -1,7 +1,8 @@
 // `ocx exec resume`: which thread (id, name, or --last), what it restores (cwd, model, provider,
 // sandbox), and the history it re-sends.
 import { OcxError } from "../errors.ts";
-import { emptyUsage, type Usage } from "../events.ts";
+import type { Usage } from "../events.ts";
+import { emptyUsage } from "../agent/usage-totals.ts";
 import type { ResponseItem } from "../model/types.ts";
 import type { Runtime } from "../runtime.ts";
 import type { SandboxMode, SandboxPolicy } from "../sandbox/policy.ts";

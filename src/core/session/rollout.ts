@@ -3,13 +3,14 @@
 // `event_msg` (task_started, user_message, agent_message, token_count, task_complete) and a
 // `response_item` for every model input and output item. ocx writes each line synchronously as
 // it happens, so a killed process loses at most the line being written; resume reads them back.
-import type { Runtime } from "../runtime.ts";
+import type { AppendHandle, Runtime } from "../runtime.ts";
 import type { ResponseItem } from "../model/types.ts";
 import type { Usage } from "../events.ts";
 import { usageFromRecord } from "../agent/usage.ts";
 import type { Redactor } from "../redact.ts";
 import { sandboxModes, type SandboxPolicy } from "../sandbox/policy.ts";
 import { historyAfterCompacted } from "../agent/compaction.ts";
+import { localParts, type ZoneSource } from "../util/local-time.ts";
 
 export type RolloutLineType = "session_meta" | "turn_context" | "response_item" | "event_msg" | "compacted";
 
@@ -47,23 +48,14 @@ export function rolloutSandboxPolicy(p: SandboxPolicy): RolloutSandboxPolicy {
   return { type: "workspace-write", writable_roots: p.writableRoots, network_access: p.networkAccess };
 }
 
-/** `rollout-YYYY-MM-DDThh-mm-ss-<id>.jsonl` in `sessions/YYYY/MM/DD`, local time of `ms`. */
-export function rolloutRelativePath(ms: number, timeZone: string, threadId: string): string {
-  const parts = localParts(ms, timeZone);
+/**
+ * `rollout-YYYY-MM-DDThh-mm-ss-<id>.jsonl` in `sessions/YYYY/MM/DD`, local time of `ms` in `zone`
+ * (the runtime, or a zone name).
+ */
+export function rolloutRelativePath(ms: number, zone: ZoneSource, threadId: string): string {
+  const parts = localParts(ms, zone);
   const stamp = `${parts.year}-${parts.month}-${parts.day}T${parts.hour}-${parts.minute}-${parts.second}`;
   return `sessions/${parts.year}/${parts.month}/${parts.day}/rollout-${stamp}-${threadId}.jsonl`;
-}
-
-function localParts(ms: number, timeZone: string): Record<"year" | "month" | "day" | "hour" | "minute" | "second", string> {
-  let fmt: Intl.DateTimeFormat;
-  try {
-    fmt = new Intl.DateTimeFormat("en-CA", { timeZone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
-  } catch {
-    fmt = new Intl.DateTimeFormat("en-CA", { timeZone: "UTC", hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
-  }
-  const out: Record<string, string> = {};
-  for (const p of fmt.formatToParts(ms)) out[p.type] = p.value;
-  return out as Record<"year" | "month" | "day" | "hour" | "minute" | "second", string>;
 }
 
 /** The thread id at the end of a rollout file name, or null. */
@@ -76,11 +68,13 @@ export function threadIdOfFile(name: string): string | null {
  * Appends lines to one rollout. Every write is synchronous and whole-line (O_APPEND), so the
  * file always ends on a line boundary except when the process dies inside a write. Secret
  * strings (the API key, tokens) are replaced before anything reaches the disk, by the run's
- * redactor (which knows their JSON-escaped forms too).
+ * redactor (which knows their JSON-escaped forms too). The file is opened once, at the first
+ * line, and stays open (closed by close(), or when the process ends).
  */
 export class RolloutWriter {
   private ordinal = 0;
   private broken = false;
+  private file: AppendHandle | undefined;
 
   constructor(
     private readonly runtime: Runtime,
@@ -101,10 +95,24 @@ export class RolloutWriter {
     const line = this.redactor.text(JSON.stringify({ timestamp, ordinal: this.ordinal++, type, payload }));
     if (this.broken) return;
     try {
-      this.runtime.fs.appendFileSync(this.path, `${line}\n`);
+      const fs = this.runtime.fs;
+      if (!fs.openAppendSync) fs.appendFileSync(this.path, `${line}\n`);
+      else (this.file ??= fs.openAppendSync(this.path)).append(`${line}\n`);
     } catch (e) {
       this.broken = true;
+      this.close();
       this.warn(`could not append to the session file ${this.path}: ${(e as Error).message}; the rest of this run is not saved`);
+    }
+  }
+
+  /** Closes the file (a later line opens it again). */
+  close(): void {
+    const file = this.file;
+    this.file = undefined;
+    try {
+      file?.close();
+    } catch {
+      // nothing left to save
     }
   }
 
