@@ -10,6 +10,7 @@ import { usageFromRecord } from "../agent/usage.ts";
 import type { Redactor } from "../redact.ts";
 import { sandboxModes, type SandboxPolicy } from "../sandbox-policy.ts";
 import { historyAfterCompacted } from "../agent/compaction.ts";
+import { rememberItemJson } from "../model/item-json.ts";
 
 export type RolloutLineType = "session_meta" | "turn_context" | "response_item" | "event_msg" | "compacted";
 
@@ -153,11 +154,12 @@ export function parseRollout(text: string): LoadedRollout {
 
 const firstLineDecoder = new TextDecoder();
 const lineDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
+const strictLineDecoder = new TextDecoder("utf-8", { ignoreBOM: true, fatal: true });
 
 /**
  * parseRollout of the UTF-8 `bytes`, decoding one line at a time (no string of the whole file):
  * the same result, since a newline byte never lies inside a character and only the file's start
- * may lose a byte order mark.
+ * may lose a byte order mark. A response_item's payload also keeps its bytes (see keepItemJson).
  */
 export function parseRolloutBytes(bytes: Uint8Array): LoadedRollout {
   const out: LoadedRollout = { items: [], skipped: [], lines: 0 };
@@ -167,14 +169,45 @@ export function parseRolloutBytes(bytes: Uint8Array): LoadedRollout {
     let end = bytes.indexOf(10, start);
     const last = end === -1 || end === bytes.length - 1;
     if (end === -1) end = bytes.length;
-    const raw = (start === 0 ? firstLineDecoder : lineDecoder).decode(bytes.subarray(start, end));
+    const lineBytes = bytes.subarray(start, end);
+    // Valid UTF-8 (then the line's text encodes back to these very bytes), after the first line.
+    let raw: string;
+    let exact = start > 0;
+    if (!exact) raw = firstLineDecoder.decode(lineBytes);
+    else {
+      try {
+        raw = strictLineDecoder.decode(lineBytes);
+      } catch {
+        raw = lineDecoder.decode(lineBytes);
+        exact = false;
+      }
+    }
     start = end + 1;
-    readLine(out, raw, ++lineNo, last);
+    readLine(out, raw, ++lineNo, last, exact ? lineBytes : undefined);
   }
   return out;
 }
 
-function readLine(out: LoadedRollout, raw: string, lineNo: number, last: boolean): void {
+/**
+ * The start of a response_item line as ocx (with an ordinal) and the reference write it, in ASCII:
+ * what follows, up to the line's closing brace, is the payload's own text.
+ */
+const RESPONSE_ITEM_LINE = /^\{"timestamp":"[ !#-[\]-~]*",(?:"ordinal":(?:0|[1-9][0-9]*),)?"type":"response_item","payload":/;
+
+/**
+ * Keeps the payload's bytes for requests and token estimates (see item-json.ts) when the line is
+ * `RESPONSE_ITEM_LINE payload }` and the payload's text is exactly JSON.stringify(payload).
+ * `bytes` are the line's UTF-8, which its text encodes back to.
+ */
+function keepItemJson(item: ResponseItem, line: string, bytes: Uint8Array): void {
+  const head = RESPONSE_ITEM_LINE.exec(line);
+  if (!head || line.charCodeAt(line.length - 1) !== 125 || bytes[bytes.length - 1] !== 125) return;
+  // The head is ASCII and the closing brace one byte: the payload's bytes lie between them.
+  const from = head[0].length;
+  rememberItemJson(item, line, from, line.length - 1, bytes.subarray(from, bytes.length - 1));
+}
+
+function readLine(out: LoadedRollout, raw: string, lineNo: number, last: boolean, bytes?: Uint8Array): void {
   if (raw.trim() === "") return;
   let entry: { type?: unknown; payload?: unknown };
   try {
@@ -189,6 +222,7 @@ function readLine(out: LoadedRollout, raw: string, lineNo: number, last: boolean
   switch (entry.type) {
     case "response_item":
       out.items.push(payload as ResponseItem);
+      if (bytes) keepItemJson(payload as ResponseItem, raw, bytes);
       break;
     case "compacted":
       out.items = historyAfterCompacted(out.items, payload);
