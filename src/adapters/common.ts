@@ -1,6 +1,6 @@
 // The part of the Runtime port that Bun and Deno share through their Node-compatible modules
 // (node:fs, node:os, node:process). Each adapter adds its stdin, spawn and sandbox.
-import { appendFileSync } from "node:fs";
+import { appendFileSync, readdirSync, statSync } from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as os from "node:os";
 import process from "node:process";
@@ -50,6 +50,39 @@ async function stat(path: string): Promise<FileStat | null> {
     if ((e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "ENOTDIR") return null;
     throw e;
   }
+}
+
+/** Calls between two turns of the event loop in readDirs and statAll (signals are heard meanwhile). */
+const SYNC_BATCH = 4096;
+const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+/** readDir of each path, an empty list where it fails: synchronous calls, in batches. */
+async function readDirs(paths: readonly string[]): Promise<string[][]> {
+  const out: string[][] = [];
+  for (let i = 0; i < paths.length; i++) {
+    if (i > 0 && i % SYNC_BATCH === 0) await nextTurn();
+    try {
+      out.push(readdirSync(paths[i]!));
+    } catch {
+      out.push([]);
+    }
+  }
+  return out;
+}
+
+/** stat of each path, null where it fails: synchronous calls, in batches. */
+async function statAll(paths: readonly string[]): Promise<Array<FileStat | null>> {
+  const out: Array<FileStat | null> = [];
+  for (let i = 0; i < paths.length; i++) {
+    if (i > 0 && i % SYNC_BATCH === 0) await nextTurn();
+    try {
+      const s = statSync(paths[i]!);
+      out.push({ isFile: s.isFile(), isDirectory: s.isDirectory(), size: s.size, mtimeMs: s.mtimeMs, mode: s.mode });
+    } catch {
+      out.push(null);
+    }
+  }
+  return out;
 }
 
 /**
@@ -135,6 +168,8 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
       remove: (p, o) => fsp.rm(p, { force: true, recursive: o?.recursive ?? false }),
       readDir: (p) => fsp.readdir(p),
       chmod: (p, mode) => fsp.chmod(p, mode),
+      readDirs,
+      statAll,
     },
     spawn: parts.spawn,
     listen: parts.listen,

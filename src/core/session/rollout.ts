@@ -55,22 +55,34 @@ export function rolloutRelativePath(ms: number, timeZone: string, threadId: stri
   return `sessions/${parts.year}/${parts.month}/${parts.day}/rollout-${stamp}-${threadId}.jsonl`;
 }
 
+/** The formatter of the last time zone asked for (making one costs milliseconds; findById asks three times). */
+let lastFormat: { timeZone: string; fmt: Intl.DateTimeFormat } | undefined;
+
 function localParts(ms: number, timeZone: string): Record<"year" | "month" | "day" | "hour" | "minute" | "second", string> {
   let fmt: Intl.DateTimeFormat;
-  try {
-    fmt = new Intl.DateTimeFormat("en-CA", { timeZone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
-  } catch {
-    fmt = new Intl.DateTimeFormat("en-CA", { timeZone: "UTC", hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  if (lastFormat?.timeZone === timeZone) fmt = lastFormat.fmt;
+  else {
+    try {
+      fmt = new Intl.DateTimeFormat("en-CA", { timeZone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    } catch {
+      fmt = new Intl.DateTimeFormat("en-CA", { timeZone: "UTC", hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    }
+    lastFormat = { timeZone, fmt };
   }
   const out: Record<string, string> = {};
   for (const p of fmt.formatToParts(ms)) out[p.type] = p.value;
   return out as Record<"year" | "month" | "day" | "hour" | "minute" | "second", string>;
 }
 
+const UUID_AT_END = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** The thread id at the end of a rollout file name, or null. */
 export function threadIdOfFile(name: string): string | null {
-  const m = /-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$/i.exec(name);
-  return m ? m[1]!.toLowerCase() : null;
+  // `-<36 characters>.jsonl` (any case) at the end, checked by position (no search through the path).
+  const n = name.length;
+  if (n < 43 || name.charCodeAt(n - 43) !== 45 || name.slice(n - 6).toLowerCase() !== ".jsonl") return null;
+  const id = name.slice(n - 42, n - 6);
+  return UUID_AT_END.test(id) ? id.toLowerCase() : null;
 }
 
 /**
