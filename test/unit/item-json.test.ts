@@ -152,14 +152,14 @@ describe("responsesBody", () => {
   ].join("\n");
   const restored = parseRolloutBytes(enc.encode(`${file}\n`)).items;
 
-  test("is JSON.stringify(buildResponsesBody(request)), whatever mix of restored and new items", () => {
+  test("is JSON.stringify(buildResponsesBody(request)), whatever mix of restored and new items", async () => {
     expect(restored.some((i) => itemJsonBytes(i) !== undefined)).toBe(true);
     expect(restored.some((i) => itemJsonBytes(i) === undefined)).toBe(true);
     const fresh: ResponseItem = { type: "message", role: "user", content: [{ type: "input_text", text: "next ✓" }] };
     for (const input of [restored, [...restored, fresh], [fresh, ...restored], [restored[0]!], [fresh], []]) {
       for (const extra of [{}, { instructions: "" }, { reasoning: { effort: "high" } }, { verbosity: "low", textFormat: { type: "json_schema" } }] as Array<Partial<ModelRequest>>) {
         const body = responsesBody(request(input, extra));
-        const text = typeof body === "string" ? body : dec.decode(body);
+        const text = typeof body === "string" ? body : dec.decode(await body.arrayBuffer());
         expect(text).toBe(JSON.stringify(buildResponsesBody(request(input, extra))));
       }
     }

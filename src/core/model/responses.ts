@@ -79,7 +79,7 @@ export function streamingPost(opts: ResponsesClientOptions, url: string) {
   type Attempt = { body: ReadableStream<Uint8Array> } | { error: ModelError; retry: boolean; retryAfterMs?: number };
   const retryAfterMax = provider.retryAfterMaxMs ?? DEFAULT_RETRY_AFTER_MAX_MS;
 
-  async function attempt(body: string | Uint8Array, headers: Headers, signal: AbortSignal): Promise<Attempt> {
+  async function attempt(body: string | Blob, headers: Headers, signal: AbortSignal): Promise<Attempt> {
     let res;
     // A server that takes the request and never answers is silence too: the response headers
     // are due within stream_idle_timeout_ms (the body's own bounds start once they are in).
@@ -118,7 +118,7 @@ export function streamingPost(opts: ResponsesClientOptions, url: string) {
     return { error, retry: true, retryAfterMs: parseRetryAfter(res.headers, Date.now()) };
   }
 
-  return async function send(body: string | Uint8Array, signal: AbortSignal, extra: Record<string, string> = {}): Promise<ReadableStream<Uint8Array>> {
+  return async function send(body: string | Blob, signal: AbortSignal, extra: Record<string, string> = {}): Promise<ReadableStream<Uint8Array>> {
     // A 401 may be cured by other credentials (a token another process refreshed, or a refresh):
     // at most twice per request, as the reference does (reload, then refresh).
     let recoveries = 0;
@@ -170,11 +170,12 @@ const encoder = new TextEncoder();
 const COMMA = encoder.encode(",");
 
 /**
- * The request body: JSON.stringify(buildResponsesBody(request)), as that text, or as its UTF-8
- * when input items restored from a rollout bring their JSON's bytes along (itemJsonBytes): those
- * are copied in, and only the rest is serialised.
+ * The request body: JSON.stringify(buildResponsesBody(request)), as that text, or as a Blob of its
+ * UTF-8 when input items restored from a rollout bring their JSON's bytes along (itemJsonBytes):
+ * those are copied in, and only the rest is serialised. (A Blob, not a Uint8Array: fetch sends a
+ * Blob as it is, where it would copy a Uint8Array first.)
  */
-export function responsesBody(request: ModelRequest): string | Uint8Array {
+export function responsesBody(request: ModelRequest): string | Blob {
   const body = buildResponsesBody(request);
   const input = request.input;
   if (!Array.isArray(input) || !input.some((item) => item !== null && typeof item === "object" && itemJsonBytes(item) !== undefined)) {
@@ -204,15 +205,7 @@ export function responsesBody(request: ModelRequest): string | Uint8Array {
     pending = "";
   });
   parts.push(encoder.encode(`${pending}]${tail.length > 1 ? "," : ""}${tail}`));
-  let size = 0;
-  for (const p of parts) size += p.byteLength;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
+  return new Blob(parts as BlobPart[], { type: "" });
 }
 
 export function endpointUrl(provider: ProviderInfo, path: string): string {
