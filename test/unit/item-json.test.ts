@@ -54,6 +54,21 @@ const texts = [
   `12`,
   `null`,
   `{"emoji":"😀","cjk":"漢字","text":"a\\\\b"}`,
+  `{"a":"\\ud83dx\\ude00"}`,
+  `{"a":"\\ude00\\ud83d"}`,
+  `{"a":"\\ud83d\\\\ude00"}`,
+  `{"a":"\\\\ud83d\\ude00"}`,
+  `{"a":"x\\udfff","b":"\\udbff"}`,
+  `{"a":"\\ud83d\\ud83d"}`,
+  `{"a":"\\\\"}`,
+  `{"a":"\\"\\\\\\b\\f\\n\\r\\t\\u0007\\u000b\\u000e\\u001f"}`,
+  `{"a":"\\u0008"}`,
+  `{"a":"\\u0009"}`,
+  `{"a":"\\u000c"}`,
+  `{"a":"\\u000d"}`,
+  `{"a":"\\u0020"}`,
+  `{"a":"\\u0022"}`,
+  `{"a":"\\u005c"}`,
 ];
 
 describe("isStringifyOf", () => {
@@ -66,6 +81,53 @@ describe("isStringifyOf", () => {
       expect(isStringifyOf(value, line, 11, line.length - 1)).toBe(JSON.stringify(value) === text);
     });
   }
+
+  test("agrees with JSON.stringify on generated texts (canonical ones and small changes to them)", () => {
+    // A small deterministic generator (xorshift), no dependency.
+    let seed = 0x2545f491;
+    const rnd = (n: number) => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return (seed >>> 0) % n;
+    };
+    const pieces = ["a", "é", "\u20ac", "😀", "\n", '"', "\\", "\u0001", "\u001b", "\u007f", "\u2028", "\ud800", "\udc00", "/", "u", "0", " "];
+    const str = () => Array.from({ length: rnd(6) }, () => pieces[rnd(pieces.length)]).join("");
+    const value = (depth: number): unknown => {
+      switch (rnd(depth > 2 ? 4 : 6)) {
+        case 0: return str();
+        case 1: return [0, 1, -1, 1.5, 1e21, 1e-7, 123456789, -0.25][rnd(8)];
+        case 2: return [true, false, null][rnd(3)];
+        case 3: return str();
+        case 4: return Array.from({ length: rnd(4) }, () => value(depth + 1));
+        default: return Object.fromEntries(Array.from({ length: rnd(4) }, () => [[str(), "1", "type", "a"][rnd(4)], value(depth + 1)]));
+      }
+    };
+    const edits: Array<(t: string) => string> = [
+      (t) => t,
+      (t) => t.replace(":", ": "),
+      (t) => t.replace(",", " ,"),
+      (t) => t.replace("\\u001b", "\\u001B"),
+      (t) => t.replace("\\n", "\\u000a"),
+      (t) => t.replace("/", "\\/"),
+      (t) => t.replace("a", "\\u0061"),
+      (t) => t.replace("😀", "\\ud83d\\ude00"),
+      (t) => t.replace("\\ud800", "\\uD800"),
+      (t) => t.replace("1.5", "1.50"),
+      (t) => t.replace("1e+21", "1E21"),
+    ];
+    for (let i = 0; i < 3000; i++) {
+      const canonical = JSON.stringify({ type: "x", v: value(0) });
+      const text = edits[rnd(edits.length)]!(canonical);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        continue;
+      }
+      expect(isStringifyOf(parsed, text)).toBe(JSON.stringify(parsed) === text);
+    }
+  });
 
   test("a lone surrogate in the text itself goes to the exact comparison", () => {
     const text = `{"a":"\ud800"}`;

@@ -36,13 +36,13 @@ export function rememberItemJson(item: ResponseItem, text: string, from: number,
 }
 
 /**
- * A backslash that JSON.stringify would not write: `\/`, or a `\u` escape other than the lowercase
- * one it uses for a control character without a short form. A `\\` followed by `u` also matches
- * (the second backslash is taken for an escape): that only sends the text to the slow check.
+ * One JSON string token whose escapes are all ones JSON.stringify writes (the text is valid JSON:
+ * it was parsed): `\"`, `\\`, `\b`, `\f`, `\n`, `\r`, `\t`; `\u00xx` (lowercase) for the other
+ * control characters; `\udxxx` (lowercase) for a lone surrogate, one not paired with an escaped
+ * neighbour. (A lone surrogate escape read as paired only makes the text go unkept.)
  */
-const UNUSUAL_ESCAPE = /\\(?:\/|u(?!00(?:0[0-7bef]|1[0-9a-f])))/;
-/** One JSON string token (the text is valid JSON: it was parsed). */
-const STRING_TOKEN = /"[^"\\]*(?:\\[^][^"\\]*)*"/y;
+const CANONICAL_STRING_TOKEN =
+  /"[^"\\]*(?:\\(?:["\\bfnrt]|u00(?:0[0-7bef]|1[0-9a-f])|ud[89ab][0-9a-f]{2}(?!\\ud[c-f])|(?<!\\ud[89ab][0-9a-f]{2}\\)ud[c-f][0-9a-f]{2})[^"\\]*)*"/y;
 
 const wellFormed = (s: string): boolean => {
   const f = (s as { isWellFormed?: () => boolean }).isWellFormed;
@@ -51,20 +51,25 @@ const wellFormed = (s: string): boolean => {
 
 /**
  * Whether `text.slice(from, to)` === JSON.stringify(value), given that `value` is JSON.parse of
- * that slice. When every escape in `text` is one JSON.stringify writes and the text holds no lone
- * surrogate, each string token is exactly JSON.stringify of the string it parses to, so only the
- * rest is compared: no whitespace, numbers as JSON.stringify writes them, keys in the order (and
- * number) the parsed object has them. Otherwise the text is compared with a fresh JSON.stringify.
- * `wellFormedText`: the caller knows `text` has no lone surrogate.
+ * that slice. When the text holds no lone surrogate, a string token whose escapes are all ones
+ * JSON.stringify writes is exactly JSON.stringify of the string it parses to, so the text is read
+ * once, left to right, against the value: string tokens of that form, no whitespace, numbers as
+ * JSON.stringify writes them, keys in the order (and number) the parsed object has them. Any
+ * difference there is a difference from JSON.stringify's text, except around a surrogate escape
+ * (see CANONICAL_STRING_TOKEN): then, as for a text with a lone surrogate, a fresh JSON.stringify
+ * decides. `wellFormedText`: the caller knows the text has no lone surrogate.
  */
 export function isStringifyOf(value: unknown, text: string, from = 0, to = text.length, wellFormedText = false): boolean {
   if (from < 0 || to > text.length || from > to) return false;
-  // Checked on the whole text: a hit outside the slice only costs the slower comparison.
-  if (UNUSUAL_ESCAPE.test(text) || !(wellFormedText || wellFormed(text))) {
+  const exact = () => {
     const json = JSON.stringify(value);
     return json !== undefined && json.length === to - from && text.startsWith(json, from);
-  }
-  return new Walk(text).value(value, from) === to;
+  };
+  if (!(wellFormedText || wellFormed(text))) return exact();
+  if (new Walk(text).value(value, from) === to) return true;
+  // A surrogate escape the token pattern took for half of a pair may be a lone one after all.
+  const surrogate = text.indexOf("\\ud", from);
+  return surrogate !== -1 && surrogate < to && exact();
 }
 
 /** JSON.stringify of object keys seen so far (a few dozen names in practice; bounded all the same). */
@@ -102,8 +107,8 @@ class Walk {
         // Without a backslash, the token is the string itself between quotes.
         const end = p + value.length + 1;
         if (this.nextBackslash(p) > end) return s.charCodeAt(end) === 34 ? end + 1 : -1;
-        STRING_TOKEN.lastIndex = p;
-        return STRING_TOKEN.test(s) ? STRING_TOKEN.lastIndex : -1;
+        CANONICAL_STRING_TOKEN.lastIndex = p;
+        return CANONICAL_STRING_TOKEN.test(s) ? CANONICAL_STRING_TOKEN.lastIndex : -1;
       }
       case "number":
       case "boolean": {
