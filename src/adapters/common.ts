@@ -52,6 +52,14 @@ async function stat(path: string): Promise<FileStat | null> {
   }
 }
 
+/** The local time zone, asked of Intl again only when TZ changed (each ask builds a formatter: milliseconds). */
+let zone: { tz: string | undefined; name: string } | undefined;
+function timeZone(): string {
+  const tz = process.env.TZ;
+  if (zone === undefined || zone.tz !== tz) zone = { tz, name: Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC" };
+  return zone.name;
+}
+
 /** Calls between two turns of the event loop in readDirs and statAll (signals are heard meanwhile). */
 const SYNC_BATCH = 4096;
 const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
@@ -140,7 +148,7 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
     fetch: globalThis.fetch.bind(globalThis),
     now: () => Date.now(),
     monotonic: () => performance.now(),
-    timeZone: () => Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC",
+    timeZone,
     stdout,
     stderr,
     stdin,
