@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { bunRuntime } from "../../src/adapters/bun.ts";
 import { findById, findLatest, listRolloutFiles } from "../../src/core/session/find.ts";
 import { createRedactor } from "../../src/core/redact.ts";
-import { closeDanglingCalls, parseRollout, parseRolloutBytes, rolloutRelativePath, RolloutWriter, threadIdOfFile } from "../../src/core/session/rollout.ts";
+import { closeDanglingCalls, parseRollout, parseRolloutBytes, rolloutRelativePath, RolloutReader, RolloutWriter, threadIdOfFile, type LoadedRollout } from "../../src/core/session/rollout.ts";
+import { itemJsonBytes } from "../../src/core/model/item-json.ts";
 import { overridesKey, resumedSandbox } from "../../src/core/session/resume.ts";
 import type { SandboxMode, SandboxPolicy } from "../../src/core/sandbox-policy.ts";
 
@@ -318,6 +319,25 @@ describe("parseRolloutBytes", () => {
   for (const [name, bytes] of cases) {
     test(`reads like parseRollout of the decoded text: ${name}`, () => {
       expect(parseRolloutBytes(bytes)).toEqual(parseRollout(new TextDecoder().decode(bytes)));
+    });
+    test(`read in pieces, split anywhere, reads the same: ${name}`, () => {
+      const whole = parseRolloutBytes(bytes);
+      const kept = (r: LoadedRollout) => r.items.map((i) => (itemJsonBytes(i) ? new TextDecoder().decode(itemJsonBytes(i)) : null));
+      const splits: number[][] = [];
+      for (let a = 0; a <= bytes.length; a++) splits.push([a]);
+      for (let a = 0; a <= bytes.length; a += 7) for (let b = a; b <= bytes.length; b += 5) splits.push([a, b]);
+      splits.push(Array.from({ length: bytes.length }, (_, i) => i));
+      for (const cuts of splits) {
+        const reader = new RolloutReader();
+        let from = 0;
+        for (const c of [...cuts, bytes.length]) {
+          reader.push(bytes.subarray(from, c));
+          from = c;
+        }
+        const r = reader.end();
+        expect(r).toEqual(whole);
+        expect(kept(r)).toEqual(kept(whole));
+      }
     });
   }
 });

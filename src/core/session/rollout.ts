@@ -174,30 +174,85 @@ const strictLineDecoder = new TextDecoder("utf-8", { ignoreBOM: true, fatal: tru
  * may lose a byte order mark. A response_item's payload also keeps its bytes (see keepItemJson).
  */
 export function parseRolloutBytes(bytes: Uint8Array): LoadedRollout {
-  const out: LoadedRollout = { items: [], skipped: [], lines: 0 };
-  let start = 0;
-  let lineNo = 0;
-  while (start < bytes.length) {
-    let end = bytes.indexOf(10, start);
-    const last = end === -1 || end === bytes.length - 1;
-    if (end === -1) end = bytes.length;
-    const lineBytes = bytes.subarray(start, end);
+  const reader = new RolloutReader();
+  reader.push(bytes);
+  return reader.end();
+}
+
+/**
+ * parseRolloutBytes of a file given in pieces as they are read (each piece is kept as it is:
+ * payload bytes are views of it). A line is read once the next one has begun or the file ended:
+ * only then is it known whether it was the file's last.
+ */
+export class RolloutReader {
+  private readonly out: LoadedRollout = { items: [], skipped: [], lines: 0 };
+  private lineNo = 0;
+  /** The bytes of the line begun and not yet ended (pieces, joined once its newline comes). */
+  private carry: Uint8Array[] = [];
+  /** A line ended by a newline, read once it is known whether anything follows. */
+  private pending: { bytes: Uint8Array; lineNo: number } | undefined;
+
+  push(chunk: Uint8Array): void {
+    let start = 0;
+    while (start < chunk.length) {
+      this.flushPending(false);
+      const end = chunk.indexOf(10, start);
+      if (end === -1) {
+        this.carry.push(chunk.subarray(start));
+        return;
+      }
+      this.pending = { bytes: this.joinCarry(chunk.subarray(start, end)), lineNo: ++this.lineNo };
+      start = end + 1;
+    }
+  }
+
+  end(): LoadedRollout {
+    if (this.carry.length > 0) {
+      this.flushPending(false);
+      this.line(this.joinCarry(new Uint8Array(0)), ++this.lineNo, true);
+    } else {
+      this.flushPending(true);
+    }
+    return this.out;
+  }
+
+  private flushPending(last: boolean): void {
+    const p = this.pending;
+    if (!p) return;
+    this.pending = undefined;
+    this.line(p.bytes, p.lineNo, last);
+  }
+
+  private joinCarry(tail: Uint8Array): Uint8Array {
+    if (this.carry.length === 0) return tail;
+    const parts = [...this.carry, tail];
+    this.carry = [];
+    let size = 0;
+    for (const p of parts) size += p.length;
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+
+  private line(bytes: Uint8Array, lineNo: number, last: boolean): void {
     // Valid UTF-8 (then the line's text encodes back to these very bytes), after the first line.
     let raw: string;
-    let exact = start > 0;
-    if (!exact) raw = firstLineDecoder.decode(lineBytes);
+    let exact = lineNo > 1;
+    if (!exact) raw = firstLineDecoder.decode(bytes);
     else {
       try {
-        raw = strictLineDecoder.decode(lineBytes);
+        raw = strictLineDecoder.decode(bytes);
       } catch {
-        raw = lineDecoder.decode(lineBytes);
+        raw = lineDecoder.decode(bytes);
         exact = false;
       }
     }
-    start = end + 1;
-    readLine(out, raw, ++lineNo, last, exact ? lineBytes : undefined);
+    readLine(this.out, raw, lineNo, last, exact ? bytes : undefined);
   }
-  return out;
 }
 
 /**
