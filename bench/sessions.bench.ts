@@ -3,7 +3,8 @@
 //   1. `exec resume <id>` of a 2,000-turn session (~50 MB rollout): process start -> the mock
 //      has the first request (which carries the whole history);
 //   2. `exec resume --last` among 10,000 session files: process start -> first request, and the
-//      lookup alone (findLatest in this process).
+//      lookup alone (findLatest in this process);
+//   and, for scale, the same start -> first request for a one-turn session resumed by id.
 // Figures only; nothing is asserted. Each is printed next to its target: the resume's first
 // request within 200 ms and its peak RSS within 2.5 times the file's size; `--last` (start ->
 // first request) within 60 ms.
@@ -97,6 +98,14 @@ try {
     `${"resume by id: peak RSS of the whole run".padEnd(52)} median ${rssMiB.toFixed(0)} MiB, ${ratio.toFixed(2)}x the file's ${(size / 1048576).toFixed(0)} MiB` +
       `  min ${(Math.min(...rss) / size).toFixed(2)}x  max ${(Math.max(...rss) / size).toFixed(2)}x  (target <= 2.5x: ${ratio <= 2.5 ? "met" : "NOT met"})`,
   );
+  rmSync(join(home, "sessions"), { recursive: true, force: true });
+
+  // For scale: what any resume costs (start-up, config, one small file).
+  const smallId = uuidv7();
+  writeRollout(bigDir, smallId, work, 1, 200);
+  const small: number[] = [];
+  for (let i = 0; i < runs; i++) small.push(await timeToFirstRequest(["exec", "resume", smallId, "--ephemeral", "--skip-git-repo-check", "--json", "hi"], work));
+  report("resume by id, 1 turn: start -> first request", small);
   rmSync(join(home, "sessions"), { recursive: true, force: true });
 
   // 2. 10,000 small sessions over 100 days, from other directories; the newest is this one's.
