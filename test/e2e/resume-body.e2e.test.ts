@@ -20,6 +20,10 @@ const refLine = (type: string, payload: unknown) => JSON.stringify({ timestamp: 
 function rolloutBytes(cwd: string): Uint8Array {
   const enc = new TextEncoder();
   const big = Array.from({ length: 4000 }, (_, i) => `line ${i}: \u001b[32mok\u001b[0m "quoted" \\ tab\there é ✓ 🚀`).join("\n");
+  // Outputs enough for a file of over 8 MiB (read in pieces: lines cut between two of them).
+  const outputs = Array.from({ length: 40 }, (_, i) =>
+    ocxLine("response_item", { type: "function_call_output", call_id: `call_big_${i}`, output: `${i}: ${"abc é\n".repeat(40_000)}` }),
+  );
   const text = [
     ocxLine("session_meta", { id: ID, timestamp: ts, cwd, originator: "ocx_exec", cli_version: "0.1.0", source: "exec", model_provider: "mock" }),
     ocxLine("turn_context", { cwd, approval_policy: "never", sandbox_policy: { type: "read-only" }, model: "gpt-5.5" }),
@@ -28,6 +32,7 @@ function rolloutBytes(cwd: string): Uint8Array {
     refLine("response_item", { type: "reasoning", id: "rs_1", summary: [], content: null, encrypted_content: "gAAAA==" }),
     ocxLine("response_item", { type: "function_call", name: "exec_command", arguments: '{"cmd":"ls -la","yield_time_ms":1000}', call_id: "call_1" }),
     ocxLine("response_item", { type: "function_call_output", call_id: "call_1", output: big }),
+    ...outputs,
     // Lines JSON.stringify would not have written: the parsed item is what is sent.
     `{"timestamp":"${ts}","ordinal":${ordinal++},"type":"response_item","payload":{"type":"message", "role":"assistant","content":[{"type":"output_text","text":"spaced"}]}}`,
     `{"timestamp":"${ts}","ordinal":${ordinal++},"type":"response_item","payload":{"type":"message","role":"assistant","content":[{"type":"output_text","text":"a\\/b \\u0041 \\u001B \\ud83d\\ude80 \\ud800"}]}}`,
@@ -52,10 +57,14 @@ describe("exec resume: the request body", () => {
   test("is JSON.stringify of the history as parsed from the rollout (same bytes as serialising it), and the file only grows", async () => {
     const repo = makeRepo();
     const { mock, home } = await setup([reply("resumed")]);
+    // A window large enough for the whole history: no compaction before the request.
+    const config = join(home, "config.toml");
+    writeFileSync(config, `model_context_window = 100000000\nmodel_auto_compact_token_limit = 100000000\n${readFileSync(config, "utf8")}`);
     const dir = join(home, "sessions", "2026", "11", "20");
     mkdirSync(dir, { recursive: true });
     const path = join(dir, `rollout-2026-11-20T10-00-00-${ID}.jsonl`);
     const original = rolloutBytes(repo);
+    expect(original.length).toBeGreaterThan(8 * 1024 * 1024);
     writeFileSync(path, original);
 
     const r = await runOcx(["exec", "resume", ID, "--skip-git-repo-check", "--json", "next step"], { home, cwd: repo });
