@@ -3,6 +3,7 @@
 import { appendFileSync, readdirSync, statSync } from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as os from "node:os";
+import { setImmediate } from "node:timers";
 import process from "node:process";
 import { type FileStat, FileTooLargeError, type InputSource, type OutputSink, type Runtime, type SandboxPort } from "../core/runtime.ts";
 
@@ -62,7 +63,7 @@ function timeZone(): string {
 
 /** Calls between two turns of the event loop in readDirs and statAll (signals are heard meanwhile). */
 const SYNC_BATCH = 4096;
-const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** readDir of each path, an empty list where it fails: synchronous calls, in batches. */
 async function readDirs(paths: readonly string[]): Promise<string[][]> {
