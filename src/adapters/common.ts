@@ -174,6 +174,49 @@ async function stat(path: string): Promise<FileStat | null> {
   }
 }
 
+/** The local time zone, asked of Intl again only when TZ changed (each ask builds a formatter: milliseconds). */
+let zone: { tz: string | undefined; name: string } | undefined;
+function timeZone(): string {
+  const tz = process.env.TZ;
+  if (zone === undefined || zone.tz !== tz) zone = { tz, name: Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC" };
+  return zone.name;
+}
+
+/** Calls between two turns of the event loop in readDirs and statAll (signals are heard meanwhile). */
+const SYNC_BATCH = 4096;
+const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+/** readDir of each path, an empty list where it fails: synchronous calls, in batches. */
+async function readDirs(paths: readonly string[]): Promise<string[][]> {
+  const out: string[][] = [];
+  const fs = nodeFs();
+  for (let i = 0; i < paths.length; i++) {
+    if (i > 0 && i % SYNC_BATCH === 0) await nextTurn();
+    try {
+      out.push(fs.readdirSync(paths[i]!));
+    } catch {
+      out.push([]);
+    }
+  }
+  return out;
+}
+
+/** stat of each path, null where it fails: synchronous calls, in batches. */
+async function statAll(paths: readonly string[]): Promise<Array<FileStat | null>> {
+  const out: Array<FileStat | null> = [];
+  const fs = nodeFs();
+  for (let i = 0; i < paths.length; i++) {
+    if (i > 0 && i % SYNC_BATCH === 0) await nextTurn();
+    try {
+      const s = fs.statSync(paths[i]!);
+      out.push({ isFile: s.isFile(), isDirectory: s.isDirectory(), size: s.size, mtimeMs: s.mtimeMs, mode: s.mode });
+    } catch {
+      out.push(null);
+    }
+  }
+  return out;
+}
+
 /**
  * null when process `pid` is gone (or a zombie); else its start time from /proc (clock ticks
  * since boot), or "" where there is no /proc.
@@ -317,6 +360,8 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
       remove: (p, o) => fsp().rm(p, { force: true, recursive: o?.recursive ?? false }),
       readDir: (p) => fsp().readdir(p),
       chmod: async (p, mode) => nodeFs().chmodSync(p, mode),
+      readDirs,
+      statAll,
     },
     spawn: parts.spawn,
     listen: parts.listen,

@@ -95,6 +95,13 @@ export interface FileSystem {
   remove(path: string, opts?: { recursive?: boolean }): Promise<void>;
   readDir(path: string): Promise<string[]>;
   chmod(path: string, mode: number): Promise<void>;
+  /**
+   * Many folders and files at once (`--last` among thousands of rollouts): readDir of each path
+   * (an empty list where it fails) and stat of each path (null where it fails). An adapter may do
+   * them back to back, without a promise per call. Optional: readDir and stat serve otherwise.
+   */
+  readDirs?(paths: readonly string[]): Promise<string[][]>;
+  statAll?(paths: readonly string[]): Promise<Array<FileStat | null>>;
 }
 
 export interface SpawnOptions {

@@ -123,4 +123,19 @@ describe.skipIf(!hasDeno)("ocx on Deno", () => {
       await oauth.close();
     }
   }, T);
+  test("resume --last: the session is found and its history re-sent byte for byte as JSON.stringify of it", async () => {
+    const repo = makeRepo();
+    const { mock, home } = await setup([reply("first"), reply("again")]);
+    const first = await runOcx(["exec", "--json", "--skip-git-repo-check", "say \"hi\" é 🚀\u001b[0m"], { ...deno(home), cwd: repo });
+    expect(first.code).toBe(0);
+    const r = await runOcx(["exec", "resume", "--last", "--json", "--skip-git-repo-check", "again"], { ...deno(home), cwd: repo });
+    expect(r.code).toBe(0);
+    const raw = mock.requests[1]!.text!;
+    const sent = JSON.parse(raw);
+    expect(raw).toBe(JSON.stringify(sent));
+    const firstInput = mock.requests[0]!.body.input as unknown[];
+    expect(JSON.stringify(sent.input.slice(0, firstInput.length))).toBe(JSON.stringify(firstInput));
+    expect(sent.input[firstInput.length]).toMatchObject({ type: "message", role: "assistant" });
+    expect(sent.input.at(-1)).toEqual({ type: "message", role: "user", content: [{ type: "input_text", text: "again" }] });
+  }, T);
 });

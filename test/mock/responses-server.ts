@@ -11,6 +11,8 @@ export interface RecordedRequest {
   search: string;
   headers: Record<string, string>;
   body: any;
+  /** The body exactly as received (the Responses mock records it). */
+  text?: string;
   /** Date.now() when the request's headers arrived (Retry-After checks, start-up benchmarks). */
   at: number;
 }
@@ -460,7 +462,7 @@ export async function startMockResponses(script: Step[] = [], getRoutes: Record<
       } catch {
         // keep the raw text
       }
-      const rec: RecordedRequest = { method: request.method, path: url.pathname, search: url.search, headers, body, at: arrived };
+      const rec: RecordedRequest = { method: request.method, path: url.pathname, search: url.search, headers, body, text, at: arrived };
       // /v1/responses for API keys, /backend-api/codex/responses for a ChatGPT sign-in,
       // /v1/chat/completions for wire_api = "chat"
       if (request.method === "GET" && url.pathname in getRoutes) {

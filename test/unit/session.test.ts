@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { bunRuntime } from "../../src/adapters/bun.ts";
 import { findById, findLatest, listRolloutFiles } from "../../src/core/session/find.ts";
 import { createRedactor } from "../../src/core/redact.ts";
-import { closeDanglingCalls, parseRollout, parseRolloutBytes, rolloutRelativePath, RolloutWriter, threadIdOfFile } from "../../src/core/session/rollout.ts";
+import { closeDanglingCalls, parseRollout, parseRolloutBytes, rolloutRelativePath, RolloutReader, RolloutWriter, threadIdOfFile, type LoadedRollout } from "../../src/core/session/rollout.ts";
+import { itemJsonBytes } from "../../src/core/model/item-json.ts";
 import { overridesKey, resumedSandbox } from "../../src/core/session/resume.ts";
 import type { SandboxMode, SandboxPolicy } from "../../src/core/sandbox/policy.ts";
 
@@ -184,6 +185,72 @@ describe("finding sessions", () => {
     expect((await findLatest(runtime, h, { cwd: "/big", all: false }))?.id).toBe(big.id);
   });
 
+  test("a hostile tree: batched folder reads and stats give what one call each gives (junk names, symlinks, loops, unreadable folders)", async () => {
+    const { h, put } = home();
+    const base = Date.UTC(2026, 6, 1);
+    const a = put(base, "/here", { mtime: base + 5_000 });
+    const b = put(base + 86_400_000, "/here", { mtime: base + 1_000 });
+    const c = put(base + 2 * 86_400_000, "/there", { mtime: base + 9_000 });
+    const s = join(h, "sessions");
+    const { symlinkSync, chmodSync } = await import("node:fs");
+    for (const d of ["01", "02", "03"]) mkdirSync(join(s, "2026", "07", d), { recursive: true });
+    // Junk next to real folders and files.
+    mkdirSync(join(s, "2026", "07", "junk"), { recursive: true });
+    mkdirSync(join(s, "notayear", "01", "01"), { recursive: true });
+    writeFileSync(join(s, "2026", "07", "01", "rollout-x.jsonl"), "{}\n");
+    writeFileSync(join(s, "2026", "07", "01", `rollout-2026-07-01T00-00-00-${idAt(base)}.json`), "{}\n");
+    writeFileSync(join(s, "2026", "07", "01", `rollout-2026-07-01T00-00-00-${idAt(base).toUpperCase()}.jsonl`), "{}\n");
+    writeFileSync(join(s, "2026", "07", "01", `rollout-2026-07-01T00-00-00_${idAt(base + 1)}.jsonl`), "{}\n");
+    mkdirSync(join(s, "2026", "07", "01", `rollout-2026-07-01T00-00-00-${idAt(base + 2)}.jsonl`));
+    // A dangling symlink, a symlink loop, a symlink to a real rollout, a year that is a file.
+    symlinkSync(join(s, "nowhere"), join(s, "2026", "07", "02", `rollout-2026-07-02T00-00-00-${idAt(base + 3)}.jsonl`));
+    const loop = join(s, "2026", "07", "02", `rollout-2026-07-02T00-00-00-${idAt(base + 4)}.jsonl`);
+    symlinkSync(loop, loop);
+    const link = join(s, "2026", "07", "03", `rollout-2026-07-03T00-00-00-${idAt(base + 5)}.jsonl`);
+    symlinkSync(a.path, link);
+    writeFileSync(join(s, "2025"), "not a folder");
+    mkdirSync(join(s, "2026", "08", "01"), { recursive: true });
+    writeFileSync(join(s, "2026", "08", "01", `rollout-2026-08-01T00-00-00-${idAt(base + 6)}.jsonl`), "{}\n");
+    chmodSync(join(s, "2026", "08", "01"), 0o000);
+    try {
+      const plain = { ...runtime, fs: { ...runtime.fs, readDirs: undefined, statAll: undefined } };
+      expect(runtime.fs.readDirs && runtime.fs.statAll).toBeDefined();
+      const batched = await listRolloutFiles(runtime, h);
+      expect(batched).toEqual(await listRolloutFiles(plain, h));
+      expect(batched.map((f) => f.id)).toContain(c.id);
+      expect(batched.map((f) => f.id)).toContain(b.id);
+      for (const opts of [{ cwd: "/here", all: false }, { cwd: "/there", all: false }, { cwd: "/here", all: true }, { cwd: "/none", all: false }]) {
+        expect(await findLatest(runtime, h, opts)).toEqual(await findLatest(plain, h, opts));
+      }
+      // The newest in /here: `a`, or the symlink to it (same time; its folder is newer).
+      expect((await findLatest(runtime, h, { cwd: "/here", all: false }))?.path).toBe(link);
+    } finally {
+      chmodSync(join(s, "2026", "08", "01"), 0o700);
+    }
+  });
+
+  test("threadIdOfFile reads the id the way a search from the end would", () => {
+    const id = idAt(Date.UTC(2026, 0, 1));
+    const search = (name: string) => /-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$/i.exec(name)?.[1]!.toLowerCase() ?? null;
+    for (const name of [
+      `rollout-2026-01-01T00-00-00-${id}.jsonl`,
+      `/a/b/rollout-x-${id.toUpperCase()}.jsonl`,
+      `-${id}.jsonl`,
+      `${id}.jsonl`,
+      `x_${id}.jsonl`,
+      `-${id}.jsonl.bak`,
+      `-${id}x.jsonl`,
+      `-${id.slice(1)}.jsonl`,
+      `-${id.replace(/-/g, "_")}.jsonl`,
+      `--${id}.jsonl`,
+      `-${id}.JSONL`,
+      `.jsonl`,
+      "",
+    ]) {
+      expect(threadIdOfFile(name)).toBe(search(name));
+    }
+  });
+
   test("no sessions folder at all is simply nothing found", async () => {
     expect(await findLatest(runtime, temp(), { cwd: "/x", all: true })).toBeNull();
     expect(await findById(runtime, temp(), idAt(Date.now()))).toBeNull();
@@ -267,6 +334,25 @@ describe("parseRolloutBytes", () => {
   for (const [name, bytes] of cases) {
     test(`reads like parseRollout of the decoded text: ${name}`, () => {
       expect(parseRolloutBytes(bytes)).toEqual(parseRollout(new TextDecoder().decode(bytes)));
+    });
+    test(`read in pieces, split anywhere, reads the same: ${name}`, () => {
+      const whole = parseRolloutBytes(bytes);
+      const kept = (r: LoadedRollout) => r.items.map((i) => (itemJsonBytes(i) ? new TextDecoder().decode(itemJsonBytes(i)) : null));
+      const splits: number[][] = [];
+      for (let a = 0; a <= bytes.length; a++) splits.push([a]);
+      for (let a = 0; a <= bytes.length; a += 7) for (let b = a; b <= bytes.length; b += 5) splits.push([a, b]);
+      splits.push(Array.from({ length: bytes.length }, (_, i) => i));
+      for (const cuts of splits) {
+        const reader = new RolloutReader();
+        let from = 0;
+        for (const c of [...cuts, bytes.length]) {
+          reader.push(bytes.subarray(from, c));
+          from = c;
+        }
+        const r = reader.end();
+        expect(r).toEqual(whole);
+        expect(kept(r)).toEqual(kept(whole));
+      }
     });
   }
 });

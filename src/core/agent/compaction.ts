@@ -4,6 +4,7 @@
 // decided here is pure: the limit, the token estimate, the texts, and the replacement history.
 import type { ResponseItem } from "../model/types.ts";
 import { AGENTS_MARKER } from "../prompt/project-docs.ts";
+import { itemJsonLength } from "../model/item-json.ts";
 
 /** The share of the context window at which ocx compacts (the reference's 90 %). */
 export const AUTO_COMPACT_SHARE = 0.9;
@@ -43,7 +44,7 @@ export function autoCompactLimit(o: { limit?: number; contextWindow?: number; mo
 /** A rough token count of items as sent: about four bytes of JSON per token. */
 export function estimateTokens(items: readonly ResponseItem[]): number {
   let chars = 0;
-  for (const item of items) chars += JSON.stringify(item).length;
+  for (const item of items) chars += itemJsonLength(item);
   return Math.ceil(chars / 4);
 }
 

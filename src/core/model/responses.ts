@@ -21,6 +21,7 @@ import {
   type ResponseItem,
   type StreamPart,
 } from "./types.ts";
+import { itemJsonBytes } from "./item-json.ts";
 
 export interface ResponsesClientOptions {
   fetch: typeof fetch;
@@ -52,7 +53,7 @@ export function createResponsesClient(opts: ResponsesClientOptions): ModelClient
   const post = streamingPost(opts, endpointUrl(opts.provider, "responses"));
   return {
     stream: (request, signal) =>
-      readParts(async () => openEvents(await post(JSON.stringify(buildResponsesBody(request)), signal, request.headers), signal, opts)),
+      readParts(async () => openEvents(await post(responsesBody(request), signal, request.headers), signal, opts)),
   };
 }
 
@@ -76,7 +77,7 @@ export function streamingPost(opts: ResponsesClientOptions, url: string) {
   type Attempt = { body: ReadableStream<Uint8Array> } | { error: ModelError; retry: boolean; retryAfterMs?: number };
   const retryAfterMax = provider.retryAfterMaxMs ?? DEFAULT_RETRY_AFTER_MAX_MS;
 
-  async function attempt(body: string, headers: Headers, signal: AbortSignal): Promise<Attempt> {
+  async function attempt(body: string | Blob, headers: Headers, signal: AbortSignal): Promise<Attempt> {
     let res;
     // A server that takes the request and never answers is silence too: the response headers
     // are due within stream_idle_timeout_ms (the body's own bounds start once they are in).
@@ -115,7 +116,7 @@ export function streamingPost(opts: ResponsesClientOptions, url: string) {
     return { error, retry: true, retryAfterMs: parseRetryAfter(res.headers, Date.now()) };
   }
 
-  return async function send(body: string, signal: AbortSignal, extra: Record<string, string> = {}): Promise<ReadableStream<Uint8Array>> {
+  return async function send(body: string | Blob, signal: AbortSignal, extra: Record<string, string> = {}): Promise<ReadableStream<Uint8Array>> {
     // A 401 may be cured by other credentials (a token another process refreshed, or a refresh):
     // at most twice per request, as the reference does (reload, then refresh).
     let recoveries = 0;
@@ -161,6 +162,48 @@ export function buildResponsesBody(request: ModelRequest): Record<string, unknow
     body.text = { ...(request.textFormat ? { format: request.textFormat } : {}), ...(request.verbosity ? { verbosity: request.verbosity } : {}) };
   }
   return body;
+}
+
+const encoder = new TextEncoder();
+const COMMA = encoder.encode(",");
+
+/**
+ * The request body: JSON.stringify(buildResponsesBody(request)), as that text, or as a Blob of its
+ * UTF-8 when input items restored from a rollout bring their JSON's bytes along (itemJsonBytes):
+ * those are copied in, and only the rest is serialised. (A Blob, not a Uint8Array: fetch sends a
+ * Blob as it is, where it would copy a Uint8Array first.)
+ */
+export function responsesBody(request: ModelRequest): string | Blob {
+  const body = buildResponsesBody(request);
+  const input = request.input;
+  if (!Array.isArray(input) || !input.some((item) => item !== null && typeof item === "object" && itemJsonBytes(item) !== undefined)) {
+    return JSON.stringify(body);
+  }
+  // The keys before and after `input`, serialised as they are; input in between.
+  const before: Record<string, unknown> = {};
+  const after: Record<string, unknown> = {};
+  let seen = false;
+  for (const key of Object.keys(body)) {
+    if (key === "input") seen = true;
+    else (seen ? after : before)[key] = body[key];
+  }
+  const head = JSON.stringify(before).slice(0, -1);
+  const tail = JSON.stringify(after).slice(1);
+  const parts: Uint8Array[] = [];
+  let pending = `${head}${head.length > 1 ? "," : ""}"input":[`;
+  input.forEach((item, i) => {
+    if (i > 0) pending += ",";
+    const bytes = item !== null && typeof item === "object" ? itemJsonBytes(item) : undefined;
+    if (bytes === undefined) {
+      // As an array element: what JSON.stringify leaves out (undefined, functions) is null.
+      pending += JSON.stringify(item) ?? "null";
+      return;
+    }
+    parts.push(pending === "," ? COMMA : encoder.encode(pending), bytes);
+    pending = "";
+  });
+  parts.push(encoder.encode(`${pending}]${tail.length > 1 ? "," : ""}${tail}`));
+  return new Blob(parts as BlobPart[], { type: "" });
 }
 
 export function endpointUrl(provider: ProviderInfo, path: string): string {

@@ -2,7 +2,7 @@
 // date folder is known), by recency (`--last`: file times, then only the tail of the newest
 // files), by name, and listing for people.
 import { dirname, join } from "pathe";
-import type { Runtime } from "../runtime.ts";
+import type { FileStat, Runtime } from "../runtime.ts";
 import { parseRollout, rolloutRelativePath, threadIdOfFile, type SessionMeta, type TurnContext } from "./rollout.ts";
 
 export interface RolloutFile {
@@ -27,23 +27,38 @@ async function readDirOrEmpty(runtime: Runtime, dir: string): Promise<string[]> 
   }
 }
 
+/** readDirOrEmpty of each folder, in one call when the runtime has one. */
+function readDirsOrEmpty(runtime: Runtime, dirs: readonly string[]): Promise<string[][]> {
+  if (dirs.length === 0) return Promise.resolve([]);
+  return runtime.fs.readDirs ? runtime.fs.readDirs(dirs) : Promise.all(dirs.map((d) => readDirOrEmpty(runtime, d)));
+}
+
 /**
  * Every rollout file, newest date folder first (file times not read). Paths are joined by
  * concatenation below the normalised root: folder and file names never hold `/`, `.` or `..`.
+ * Each level of folders is read in one call.
  */
 async function allRolloutPaths(runtime: Runtime, home: string): Promise<string[]> {
   const root = sessionsDir(home);
+  const years = numericDesc(await readDirOrEmpty(runtime, root)).map((y) => `${root}/${y}`);
+  const months = (await readDirsOrEmpty(runtime, years)).flatMap((names, i) => numericDesc(names).map((m) => `${years[i]}/${m}`));
+  const days = (await readDirsOrEmpty(runtime, months)).flatMap((names, i) => numericDesc(names).map((d) => `${months[i]}/${d}`));
+  const lists = await readDirsOrEmpty(runtime, days);
   const out: string[] = [];
-  for (const y of numericDesc(await readDirOrEmpty(runtime, root))) {
-    const year = `${root}/${y}`;
-    for (const m of numericDesc(await readDirOrEmpty(runtime, year))) {
-      const month = `${year}/${m}`;
-      const days = numericDesc(await readDirOrEmpty(runtime, month));
-      const lists = await Promise.all(days.map((d) => readDirOrEmpty(runtime, `${month}/${d}`).then((names) => ({ dir: `${month}/${d}`, names }))));
-      for (const { dir, names } of lists) {
-        for (const n of names.sort().reverse()) if (n.startsWith("rollout-") && n.endsWith(".jsonl")) out.push(`${dir}/${n}`);
-      }
-    }
+  lists.forEach((names, i) => {
+    const dir = days[i]!;
+    for (const n of names.sort().reverse()) if (n.startsWith("rollout-") && n.endsWith(".jsonl")) out.push(`${dir}/${n}`);
+  });
+  return out;
+}
+
+/** stat of each path, null where it fails. */
+async function statAll(runtime: Runtime, paths: string[]): Promise<Array<FileStat | null>> {
+  if (runtime.fs.statAll) return runtime.fs.statAll(paths);
+  const out: Array<FileStat | null> = [];
+  const BATCH = 2048;
+  for (let i = 0; i < paths.length; i += BATCH) {
+    out.push(...(await Promise.all(paths.slice(i, i + BATCH).map((p) => runtime.fs.stat(p).catch(() => null)))));
   }
   return out;
 }
@@ -51,16 +66,13 @@ async function allRolloutPaths(runtime: Runtime, home: string): Promise<string[]
 /** Rollout files with their times, most recently updated first. */
 export async function listRolloutFiles(runtime: Runtime, home: string): Promise<RolloutFile[]> {
   const paths = await allRolloutPaths(runtime, home);
+  const stats = await statAll(runtime, paths);
   const files: RolloutFile[] = [];
-  const BATCH = 2048;
-  for (let i = 0; i < paths.length; i += BATCH) {
-    const stats = await Promise.all(paths.slice(i, i + BATCH).map((p) => runtime.fs.stat(p).catch(() => null)));
-    stats.forEach((s, k) => {
-      const path = paths[i + k]!;
-      const id = threadIdOfFile(path);
-      if (s?.isFile && id) files.push({ path, id, updatedMs: s.mtimeMs, size: s.size });
-    });
-  }
+  stats.forEach((s, k) => {
+    const path = paths[k]!;
+    const id = threadIdOfFile(path);
+    if (s?.isFile && id) files.push({ path, id, updatedMs: s.mtimeMs, size: s.size });
+  });
   return files.sort((a, b) => b.updatedMs - a.updatedMs);
 }
 

@@ -8,7 +8,7 @@ import type { Runtime } from "../runtime.ts";
 import type { SandboxMode, SandboxPolicy } from "../sandbox/policy.ts";
 import { findById, findLatest, isUuid } from "./find.ts";
 import { lockSession, type LockOptions, type SessionLock } from "./lock.ts";
-import { closeDanglingCalls, parseRolloutBytes, recordedSandboxPolicy, type RolloutSandboxPolicy } from "./rollout.ts";
+import { closeDanglingCalls, parseRolloutBytes, recordedSandboxPolicy, RolloutReader, type LoadedRollout, type RolloutSandboxPolicy } from "./rollout.ts";
 
 export interface ResumeRequest {
   /** A thread id (UUID) or name; absent with --last. */
@@ -75,13 +75,12 @@ export async function loadResumed(
 }
 
 async function readResumed(runtime: Runtime, path: string, req: ResumeRequest, warn: (message: string) => void): Promise<ResumedThread> {
-  let bytes: Uint8Array;
+  let loaded: LoadedRollout;
   try {
-    bytes = await runtime.fs.readFile(path);
+    loaded = await readRollout(runtime, path);
   } catch (e) {
     throw new OcxError("config", `Cannot read session file ${path}: ${(e as Error).message}`);
   }
-  const loaded = parseRolloutBytes(bytes);
   for (const s of loaded.skipped) {
     warn(
       s.last
@@ -107,6 +106,36 @@ async function readResumed(runtime: Runtime, path: string, req: ResumeRequest, w
     usage: loaded.usage ?? emptyUsage(),
     lines: loaded.lines,
   };
+}
+
+/** Pieces in which a large rollout is read: the next is read while the last one is parsed. */
+const READ_PIECE = 8 * 1024 * 1024;
+/** What is read past the size stat gave (a file that grew meanwhile) per call. */
+const READ_MORE = 64 * 1024;
+
+/**
+ * The rollout at `path`, parsed. A large file is read in pieces, each read ahead of the parsing
+ * (the reading runs meanwhile), until a read finds nothing more: the same bytes as one readFile.
+ */
+async function readRollout(runtime: Runtime, path: string): Promise<LoadedRollout> {
+  const st = await runtime.fs.stat(path).catch(() => null);
+  if (!st?.isFile || st.size <= READ_PIECE) return parseRolloutBytes(await runtime.fs.readFile(path));
+  const reader = new RolloutReader();
+  let offset = 0;
+  const readAt = (at: number) => {
+    const read = runtime.fs.readRange(path, at, at < st.size ? Math.min(READ_PIECE, st.size - at) : READ_MORE);
+    read.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
+    return read;
+  };
+  let next = readAt(0);
+  for (;;) {
+    const piece = await next;
+    if (piece.length === 0) break;
+    offset += piece.length;
+    next = readAt(offset);
+    reader.push(piece);
+  }
+  return reader.end();
 }
 
 /**

@@ -11,6 +11,7 @@ import type { Redactor } from "../redact.ts";
 import { sandboxModes, type SandboxPolicy } from "../sandbox/policy.ts";
 import { historyAfterCompacted } from "../agent/compaction.ts";
 import { localParts, type ZoneSource } from "../util/local-time.ts";
+import { rememberItemJson } from "../model/item-json.ts";
 
 export type RolloutLineType = "session_meta" | "turn_context" | "response_item" | "event_msg" | "compacted";
 
@@ -58,10 +59,15 @@ export function rolloutRelativePath(ms: number, zone: ZoneSource, threadId: stri
   return `sessions/${parts.year}/${parts.month}/${parts.day}/rollout-${stamp}-${threadId}.jsonl`;
 }
 
+const UUID_AT_END = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** The thread id at the end of a rollout file name, or null. */
 export function threadIdOfFile(name: string): string | null {
-  const m = /-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$/i.exec(name);
-  return m ? m[1]!.toLowerCase() : null;
+  // `-<36 characters>.jsonl` (any case) at the end, checked by position (no search through the path).
+  const n = name.length;
+  if (n < 43 || name.charCodeAt(n - 43) !== 45 || name.slice(n - 6).toLowerCase() !== ".jsonl") return null;
+  const id = name.slice(n - 42, n - 6);
+  return UUID_AT_END.test(id) ? id.toLowerCase() : null;
 }
 
 /**
@@ -161,28 +167,115 @@ export function parseRollout(text: string): LoadedRollout {
 
 const firstLineDecoder = new TextDecoder();
 const lineDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
+const strictLineDecoder = new TextDecoder("utf-8", { ignoreBOM: true, fatal: true });
 
 /**
  * parseRollout of the UTF-8 `bytes`, decoding one line at a time (no string of the whole file):
  * the same result, since a newline byte never lies inside a character and only the file's start
- * may lose a byte order mark.
+ * may lose a byte order mark. A response_item's payload also keeps its bytes (see keepItemJson).
  */
 export function parseRolloutBytes(bytes: Uint8Array): LoadedRollout {
-  const out: LoadedRollout = { items: [], skipped: [], lines: 0 };
-  let start = 0;
-  let lineNo = 0;
-  while (start < bytes.length) {
-    let end = bytes.indexOf(10, start);
-    const last = end === -1 || end === bytes.length - 1;
-    if (end === -1) end = bytes.length;
-    const raw = (start === 0 ? firstLineDecoder : lineDecoder).decode(bytes.subarray(start, end));
-    start = end + 1;
-    readLine(out, raw, ++lineNo, last);
-  }
-  return out;
+  const reader = new RolloutReader();
+  reader.push(bytes);
+  return reader.end();
 }
 
-function readLine(out: LoadedRollout, raw: string, lineNo: number, last: boolean): void {
+/**
+ * parseRolloutBytes of a file given in pieces as they are read (each piece is kept as it is:
+ * payload bytes are views of it). A line is read once the next one has begun or the file ended:
+ * only then is it known whether it was the file's last.
+ */
+export class RolloutReader {
+  private readonly out: LoadedRollout = { items: [], skipped: [], lines: 0 };
+  private lineNo = 0;
+  /** The bytes of the line begun and not yet ended (pieces, joined once its newline comes). */
+  private carry: Uint8Array[] = [];
+  /** A line ended by a newline, read once it is known whether anything follows. */
+  private pending: { bytes: Uint8Array; lineNo: number } | undefined;
+
+  push(chunk: Uint8Array): void {
+    let start = 0;
+    while (start < chunk.length) {
+      this.flushPending(false);
+      const end = chunk.indexOf(10, start);
+      if (end === -1) {
+        this.carry.push(chunk.subarray(start));
+        return;
+      }
+      this.pending = { bytes: this.joinCarry(chunk.subarray(start, end)), lineNo: ++this.lineNo };
+      start = end + 1;
+    }
+  }
+
+  end(): LoadedRollout {
+    if (this.carry.length > 0) {
+      this.flushPending(false);
+      this.line(this.joinCarry(new Uint8Array(0)), ++this.lineNo, true);
+    } else {
+      this.flushPending(true);
+    }
+    return this.out;
+  }
+
+  private flushPending(last: boolean): void {
+    const p = this.pending;
+    if (!p) return;
+    this.pending = undefined;
+    this.line(p.bytes, p.lineNo, last);
+  }
+
+  private joinCarry(tail: Uint8Array): Uint8Array {
+    if (this.carry.length === 0) return tail;
+    const parts = [...this.carry, tail];
+    this.carry = [];
+    let size = 0;
+    for (const p of parts) size += p.length;
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+
+  private line(bytes: Uint8Array, lineNo: number, last: boolean): void {
+    // Valid UTF-8 (then the line's text encodes back to these very bytes), after the first line.
+    let raw: string;
+    let exact = lineNo > 1;
+    if (!exact) raw = firstLineDecoder.decode(bytes);
+    else {
+      try {
+        raw = strictLineDecoder.decode(bytes);
+      } catch {
+        raw = lineDecoder.decode(bytes);
+        exact = false;
+      }
+    }
+    readLine(this.out, raw, lineNo, last, exact ? bytes : undefined);
+  }
+}
+
+/**
+ * The start of a response_item line as ocx (with an ordinal) and the reference write it, in ASCII:
+ * what follows, up to the line's closing brace, is the payload's own text.
+ */
+const RESPONSE_ITEM_LINE = /^\{"timestamp":"[ !#-[\]-~]*",(?:"ordinal":(?:0|[1-9][0-9]*),)?"type":"response_item","payload":/;
+
+/**
+ * Keeps the payload's bytes for requests and token estimates (see item-json.ts) when the line is
+ * `RESPONSE_ITEM_LINE payload }` and the payload's text is exactly JSON.stringify(payload).
+ * `bytes` are the line's UTF-8, which its text encodes back to.
+ */
+function keepItemJson(item: ResponseItem, line: string, bytes: Uint8Array): void {
+  const head = RESPONSE_ITEM_LINE.exec(line);
+  if (!head || line.charCodeAt(line.length - 1) !== 125 || bytes[bytes.length - 1] !== 125) return;
+  // The head is ASCII and the closing brace one byte: the payload's bytes lie between them.
+  const from = head[0].length;
+  rememberItemJson(item, line, from, line.length - 1, bytes.subarray(from, bytes.length - 1));
+}
+
+function readLine(out: LoadedRollout, raw: string, lineNo: number, last: boolean, bytes?: Uint8Array): void {
   if (raw.trim() === "") return;
   let entry: { type?: unknown; payload?: unknown };
   try {
@@ -197,6 +290,7 @@ function readLine(out: LoadedRollout, raw: string, lineNo: number, last: boolean
   switch (entry.type) {
     case "response_item":
       out.items.push(payload as ResponseItem);
+      if (bytes) keepItemJson(payload as ResponseItem, raw, bytes);
       break;
     case "compacted":
       out.items = historyAfterCompacted(out.items, payload);

@@ -1,0 +1,90 @@
+// The request a resumed turn sends, byte for byte: the restored history's JSON is reused from the
+// rollout when it is exactly JSON.stringify of the parsed item, so the body must be what
+// serialising the parsed history gives (as before that reuse), whatever the rollout's lines look
+// like; and the rollout file keeps its bytes (the run only appends).
+import { afterAll, describe, expect, test } from "bun:test";
+import { closeDanglingCalls, parseRollout } from "../../src/core/session/rollout.ts";
+import { reply } from "../mock/responses-server.ts";
+import { cleanupTemp, join, makeRepo, mkdirSync, readFileSync, runOcx, useMockServers, writeFileSync } from "./harness.ts";
+
+const T = 30_000;
+const setup = useMockServers();
+afterAll(() => cleanupTemp());
+
+const ID = "019a9f3c-1c00-7abc-8def-0123456789ab";
+const ts = "2026-11-20T10:00:00.000Z";
+let ordinal = 0;
+const ocxLine = (type: string, payload: unknown) => JSON.stringify({ timestamp: ts, ordinal: ordinal++, type, payload });
+const refLine = (type: string, payload: unknown) => JSON.stringify({ timestamp: ts, type, payload });
+
+function rolloutBytes(cwd: string): Uint8Array {
+  const enc = new TextEncoder();
+  const big = Array.from({ length: 4000 }, (_, i) => `line ${i}: \u001b[32mok\u001b[0m "quoted" \\ tab\there é ✓ 🚀`).join("\n");
+  // Outputs enough for a file of over 8 MiB (read in pieces: lines cut between two of them).
+  const outputs = Array.from({ length: 40 }, (_, i) =>
+    ocxLine("response_item", { type: "function_call_output", call_id: `call_big_${i}`, output: `${i}: ${"abc é\n".repeat(40_000)}` }),
+  );
+  const text = [
+    ocxLine("session_meta", { id: ID, timestamp: ts, cwd, originator: "ocx_exec", cli_version: "0.1.0", source: "exec", model_provider: "mock" }),
+    ocxLine("turn_context", { cwd, approval_policy: "never", sandbox_policy: { type: "read-only" }, model: "gpt-5.5" }),
+    ocxLine("response_item", { type: "message", role: "user", content: [{ type: "input_text", text: "<environment_context>old</environment_context>" }] }),
+    ocxLine("response_item", { type: "message", role: "user", content: [{ type: "input_text", text: "first ✓ prompt\nwith\u2028lines" }] }),
+    refLine("response_item", { type: "reasoning", id: "rs_1", summary: [], content: null, encrypted_content: "gAAAA==" }),
+    ocxLine("response_item", { type: "function_call", name: "exec_command", arguments: '{"cmd":"ls -la","yield_time_ms":1000}', call_id: "call_1" }),
+    ocxLine("response_item", { type: "function_call_output", call_id: "call_1", output: big }),
+    ...outputs,
+    // Lines JSON.stringify would not have written: the parsed item is what is sent.
+    `{"timestamp":"${ts}","ordinal":${ordinal++},"type":"response_item","payload":{"type":"message", "role":"assistant","content":[{"type":"output_text","text":"spaced"}]}}`,
+    `{"timestamp":"${ts}","ordinal":${ordinal++},"type":"response_item","payload":{"type":"message","role":"assistant","content":[{"type":"output_text","text":"a\\/b \\u0041 \\u001B \\ud83d\\ude80 \\ud800"}]}}`,
+    `{"timestamp":"${ts}","ordinal":${ordinal++},"type":"response_item","payload":{"type":"function_call_output","call_id":"call_x","output":[{"type":"input_text","text":"n"}],"n":1.50,"m":1E3,"z":-0,"2":"b","1":"a"}}`,
+    `{"timestamp":"${ts}","ordinal":${ordinal++},"type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"dup"}],"role":"user"}}`,
+    `{"type":"response_item","timestamp":"${ts}","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"keys in another order"}]}}`,
+    // A call the previous run never answered: closed on resume.
+    ocxLine("response_item", { type: "function_call", name: "exec_command", arguments: "{}", call_id: "call_dangling" }),
+    ocxLine("event_msg", { type: "task_complete", last_agent_message: null }),
+  ].join("\n");
+  const bytes = enc.encode(`${text}\n`);
+  // One line with invalid UTF-8 (decoded with U+FFFD either way).
+  const bad = enc.encode(`${ocxLine("response_item", { type: "message", role: "assistant", content: [{ type: "output_text", text: "bad ~ byte" }] })}\n`);
+  bad[bad.indexOf(0x7e)] = 0xff;
+  const out = new Uint8Array(bytes.length + bad.length);
+  out.set(bytes);
+  out.set(bad, bytes.length);
+  return out;
+}
+
+describe("exec resume: the request body", () => {
+  test("is JSON.stringify of the history as parsed from the rollout (same bytes as serialising it), and the file only grows", async () => {
+    const repo = makeRepo();
+    const { mock, home } = await setup([reply("resumed")]);
+    // A window large enough for the whole history: no compaction before the request.
+    const config = join(home, "config.toml");
+    writeFileSync(config, `model_context_window = 100000000\nmodel_auto_compact_token_limit = 100000000\n${readFileSync(config, "utf8")}`);
+    const dir = join(home, "sessions", "2026", "11", "20");
+    mkdirSync(dir, { recursive: true });
+    const path = join(dir, `rollout-2026-11-20T10-00-00-${ID}.jsonl`);
+    const original = rolloutBytes(repo);
+    expect(original.length).toBeGreaterThan(8 * 1024 * 1024);
+    writeFileSync(path, original);
+
+    const r = await runOcx(["exec", "resume", ID, "--skip-git-repo-check", "--json", "next step"], { home, cwd: repo });
+    expect(r.code).toBe(0);
+    const req = mock.requests[0]!;
+    const raw = req.text!;
+
+    // What serialising the parsed history gives: the rollout read as text, its dangling call closed.
+    const restored = closeDanglingCalls(parseRollout(new TextDecoder().decode(original)).items);
+    expect(restored.length).toBeGreaterThan(10);
+    const sent = JSON.parse(raw);
+    const expected = JSON.stringify({ ...sent, input: [...restored, ...sent.input.slice(restored.length)] });
+    expect(raw).toBe(expected);
+    expect(raw).toBe(JSON.stringify(sent));
+    expect(sent.input.at(-1)).toEqual({ type: "message", role: "user", content: [{ type: "input_text", text: "next step" }] });
+    expect(Number(req.headers["content-length"])).toBe(new TextEncoder().encode(raw).length);
+    expect(req.headers["content-type"]).toBe("application/json");
+
+    const after = new Uint8Array(readFileSync(path));
+    expect(after.length).toBeGreaterThan(original.length);
+    expect(Buffer.from(after.subarray(0, original.length)).equals(Buffer.from(original))).toBe(true);
+  }, T);
+});
