@@ -343,10 +343,11 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
       createExclusive: createExclusiveNow,
       appendFileSync: (p, data) => nodeFs().appendFileSync(p, data, { mode: 0o600 }),
       openAppendSync,
-      readRange: async (p, offset, length) => {
+      readRange: async (p, offset, length, into) => {
         const handle = await fsp().open(p, "r");
         try {
-          const buf = new Uint8Array(length);
+          if (into && into.length < length) length = into.length;
+          const buf = into ?? new Uint8Array(length);
           const { bytesRead } = await handle.read(buf, 0, length, offset);
           return buf.subarray(0, bytesRead);
         } finally {

@@ -85,8 +85,12 @@ export interface FileSystem {
    * the file is no longer at its path (removed). Optional: without it, appendFileSync.
    */
   openAppendSync?(path: string): AppendHandle;
-  /** Up to `length` bytes from `offset` (fewer at the end of the file). */
-  readRange(path: string, offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Up to `length` bytes from `offset` (fewer at the end of the file); read into `into` (at its
+   * start, a view of it returned) when given, so that a large file can be read piece by piece
+   * into the same buffers.
+   */
+  readRange(path: string, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array>;
   mkdir(path: string, opts?: { recursive?: boolean; mode?: number }): Promise<void>;
   /** null when nothing exists at the path. Follows symlinks. */
   stat(path: string): Promise<FileStat | null>;

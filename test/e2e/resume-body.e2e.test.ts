@@ -1,10 +1,11 @@
-// The request a resumed turn sends, byte for byte: the restored history's JSON is reused from the
-// rollout when it is exactly JSON.stringify of the parsed item, so the body must be what
-// serialising the parsed history gives (as before that reuse), whatever the rollout's lines look
-// like; and the rollout file keeps its bytes (the run only appends).
+// The request a resumed turn sends, byte for byte: a restored item whose rollout text is exactly
+// JSON.stringify of the parsed item knows its length, and the body is then streamed (its length
+// announced first, each item serialised as it goes out), so the body must be what serialising the
+// parsed history gives, whatever the rollout's lines look like, also when the request is retried;
+// and the rollout file keeps its bytes (the run only appends).
 import { afterAll, describe, expect, test } from "bun:test";
 import { closeDanglingCalls, parseRollout } from "../../src/core/session/rollout.ts";
-import { reply } from "../mock/responses-server.ts";
+import { http, reply } from "../mock/responses-server.ts";
 import { cleanupTemp, join, makeRepo, mkdirSync, readFileSync, runOcx, useMockServers, writeFileSync } from "./harness.ts";
 
 const T = 30_000;
@@ -53,7 +54,32 @@ function rolloutBytes(cwd: string): Uint8Array {
   return out;
 }
 
+/** A CODEX_HOME (mock provider, a window that needs no compaction) holding the big rollout. */
+function resumableHome(mockHome: string, repo: string): { home: string; path: string; original: Uint8Array } {
+  const config = join(mockHome, "config.toml");
+  writeFileSync(config, `model_context_window = 100000000\nmodel_auto_compact_token_limit = 100000000\n${readFileSync(config, "utf8")}`);
+  const dir = join(mockHome, "sessions", "2026", "11", "20");
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `rollout-2026-11-20T10-00-00-${ID}.jsonl`);
+  const original = rolloutBytes(repo);
+  writeFileSync(path, original);
+  return { home: mockHome, path, original };
+}
+
 describe("exec resume: the request body", () => {
+  test("a retried request (HTTP 500, then an answer) sends the same bytes again, with their length", async () => {
+    const repo = makeRepo();
+    const { mock, home: mockHome } = await setup([http(500, { error: { message: "try again" } }), reply("resumed")]);
+    const { home } = resumableHome(mockHome, repo);
+    const r = await runOcx(["exec", "resume", ID, "--skip-git-repo-check", "--json", "next step"], { home, cwd: repo });
+    expect(r.code).toBe(0);
+    expect(mock.requests.length).toBe(2);
+    const [first, second] = mock.requests;
+    expect(second!.text).toBe(first!.text);
+    expect(first!.text!.length).toBeGreaterThan(8 * 1024 * 1024);
+    for (const q of [first!, second!]) expect(Number(q.headers["content-length"])).toBe(new TextEncoder().encode(q.text!).length);
+  }, T);
+
   test("is JSON.stringify of the history as parsed from the rollout (same bytes as serialising it), and the file only grows", async () => {
     const repo = makeRepo();
     const { mock, home } = await setup([reply("resumed")]);

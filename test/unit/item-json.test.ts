@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { isStringifyOf, itemJsonBytes, itemJsonLength } from "../../src/core/model/item-json.ts";
+import { isStringifyOf, itemJsonByteLength, itemJsonLength } from "../../src/core/model/item-json.ts";
 import { buildResponsesBody, responsesBody } from "../../src/core/model/responses.ts";
 import type { ModelRequest, ResponseItem } from "../../src/core/model/types.ts";
 import { estimateTokens } from "../../src/core/agent/compaction.ts";
@@ -147,16 +147,16 @@ describe("isStringifyOf", () => {
 const rolloutLine = (payloadText: string, head = `{"timestamp":"2026-11-20T10:00:00.000Z","ordinal":3,"type":"response_item","payload":`) =>
   `${head}${payloadText}}`;
 
-describe("restored items keep their JSON's bytes only when they are JSON.stringify's", () => {
+describe("restored items know their JSON's length only when they are JSON.stringify's", () => {
   const meta = JSON.stringify({ timestamp: "t", type: "session_meta", payload: { id: "0199a213-81c0-7800-8aa1-bbab2a035a53", cwd: "/w" } });
   for (const text of texts.filter((t) => t.startsWith("{"))) {
     test(text, () => {
       const file = enc.encode(`${meta}\n${rolloutLine(text)}\n`);
       const [item] = parseRolloutBytes(file).items;
       const canonical = JSON.stringify(item) === text;
-      const bytes = itemJsonBytes(item!);
-      expect(bytes !== undefined).toBe(canonical);
-      if (bytes) expect(dec.decode(bytes)).toBe(JSON.stringify(item));
+      const size = itemJsonByteLength(item!);
+      expect(size !== undefined).toBe(canonical);
+      if (size !== undefined) expect(size).toBe(enc.encode(JSON.stringify(item)).length);
       expect(itemJsonLength(item!)).toBe(JSON.stringify(item).length);
     });
   }
@@ -176,16 +176,16 @@ describe("restored items keep their JSON's bytes only when they are JSON.stringi
     ["a trailing space", `${rolloutLine(payload)} `],
   ];
   for (const [name, line] of odd) {
-    test(`${name}: the bytes kept (if any) are JSON.stringify of the item`, () => {
+    test(`${name}: the length known (if any) is that of JSON.stringify of the item`, () => {
       const [item] = parseRolloutBytes(enc.encode(`${meta}\n${line}\n`)).items;
       expect(item).toBeDefined();
-      const bytes = itemJsonBytes(item!);
-      if (bytes) expect(dec.decode(bytes)).toBe(JSON.stringify(item));
+      const size = itemJsonByteLength(item!);
+      if (size !== undefined) expect(size).toBe(enc.encode(JSON.stringify(item)).length);
     });
   }
-  test("the reference's line keeps its bytes", () => {
+  test("the reference's line knows its length", () => {
     const [item] = parseRolloutBytes(enc.encode(`${meta}\n${odd[0]![1]}\n`)).items;
-    expect(itemJsonBytes(item!)).toBeDefined();
+    expect(itemJsonByteLength(item!)).toBeDefined();
   });
 
   test("invalid UTF-8 in the line: nothing kept (its text is not those bytes)", () => {
@@ -193,9 +193,19 @@ describe("restored items keep their JSON's bytes only when they are JSON.stringi
     const at = line.indexOf("a".charCodeAt(0), line.indexOf(enc.encode("input_text")[0]!) + 20);
     const bad = new Uint8Array([...line.subarray(0, at), 0xff, ...line.subarray(at)]);
     const [item] = parseRolloutBytes(new Uint8Array([...enc.encode(`${meta}\n`), ...bad, 10])).items;
-    expect(itemJsonBytes(item!)).toBeUndefined();
+    expect(itemJsonByteLength(item!)).toBeUndefined();
   });
 });
+
+function* iterate<T>(it: Iterator<T>): Generator<T> {
+  for (let n = it.next(); !n.done; n = it.next()) yield n.value;
+}
+const concat = (parts: Uint8Array[]) => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) out.set(p, at), (at += p.length);
+  return out;
+};
 
 describe("responsesBody", () => {
   const request = (input: ResponseItem[], extra: Partial<ModelRequest> = {}): ModelRequest => ({
@@ -215,23 +225,40 @@ describe("responsesBody", () => {
   const restored = parseRolloutBytes(enc.encode(`${file}\n`)).items;
 
   test("is JSON.stringify(buildResponsesBody(request)), whatever mix of restored and new items", async () => {
-    expect(restored.some((i) => itemJsonBytes(i) !== undefined)).toBe(true);
-    expect(restored.some((i) => itemJsonBytes(i) === undefined)).toBe(true);
+    expect(restored.some((i) => itemJsonByteLength(i) !== undefined)).toBe(true);
+    expect(restored.some((i) => itemJsonByteLength(i) === undefined)).toBe(true);
     const fresh: ResponseItem = { type: "message", role: "user", content: [{ type: "input_text", text: "next ✓" }] };
     for (const input of [restored, [...restored, fresh], [fresh, ...restored], [restored[0]!], [fresh], []]) {
       for (const extra of [{}, { instructions: "" }, { reasoning: { effort: "high" } }, { verbosity: "low", textFormat: { type: "json_schema" } }] as Array<Partial<ModelRequest>>) {
         const body = responsesBody(request(input, extra));
-        const text = typeof body === "string" ? body : dec.decode(await body.arrayBuffer());
-        expect(text).toBe(JSON.stringify(buildResponsesBody(request(input, extra))));
+        const expected = JSON.stringify(buildResponsesBody(request(input, extra)));
+        if (typeof body === "string") expect(body).toBe(expected);
+        else {
+          // Twice: a retry sends the body anew. Its announced length is its length.
+          for (let n = 0; n < 2; n++) {
+            const bytes = concat([...iterate(body.chunks())]);
+            expect(dec.decode(bytes)).toBe(expected);
+            expect(body.byteLength).toBe(bytes.length);
+          }
+        }
       }
     }
   });
 
-  test("is plain text when no item brings bytes", () => {
+  test("a restored item changed after it was read fails the body instead of sending other bytes", () => {
+    const copy = parseRolloutBytes(enc.encode(`${file}\n`)).items;
+    const item = copy.find((i) => itemJsonByteLength(i) !== undefined) as { type: string; extra?: string };
+    item.extra = "changed";
+    const body = responsesBody(request(copy));
+    expect(typeof body).toBe("object");
+    expect(() => [...iterate((body as Exclude<typeof body, string>).chunks())]).toThrow("changed after it was read");
+  });
+
+  test("is plain text when no item knows its length", () => {
     expect(typeof responsesBody(request([{ type: "message", role: "user", content: [] }]))).toBe("string");
   });
 
-  test("token estimates are the same with and without kept bytes", () => {
+  test("token estimates are the same with and without known lengths", () => {
     const copies = restored.map((i) => JSON.parse(JSON.stringify(i)) as ResponseItem);
     expect(estimateTokens(restored)).toBe(estimateTokens(copies));
     expect(estimateTokens(restored)).toBe(Math.ceil(copies.reduce((n, i) => n + JSON.stringify(i).length, 0) / 4));

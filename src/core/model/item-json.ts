@@ -1,37 +1,39 @@
-// The JSON of items whose JSON is already at hand: a history item restored from a rollout line
-// keeps the UTF-8 bytes of that line's payload, when (and only when) they are exactly the UTF-8
-// of JSON.stringify of the parsed item. Requests and token estimates then reuse those bytes instead
-// of serialising the item again; every other item is serialised as before.
+// The JSON of items whose JSON is already known: a history item restored from a rollout line
+// remembers the UTF-8 length of that line's payload, when (and only when) the payload is exactly
+// JSON.stringify of the parsed item. A request can then announce its length before serialising
+// anything (and stream the body, serialising one item at a time), and token estimates need no
+// serialisation at all; the bytes themselves are not kept (they would double a resume's memory).
 import type { ResponseItem } from "./types.ts";
 
 interface KnownJson {
-  /** The UTF-8 of JSON.stringify(item). */
-  bytes: Uint8Array;
+  /** The UTF-8 byte length of JSON.stringify(item). */
+  byteLength: number;
   /** JSON.stringify(item).length (UTF-16 code units). */
   length: number;
 }
 
 const known = new WeakMap<object, KnownJson>();
 
-/** The UTF-8 of JSON.stringify(item) when it is at hand (undefined: serialise the item). */
-export function itemJsonBytes(item: ResponseItem): Uint8Array | undefined {
-  return known.get(item)?.bytes;
+/** The UTF-8 byte length of JSON.stringify(item) when it is known (undefined: serialise to know). */
+export function itemJsonByteLength(item: ResponseItem): number | undefined {
+  return known.get(item)?.byteLength;
 }
 
-/** JSON.stringify(item).length, without serialising the item when its JSON is at hand. */
+/** JSON.stringify(item).length, without serialising the item when its JSON is known. */
 export function itemJsonLength(item: ResponseItem): number {
   return known.get(item)?.length ?? JSON.stringify(item).length;
 }
 
 /**
- * Remembers `bytes` as the JSON of `item` when `text.slice(from, to)` is exactly
- * JSON.stringify(item); returns whether it did. The caller guarantees that `item` is what
- * JSON.parse made of that slice, that `bytes` are its UTF-8 (so `text` holds no lone surrogate:
- * it was decoded from valid UTF-8), and that `item` is not changed afterwards.
+ * Remembers `byteLength` as the UTF-8 length of the JSON of `item` when `text.slice(from, to)`
+ * is exactly JSON.stringify(item); returns whether it did. The caller guarantees that `item` is
+ * what JSON.parse made of that slice, that `byteLength` is the slice's UTF-8 length (so `text`
+ * holds no lone surrogate: it was decoded from valid UTF-8), and that `item` is not changed
+ * afterwards.
  */
-export function rememberItemJson(item: ResponseItem, text: string, from: number, to: number, bytes: Uint8Array): boolean {
+export function rememberItemJson(item: ResponseItem, text: string, from: number, to: number, byteLength: number): boolean {
   if (!isStringifyOf(item, text, from, to, true)) return false;
-  known.set(item, { bytes, length: to - from });
+  known.set(item, { byteLength, length: to - from });
   return true;
 }
 

@@ -21,7 +21,7 @@ import {
   type ResponseItem,
   type StreamPart,
 } from "./types.ts";
-import { itemJsonBytes } from "./item-json.ts";
+import { itemJsonByteLength } from "./item-json.ts";
 
 export interface ResponsesClientOptions {
   fetch: typeof fetch;
@@ -77,7 +77,7 @@ export function streamingPost(opts: ResponsesClientOptions, url: string) {
   type Attempt = { body: ReadableStream<Uint8Array> } | { error: ModelError; retry: boolean; retryAfterMs?: number };
   const retryAfterMax = provider.retryAfterMaxMs ?? DEFAULT_RETRY_AFTER_MAX_MS;
 
-  async function attempt(body: string | Blob, headers: Headers, signal: AbortSignal): Promise<Attempt> {
+  async function attempt(body: string | StreamedBody, headers: Headers, signal: AbortSignal): Promise<Attempt> {
     let res;
     // A server that takes the request and never answers is silence too: the response headers
     // are due within stream_idle_timeout_ms (the body's own bounds start once they are in).
@@ -88,10 +88,11 @@ export function streamingPost(opts: ResponsesClientOptions, url: string) {
       Math.min(Math.max(0, idle), 2_147_483_647),
     );
     try {
+      if (typeof body !== "string") headers.set("content-length", String(body.byteLength));
       res = await $fetch.raw<ReadableStream<Uint8Array>, "stream">(url, {
         method: "POST",
         headers,
-        body,
+        body: typeof body === "string" ? body : bodyStream(body),
         signal: AbortSignal.any([signal, headersDue.signal]),
         responseType: "stream",
         retry: 0,
@@ -116,7 +117,7 @@ export function streamingPost(opts: ResponsesClientOptions, url: string) {
     return { error, retry: true, retryAfterMs: parseRetryAfter(res.headers, Date.now()) };
   }
 
-  return async function send(body: string | Blob, signal: AbortSignal, extra: Record<string, string> = {}): Promise<ReadableStream<Uint8Array>> {
+  return async function send(body: string | StreamedBody, signal: AbortSignal, extra: Record<string, string> = {}): Promise<ReadableStream<Uint8Array>> {
     // A 401 may be cured by other credentials (a token another process refreshed, or a refresh):
     // at most twice per request, as the reference does (reload, then refresh).
     let recoveries = 0;
@@ -144,6 +145,18 @@ export function streamingPost(opts: ResponsesClientOptions, url: string) {
   };
 }
 
+/** A fresh stream of a StreamedBody's bytes, made as they are read. */
+function bodyStream(body: StreamedBody): ReadableStream<Uint8Array> {
+  const chunks = body.chunks();
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const next = chunks.next();
+      if (next.done) controller.close();
+      else controller.enqueue(next.value);
+    },
+  }, { highWaterMark: 0 });
+}
+
 /** The JSON body, keys in the order the reference client sends them. */
 export function buildResponsesBody(request: ModelRequest): Record<string, unknown> {
   const body: Record<string, unknown> = { model: request.model };
@@ -165,20 +178,32 @@ export function buildResponsesBody(request: ModelRequest): Record<string, unknow
 }
 
 const encoder = new TextEncoder();
-const COMMA = encoder.encode(",");
 
 /**
- * The request body: JSON.stringify(buildResponsesBody(request)), as that text, or as a Blob of its
- * UTF-8 when input items restored from a rollout bring their JSON's bytes along (itemJsonBytes):
- * those are copied in, and only the rest is serialised. (A Blob, not a Uint8Array: fetch sends a
- * Blob as it is, where it would copy a Uint8Array first.)
+ * A request body serialised while it is sent: its UTF-8 length is known beforehand (it goes out
+ * with a Content-Length, as any other body), its bytes are made a chunk at a time.
  */
-export function responsesBody(request: ModelRequest): string | Blob {
+export interface StreamedBody {
+  byteLength: number;
+  /** The body's bytes, from the start (each call starts again: a retry sends it anew). */
+  chunks(): Iterator<Uint8Array>;
+}
+
+/** How much serialised text a streamed body gathers before it hands out a chunk. */
+const CHUNK_CHARS = 256 * 1024;
+
+/**
+ * The request body: JSON.stringify(buildResponsesBody(request)), as that text; or, when input
+ * items restored from a rollout know their JSON's length (itemJsonByteLength), the same bytes as a
+ * StreamedBody: the length is summed without serialising anything, and each item is serialised
+ * only as the body is sent. A resumed 50 MB history then starts going out at once, and no copy of
+ * the whole body is ever held.
+ */
+export function responsesBody(request: ModelRequest): string | StreamedBody {
   const body = buildResponsesBody(request);
   const input = request.input;
-  if (!Array.isArray(input) || !input.some((item) => item !== null && typeof item === "object" && itemJsonBytes(item) !== undefined)) {
-    return JSON.stringify(body);
-  }
+  const known = (item: unknown) => (item !== null && typeof item === "object" ? itemJsonByteLength(item as ResponseItem) : undefined);
+  if (!Array.isArray(input) || !input.some((item) => known(item) !== undefined)) return JSON.stringify(body);
   // The keys before and after `input`, serialised as they are; input in between.
   const before: Record<string, unknown> = {};
   const after: Record<string, unknown> = {};
@@ -189,21 +214,47 @@ export function responsesBody(request: ModelRequest): string | Blob {
   }
   const head = JSON.stringify(before).slice(0, -1);
   const tail = JSON.stringify(after).slice(1);
-  const parts: Uint8Array[] = [];
-  let pending = `${head}${head.length > 1 ? "," : ""}"input":[`;
-  input.forEach((item, i) => {
-    if (i > 0) pending += ",";
-    const bytes = item !== null && typeof item === "object" ? itemJsonBytes(item) : undefined;
-    if (bytes === undefined) {
-      // As an array element: what JSON.stringify leaves out (undefined, functions) is null.
-      pending += JSON.stringify(item) ?? "null";
-      return;
+  const open = `${head}${head.length > 1 ? "," : ""}"input":[`;
+  const close = `]${tail.length > 1 ? "," : ""}${tail}`;
+  // Items of unknown length are serialised now (to be counted); the others when sent.
+  const unknownJson = input.map((item) => (known(item) === undefined ? (JSON.stringify(item) ?? "null") : undefined));
+  let byteLength = utf8Length(open) + utf8Length(close) + Math.max(0, input.length - 1);
+  input.forEach((item, i) => (byteLength += known(item) ?? utf8Length(unknownJson[i]!)));
+  function* chunks(): Generator<Uint8Array> {
+    let text = open;
+    for (let i = 0; i < input.length; i++) {
+      if (i > 0) text += ",";
+      const size = known(input[i]);
+      if (size === undefined) text += unknownJson[i]!;
+      else {
+        const json = JSON.stringify(input[i]);
+        // Proven equal when the rollout was read; an item changed since is a bug, not a body.
+        if (utf8Length(json) !== size) throw new Error("a restored history item changed after it was read");
+        text += json;
+      }
+      if (text.length >= CHUNK_CHARS) {
+        yield encoder.encode(text);
+        text = "";
+      }
     }
-    parts.push(pending === "," ? COMMA : encoder.encode(pending), bytes);
-    pending = "";
-  });
-  parts.push(encoder.encode(`${pending}]${tail.length > 1 ? "," : ""}${tail}`));
-  return new Blob(parts as BlobPart[], { type: "" });
+    yield encoder.encode(text + close);
+  }
+  return { byteLength, chunks };
+}
+
+/** The UTF-8 length of a string (without encoding it). */
+function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 2; // a pair: 4 bytes for 2 code units
+      i++;
+    } else n += 2; // 3 bytes (a lone surrogate becomes U+FFFD, 3 bytes too)
+  }
+  return n;
 }
 
 export function endpointUrl(provider: ProviderInfo, path: string): string {

@@ -116,23 +116,26 @@ const READ_MORE = 64 * 1024;
 /**
  * The rollout at `path`, parsed. A large file is read in pieces, each read ahead of the parsing
  * (the reading runs meanwhile), until a read finds nothing more: the same bytes as one readFile.
+ * The pieces take turns in two buffers (the reader keeps no view of a piece once it has pushed
+ * it), so reading a 50 MB session allocates 16 MiB, not 50 MB that then waits for the collector.
  */
-async function readRollout(runtime: Runtime, path: string): Promise<LoadedRollout> {
+export async function readRollout(runtime: Runtime, path: string): Promise<LoadedRollout> {
   const st = await runtime.fs.stat(path).catch(() => null);
   if (!st?.isFile || st.size <= READ_PIECE) return parseRolloutBytes(await runtime.fs.readFile(path));
   const reader = new RolloutReader();
+  const buffers = [new Uint8Array(READ_PIECE), new Uint8Array(READ_PIECE)];
   let offset = 0;
-  const readAt = (at: number) => {
-    const read = runtime.fs.readRange(path, at, at < st.size ? Math.min(READ_PIECE, st.size - at) : READ_MORE);
+  const readAt = (at: number, into: Uint8Array) => {
+    const read = runtime.fs.readRange(path, at, at < st.size ? Math.min(READ_PIECE, st.size - at) : READ_MORE, into);
     read.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
     return read;
   };
-  let next = readAt(0);
-  for (;;) {
+  let next = readAt(0, buffers[0]!);
+  for (let turn = 1; ; turn++) {
     const piece = await next;
     if (piece.length === 0) break;
     offset += piece.length;
-    next = readAt(offset);
+    next = readAt(offset, buffers[turn % 2]!);
     reader.push(piece);
   }
   return reader.end();

@@ -172,7 +172,7 @@ const strictLineDecoder = new TextDecoder("utf-8", { ignoreBOM: true, fatal: tru
 /**
  * parseRollout of the UTF-8 `bytes`, decoding one line at a time (no string of the whole file):
  * the same result, since a newline byte never lies inside a character and only the file's start
- * may lose a byte order mark. A response_item's payload also keeps its bytes (see keepItemJson).
+ * may lose a byte order mark. A response_item's payload also remembers its JSON's length (see keepItemJson).
  */
 export function parseRolloutBytes(bytes: Uint8Array): LoadedRollout {
   const reader = new RolloutReader();
@@ -181,9 +181,9 @@ export function parseRolloutBytes(bytes: Uint8Array): LoadedRollout {
 }
 
 /**
- * parseRolloutBytes of a file given in pieces as they are read (each piece is kept as it is:
- * payload bytes are views of it). A line is read once the next one has begun or the file ended:
- * only then is it known whether it was the file's last.
+ * parseRolloutBytes of a file given in pieces as they are read (a piece may be refilled once
+ * pushed: the unfinished line is copied out of it). A line is read once the next one has begun or
+ * the file ended: only then is it known whether it was the file's last.
  */
 export class RolloutReader {
   private readonly out: LoadedRollout = { items: [], skipped: [], lines: 0 };
@@ -193,18 +193,21 @@ export class RolloutReader {
   /** A line ended by a newline, read once it is known whether anything follows. */
   private pending: { bytes: Uint8Array; lineNo: number } | undefined;
 
+  /** Reads `chunk`; keeps no view of it afterwards (the caller may fill it again). */
   push(chunk: Uint8Array): void {
     let start = 0;
     while (start < chunk.length) {
       this.flushPending(false);
       const end = chunk.indexOf(10, start);
       if (end === -1) {
-        this.carry.push(chunk.subarray(start));
-        return;
+        this.carry.push(chunk.slice(start));
+        break;
       }
       this.pending = { bytes: this.joinCarry(chunk.subarray(start, end)), lineNo: ++this.lineNo };
       start = end + 1;
     }
+    // The line read last waits for what follows it: it gets bytes of its own.
+    if (this.pending && this.pending.bytes.buffer === chunk.buffer) this.pending.bytes = this.pending.bytes.slice();
   }
 
   end(): LoadedRollout {
@@ -263,16 +266,16 @@ export class RolloutReader {
 const RESPONSE_ITEM_LINE = /^\{"timestamp":"[ !#-[\]-~]*",(?:"ordinal":(?:0|[1-9][0-9]*),)?"type":"response_item","payload":/;
 
 /**
- * Keeps the payload's bytes for requests and token estimates (see item-json.ts) when the line is
- * `RESPONSE_ITEM_LINE payload }` and the payload's text is exactly JSON.stringify(payload).
- * `bytes` are the line's UTF-8, which its text encodes back to.
+ * Remembers the payload's UTF-8 length for requests and token estimates (see item-json.ts) when
+ * the line is `RESPONSE_ITEM_LINE payload }` and the payload's text is exactly
+ * JSON.stringify(payload). `bytes` are the line's UTF-8, which its text encodes back to.
  */
 function keepItemJson(item: ResponseItem, line: string, bytes: Uint8Array): void {
   const head = RESPONSE_ITEM_LINE.exec(line);
   if (!head || line.charCodeAt(line.length - 1) !== 125 || bytes[bytes.length - 1] !== 125) return;
   // The head is ASCII and the closing brace one byte: the payload's bytes lie between them.
   const from = head[0].length;
-  rememberItemJson(item, line, from, line.length - 1, bytes.subarray(from, bytes.length - 1));
+  rememberItemJson(item, line, from, line.length - 1, bytes.length - 1 - from);
 }
 
 function readLine(out: LoadedRollout, raw: string, lineNo: number, last: boolean, bytes?: Uint8Array): void {
