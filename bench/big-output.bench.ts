@@ -11,6 +11,7 @@
 // Figures only; nothing is asserted beyond the run succeeding and the model seeing the count.
 //   bun bench/big-output.bench.ts [runs]        (OCX_BIN overrides the binary)
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { reportTarget } from "./lib/targets.ts";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { callOutput, execCommand, reply, sse, startMockResponses, turn, type RecordedRequest } from "../test/mock/responses-server.ts";
@@ -96,6 +97,7 @@ try {
     const beyond = median(results.map((r) => r.beyond));
     const rss = median(results.map((r) => r.rss));
     const wall = median(results.map((r) => r.wall));
+    reportTarget(`1 GB of command output (${label})`, `${beyond.toFixed(2)} s CPU beyond the pipeline, ${rss.toFixed(0)} MiB`, `≤ ${TARGET_CPU_S} s, ≤ ${TARGET_RSS_MIB} MiB`, beyond <= TARGET_CPU_S && rss <= TARGET_RSS_MIB);
     rows.push(
       `${label.padEnd(44)} tree CPU ${cpu.toFixed(2)} s, beyond the pipeline ${beyond.toFixed(2)} s, peak RSS ${rss.toFixed(0)} MiB, wall ${wall.toFixed(2)} s` +
         `   (target ≤ ${TARGET_CPU_S} s beyond the pipeline, ≤ ${TARGET_RSS_MIB} MiB)`,

@@ -13,6 +13,7 @@
 //   bun bench/startup.bench.ts [runs]        (OCX_BIN overrides the binary; OCX_BASELINE=<another
 //                                             ocx> measures it too, in the same runs: before/after)
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { reportTarget } from "./lib/targets.ts";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { dynamic, reply, startMockResponses } from "../test/mock/responses-server.ts";
@@ -154,14 +155,21 @@ try {
   console.log(`spawn -> first request, ocx / floor:     ${ratio("ocx exec: start -> first request", "floor: start -> first request", 1.6)}`);
   console.log(`--version wall time, ocx / hello world:  ${ratio("ocx --version: wall", "hello world: wall", 1.3)}`);
   console.log(`--help wall time, ocx / hello world:     ${(m("ocx --help: wall") / m("hello world: wall")).toFixed(2)}x`);
+  const first = m("ocx exec: start -> first request") / m("floor: start -> first request");
+  reportTarget("spawn -> first request, ocx / floor program", `${first.toFixed(2)}x (${m("ocx exec: start -> first request").toFixed(1)} vs ${m("floor: start -> first request").toFixed(1)} ms)`, "≤ 1.6x", first <= 1.6);
+  const version = m("ocx --version: wall") / m("hello world: wall");
+  reportTarget("--version wall time, ocx / Bun hello world", `${version.toFixed(2)}x (${m("ocx --version: wall").toFixed(1)} vs ${m("hello world: wall").toFixed(1)} ms)`, "≤ 1.3x", version <= 1.3);
   if (baseline) {
     console.log(`baseline (${baseline}): spawn -> first request ${(m("baseline exec: start -> first req") / m("floor: start -> first request")).toFixed(2)}x the floor, --version ${(m("baseline --version: wall") / m("hello world: wall")).toFixed(2)}x hello world, --help ${(m("baseline --help: wall") / m("hello world: wall")).toFixed(2)}x`);
   }
   if (codex) {
     console.log(`spawn -> first request, ocx / codex:     ${(m("ocx exec: start -> first request") / m("codex exec: start -> first request")).toFixed(2)}x (${codex})`);
+    const sooner = m("codex exec: start -> first request") / m("ocx exec: start -> first request");
+    reportTarget("spawn -> first request, sooner than the reference", `${sooner.toFixed(1)}x`, "≥ 9x", sooner >= 9);
     console.log(`--version wall time, ocx / codex:        ${(m("ocx --version: wall") / m("codex --version: wall")).toFixed(2)}x`);
   } else {
     console.log("reference codex: reference not installed (node_modules/@openai/codex is a test stub; set CODEX_BIN)");
+    reportTarget("spawn -> first request, sooner than the reference", "reference not installed (set CODEX_BIN)", "≥ 9x", undefined);
   }
 } finally {
   await mock.close();
