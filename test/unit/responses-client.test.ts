@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { createResponsesClient, type ResponsesClientOptions } from "../../src/core/model/responses.ts";
+import { createResponsesClient, IGNORED_EVENTS, toStreamPart, type ResponsesClientOptions } from "../../src/core/model/responses.ts";
 import { bearer } from "../../src/core/auth/credentials.ts";
 import { ModelError, type ModelRequest, type ProviderInfo, type StreamPart } from "../../src/core/model/types.ts";
 
@@ -702,5 +702,23 @@ describe("abort", () => {
     const { error } = await run(c.client, request(), ac.signal);
     expect(isAbort(error)).toBe(true);
     expect(f.calls).toHaveLength(1);
+  });
+});
+
+describe("events that carry nothing for ocx", () => {
+  test("are skipped by name unparsed, and each is one toStreamPart ignores when parsed", () => {
+    for (const name of IGNORED_EVENTS) {
+      // Parsed (no event name), the data's type alone: nothing.
+      expect(toStreamPart({ data: JSON.stringify({ type: name, text: "x", delta: "x", item: { type: "message" } }) })).toBeUndefined();
+      // Named: not parsed at all (data that is not JSON would otherwise just be dropped too).
+      expect(toStreamPart({ event: name, data: "{not json" })).toBeUndefined();
+    }
+  });
+
+  test("a named event outside the set is parsed as before", () => {
+    expect(toStreamPart({ event: "response.output_text.delta", data: JSON.stringify({ type: "response.output_text.delta", delta: "hi" }) })).toEqual(
+      toStreamPart({ data: JSON.stringify({ type: "response.output_text.delta", delta: "hi" }) }),
+    );
+    expect(toStreamPart({ event: "response.output_text.delta", data: JSON.stringify({ type: "response.output_text.delta", delta: "hi" }) })).toBeDefined();
   });
 });

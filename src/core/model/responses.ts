@@ -654,8 +654,29 @@ class BoundedEvents implements EventFeed {
   }
 }
 
+/**
+ * Events that carry nothing for us, by the SSE event name servers give them (as the data's own
+ * `type`): their data is not even parsed. Several repeat a whole answer (output_text.done,
+ * content_part.done), so a 1 MB answer would otherwise be parsed twice more for nothing.
+ */
+export const IGNORED_EVENTS: ReadonlySet<string> = new Set([
+  "response.in_progress",
+  "response.content_part.added",
+  "response.content_part.done",
+  "response.output_text.done",
+  "response.reasoning_summary_part.added",
+  "response.reasoning_summary_part.done",
+  "response.reasoning_summary_text.done",
+  "response.reasoning_text.done",
+  "response.function_call_arguments.delta",
+  "response.function_call_arguments.done",
+  "response.custom_tool_call_input.delta",
+  "response.custom_tool_call_input.done",
+]);
+
 /** Maps one SSE event; undefined for events that carry nothing for us (or do not parse). */
 export function toStreamPart(ev: SseEvent): StreamPart | ModelError | undefined {
+  if (ev.event !== undefined && IGNORED_EVENTS.has(ev.event)) return undefined;
   const data = asRecord(parseJson(ev.data));
   if (!data) return undefined;
   switch (data.type) {
