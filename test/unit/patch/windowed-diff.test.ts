@@ -9,24 +9,12 @@ import { createTwoFilesPatch, OMIT_HEADERS } from "diff";
 import fc from "fast-check";
 import { parsePatch } from "../../../src/core/patch/parse.ts";
 import { type FileOp, originOf, planPatch } from "../../../src/core/patch/plan.ts";
-import { MAX_DIFF_LINES, unifiedDiff } from "../../../src/core/patch/unified-diff.ts";
+import { diffText, unifiedDiff } from "../../../src/core/patch/unified-diff.ts";
 import { diffWindows, windowedHunks, type Span } from "../../../src/core/patch/windowed-diff.ts";
 
 /** The diff human mode printed before windows: the library on the whole old and new texts. */
-function wholeFileDiff(ops: readonly FileOp[], before: (absPath: string) => string | null): string {
-  const parts: string[] = [];
-  for (const op of ops) {
-    const old = op.kind === "add" ? "" : (before(op.path) ?? "");
-    const now = op.kind === "delete" ? "" : op.newContent;
-    const from = op.kind === "add" ? "/dev/null" : op.path;
-    const to = op.kind === "delete" ? "/dev/null" : op.kind === "update" ? (op.movePath ?? op.path) : op.path;
-    const hunks = createTwoFilesPatch(from, to, old, now, undefined, undefined, { context: 3, headerOptions: OMIT_HEADERS });
-    parts.push(`--- ${from}\n+++ ${to}\n${hunks}`);
-  }
-  const lines = parts.join("").replace(/\n$/, "").split("\n");
-  if (lines.length <= MAX_DIFF_LINES) return lines.join("\n");
-  return [...lines.slice(0, MAX_DIFF_LINES), `... (${lines.length - MAX_DIFF_LINES} more diff lines)`].join("\n");
-}
+const wholeFileDiff = (ops: readonly FileOp[], before: (absPath: string) => string | null): string =>
+  diffText(ops, before, (_op, old, now, from, to) => createTwoFilesPatch(from, to, old, now, undefined, undefined, { context: 3, headerOptions: OMIT_HEADERS }));
 
 interface Applied {
   text: string;
