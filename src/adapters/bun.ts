@@ -67,6 +67,7 @@ export function bunRuntime(): Runtime {
     sandbox: () => lazySandbox(selfArgv()),
     timeZone: () => hostZone().name,
     utcOffsetMs: (ms) => hostZone().offsetMs(ms),
+    collectGarbage: () => Bun.gc(true),
   });
 }
 

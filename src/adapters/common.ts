@@ -254,6 +254,8 @@ export interface RuntimeParts {
   timeZone: () => string;
   /** Its offset at an instant, when known without ICU (see Runtime.utcOffsetMs). */
   utcOffsetMs?: (ms: number) => number | undefined;
+  /** See Runtime.collectGarbage. */
+  collectGarbage?: () => void;
 }
 
 /** Whether standard input is /dev/null (the same device), without reading it. */
@@ -332,6 +334,7 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
     monotonic: () => performance.now(),
     timeZone: () => (zone ??= parts.timeZone()),
     ...(parts.utcOffsetMs ? { utcOffsetMs: parts.utcOffsetMs } : {}),
+    ...(parts.collectGarbage ? { collectGarbage: parts.collectGarbage } : {}),
     stdout,
     stderr,
     stdin,

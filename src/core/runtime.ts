@@ -217,6 +217,12 @@ export interface Runtime {
   now(): number;
   /** Monotonic milliseconds, for durations. */
   monotonic(): number;
+  /**
+   * Collects garbage now (a few ms), where the runtime can: called between the pieces of work
+   * that make tens of MB of it at once (reading a large rollout, streaming its history), so that
+   * the process's peak memory stays near what it keeps. Optional: absent, nothing happens.
+   */
+  collectGarbage?(): void;
   /** IANA time zone of the host as Intl names it, e.g. "UTC", "Europe/Paris". */
   timeZone(): string;
   /**

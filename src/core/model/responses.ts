@@ -32,6 +32,8 @@ export interface ResponsesClientOptions {
   random?: () => number;
   /** Monotonic milliseconds (the stream's duration cap). */
   now?: () => number;
+  /** Runtime.collectGarbage: called now and then while a large streamed body is made. */
+  collectGarbage?: () => void;
 }
 
 /** Defaults of the per-response bounds (provider keys stream_max_duration_ms, stream_max_bytes, stream_max_event_bytes). */
@@ -92,7 +94,7 @@ export function streamingPost(opts: ResponsesClientOptions, url: string) {
       res = await $fetch.raw<ReadableStream<Uint8Array>, "stream">(url, {
         method: "POST",
         headers,
-        body: typeof body === "string" ? body : bodyStream(body),
+        body: typeof body === "string" ? body : bodyStream(body, opts.collectGarbage),
         signal: AbortSignal.any([signal, headersDue.signal]),
         responseType: "stream",
         retry: 0,
@@ -145,14 +147,28 @@ export function streamingPost(opts: ResponsesClientOptions, url: string) {
   };
 }
 
-/** A fresh stream of a StreamedBody's bytes, made as they are read. */
-function bodyStream(body: StreamedBody): ReadableStream<Uint8Array> {
+/** How many bytes of a streamed body are made between two calls of collectGarbage. */
+const COLLECT_EVERY = 8 * 1024 * 1024;
+
+/**
+ * A fresh stream of a StreamedBody's bytes, made as they are read; every COLLECT_EVERY bytes the
+ * texts serialised for them (garbage once encoded) are collected.
+ */
+function bodyStream(body: StreamedBody, collectGarbage?: () => void): ReadableStream<Uint8Array> {
   const chunks = body.chunks();
+  let sinceCollect = 0;
   return new ReadableStream<Uint8Array>({
     pull(controller) {
+      if (collectGarbage && sinceCollect >= COLLECT_EVERY) {
+        collectGarbage();
+        sinceCollect = 0;
+      }
       const next = chunks.next();
       if (next.done) controller.close();
-      else controller.enqueue(next.value);
+      else {
+        sinceCollect += next.value.length;
+        controller.enqueue(next.value);
+      }
     },
   }, { highWaterMark: 0 });
 }

@@ -37,6 +37,7 @@ export function runClient(runtime: Runtime, run: RunSetup, meter: UsageMeter): M
   const client = create({
     fetch: runtime.fetch,
     provider: run.provider,
+    ...(runtime.collectGarbage ? { collectGarbage: () => runtime.collectGarbage?.() } : {}),
     headers: {
       originator: runtime.env("CODEX_INTERNAL_ORIGINATOR_OVERRIDE") ?? "ocx_exec",
       "user-agent": `ocx/${OCX_VERSION} (${runtime.osDescription()}; ${runtime.arch})`,

@@ -138,7 +138,11 @@ export async function readRollout(runtime: Runtime, path: string): Promise<Loade
     next = readAt(offset, buffers[turn % 2]!);
     reader.push(piece);
   }
-  return reader.end();
+  const loaded = reader.end();
+  // The lines decoded to be parsed (as much as the file) are garbage now: collected before the
+  // request is made, not on top of it.
+  runtime.collectGarbage?.();
+  return loaded;
 }
 
 /**
