@@ -8,6 +8,9 @@
 // Figures only; nothing is asserted. Each is printed next to its target: the resume's first
 // request within 200 ms and its peak RSS within 2.5 times the file's size; `--last` (start ->
 // first request) within 60 ms.
+// The peak RSS includes what Bun's fetch buffers of the streamed request body when the receiver
+// (this process's mock, busy parsing 50 MB bodies) reads slower than ocx sends: about 320 MiB
+// here, where a receiver that keeps up sees about 156 MiB.
 //   bun bench/sessions.bench.ts [runs]        (OCX_BIN overrides the binary)
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { reportTarget } from "./lib/targets.ts";
