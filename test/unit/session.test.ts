@@ -179,6 +179,35 @@ describe("finding sessions", () => {
     expect((await listRolloutFiles(runtime, h)).map((f) => f.id)).toEqual([elsewhere.id, older.id, expect.any(String)]);
   });
 
+  test("newest first: the order of a full stable sort by time (ties in listing order), junk names left out, however far one reads", async () => {
+    const { h, put } = home();
+    const base = Date.UTC(2026, 3, 1);
+    // 12 files, several sharing a time, created in another order than updated.
+    const times = [7, 3, 7, 1, 9, 3, 3, 12, 7, 0, 9, 5];
+    const made = times.map((t, i) => put(base + i * 3_600_000, i % 2 ? "/a" : "/b", { mtime: base + t * 60_000 }));
+    writeFileSync(join(made[0]!.path, "..", "rollout-junk.jsonl"), "{}\n");
+    const { statSync } = await import("node:fs");
+    const expected = (await listRolloutFiles({ ...runtime, fs: { ...runtime.fs, readDirs: undefined, statAll: undefined } }, h)).map((f) => f.path);
+    const listed = (await listRolloutFiles(runtime, h)).map((f) => f.path);
+    expect(listed).toEqual(expected);
+    expect(listed.length).toBe(12);
+    // The order itself, from the files' own times: descending, a tie kept in listing order.
+    const mtimes = listed.map((p) => statSync(p).mtimeMs);
+    for (let i = 1; i < mtimes.length; i++) expect(mtimes[i - 1]!).toBeGreaterThanOrEqual(mtimes[i]!);
+    const { rolloutFilesNewestFirst } = await import("../../src/core/session/find.ts");
+    const stableSorted = [...listed].sort((x, y) => statSync(y).mtimeMs - statSync(x).mtimeMs);
+    expect(listed).toEqual(stableSorted);
+    // Taking only the first few (as --last does) gives the same first few.
+    for (const k of [1, 2, 4, 5, 12]) {
+      const got: string[] = [];
+      for (const f of await rolloutFilesNewestFirst(runtime, h)) {
+        if (got.length === k) break;
+        got.push(f.path);
+      }
+      expect(got).toEqual(listed.slice(0, k));
+    }
+  });
+
   test("a last turn bigger than the tail window is still found (whole-file fallback)", async () => {
     const { h, put } = home();
     const big = put(Date.UTC(2026, 5, 1), "/big", { big: true });

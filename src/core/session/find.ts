@@ -65,15 +65,44 @@ async function statAll(runtime: Runtime, paths: string[]): Promise<Array<FileSta
 
 /** Rollout files with their times, most recently updated first. */
 export async function listRolloutFiles(runtime: Runtime, home: string): Promise<RolloutFile[]> {
+  return [...(await rolloutFilesNewestFirst(runtime, home))];
+}
+
+/** How many files are picked one by one (a scan each) before the rest is sorted. */
+const PICKED_FIRST = 4;
+
+/**
+ * Rollout files with their times, most recently updated first (ties in listing order), made as
+ * they are taken: `--last` usually wants only the first, so the first few are each found by one
+ * scan, and only a caller that goes on pays for sorting all of them. Names are checked (the
+ * thread id read from them) only as files are handed out.
+ */
+export async function rolloutFilesNewestFirst(runtime: Runtime, home: string): Promise<Iterable<RolloutFile>> {
   const paths = await allRolloutPaths(runtime, home);
   const stats = await statAll(runtime, paths);
-  const files: RolloutFile[] = [];
+  const found: Array<{ path: string; updatedMs: number; size: number }> = [];
   stats.forEach((s, k) => {
-    const path = paths[k]!;
-    const id = threadIdOfFile(path);
-    if (s?.isFile && id) files.push({ path, id, updatedMs: s.mtimeMs, size: s.size });
+    if (s?.isFile) found.push({ path: paths[k]!, updatedMs: s.mtimeMs, size: s.size });
   });
-  return files.sort((a, b) => b.updatedMs - a.updatedMs);
+  return (function* () {
+    const taken = new Set<number>();
+    const named = (f: (typeof found)[number]): RolloutFile | null => {
+      const id = threadIdOfFile(f.path);
+      return id ? { ...f, id } : null;
+    };
+    for (let n = 0; n < PICKED_FIRST && taken.size < found.length; n++) {
+      let best = -1;
+      for (let k = 0; k < found.length; k++) if (!taken.has(k) && (best === -1 || found[k]!.updatedMs > found[best]!.updatedMs)) best = k;
+      taken.add(best);
+      const file = named(found[best]!);
+      if (file) yield file;
+    }
+    const rest = found.filter((_, k) => !taken.has(k)).sort((a, b) => b.updatedMs - a.updatedMs);
+    for (const f of rest) {
+      const file = named(f);
+      if (file) yield file;
+    }
+  })();
 }
 
 /** The creation time inside a UUIDv7 (ms), or null for other versions. */
@@ -152,7 +181,7 @@ export async function findLatest(
   home: string,
   opts: { cwd: string; all: boolean; name?: string },
 ): Promise<RolloutSummary | null> {
-  for (const file of await listRolloutFiles(runtime, home)) {
+  for (const file of await rolloutFilesNewestFirst(runtime, home)) {
     const s = await summarize(runtime, file);
     if (!opts.all && s.cwd !== opts.cwd) continue;
     if (opts.name !== undefined && s.name !== opts.name) continue;

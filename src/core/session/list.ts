@@ -3,7 +3,7 @@
 import { ExitCode } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
 import { checkedCodexHome, resolveWorkdir } from "../workspace.ts";
-import { listRolloutFiles, summarize } from "./find.ts";
+import { rolloutFilesNewestFirst, summarize } from "./find.ts";
 
 export interface ListOptions {
   all: boolean;
@@ -16,7 +16,7 @@ export async function listSessions(runtime: Runtime, opts: ListOptions): Promise
   const home = await checkedCodexHome(runtime);
   const cwd = await resolveWorkdir(runtime, opts.cd);
   const rows: Array<{ id: string; updated_at: string; cwd: string | null; name: string | null; first_prompt: string | null; path: string }> = [];
-  for (const file of await listRolloutFiles(runtime, home)) {
+  for (const file of await rolloutFilesNewestFirst(runtime, home)) {
     if (rows.length >= opts.limit) break;
     const s = await summarize(runtime, file);
     if (!opts.all && s.cwd !== cwd) continue;
