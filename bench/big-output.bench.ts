@@ -10,9 +10,9 @@
 //     bound for ocx itself; the pipeline and the helper are far smaller).
 // Figures only; nothing is asserted beyond the run succeeding and the model seeing the count.
 //   bun bench/big-output.bench.ts [runs]        (OCX_BIN overrides the binary)
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
+import { mockHome } from "./lib/mock-home.ts";
 import { reportTarget } from "./lib/targets.ts";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { callOutput, execCommand, reply, sse, startMockResponses, turn, type RecordedRequest } from "../test/mock/responses-server.ts";
 
@@ -25,12 +25,7 @@ const TARGET_CPU_S = 0.8;
 const TARGET_RSS_MIB = 100;
 
 const mock = await startMockResponses();
-const home = mkdtempSync(join(tmpdir(), "ocx-bench-big-"));
-writeFileSync(
-  join(home, "config.toml"),
-  `model = "gpt-5.5"\nmodel_provider = "mock"\n[model_providers.mock]\nname = "Mock"\nbase_url = "${mock.url}"\nenv_key = "CODEX_API_KEY"\n`,
-);
-const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, CODEX_HOME: home, CODEX_API_KEY: "sk-bench" };
+const { home, env } = mockHome("ocx-bench-big-", mock.url);
 
 const cpuSeconds = (u: { cpuTime: { total: bigint } } | undefined) => (u ? Number(u.cpuTime.total) / 1e6 : NaN);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;

@@ -2,20 +2,15 @@
 // Prints, over N runs (default 30): process start -> first request received by the mock,
 // total wall time of a one-turn exec, and peak RSS. Figures only; nothing is asserted.
 //   bun bench/exec.bench.ts [runs]        (OCX_BIN overrides the binary)
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { rmSync } from "node:fs";
+import { resolve } from "node:path";
+import { mockHome } from "./lib/mock-home.ts";
 import { reply, startMockResponses } from "../test/mock/responses-server.ts";
 
 const runs = Number(process.argv[2] ?? 30);
 const bin = resolve(process.env.OCX_BIN ?? "dist/ocx");
 const mock = await startMockResponses();
-const home = mkdtempSync(join(tmpdir(), "ocx-bench-"));
-writeFileSync(
-  join(home, "config.toml"),
-  `model = "gpt-5.5"\nmodel_provider = "mock"\n[model_providers.mock]\nname = "Mock"\nbase_url = "${mock.url}"\nenv_key = "CODEX_API_KEY"\n`,
-);
-const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, CODEX_HOME: home, CODEX_API_KEY: "sk-bench" };
+const { home, env } = mockHome("ocx-bench-", mock.url);
 
 const firstRequest: number[] = [];
 const wall: number[] = [];

@@ -6,7 +6,8 @@
 //     beyond the same 1 MB answer sent in one delta: the cost of the events themselves.
 // Medians over several runs, printed next to the target. Figures only; nothing is asserted.
 //   bun bench/sse.bench.ts [runs]        (OCX_BIN overrides the binary; default runs: 7)
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
+import { mockHome } from "./lib/mock-home.ts";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createChatClient } from "../src/core/model/chat.ts";
@@ -122,12 +123,7 @@ line("in process, Chat Completions, 16 KiB chunks", await inProcess(chatClient, 
 
 const bin = resolve(process.env.OCX_BIN ?? "dist/ocx");
 const mock = await startMockResponses();
-const home = mkdtempSync(join(tmpdir(), "ocx-bench-sse-"));
-writeFileSync(
-  join(home, "config.toml"),
-  `model = "gpt-5.5"\nmodel_provider = "mock"\n[model_providers.mock]\nname = "Mock"\nbase_url = "${mock.url}"\nenv_key = "CODEX_API_KEY"\n`,
-);
-const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, CODEX_HOME: home, CODEX_API_KEY: "sk-bench" };
+const { home, env } = mockHome("ocx-bench-sse-", mock.url);
 
 /** ocx's CPU (user+sys, µs) for one exec answered with `events`. */
 async function ocxCpu(events: SseEvent[], args: string[], expectText: string): Promise<number> {
