@@ -3,7 +3,8 @@
 // resume. Volatile parts (ids, timestamps, durations, temp paths) are normalised; everything
 // else must match test/fixtures/golden/*.txt byte for byte. The files were written by the
 // binary of commit 0c1b362 (before the start-up and layout work of issue 19), so a difference
-// is a change in what users see. To rewrite them on purpose: OCX_GOLDEN_UPDATE=1.
+// is a change in what users see. To rewrite them on purpose: OCX_GOLDEN_UPDATE=1. Run through
+// scripts/test.ts (npm test), whose own TMPDIR is one of the writable roots the files name <tmp>.
 import { afterAll, describe, expect, test } from "bun:test";
 import { customToolCall, execCommand, functionCall, reply, sse, turn } from "../mock/responses-server.ts";
 import { cleanupTemp, filesUnder, join, makeRepo, readFileSync, runOcx, useMockServers, writeFileSync, REPO_ROOT } from "./harness.ts";
