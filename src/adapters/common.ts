@@ -10,6 +10,7 @@
 // a loaded machine, and start-up makes dozens of them before the first request. Reading and
 // writing file contents of any size stays asynchronous.
 import process from "node:process";
+import { concatBytes } from "../core/util/bytes.ts";
 import { hostZone, type HostZone } from "./timezone.ts";
 import { type AppendHandle, type FileStat, FileTooLargeError, type InputSource, type OutputSink, type Runtime, type SandboxPort } from "../core/runtime.ts";
 
@@ -424,13 +425,7 @@ async function readBounded(path: string, maxBytes: number): Promise<Uint8Array> 
       total += bytesRead;
       if (total > maxBytes) throw new FileTooLargeError(maxBytes);
     }
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const c of chunks) {
-      out.set(c, at);
-      at += c.length;
-    }
-    return out;
+    return concatBytes(chunks);
   } finally {
     await handle.close();
   }

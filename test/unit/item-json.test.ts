@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { isStringifyOf, itemJsonByteLength, itemJsonLength } from "../../src/core/model/item-json.ts";
+import { concatBytes } from "../../src/core/util/bytes.ts";
 import { buildResponsesBody, responsesBody } from "../../src/core/model/responses.ts";
 import type { ModelRequest, ResponseItem } from "../../src/core/model/types.ts";
 import { estimateTokens } from "../../src/core/agent/compaction.ts";
@@ -200,12 +201,6 @@ describe("restored items know their JSON's length only when they are JSON.string
 function* iterate<T>(it: Iterator<T>): Generator<T> {
   for (let n = it.next(); !n.done; n = it.next()) yield n.value;
 }
-const concat = (parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) out.set(p, at), (at += p.length);
-  return out;
-};
 
 describe("responsesBody", () => {
   const request = (input: ResponseItem[], extra: Partial<ModelRequest> = {}): ModelRequest => ({
@@ -236,7 +231,7 @@ describe("responsesBody", () => {
         else {
           // Twice: a retry sends the body anew. Its announced length is its length.
           for (let n = 0; n < 2; n++) {
-            const bytes = concat([...iterate(body.chunks())]);
+            const bytes = concatBytes([...iterate(body.chunks())]);
             expect(dec.decode(bytes)).toBe(expected);
             expect(body.byteLength).toBe(bytes.length);
           }

@@ -1,6 +1,7 @@
 // Prompt and stdin resolution (contract section 1.4, ocx-extensions "Input"): a prompt argument,
 // stdin, or both; never hang on an inherited stdin that nobody writes to.
 import { OcxError, describeError, isOcxError } from "../errors.ts";
+import { concatBytes } from "../util/bytes.ts";
 import type { InputSource } from "../runtime.ts";
 import { formatBytes } from "../util/format.ts";
 
@@ -98,17 +99,7 @@ export async function readStdin(stdin: InputSource, firstByteTimeoutMs: number, 
     chunks.push(r.value);
   }
   reader.releaseLock();
-  return decodeInput(concat(chunks));
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return decodeInput(concatBytes(chunks));
 }
 
 /** UTF-8 (BOM stripped) or UTF-16 with a BOM; anything else is refused with the byte offset. */

@@ -4,6 +4,7 @@
 // `response_item` for every model input and output item. ocx writes each line synchronously as
 // it happens, so a killed process loses at most the line being written; resume reads them back.
 import type { AppendHandle, Runtime } from "../runtime.ts";
+import { concatBytes } from "../util/bytes.ts";
 import type { ResponseItem } from "../model/types.ts";
 import type { Usage } from "../events.ts";
 import { usageFromRecord } from "../agent/usage.ts";
@@ -229,17 +230,9 @@ export class RolloutReader {
 
   private joinCarry(tail: Uint8Array): Uint8Array {
     if (this.carry.length === 0) return tail;
-    const parts = [...this.carry, tail];
+    const joined = concatBytes([...this.carry, tail]);
     this.carry = [];
-    let size = 0;
-    for (const p of parts) size += p.length;
-    const out = new Uint8Array(size);
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
+    return joined;
   }
 
   private line(bytes: Uint8Array, lineNo: number, last: boolean): void {
