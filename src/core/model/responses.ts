@@ -233,27 +233,32 @@ export function responsesBody(request: ModelRequest): string | StreamedBody {
   const open = `${head}${head.length > 1 ? "," : ""}"input":[`;
   const close = `]${tail.length > 1 ? "," : ""}${tail}`;
   // Items of unknown length are serialised now (to be counted); the others when sent.
-  const unknownJson = input.map((item) => (known(item) === undefined ? (JSON.stringify(item) ?? "null") : undefined));
-  let byteLength = utf8Length(open) + utf8Length(close) + Math.max(0, input.length - 1);
-  input.forEach((item, i) => (byteLength += known(item) ?? utf8Length(unknownJson[i]!)));
+  const sizes = input.map(known);
+  const unknownJson = input.map((item, i) => (sizes[i] === undefined ? (JSON.stringify(item) ?? "null") : undefined));
+  const lengths = sizes.map((size, i) => size ?? utf8Length(unknownJson[i]!));
+  const byteLength = utf8Length(open) + utf8Length(close) + Math.max(0, input.length - 1) + lengths.reduce((n, l) => n + l, 0);
   function* chunks(): Generator<Uint8Array> {
     let text = open;
+    let expected = utf8Length(open);
+    /** The chunk's bytes, checked against the lengths announced for what it holds. */
+    const encode = (): Uint8Array => {
+      const bytes = encoder.encode(text);
+      // Restored items were proven equal to their JSON when the rollout was read; one changed
+      // since is a bug, and must not become a body whose length was announced otherwise.
+      if (bytes.length !== expected) throw new Error("a restored history item changed after it was read");
+      text = "";
+      expected = 0;
+      return bytes;
+    };
     for (let i = 0; i < input.length; i++) {
-      if (i > 0) text += ",";
-      const size = known(input[i]);
-      if (size === undefined) text += unknownJson[i]!;
-      else {
-        const json = JSON.stringify(input[i]);
-        // Proven equal when the rollout was read; an item changed since is a bug, not a body.
-        if (utf8Length(json) !== size) throw new Error("a restored history item changed after it was read");
-        text += json;
-      }
-      if (text.length >= CHUNK_CHARS) {
-        yield encoder.encode(text);
-        text = "";
-      }
+      if (i > 0) (text += ","), expected++;
+      text += unknownJson[i] ?? JSON.stringify(input[i]);
+      expected += lengths[i]!;
+      if (text.length >= CHUNK_CHARS) yield encode();
     }
-    yield encoder.encode(text + close);
+    text += close;
+    expected += utf8Length(close);
+    yield encode();
   }
   return { byteLength, chunks };
 }
