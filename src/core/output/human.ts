@@ -51,19 +51,18 @@ export function humanProcessor(opts: HumanOptions): OutputProcessor {
         line(style.reasoning(esc(item.text)));
         break;
       case "command_execution":
+        if (phase === "started" || (phase === "completed" && !started.has(item.id))) {
+          line(style.magenta("exec"));
+          line(`${style.bold(esc(item.command))} in ${esc(workdir)}`);
+        }
         if (phase === "started") {
           started.set(item.id, opts.monotonic());
-          line(style.magenta("exec"));
-          line(`${style.bold(esc(item.command))} in ${esc(workdir)}`);
         } else if (phase === "completed" && !started.has(item.id)) {
           // Completed without a start: never run (a hook blocked it); the output says why.
-          line(style.magenta("exec"));
-          line(`${style.bold(esc(item.command))} in ${esc(workdir)}`);
           line(style.red(" not run:"));
           line(style.dim(esc(item.aggregated_output)));
         } else if (phase === "completed") {
-          const t0 = started.get(item.id);
-          const ms = t0 === undefined ? 0 : Math.round(opts.monotonic() - t0);
+          const ms = Math.round(opts.monotonic() - started.get(item.id)!);
           const verdict =
             item.exit_code === 0
               ? style.green(` succeeded in ${ms}ms:`)

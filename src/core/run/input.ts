@@ -8,6 +8,7 @@ import { AGENTS_MARKER, agentsMessage, loadProjectDocs } from "../prompt/project
 import type { Runtime } from "../runtime.ts";
 import { rolloutSandboxPolicy, type RolloutWriter } from "../session/rollout.ts";
 import type { RunSetup } from "./resolve.ts";
+import type { Config } from "../config/schema.ts";
 
 export interface TurnInput {
   /** What this turn adds to the thread. */
@@ -54,8 +55,7 @@ export function recordTurnStart(rollout: RolloutWriter | undefined, run: RunSetu
     approval_policy: "never",
     sandbox_policy: rolloutSandboxPolicy(run.sandbox),
     model: run.model,
-    ...(config.model_reasoning_effort ? { effort: config.model_reasoning_effort } : {}),
-    ...(config.model_reasoning_summary ? { summary: config.model_reasoning_summary } : {}),
+    ...reasoningParams(config),
   });
   rollout.event({ type: "task_started", turn_id: turnId, started_at: Math.floor(startedAtMs / 1000) });
   for (const item of fresh) rollout.item(item);
@@ -70,4 +70,13 @@ function alreadySent(items: ResponseItem[], message: ResponseItem, marker: strin
     if (it.type === "message" && it.role === "user" && text(it).includes(marker)) return text(it) === text(message);
   }
   return false;
+}
+
+/** The reasoning settings of config (none when neither is set), for the request and turn_context. */
+export function reasoningParams(config: Config) {
+  if (!config.model_reasoning_effort && !config.model_reasoning_summary) return undefined;
+  return {
+    ...(config.model_reasoning_effort ? { effort: config.model_reasoning_effort } : {}),
+    ...(config.model_reasoning_summary ? { summary: config.model_reasoning_summary } : {}),
+  };
 }

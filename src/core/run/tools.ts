@@ -62,8 +62,7 @@ function meteredClient(meter: UsageMeter, client: ModelClient): ModelClient {
   };
 }
 
-/** The tools offered to the model, in the reference's order. */
-/** Chat Completions has no freeform tools: apply_patch is then a JSON function. */
+/** The tools offered to the model, in the reference's order (Chat Completions has no freeform tools: apply_patch is then a JSON function). */
 function toolset(config: Config, wireApi: ProviderInfo["wireApi"]): Tool[] {
   return [
     execCommandTool,

@@ -5,7 +5,6 @@ import { abortOnTimeout } from "../agent/budgets.ts";
 import { autoCompactLimit } from "../agent/compaction.ts";
 import type { CompactionRecord } from "../agent/compactor.ts";
 import type { TurnOptions } from "../agent/run-turn.ts";
-import type { Config } from "../config/schema.ts";
 import { abortOnInterrupt } from "../errors.ts";
 import type { ThreadEvent } from "../events.ts";
 import { startHooks } from "../hooks/start.ts";
@@ -15,7 +14,7 @@ import { ProcessManager } from "../process/process-manager.ts";
 import type { Runtime } from "../runtime.ts";
 import { uuidv7 } from "../util/uuid.ts";
 import { defaultShell } from "../workspace.ts";
-import { recordTurnStart, turnInput } from "./input.ts";
+import { reasoningParams, recordTurnStart, turnInput } from "./input.ts";
 import { mcpReady } from "./mcp.ts";
 import type { RunSetup } from "./resolve.ts";
 import type { StartedThread } from "./thread.ts";
@@ -127,12 +126,4 @@ class EarlyReports {
     if (this.run.opts.json) this.run.warn(message);
     this.emit({ type: "item.completed", item: { id: this.nextItemId(), type: "error", message } });
   }
-}
-
-function reasoningParams(config: Config) {
-  if (!config.model_reasoning_effort && !config.model_reasoning_summary) return undefined;
-  return {
-    ...(config.model_reasoning_effort ? { effort: config.model_reasoning_effort } : {}),
-    ...(config.model_reasoning_summary ? { summary: config.model_reasoning_summary } : {}),
-  };
 }
