@@ -98,6 +98,14 @@ async function resolveAuth(
   return { chatgpt: false };
 }
 
+/**
+ * The credential variables kept out of MCP servers' environments: the two key variables (also
+ * when their value is not the key in use) and the configured provider's own.
+ */
+export function mcpCredentialVars(config: Config): string[] {
+  return ["CODEX_API_KEY", "OPENAI_API_KEY", ...credentialEnvVars(config, config.model_provider ?? DEFAULT_PROVIDER)];
+}
+
 /** The names of environment variables holding credentials ocx uses (kept out of commands). */
 export function credentialEnvVars(config: Config, id: string): string[] {
   const names = ["CODEX_API_KEY"];

@@ -1,14 +1,13 @@
 // `ocx mcp list [--json]` and `ocx mcp check [NAME] [--json]`: the configured servers, and
 // whether they start (with the same messages as a run). Loaded only for these commands.
 import { loadConfig } from "../config/load.ts";
-import { DEFAULT_PROVIDER, credentialEnvVars } from "../config/providers.ts";
+import { mcpCredentialVars } from "../config/providers.ts";
 import type { McpServerConfig } from "../config/schema.ts";
 import { ExitCode, OcxError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
 import { checkedCodexHome, resolveWorkdir } from "../workspace.ts";
 import { flatName } from "./names.ts";
-import { McpStartError, startServer, startupTimeoutMs } from "./server.ts";
-import { describeError } from "../errors.ts";
+import { offered, startFailureMessage, startServer, startupTimeoutMs } from "./server.ts";
 
 export interface McpCommandOptions {
   json: boolean;
@@ -100,7 +99,7 @@ export async function mcpCheck(runtime: Runtime, name: string | undefined, o: Mc
   const ctx = {
     runtime,
     cwd,
-    credentialVars: ["CODEX_API_KEY", "OPENAI_API_KEY", ...credentialEnvVars(config, config.model_provider ?? DEFAULT_PROVIDER)],
+    credentialVars: mcpCredentialVars(config),
     warn: (m: string) => runtime.stderr.write(`warning: ${m}\n`),
     ...(runtime.env("OCX_DEBUG") ? { stderr: (n: string, t: string) => runtime.stderr.write(`mcp ${n} stderr: ${t}`) } : {}),
   };
@@ -112,13 +111,12 @@ export async function mcpCheck(runtime: Runtime, name: string | undefined, o: Mc
         const tools = s.tools.map((t) => ({
           name: t.name,
           function: flatName(n, t.name),
-          offered: !(c.enabled_tools && !c.enabled_tools.includes(t.name)) && !c.disabled_tools?.includes(t.name),
+          offered: offered(c, t.name),
           ...(t.description ? { description: t.description } : {}),
         }));
         return { name: n, ok: true as const, required: c.required === true, tools };
       } catch (e) {
-        const message = `MCP server \`${n}\` failed to start: ${e instanceof McpStartError ? e.message : describeError(e)}`;
-        return { name: n, ok: false as const, required: c.required === true || name !== undefined, error: message };
+        return { name: n, ok: false as const, required: c.required === true || name !== undefined, error: startFailureMessage(n, e) };
       }
     }),
   );

@@ -52,6 +52,16 @@ export const startupTimeoutMs = (c: McpServerConfig): number =>
   c.startup_timeout_ms ?? (c.startup_timeout_sec !== undefined ? Math.round(c.startup_timeout_sec * 1000) : DEFAULT_STARTUP_TIMEOUT_MS);
 
 /** Thrown when a server cannot be used; the message is the reason a user reads. */
+/** Whether a server's tool is offered to the model (enabled_tools / disabled_tools). */
+export function offered(config: McpServerConfig, toolName: string): boolean {
+  return !(config.enabled_tools && !config.enabled_tools.includes(toolName)) && !config.disabled_tools?.includes(toolName);
+}
+
+/** The one-line message of a server that did not start. */
+export function startFailureMessage(name: string, e: unknown): string {
+  return `MCP server \`${name}\` failed to start: ${e instanceof McpStartError ? e.message : describeError(e)}`;
+}
+
 export class McpStartError extends Error {
   override name = "McpStartError";
 }

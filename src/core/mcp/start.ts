@@ -2,10 +2,9 @@
 // at the start of the run, awaited before the first model request (each up to its startup
 // timeout), their tools offered to the model, and every one of them ended when the run ends.
 import type { McpServerConfig } from "../config/schema.ts";
-import { describeError } from "../errors.ts";
 import type { Tool } from "../tools/define-tool.ts";
 import { flatName, fullName } from "./names.ts";
-import { McpStartError, startServer, type ServerContext, type StartedServer } from "./server.ts";
+import { offered, startFailureMessage, startServer, type ServerContext, type StartedServer } from "./server.ts";
 import { mcpTool } from "./tool.ts";
 
 export interface McpFailure {
@@ -25,9 +24,8 @@ export interface McpServers {
 export function startMcpServers(servers: Record<string, McpServerConfig>, ctx: ServerContext): McpServers {
   const closers = new Set<() => Promise<void>>();
   let closed = false;
-  const started = Object.entries(servers)
-    .filter(([, c]) => c.enabled !== false)
-    .map(([name, config]) =>
+  // Only enabled servers are given (see run/mcp.ts).
+  const started = Object.entries(servers).map(([name, config]) =>
       startServer(name, config, ctx, (close) => {
         if (closed) void close();
         else closers.add(close);
@@ -38,7 +36,7 @@ export function startMcpServers(servers: Record<string, McpServerConfig>, ctx: S
           failure: {
             server: name,
             required: config.required === true,
-            message: `MCP server \`${name}\` failed to start: ${e instanceof McpStartError ? e.message : describeError(e)}`,
+            message: startFailureMessage(name, e),
           },
         }),
       ),
@@ -53,8 +51,7 @@ export function startMcpServers(servers: Record<string, McpServerConfig>, ctx: S
         if (!r.ok) continue;
         const { name: server, config, client } = r.server;
         for (const tool of r.server.tools) {
-          if (config.enabled_tools && !config.enabled_tools.includes(tool.name)) continue;
-          if (config.disabled_tools?.includes(tool.name)) continue;
+          if (!offered(config, tool.name)) continue;
           const name = flatName(server, tool.name, (n) => taken.has(n));
           taken.add(name);
           tools.push(mcpTool({ server, config, client, tool, name, alias: fullName(server, tool.name), refused }));

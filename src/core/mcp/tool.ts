@@ -7,7 +7,7 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { McpServerConfig } from "../config/schema.ts";
 import { describeError } from "../errors.ts";
 import type { McpToolCallItem } from "../events.ts";
-import type { Tool, ToolContext, ToolOutput, ToolOutputPart } from "../tools/define-tool.ts";
+import { parseToolArguments, type Tool, type ToolContext, type ToolOutput, type ToolOutputPart } from "../tools/define-tool.ts";
 import type * as v from "valibot";
 import { DEFAULT_TOOL_TIMEOUT_MS } from "./server.ts";
 
@@ -38,12 +38,9 @@ export function mcpTool(o: McpToolOptions): Tool & { aliases: string[] } {
     aliases: o.alias === o.name ? [] : [o.alias],
     spec: { type: "function", name: o.name, description: o.tool.description ?? o.tool.title ?? "", strict: false, parameters: schema },
     async run(raw, ctx) {
-      let args: unknown;
-      try {
-        args = raw.trim() === "" ? {} : JSON.parse(raw);
-      } catch (e) {
-        return `failed to parse function arguments: ${(e as Error).message}`;
-      }
+      const parsed = parseToolArguments(raw);
+      if (!parsed.ok) return parsed.message;
+      const args = parsed.value;
       const t0 = ctx.runtime.monotonic();
       const item: Item = { id: ctx.nextItemId(), type: "mcp_tool_call", server: o.server, tool: o.tool.name, arguments: args, result: null, error: null, status: "in_progress" };
       ctx.itemStarted(item);

@@ -1,5 +1,5 @@
 // A run's MCP servers: started with the rest of start-up, awaited before the first request.
-import { credentialEnvVars, DEFAULT_PROVIDER } from "../config/providers.ts";
+import { mcpCredentialVars } from "../config/providers.ts";
 import type { Config } from "../config/schema.ts";
 import { OcxError } from "../errors.ts";
 import type { McpServers } from "../mcp/start.ts";
@@ -20,7 +20,7 @@ export async function startMcp(runtime: Runtime, config: Config, cwd: string, st
   return startMcpServers(Object.fromEntries(servers), {
     runtime,
     cwd,
-    credentialVars: ["CODEX_API_KEY", "OPENAI_API_KEY", ...credentialEnvVars(config, config.model_provider ?? DEFAULT_PROVIDER)],
+    credentialVars: mcpCredentialVars(config),
     warn,
     ...(debug ? { stderr: (name: string, text: string) => stderr.write(text.replace(/^(?=.)/gm, `mcp ${name} stderr: `).replace(/([^\n])$/, "$1\n")) } : {}),
   });

@@ -90,6 +90,15 @@ export interface FunctionToolDef<S extends v.GenericSchema> {
   kind?: CallKind | ((args: v.InferOutput<S>) => CallKind);
 }
 
+/** A function call's JSON arguments (empty means `{}`), or the message the model gets when they do not parse. */
+export function parseToolArguments(raw: string): { ok: true; value: unknown } | { ok: false; message: string } {
+  try {
+    return { ok: true, value: raw.trim() === "" ? {} : JSON.parse(raw) };
+  } catch (e) {
+    return { ok: false, message: `failed to parse function arguments: ${(e as Error).message}` };
+  }
+}
+
 export function defineTool<S extends v.GenericSchema>(def: FunctionToolDef<S>): Tool {
   return {
     name: def.name,
@@ -103,21 +112,18 @@ export function defineTool<S extends v.GenericSchema>(def: FunctionToolDef<S>): 
     kind(raw) {
       const k = def.kind;
       if (k === undefined || typeof k === "string") return k ?? "concurrent";
+      const parsed = parseToolArguments(raw);
+      const result = parsed.ok ? v.safeParse(def.parameters, parsed.value) : undefined;
       try {
-        const result = v.safeParse(def.parameters, raw.trim() === "" ? {} : JSON.parse(raw));
-        return result.success ? k(result.output) : "concurrent";
+        return result?.success ? k(result.output) : "concurrent";
       } catch {
         return "concurrent";
       }
     },
     async run(raw, ctx) {
-      let parsed: unknown;
-      try {
-        parsed = raw.trim() === "" ? {} : JSON.parse(raw);
-      } catch (e) {
-        return `failed to parse function arguments: ${(e as Error).message}`;
-      }
-      const result = v.safeParse(def.parameters, parsed);
+      const parsed = parseToolArguments(raw);
+      if (!parsed.ok) return parsed.message;
+      const result = v.safeParse(def.parameters, parsed.value);
       if (!result.success) {
         const issues = result.issues
           .map((i) => {
