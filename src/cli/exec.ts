@@ -55,6 +55,24 @@ export const EXEC_FLAGS: FlagTable = {
   help: { type: "boolean", short: "h", description: "Show this help" },
 };
 
+/** The flags that choose the directory and the config, shared by `ocx mcp` and `ocx sandbox run`. */
+export const CONFIG_FLAGS: FlagTable = {
+  cd: EXEC_FLAGS.cd!,
+  config: EXEC_FLAGS.config!,
+  profile: EXEC_FLAGS.profile!,
+  "ignore-user-config": EXEC_FLAGS["ignore-user-config"]!,
+};
+
+/** The parsed CONFIG_FLAGS, as the core's commands take them. */
+export function configOptions(values: Record<string, unknown>) {
+  return {
+    cd: values.cd as string | undefined,
+    configOverrides: (values.config as string[] | undefined) ?? [],
+    profile: values.profile as string | undefined,
+    ignoreUserConfig: values["ignore-user-config"] === true,
+  };
+}
+
 export const execCommand = defineCommand({
   meta: {
     name: "exec",

@@ -3,14 +3,11 @@ import { defineCommand } from "citty";
 import { OcxError } from "../core/errors.ts";
 import type { Runtime } from "../core/runtime.ts";
 import { cittyArgs, parseFlags, type FlagTable } from "./flags.ts";
-import { EXEC_FLAGS } from "./exec.ts";
+import { CONFIG_FLAGS, configOptions } from "./exec.ts";
 
 const FLAGS: FlagTable = {
   json: { type: "boolean", description: "Print the result as one JSON object" },
-  cd: EXEC_FLAGS.cd!,
-  config: EXEC_FLAGS.config!,
-  profile: EXEC_FLAGS.profile!,
-  "ignore-user-config": EXEC_FLAGS["ignore-user-config"]!,
+  ...CONFIG_FLAGS,
   help: { type: "boolean", short: "h", description: "Show this help" },
 };
 
@@ -35,13 +32,7 @@ export async function runMcpCommand(runtime: Runtime, argv: string[]): Promise<n
   const { values, positionals } = parseFlags(FLAGS, rest);
   const max = sub === "list" ? 0 : 1;
   if (positionals.length > max) throw new OcxError("usage", `error: unexpected argument '${positionals[max]}' found`);
-  const opts = {
-    json: values.json === true,
-    configOverrides: (values.config as string[] | undefined) ?? [],
-    profile: values.profile as string | undefined,
-    ignoreUserConfig: values["ignore-user-config"] === true,
-    cd: values.cd as string | undefined,
-  };
+  const opts = { json: values.json === true, ...configOptions(values) };
   const { mcpCheck, mcpList } = await import("../core/mcp/commands.ts");
   return sub === "list" ? mcpList(runtime, opts) : mcpCheck(runtime, positionals[0], opts);
 }

@@ -4,7 +4,7 @@ import { OcxError } from "../core/errors.ts";
 import type { Runtime } from "../core/runtime.ts";
 import { sandboxModes, type SandboxMode } from "../core/sandbox/policy.ts";
 import { cittyArgs, parseFlags, type FlagTable } from "./flags.ts";
-import { EXEC_FLAGS } from "./exec.ts";
+import { CONFIG_FLAGS, configOptions, EXEC_FLAGS } from "./exec.ts";
 
 const CHECK_FLAGS: FlagTable = {
   json: { type: "boolean", description: "Print the result as one JSON object" },
@@ -14,10 +14,7 @@ const CHECK_FLAGS: FlagTable = {
 const RUN_FLAGS: FlagTable = {
   sandbox: { ...EXEC_FLAGS.sandbox!, choices: sandboxModes, description: "Sandbox policy (default: sandbox_mode from config, else read-only)" },
   "add-dir": EXEC_FLAGS["add-dir"]!,
-  cd: EXEC_FLAGS.cd!,
-  config: EXEC_FLAGS.config!,
-  profile: EXEC_FLAGS.profile!,
-  "ignore-user-config": EXEC_FLAGS["ignore-user-config"]!,
+  ...CONFIG_FLAGS,
   help: { type: "boolean", short: "h", description: "Show this help" },
 };
 
@@ -54,10 +51,7 @@ export async function runSandboxCommand(runtime: Runtime, argv: string[]): Promi
       sandbox: values.sandbox as SandboxMode | undefined,
       addDirs: list("add-dir"),
       bypass: false,
-      cd: values.cd as string | undefined,
-      configOverrides: list("config"),
-      profile: values.profile as string | undefined,
-      ignoreUserConfig: values["ignore-user-config"] === true,
+      ...configOptions(values),
     });
   }
   throw new OcxError("usage", `error: ${sub === undefined ? "a subcommand is required" : `unrecognized subcommand '${sub}'`}: use \`ocx sandbox check\` or \`ocx sandbox run -- CMD\``);
