@@ -30,6 +30,7 @@ import {
   seccompArch,
   supervisedNumbers,
   supervisorFilterProgram,
+  syscallNumber,
   type BpfInsn,
 } from "../../core/sandbox/seccomp.ts";
 import { DEVICE_FILES, LANDLOCK_NET_ABI, parseHelperArgs, type SandboxCapabilities, type SandboxSpec } from "../../core/sandbox/spec.ts";
@@ -42,9 +43,6 @@ const PR_SET_SECUREBITS = 28;
 const PR_CAP_AMBIENT = 47;
 const PR_CAP_AMBIENT_CLEAR_ALL = 4;
 const SECURE_BITS = 0xe3; // NOROOT, NOROOT_LOCKED, KEEP_CAPS_LOCKED, NO_CAP_AMBIENT_RAISE(_LOCKED)
-const SYS_CAPSET: Record<string, number> = { x64: 126, arm64: 91 };
-const SYS_SECCOMP: Record<string, number> = { x64: 317, arm64: 277 };
-const SYS_PROCESS_VM_READV: Record<string, number> = { x64: 310, arm64: 270 };
 const SIGKILL = 9;
 const EPERM = 1;
 const EINVAL = 22;
@@ -117,8 +115,7 @@ const isDirectory = (path: string): boolean | null => {
  * are handled always; reads only when a hidden file exists, by granting reads on everything
  * around it (readExclusions).
  */
-function prepareRuleset(l: Libc, spec: SandboxSpec, hidden: readonly string[]): number {
-  const abi = landlockAbi(l);
+function prepareRuleset(l: Libc, abi: number, spec: SandboxSpec, hidden: readonly string[]): number {
   if (abi <= 0) fail(l, "Landlock is not available");
   const reads = hidden.length > 0;
   const netRights = !spec.network && abi >= LANDLOCK_NET_ABI ? NET.BIND_TCP | NET.CONNECT_TCP : 0;
@@ -212,8 +209,9 @@ function supervisorSettings(l: Libc, spec: SandboxSpec, keep: unknown[]): BigUin
   keep.push(rootList);
   settings[1] = l.addressOf(new Uint8Array(rootList.buffer));
   settings[2] = l.addressOf(new Uint8Array(ops.buffer));
-  settings[3] = BigInt(SYS_SECCOMP[process.arch] ?? 0);
-  settings[4] = BigInt(SYS_PROCESS_VM_READV[process.arch] ?? 0);
+  const known = seccompArch(process.arch) !== null;
+  settings[3] = BigInt(known ? syscallNumber("seccomp", process.arch) : 0);
+  settings[4] = BigInt(known ? syscallNumber("process_vm_readv", process.arch) : 0);
   return settings;
 }
 
@@ -228,8 +226,12 @@ function dropCapabilities(l: Libc): void {
     }
   }
   if (l.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) !== 0 && l.errno() !== EINVAL) fail(l, "prctl(PR_CAP_AMBIENT)");
-  const capset = SYS_CAPSET[process.arch];
-  if (capset === undefined) throw new SandboxSetupError(`no capset syscall number for ${process.arch}`);
+  let capset: number;
+  try {
+    capset = syscallNumber("capset", process.arch);
+  } catch (e) {
+    throw new SandboxSetupError((e as Error).message);
+  }
   const header = new Uint32Array([0x20080522, 0]);
   const data = new Uint32Array(6);
   if (l.syscall(capset, new Uint8Array(header.buffer), new Uint8Array(data.buffer), 0, 0) !== 0) fail(l, "capset");
@@ -242,11 +244,6 @@ function restrictSelf(l: Libc, rulesetFd: number, fprog: Uint8Array): void {
   if (l.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, fprog, 0, 0) !== 0) fail(l, "seccomp filter");
   if (l.syscall(SYS_LANDLOCK_RESTRICT_SELF, rulesetFd, 0, 0, 0) !== 0) fail(l, "landlock_restrict_self");
   l.close(rulesetFd);
-}
-
-/** The paths that exist now (a missing .git has nothing to protect). */
-function existingPaths(paths: readonly string[]): string[] {
-  return paths.filter((p) => isDirectory(p) !== null);
 }
 
 /** Default dispositions and an empty mask: ignored signals and the mask would survive exec. */
@@ -284,8 +281,7 @@ const confineFailed = (message: string): never => {
  * The rules for what the init mounts anew: Landlock ignores a rule on a covered mount point, so
  * the fresh /proc (read) and the private devpts and its ptmx (write) get their own.
  */
-function lateRules(l: Libc, spec: SandboxSpec, reads: boolean) {
-  const abi = landlockAbi(l);
+function lateRules(abi: number, spec: SandboxSpec, reads: boolean) {
   const rules: { path: string; rights: number }[] = [];
   if (spec.view.freshProc && reads) rules.push({ path: "/proc", rights: READ_RIGHTS.dir });
   if (spec.view.privatePts) {
@@ -349,11 +345,11 @@ const lstatOrNull = (p: string) => {
 /** The real paths of the hidden files that exist (Landlock rules follow the real tree). */
 function realHidden(paths: readonly string[]): string[] {
   const out: string[] = [];
-  for (const p of existingPaths(paths)) {
+  for (const p of paths) {
     try {
       out.push(realpathSync(p));
     } catch {
-      // gone meanwhile
+      // absent (or a dangling link): nothing to hide
     }
   }
   return out;
@@ -408,6 +404,7 @@ export async function runSandboxHelper(args: string[], loadLibc: OpenLibc): Prom
   const hidden = realHidden(spec.hide);
   const keep: unknown[] = [];
   let l: Libc;
+  let abi: number;
   let rulesetFd: number;
   let fprog: Uint8Array;
   try {
@@ -415,7 +412,8 @@ export async function runSandboxHelper(args: string[], loadLibc: OpenLibc): Prom
     // If ocx dies, so does the helper (and with it the command's init).
     l.prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (process.ppid === 1) return confineFailed("ocx ended before the command started");
-    rulesetFd = prepareRuleset(l, spec, hidden);
+    abi = landlockAbi(l);
+    rulesetFd = prepareRuleset(l, abi, spec, hidden);
     fprog = seccompFprog(l, spec, keep);
   } catch (e) {
     return confineFailed((e as Error).message.split("\n")[0]!);
@@ -429,7 +427,7 @@ export async function runSandboxHelper(args: string[], loadLibc: OpenLibc): Prom
       rw: pinnedBinds(bindableRoots(spec.writable), readOnly),
       readOnly,
       hide: spec.hide,
-      lateRules: spec.view.namespaces ? lateRules(l, spec, hidden.length > 0) : [],
+      lateRules: spec.view.namespaces ? lateRules(abi, spec, hidden.length > 0) : [],
       rulesetFd,
       fprog,
       landlock: { restrictSelf: SYS_LANDLOCK_RESTRICT_SELF, addRule: SYS_LANDLOCK_ADD_RULE },

@@ -5,14 +5,8 @@
 import { cc, dlopen, FFIType, ptr } from "bun:ffi";
 import { readFileSync, writeSync } from "node:fs";
 import source from "./namespace.c" with { type: "text" };
+import { syscallNumber } from "../../core/sandbox/seccomp.ts";
 import { cArray } from "./libc.ts";
-
-/** clone(2) (the raw syscall, not glibc's wrapper) and capset(2) for each architecture ocx ships. */
-const SYSCALLS: Record<"clone" | "capset" | "seccomp", Record<string, number>> = {
-  clone: { x64: 56, arm64: 220 },
-  capset: { x64: 126, arm64: 91 },
-  seccomp: { x64: 317, arm64: 277 },
-};
 
 /** ocx_run flags and ocx_probe result bits (namespace.c). */
 export const RUN = { namespaces: 1, freshProc: 2, privatePts: 4, unconfined: 8 } as const;
@@ -65,12 +59,8 @@ function compile() {
 const lib = () => (compiled ??= compile());
 const addresses = { addressOf: (b: Uint8Array) => BigInt(ptr(b)) };
 
-/** Syscall numbers that differ between the architectures ocx ships. */
-function sysno(name: "clone" | "capset" | "seccomp"): number {
-  const n = SYSCALLS[name][process.arch];
-  if (n === undefined) throw new Error(`no ${name} syscall number for ${process.arch}`);
-  return n;
-}
+/** Syscall numbers of this architecture (clone is the raw syscall, not glibc's wrapper). */
+const sysno = (name: "clone" | "capset" | "seccomp"): number => syscallNumber(name, process.arch);
 
 const ids = () => ({ uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
 

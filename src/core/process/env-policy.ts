@@ -3,6 +3,7 @@
 // when ignore_default_excludes = false; the reference's default keeps them), exclude patterns,
 // set, include_only patterns. Patterns are globs (* and ?) matched case-insensitively.
 import { credentialEnvVars } from "../config/providers.ts";
+import { MIN_SECRET_LENGTH } from "../redact.ts";
 import type { Config } from "../config/schema.ts";
 import type { Runtime } from "../runtime.ts";
 import { markNetwork, type SandboxPolicy } from "../sandbox/policy.ts";
@@ -51,7 +52,7 @@ export function commandEnv(
   const env = applyEnvPolicy(runtime.envAll(), config.shell_environment_policy);
   for (const name of credentialEnvVars(config, o.providerId)) delete env[name];
   // Whatever else holds a credential in use (OPENAI_API_KEY with the same key, an exported token)
-  const held = new Set(o.secrets.filter((s) => s.length >= 8));
+  const held = new Set(o.secrets.filter((s) => s.length >= MIN_SECRET_LENGTH));
   for (const [name, value] of Object.entries(env)) if (held.has(value.trim())) delete env[name];
   env.CODEX_CI = "1";
   if (o.threadId) env.CODEX_THREAD_ID = o.threadId;

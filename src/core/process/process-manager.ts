@@ -136,9 +136,6 @@ interface Session {
   pollers: number;
   /** The response in which a poll last returned it as running (see sent()); null before that. */
   toldIn: number | null;
-  /** Its exit was reported, or it was pruned: no longer addressable. */
-  gone: boolean;
-  pruned: boolean;
 }
 
 export class ProcessManager {
@@ -217,8 +214,6 @@ export class ProcessManager {
       pollChain: Promise.resolve(),
       pollers: 0,
       toldIn: null,
-      gone: false,
-      pruned: false,
     };
     const onAbort = () => void this.terminateSession(s);
     s.finish = (status) => {
@@ -238,7 +233,7 @@ export class ProcessManager {
           exitCode: exitCodeOf(status),
           signal: status.signal,
           aggregatedOutput: s.aggregate.render(Number.POSITIVE_INFINITY, { piece: this.piece }),
-          ...(s.pruned ? { prunedReason: PRUNED_REASON } : {}),
+          ...(this.prunedIds.has(id) ? { prunedReason: PRUNED_REASON } : {}),
         });
       } catch {
         // This runs from a detached promise: a throwing listener must not become an
@@ -281,7 +276,8 @@ export class ProcessManager {
     s.pollChain = new Promise<void>((r) => (release = r));
     try {
       await before;
-      if (s.gone) throw new UnknownSessionError(sessionId, s.pruned);
+      // Its exit was reported, or it was pruned, meanwhile: no longer addressable.
+      if (this.sessions.get(sessionId) !== s) throw new UnknownSessionError(sessionId, this.prunedIds.has(sessionId));
       return await this.pollNow(s, req);
     } finally {
       s.pollers--;
@@ -299,7 +295,6 @@ export class ProcessManager {
     if (!s.ended) s.child.takeOutput?.();
     const { output, originalTokenCount } = takeUnread(s, req.maxOutputTokens, this.piece);
     if (s.ended) {
-      s.gone = true;
       this.sessions.delete(sessionId);
     } else s.toldIn = this.response;
     return {
@@ -325,10 +320,7 @@ export class ProcessManager {
   async terminateAll(): Promise<void> {
     const all = [...new Set([...this.sessions.values(), ...this.live])];
     await Promise.all(all.map((s) => this.terminateSession(s)));
-    for (const s of all) {
-      s.gone = true;
-      this.sessions.delete(s.id);
-    }
+    for (const s of all) this.sessions.delete(s.id);
   }
 
   private terminateSession(s: Session): Promise<void> {
@@ -411,10 +403,8 @@ export class ProcessManager {
       .filter((s) => s.toldIn !== null && s.toldIn < this.response && s.pollers === 0);
     const victim = candidates.find((s) => s.ended) ?? candidates[0];
     if (!victim) return;
-    victim.gone = true;
     this.sessions.delete(victim.id);
     if (victim.ended) return;
-    victim.pruned = true;
     this.prunedIds.add(victim.id);
     void this.terminateSession(victim);
   }

@@ -65,6 +65,8 @@ const SYS: Record<string, { x64: number | null; arm64: number | null }> = {
   fsmount: { x64: 432, arm64: 432 },
   fspick: { x64: 433, arm64: 433 },
   mount_setattr: { x64: 442, arm64: 442 },
+  capset: { x64: 126, arm64: 91 },
+  seccomp: { x64: 317, arm64: 277 },
   ptrace: { x64: 101, arm64: 117 },
   process_vm_readv: { x64: 310, arm64: 270 },
   process_vm_writev: { x64: 311, arm64: 271 },
@@ -317,6 +319,14 @@ export function encodeProgram(prog: readonly BpfInsn[]): Uint8Array {
     view.setUint32(i * 8 + 4, p.k >>> 0, true);
   });
   return bytes;
+}
+
+/** The number of syscall `name` on `arch` (a runtime `arch` string); throws where ocx has none. */
+export function syscallNumber(name: string, arch: string): number {
+  const a = seccompArch(arch);
+  const n = a ? SYS[name]?.[a] : undefined;
+  if (n === undefined || n === null) throw new Error(`no ${name} syscall number for ${arch}`);
+  return n;
 }
 
 /** The syscall-table architecture of a runtime `arch` string, or null when ocx has none. */
