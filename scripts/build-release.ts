@@ -84,7 +84,6 @@ if (import.meta.main) {
     const started = performance.now();
     const file = join(outDir, `ocx-${t.name}${t.exe ? ".exe" : ""}`);
     const isHost = t.name === host;
-    let objects: string[] = [];
     if (isHost) {
       // build.ts compiles the C object; reuse its logic by running it into the release file.
       const b = Bun.spawnSync([process.execPath, "build.ts"], { env: { ...process.env, OCX_BUILD_OUTFILE: file }, stdio: ["ignore", "inherit", "inherit"] });
@@ -98,7 +97,7 @@ if (import.meta.main) {
         console.error(`build:release: OCX_BUN_RUNTIMES is set but ${seeded} does not exist (npm pack @oven/${t.pkg}@${Bun.version} and unpack it there)`);
         process.exit(1);
       }
-      const b = Bun.spawnSync(compileArgs({ outfile: file, target: t.name, bunTarget: t.bun, objects, executablePath: seeded }), {
+      const b = Bun.spawnSync(compileArgs({ outfile: file, target: t.name, bunTarget: t.bun, executablePath: seeded }), {
         stdio: ["ignore", "pipe", "pipe"],
       });
       if (b.exitCode !== 0 || !existsSync(file)) {

@@ -1,7 +1,7 @@
 // The Runtime port implemented on Bun (also what the compiled binary runs).
 import { AddressInUseError, type ListenOptions, type Runtime, type SandboxPort } from "../core/runtime.ts";
 import { spawnBun } from "./bun-spawn.ts";
-import { fdSink, nodeCompatibleRuntime, nodeFsLoaded, nodeHostZone, writeSomeSync, type WriteSome } from "./common.ts";
+import { fdSink, isatty as nodeIsatty, nodeCompatibleRuntime, nodeFsLoaded, nodeHostZone, writeSomeSync, type WriteSome } from "./common.ts";
 import type { HostZone } from "./timezone.ts";
 
 /** How to start this program again: the compiled binary alone, or bun with the entry file. */
@@ -15,7 +15,7 @@ function isatty(fd: number): boolean {
   try {
     return (process as unknown as { binding(name: string): { isTTY(fd: number): boolean } }).binding("tty_wrap").isTTY(fd);
   } catch {
-    return process.getBuiltinModule("node:tty").isatty(fd);
+    return nodeIsatty(fd);
   }
 }
 

@@ -36,8 +36,7 @@ async function createExclusiveNow(path: string, data: string, o: { mode: number 
     throw e;
   }
   try {
-    let bytes = encoder.encode(data);
-    while (bytes.length > 0) bytes = bytes.subarray(fs.writeSync(fd, bytes, 0, bytes.length));
+    writeAllSync(fd, data);
   } finally {
     fs.closeSync(fd);
   }
@@ -152,9 +151,14 @@ export function writeSomeSync(fd: number, chunk: string | Uint8Array): Uint8Arra
   return n < bytes.length ? bytes.subarray(n) : null;
 }
 
+/** All of `chunk` to `fd`, through as many writes as a blocking descriptor needs. */
+function writeAllSync(fd: number, chunk: string | Uint8Array): void {
+  for (let rest = writeSomeSync(fd, chunk); rest; rest = writeSomeSync(fd, rest));
+}
+
 /** fdSink through node:fs writeSync (taken at the first write). */
-export function nodeFdSink(fd: number, tty: (fd: number) => boolean = isatty): OutputSink {
-  return fdSink((chunk) => writeSomeSync(fd, chunk), () => tty(fd));
+export function nodeFdSink(fd: number): OutputSink {
+  return fdSink((chunk) => writeSomeSync(fd, chunk), () => isatty(fd));
 }
 
 /** Whether `fd` is a terminal (node:tty, taken when first asked). */
@@ -173,14 +177,6 @@ async function stat(path: string): Promise<FileStat | null> {
     if ((e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "ENOTDIR") return null;
     throw e;
   }
-}
-
-/** The local time zone, asked of Intl again only when TZ changed (each ask builds a formatter: milliseconds). */
-let zone: { tz: string | undefined; name: string } | undefined;
-function timeZone(): string {
-  const tz = process.env.TZ;
-  if (zone === undefined || zone.tz !== tz) zone = { tz, name: Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC" };
-  return zone.name;
 }
 
 /** Calls between two turns of the event loop in readDirs and statAll (signals are heard meanwhile). */
@@ -394,8 +390,7 @@ function openAppendSync(path: string): AppendHandle {
       if (!open) throw new Error("the file is closed");
       // Removed (or its folder): appendFileSync would fail with ENOENT, so does this.
       if (fs.fstatSync(fd).nlink === 0) throw Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), { code: "ENOENT" });
-      let bytes = encoder.encode(data);
-      while (bytes.length > 0) bytes = bytes.subarray(fs.writeSync(fd, bytes, 0, bytes.length));
+      writeAllSync(fd, data);
     },
     close() {
       if (!open) return;

@@ -19,7 +19,7 @@ const COMMANDS: Record<string, () => Promise<Run>> = {
 
 /** `ocx --version [--verbose]`, `ocx version [--json]`: the version, or everything a bug report needs. */
 function printVersion(runtime: Runtime, subcommand: boolean, rest: string[]): number {
-  const known = subcommand ? ["--json", "--verbose"] : ["--verbose", "--json"];
+  const known = ["--json", "--verbose"];
   const unknown = rest.find((a) => !known.includes(a));
   if (unknown !== undefined) {
     throw new OcxError("usage", `error: unexpected argument '${unknown}' (usage: ocx version [--json], ocx --version [--verbose])`);

@@ -2,7 +2,7 @@
 // the sandbox allows, so the model knows its limits.
 import type { SandboxPolicy } from "../sandbox/policy.ts";
 import type { MessageItem } from "../model/types.ts";
-import type { ZoneSource } from "../util/local-time.ts";
+import { localParts, type ZoneSource } from "../util/local-time.ts";
 
 export interface EnvironmentInfo {
   cwd: string;
@@ -54,14 +54,6 @@ export function userMessage(text: string): MessageItem {
 
 /** YYYY-MM-DD of `ms` in `zone`, the runtime or a zone name (falls back to UTC on an unknown zone). */
 export function localDate(ms: number, zone: ZoneSource): string {
-  if (typeof zone !== "string") {
-    const offset = zone.utcOffsetMs?.(ms);
-    if (offset !== undefined) return new Date(ms + offset).toISOString().slice(0, 10);
-    zone = zone.timeZone();
-  }
-  try {
-    return new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" }).format(ms);
-  } catch {
-    return new Date(ms).toISOString().slice(0, 10);
-  }
+  const p = localParts(ms, zone);
+  return `${p.year}-${p.month}-${p.day}`;
 }
