@@ -4,7 +4,7 @@
 import type { Config } from "../config/schema.ts";
 import { OcxError } from "../errors.ts";
 import type { Usage } from "../events.ts";
-import { formatDuration, parseDuration } from "../util/duration.ts";
+import { formatDuration, parseDuration, timerDelay } from "../util/duration.ts";
 import { formatUsd } from "./usage.ts";
 
 /** Budgets given as flags (already validated: positive). */
@@ -103,6 +103,6 @@ export function turnBudget(b: Budgets, cost?: (usage: Usage) => number): TurnBud
 export function abortOnTimeout(controller: AbortController, budget: Budget | undefined, elapsedMs: number): () => void {
   if (!budget) return () => {};
   const fire = () => controller.abort(budgetExceeded(budget, `the run was stopped after ${formatDuration(budget.limit)}`));
-  const timer = setTimeout(fire, Math.max(0, Math.min(budget.limit - elapsedMs, 2_147_483_647)));
+  const timer = setTimeout(fire, timerDelay(budget.limit - elapsedMs));
   return () => clearTimeout(timer);
 }

@@ -37,7 +37,6 @@ export class CallScheduler {
   /** Started calls that have not reached their start point. */
   private unstarted = 0;
   private pumping = false;
-  private again = false;
   private cancelled: { reason: unknown } | undefined;
 
   constructor(private readonly limit: number = DEFAULT_MAX_CONCURRENT_CALLS) {
@@ -81,16 +80,12 @@ export class CallScheduler {
   }
 
   private pump(): void {
-    if (this.pumping) {
-      this.again = true;
-      return;
-    }
+    // A call started here may call pump() again (synchronously): the loop below sees its effect
+    // when it checks the queue's head again, so that call has nothing to do.
+    if (this.pumping) return;
     this.pumping = true;
     try {
-      do {
-        this.again = false;
-        while (this.queue.length > 0 && this.canStart(this.queue[0]!)) this.start(this.queue.shift()!);
-      } while (this.again);
+      while (this.queue.length > 0 && this.canStart(this.queue[0]!)) this.start(this.queue.shift()!);
     } finally {
       this.pumping = false;
     }

@@ -6,7 +6,7 @@ import { addUsage, emptyUsage } from "./usage-totals.ts";
 import { OcxError } from "../errors.ts";
 import { StreamRetries, sleep } from "../model/retry.ts";
 import { ModelError, type ModelClient, type ModelRequest, type ResponseItem, type ToolSpec } from "../model/types.ts";
-import { SUMMARY_INSTRUCTIONS, replacementHistory, summaryMessage, summaryText, userText } from "./compaction.ts";
+import { SUMMARY_INSTRUCTIONS, isUserMessage, replacementHistory, summaryMessage, summaryText, userText } from "./compaction.ts";
 
 export interface CompactRequestOptions {
   client: ModelClient;
@@ -131,7 +131,7 @@ async function send(request: ModelRequest, o: CompactRequestOptions): Promise<{ 
  * messages) removed, calls and their results together.
  */
 function trimOldest(items: ResponseItem[]): ResponseItem[] {
-  const droppable = items.filter((i) => !(i.type === "message" && i.role === "user"));
+  const droppable = items.filter((i) => !isUserMessage(i));
   const drop = new Set(droppable.slice(0, Math.ceil(droppable.length / 4)));
   const droppedCalls = new Set([...drop].map((i) => i.call_id).filter((id) => id !== undefined));
   return items.filter((i) => !drop.has(i) && !(i.call_id !== undefined && droppedCalls.has(i.call_id)));

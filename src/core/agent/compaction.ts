@@ -4,6 +4,8 @@
 // decided here is pure: the limit, the token estimate, the texts, and the replacement history.
 import type { ResponseItem } from "../model/types.ts";
 import { AGENTS_MARKER } from "../prompt/project-docs.ts";
+import { userMessage } from "../prompt/environment-context.ts";
+import { isToolCall } from "./items.ts";
 import { itemJsonLength } from "../model/item-json.ts";
 
 /** The share of the context window at which ocx compacts (the reference's 90 %). */
@@ -73,9 +75,8 @@ export function summaryMessage(summary: string): ResponseItem {
   return userText(`${SUMMARY_PREAMBLE}\n\n${summary.trim()}`);
 }
 
-export function userText(text: string): ResponseItem {
-  return { type: "message", role: "user", content: [{ type: "input_text", text }] };
-}
+/** A user message of `text` (the prompt's own shape). */
+export const userText: (text: string) => ResponseItem = userMessage;
 
 function messageText(item: ResponseItem): string {
   const content = (item as { content?: unknown }).content;
@@ -84,7 +85,7 @@ function messageText(item: ResponseItem): string {
   return content.map((p) => (typeof (p as { text?: unknown })?.text === "string" ? (p as { text: string }).text : "")).join("");
 }
 
-const isUserMessage = (item: ResponseItem) => item.type === "message" && item.role === "user";
+export const isUserMessage = (item: ResponseItem): boolean => item.type === "message" && item.role === "user";
 const isAgentsMessage = (item: ResponseItem) => isUserMessage(item) && messageText(item).startsWith(AGENTS_MARKER);
 const isEnvironmentMessage = (item: ResponseItem) => isUserMessage(item) && messageText(item).trimStart().startsWith("<environment_context>");
 export const isSummaryMessage = (item: ResponseItem) => {
@@ -151,7 +152,6 @@ function boundedPrompts(prompts: ResponseItem[], maxTokens: number): ResponseIte
   return [...keep.entries()].sort((a, b) => a[0] - b[0]).map(([, item]) => item);
 }
 
-const isCall = (i: ResponseItem) => i.type === "function_call" || i.type === "custom_tool_call";
 const isOutput = (i: ResponseItem) => i.type === "function_call_output" || i.type === "custom_tool_call_output";
 
 /**
@@ -163,7 +163,7 @@ function pendingCalls(history: readonly ResponseItem[], maxTokens: number): Resp
   let start = history.length;
   while (start > 0 && isOutput(history[start - 1]!)) start--;
   if (start === history.length) return [];
-  while (start > 0 && (isCall(history[start - 1]!) || history[start - 1]!.type === "reasoning")) start--;
+  while (start > 0 && (isToolCall(history[start - 1]!) || history[start - 1]!.type === "reasoning")) start--;
   const tail = history.slice(start).filter((i) => i.type !== "reasoning");
   const answered = new Set(tail.filter(isOutput).map((i) => i.call_id));
   const kept = tail.filter((i) => answered.has(i.call_id));

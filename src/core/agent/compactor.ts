@@ -7,7 +7,7 @@ import { emptyUsage } from "./usage-totals.ts";
 import { OcxError } from "../errors.ts";
 import type { ModelError, ResponseItem } from "../model/types.ts";
 import { compactHistory, type CompactRequestOptions } from "./compact-request.ts";
-import { estimateTokens } from "./compaction.ts";
+import { estimateTokens, isUserMessage } from "./compaction.ts";
 
 export interface TurnCompaction {
   /** Compact before a request whose context reaches this many tokens; undefined: only after a context-window error. */
@@ -54,8 +54,10 @@ export class Compactor {
   /** Before a new request: compacts when the context reached the limit; returns the usage it cost. */
   async beforeRequest(history: ResponseItem[]): Promise<Usage> {
     const limit = this.o.limit;
-    if (this.sinceResponse || limit === undefined || this.tokens(history) < limit) return emptyUsage();
-    return (await this.compact(history, "context_limit")) ?? emptyUsage();
+    if (this.sinceResponse || limit === undefined) return emptyUsage();
+    const tokens = this.tokens(history);
+    if (tokens < limit) return emptyUsage();
+    return (await this.compact(history, "context_limit", tokens)) ?? emptyUsage();
   }
 
   /** A request goes out with `history`. */
@@ -90,13 +92,13 @@ export class Compactor {
   }
 
   /** Undefined when there is nothing to compact (only the user's own messages). */
-  private async compact(history: ResponseItem[], reason: CompactionRecord["reason"]): Promise<Usage | undefined> {
+  private async compact(history: ResponseItem[], reason: CompactionRecord["reason"], tokens?: number): Promise<Usage | undefined> {
     const phase = this.responses === 0 ? "pre_turn" : "mid_turn";
     // Before the turn's first response, its new input is not summarised: it follows the summary.
     const fresh = phase === "pre_turn" ? Math.min(this.o.newItems, history.length) : 0;
     const old = history.slice(0, history.length - fresh);
-    if (!old.some((i) => !(i.type === "message" && i.role === "user"))) return undefined;
-    const tokensBefore = this.tokens(history);
+    if (!old.some((i) => !isUserMessage(i))) return undefined;
+    const tokensBefore = tokens ?? this.tokens(history);
     const done = await compactHistory(old, { ...this.request, remote: this.o.remote, limit: this.o.limit, prompt: this.o.prompt });
     history.splice(0, history.length, ...done.history, ...history.slice(old.length));
     this.reported = undefined;

@@ -1,6 +1,7 @@
 // The agent loop: stream a response, run the tool calls it asked for, send the results back,
 // repeat until the model answers without calling a tool. It emits events; it never prints.
 import type { EmitDetail, EmitEvent, ThreadItem, Usage } from "../events.ts";
+import { userText } from "./compaction.ts";
 import { addUsage, emptyUsage } from "./usage-totals.ts";
 import { OcxError, describeError, isOcxError } from "../errors.ts";
 import type { ProcessManager } from "../process/process-manager.ts";
@@ -205,7 +206,7 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
         const more = await opts.hooks?.stop?.(lastAgentMessage, stopHookActive, turn.signal);
         if (more === undefined) break;
         stopHookActive = true;
-        append({ type: "message", role: "user", content: [{ type: "input_text", text: more }] });
+        append(userText(more));
         continue;
       }
       const { problems } = mismatch;
@@ -214,7 +215,7 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
       }
       corrected = true;
       opts.warn?.(`the answer does not match the output schema (${problems.length} problem${problems.length === 1 ? "" : "s"}); asking the model to correct it`);
-      append({ type: "message", role: "user", content: [{ type: "input_text", text: mismatch.correction }] });
+      append(userText(mismatch.correction));
     }
     // An interrupt that arrived while the last response was finishing still counts.
     turn.signal.throwIfAborted();

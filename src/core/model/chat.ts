@@ -247,7 +247,6 @@ export async function* readChatParts(feed: EventFeed | (() => Promise<EventFeed>
 
 function chatError(error: Record<string, unknown>): ModelError {
   const message = typeof error.message === "string" ? error.message : JSON.stringify(error);
-  const code = typeof error.code === "string" ? error.code : undefined;
   if (isContextWindowError(error, message)) return new ModelError("fatal", message, { contextWindow: true });
   return new ModelError("retryable", DISCONNECTED + message);
 }

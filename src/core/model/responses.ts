@@ -1,6 +1,7 @@
 // The Responses API adapter: POST {baseUrl}/responses, retry the request on 5xx and transport
 // errors, then turn the SSE body into StreamParts (spec §6.1, §6.2, §6.4).
 import { createFetch } from "ofetch";
+import { timerDelay } from "../util/duration.ts";
 import type { Usage } from "../events.ts";
 import {
   backoffMs,
@@ -87,7 +88,7 @@ export function streamingPost(opts: ResponsesClientOptions, url: string) {
     const headersDue = new AbortController();
     const timer = setTimeout(
       () => headersDue.abort(new Error(`no response within ${formatDuration(idle)} (stream_idle_timeout_ms)`)),
-      Math.min(Math.max(0, idle), 2_147_483_647),
+      timerDelay(idle),
     );
     try {
       if (typeof body !== "string") headers.set("content-length", String(body.byteLength));
@@ -380,7 +381,7 @@ async function readErrorText(body: ReadableStream<Uint8Array> | undefined, signa
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), Math.min(Math.max(0, ms), 2_147_483_647));
+    timer = setTimeout(() => resolve(undefined), timerDelay(ms));
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
@@ -498,7 +499,6 @@ export function openEvents(body: ReadableStream<Uint8Array>, signal: AbortSignal
 }
 
 const IDLE_MESSAGE = `${DISCONNECTED}idle timeout waiting for SSE`;
-const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * One reader loop over the body: a read per chunk (not per event), the chunk parsed at once
@@ -518,7 +518,7 @@ class BoundedEvents implements EventFeed {
   private readonly deadline: number;
   private queue: SseEvent[] = [];
   private head = 0;
-  private done = false;
+  /** Ended: the body finished, failed, or was cancelled (nothing more will be read). */
   private closed = false;
   /** The deadline passed (seen by the timer) while events were being handed out. */
   private expired = false;
@@ -564,7 +564,7 @@ class BoundedEvents implements EventFeed {
 
   async fill(): Promise<boolean> {
     if (this.head < this.queue.length) return true;
-    if (this.done) return false;
+    if (this.closed) return false;
     const start = this.now();
     if (start >= this.deadline) throw this.end(this.tooLong());
     if (this.signal.aborted) throw this.end(this.signal.reason);
@@ -584,7 +584,6 @@ class BoundedEvents implements EventFeed {
         }
         if (this.hasFailure) throw this.failure;
         if (next.done) {
-          this.done = true;
           this.end(undefined);
           return false;
         }
@@ -610,7 +609,6 @@ class BoundedEvents implements EventFeed {
   private end(err: unknown): unknown {
     if (!this.closed) {
       this.closed = true;
-      this.done = true;
       this.queue.length = 0;
       this.head = 0;
       if (this.timer !== undefined) clearTimeout(this.timer);
@@ -632,7 +630,7 @@ class BoundedEvents implements EventFeed {
   private readonly onAbort = () => this.cut(this.signal.reason);
 
   private arm(now: number, at: number): void {
-    this.timer = setTimeout(this.onTimer, Math.min(Math.max(0, at - now), MAX_TIMER_MS));
+    this.timer = setTimeout(this.onTimer, timerDelay(at - now));
   }
 
   private readonly onTimer = () => {

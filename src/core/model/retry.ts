@@ -1,6 +1,7 @@
 // Retry timing: exponential backoff, server-requested delays (capped), the stream-level retry
 // schedule, and an abortable sleep.
 import { ModelError } from "./types.ts";
+import { timerDelay } from "../util/duration.ts";
 
 export { formatBytes } from "../util/format.ts";
 
@@ -11,7 +12,6 @@ export const MAX_BACKOFF_MS = 30_000;
 /** Default cap on a server-requested delay (Retry-After, retry-after-ms, "try again in"). */
 export const DEFAULT_RETRY_AFTER_MAX_MS = 60_000;
 /** setTimeout fires at once for delays above 2^31-1 ms, so longer sleeps are clamped. */
-const MAX_TIMER_MS = 2_147_483_647;
 
 /** Delay before retry number `attempt` (1-based): 200 ms × 2^(attempt-1) up to 30 s, ±10% jitter. */
 export function backoffMs(attempt: number, random: () => number = Math.random): number {
@@ -72,7 +72,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
         signal?.removeEventListener("abort", onAbort);
         resolve();
       },
-      Math.min(Math.max(0, ms), MAX_TIMER_MS),
+      timerDelay(ms),
     );
     signal?.addEventListener("abort", onAbort, { once: true });
   });

@@ -1,4 +1,4 @@
-// Durations as people write them: "500ms", "90s", "15m", "1h", "1h30m", "2.5s", or a plain number
+// Durations as people write them (and as timers take them): "500ms", "90s", "15m", "1h", "1h30m", "2.5s", or a plain number
 // in a unit the caller picks (seconds for --timeout, milliseconds for --stdin-timeout).
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
@@ -27,3 +27,9 @@ export function formatDuration(ms: number): string {
   const parts = [h ? `${h}h` : "", m ? `${m}m` : "", s ? `${Number(s.toFixed(3))}s` : ""];
   return parts.join("");
 }
+
+/** The longest delay setTimeout takes (a longer one fires at once). */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** `ms` as a setTimeout delay: not below 0, not above what setTimeout can wait. */
+export const timerDelay = (ms: number): number => Math.min(Math.max(0, ms), MAX_TIMER_MS);
