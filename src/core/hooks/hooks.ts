@@ -7,6 +7,7 @@ import { describeError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
 import type { SandboxPolicy } from "../sandbox/policy.ts";
 import { confinedArgv } from "../sandbox/confine.ts";
+import { exitPhrase } from "../process/process-manager.ts";
 import { matcherRegExp, trustHash, type HookEvent, type HookHandler } from "./config.ts";
 
 /** The most of a hook's stdout and stderr kept (the rest is dropped). */
@@ -156,7 +157,7 @@ export class Hooks {
       }
       // Exit 2 is a hook's way to block (PreToolUse) or go on (Stop), not a failure.
       if (status.code !== 0 && status.code !== 2) {
-        const why = status.code === null ? `was killed by ${status.signal ?? "a signal"}` : `exited with code ${status.code}`;
+        const why = exitPhrase(status);
         const line = err.trim().split("\n")[0];
         this.o.report(`hook ${name(h)} failed: it ${why}${line ? `: ${line}` : ""}`);
       }

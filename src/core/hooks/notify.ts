@@ -7,6 +7,7 @@ import { AGENTS_MARKER } from "../prompt/project-docs.ts";
 import type { Runtime } from "../runtime.ts";
 import type { SandboxPolicy } from "../sandbox/policy.ts";
 import { confinedArgv } from "../sandbox/confine.ts";
+import { exitPhrase } from "../process/process-manager.ts";
 import { itemText } from "../agent/items.ts";
 
 const NOTIFY_TIMEOUT_MS = 30_000;
@@ -71,5 +72,5 @@ export async function runNotify(
   const status = await child.exited;
   clearTimeout(timer);
   if (timedOut) o.warn(`notify: ${program} did not finish within ${NOTIFY_TIMEOUT_MS / 1000} s and was stopped`);
-  else if (status.code !== 0) o.warn(`notify: ${program} ${status.code === null ? `was killed by ${status.signal ?? "a signal"}` : `exited with code ${status.code}`}`);
+  else if (status.code !== 0) o.warn(`notify: ${program} ${exitPhrase(status)}`);
 }

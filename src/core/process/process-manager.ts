@@ -475,3 +475,8 @@ export function exitCodeOf(status: ExitStatus): number {
   const n = status.signal ? SIGNAL_NUMBERS[status.signal] : undefined;
   return n === undefined ? -1 : 128 + n;
 }
+
+/** How a process ended, for a message: "exited with code N" or "was killed by SIGNAL". */
+export function exitPhrase(status: ExitStatus): string {
+  return status.code === null ? `was killed by ${status.signal ?? "a signal"}` : `exited with code ${status.code}`;
+}
