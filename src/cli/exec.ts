@@ -142,7 +142,7 @@ export function execOptions(argv: string[], warn: (msg: string) => void): ExecOp
     fork,
     review,
     prompt: rest[0],
-    images: list("image").flatMap((s) => s.split(",")).filter((s) => s !== ""),
+    images: imageFlags(list("image")),
     model: str("model"),
     profile: str("profile"),
     sandbox,
@@ -163,6 +163,13 @@ export function execOptions(argv: string[], warn: (msg: string) => void): ExecOp
     stdinTimeoutMs: stdinTimeout === undefined ? undefined : parseDurationMs("stdin-timeout", stdinTimeout, { allowZero: true }),
     budgets: budgetFlags(str),
   };
+}
+
+/** -i FILE, repeatable, each a comma-separated list (an empty name is no file). */
+function imageFlags(values: string[]): string[] {
+  const files: string[] = [];
+  for (const value of values) for (const name of value.split(",")) if (name !== "") files.push(name);
+  return files;
 }
 
 /** `review [--uncommitted | --base BRANCH | --commit SHA [--title T] | PROMPT]`: exactly one target. */

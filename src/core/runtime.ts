@@ -223,6 +223,11 @@ export interface Runtime {
    * the process's peak memory stays near what it keeps. Optional: absent, nothing happens.
    */
   collectGarbage?(): void;
+  /**
+   * Loads what every command needs from the host (file system, OS) ahead of its first use, the
+   * way that costs least; `--version` and `--help` never call it. Optional.
+   */
+  preload?(): Promise<void>;
   /** IANA time zone of the host as Intl names it, e.g. "UTC", "Europe/Paris". */
   timeZone(): string;
   /**
