@@ -543,7 +543,7 @@ class BoundedEvents implements EventFeed {
     this.maxEvent = provider.streamMaxEventBytes ?? STREAM_MAX_EVENT_BYTES;
     const start = this.now();
     this.deadline = start + this.maxDuration;
-    this.decoder = new SseDecoder({ maxBytes: this.maxBytes, maxEventChars: this.maxEvent });
+    this.decoder = new SseDecoder({ maxBytes: this.maxBytes, maxEventChars: this.maxEvent, skip: IGNORED_EVENTS });
     this.reader = body.getReader();
     signal.addEventListener("abort", this.onAbort, { once: true });
     this.arm(start, Math.min(this.deadline, start + this.idle));
