@@ -309,12 +309,16 @@ export function nodeHostZone(): HostZone {
 export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
   const { stdout, stderr } = parts;
   let stdinTTY: boolean | undefined;
+  let devNull: boolean | undefined;
   const stdin: InputSource = {
     get isTTY() {
       return (stdinTTY ??= parts.stdinIsTTY());
     },
     // /dev/null (`< /dev/null`, a spawner's "ignore") holds nothing: not worth opening a stream.
-    readable: () => (stdinIsDevNull() ? emptyStream() : parts.readStdin()),
+    get isDevNull() {
+      return (devNull ??= stdinIsDevNull());
+    },
+    readable: () => (stdin.isDevNull ? emptyStream() : parts.readStdin()),
   };
   let sandbox: SandboxPort | undefined;
   let zone: string | undefined;

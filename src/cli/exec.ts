@@ -1,6 +1,6 @@
 // `ocx exec [OPTIONS] [PROMPT]`: flags of contract section 1.1 (all accepted; some ignored
 // until their capability lands) plus ocx's own (ocx-extensions.md).
-import { defineCommand } from "citty";
+import type { CommandDef } from "citty";
 import { OcxError } from "../core/errors.ts";
 import type { ExecOptions } from "../core/run/options.ts";
 import type { Runtime } from "../core/runtime.ts";
@@ -73,18 +73,17 @@ export function configOptions(values: Record<string, unknown>) {
   };
 }
 
-export const execCommand = defineCommand({
+export const execCommand: CommandDef = {
   meta: {
     name: "exec",
     description:
       "Run the agent non-interactively on one prompt. Also: `ocx exec resume|fork <SESSION_ID|--last> [PROMPT]`, " +
       "`ocx exec review --uncommitted | --base BRANCH | --commit SHA [--title T] | PROMPT`",
   },
-  args: cittyArgs(EXEC_FLAGS, {
+  args: () => cittyArgs(EXEC_FLAGS, {
     prompt: { type: "positional", required: false, description: "Instructions; omit or use - to read them from stdin" },
   }),
-});
-
+};
 
 /** Turns exec's argv into ExecOptions, or throws a usage error. */
 export function execOptions(argv: string[], warn: (msg: string) => void): ExecOptions {

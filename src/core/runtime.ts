@@ -18,6 +18,8 @@ export interface OutputSink {
 
 export interface InputSource {
   readonly isTTY: boolean;
+  /** Whether standard input is /dev/null (a spawner's "ignore"): it holds nothing. Optional. */
+  readonly isDevNull?: boolean;
   /** The process's standard input as a byte stream (read at most once). */
   readable(): ReadableStream<Uint8Array>;
 }
