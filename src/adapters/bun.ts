@@ -68,7 +68,22 @@ export function bunRuntime(): Runtime {
     timeZone: () => hostZone().name,
     utcOffsetMs: (ms) => hostZone().offsetMs(ms),
     collectGarbage: () => Bun.gc(true),
+    preconnect: bunPreconnect,
   });
+}
+
+/**
+ * fetch.preconnect, unless a proxy is configured: fetch would go through the proxy, and a
+ * direct connection is at best wasted (and may be what a firewall is there to stop).
+ */
+function bunPreconnect(url: string): void {
+  const proxied = ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"].some((k) => process.env[k] || process.env[k.toLowerCase()]);
+  if (proxied) return;
+  try {
+    fetch.preconnect(url);
+  } catch {
+    // not a URL fetch could connect to: the request will say so
+  }
 }
 
 async function listenBun(opts: ListenOptions) {

@@ -263,6 +263,8 @@ export interface RuntimeParts {
   utcOffsetMs?: (ms: number) => number | undefined;
   /** See Runtime.collectGarbage. */
   collectGarbage?: () => void;
+  /** See Runtime.preconnect. */
+  preconnect?: (url: string) => void;
 }
 
 /** Whether standard input is /dev/null (the same device), without reading it. */
@@ -347,6 +349,7 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
     timeZone: () => (zone ??= parts.timeZone()),
     ...(parts.utcOffsetMs ? { utcOffsetMs: parts.utcOffsetMs } : {}),
     ...(parts.collectGarbage ? { collectGarbage: parts.collectGarbage } : {}),
+    ...(parts.preconnect ? { preconnect: parts.preconnect } : {}),
     stdout,
     stderr,
     stdin,

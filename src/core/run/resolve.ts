@@ -112,6 +112,8 @@ export async function resolveRun(runtime: Runtime, opts: ExecOptions, scope: Run
   const task = await resolveTask(runtime, opts, config, stderr, where.cwd);
 
   const provider = await resolveProvider(runtime, config, home, providerId, warn);
+  // The connection to the model's server is made while the rest of the run is prepared.
+  runtime.preconnect?.(provider.baseUrl);
   if (oss) await probeLocalServer(runtime, oss, provider.baseUrl, model);
   const secrets = () => provider.auth?.secrets() ?? [];
   redactor.add(secrets);
