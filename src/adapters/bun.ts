@@ -68,6 +68,7 @@ export function bunRuntime(): Runtime {
     timeZone: () => hostZone().name,
     utcOffsetMs: (ms) => hostZone().offsetMs(ms),
     collectGarbage: () => Bun.gc(true),
+    crc32: (bytes) => Bun.hash.crc32(bytes),
   });
 }
 

@@ -57,6 +57,16 @@ export interface AppendHandle {
   close(): void;
 }
 
+/** A file opened for reading at any offset (FileSystem.openReadSync). */
+export interface ReadHandle {
+  /**
+   * Up to `length` bytes from `offset` (fewer at the end of the file), synchronously; read into
+   * `into` (at its start, a view of it returned) when given.
+   */
+  readSync(offset: number, length: number, into?: Uint8Array): Uint8Array;
+  close(): void;
+}
+
 export interface FileStat {
   isFile: boolean;
   isDirectory: boolean;
@@ -91,6 +101,11 @@ export interface FileSystem {
    * into the same buffers.
    */
   readRange(path: string, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Opens `path` for reading at any offset, synchronously (the handle reads the file it opened,
+   * even once another file takes its path). Optional: without it, nothing is read that way.
+   */
+  openReadSync?(path: string): ReadHandle;
   mkdir(path: string, opts?: { recursive?: boolean; mode?: number }): Promise<void>;
   /** null when nothing exists at the path. Follows symlinks. */
   stat(path: string): Promise<FileStat | null>;
@@ -223,6 +238,12 @@ export interface Runtime {
    * the process's peak memory stays near what it keeps. Optional: absent, nothing happens.
    */
   collectGarbage?(): void;
+  /**
+   * The CRC-32 of `bytes` (as zlib computes it), fast (natively) for tens of MB: what tells a
+   * resumed history's bytes, read again from its session file, from bytes changed since.
+   * Optional: absent, such bytes are not read again (the history stays in memory).
+   */
+  crc32?(bytes: Uint8Array): number;
   /** IANA time zone of the host as Intl names it, e.g. "UTC", "Europe/Paris". */
   timeZone(): string;
   /**

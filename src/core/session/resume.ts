@@ -6,6 +6,7 @@ import { emptyUsage } from "../agent/usage-totals.ts";
 import type { ResponseItem } from "../model/types.ts";
 import type { Runtime } from "../runtime.ts";
 import type { SandboxMode, SandboxPolicy } from "../sandbox/policy.ts";
+import type { ItemFile } from "./file-items.ts";
 import { findById, findLatest, isUuid } from "./find.ts";
 import { lockSession, type LockOptions, type SessionLock } from "./lock.ts";
 import { closeDanglingCalls, parseRolloutBytes, recordedSandboxPolicy, RolloutReader, type LoadedRollout, type RolloutSandboxPolicy } from "./rollout.ts";
@@ -120,9 +121,35 @@ const READ_MORE = 64 * 1024;
  * it), so reading a 50 MB session allocates 16 MiB, not 50 MB that then waits for the collector.
  */
 export async function readRollout(runtime: Runtime, path: string): Promise<LoadedRollout> {
+  const file = openItemFile(runtime, path);
+  try {
+    const loaded = await readRolloutPieces(runtime, path, file);
+    if (file && file.items === 0) file.handle.close();
+    return loaded;
+  } catch (e) {
+    file?.handle.close();
+    throw e;
+  }
+}
+
+/**
+ * The session file opened for the large items that stay in it (see file-items.ts), when the
+ * runtime can read it again that way; it stays open while the process runs.
+ */
+function openItemFile(runtime: Runtime, path: string): ItemFile | undefined {
+  const { crc32 } = runtime;
+  if (!runtime.fs.openReadSync || !crc32) return undefined;
+  try {
+    return { path, handle: runtime.fs.openReadSync(path), crc32: (bytes) => crc32(bytes), items: 0 };
+  } catch {
+    return undefined; // not a file that can be opened: reading it says why
+  }
+}
+
+async function readRolloutPieces(runtime: Runtime, path: string, file: ItemFile | undefined): Promise<LoadedRollout> {
   const st = await runtime.fs.stat(path).catch(() => null);
-  if (!st?.isFile || st.size <= READ_PIECE) return parseRolloutBytes(await runtime.fs.readFile(path));
-  const reader = new RolloutReader();
+  if (!st?.isFile || st.size <= READ_PIECE) return parseRolloutBytes(await runtime.fs.readFile(path), file);
+  const reader = new RolloutReader(file);
   const buffers = [new Uint8Array(READ_PIECE), new Uint8Array(READ_PIECE)];
   let offset = 0;
   const readAt = (at: number, into: Uint8Array) => {
