@@ -140,7 +140,7 @@ describe("exec resume: a session file changed while the run uses it", () => {
     test(`${what} before a retry: exit 3 with one line, and the retry is never sent`, async () => {
       const repo = makeRepo();
       let path = "";
-      let original = new Uint8Array(0);
+      let original: Uint8Array = new Uint8Array(0);
       const { mock, home: mockHome } = await setup([
         dynamic(() => {
           change(path, original);
