@@ -252,7 +252,7 @@ export interface RuntimeParts {
   /** Its offset at an instant, when known without ICU (see Runtime.utcOffsetMs). */
   utcOffsetMs?: (ms: number) => number | undefined;
   /** See Runtime.collectGarbage. */
-  collectGarbage?: () => void;
+  collectGarbage?: Runtime["collectGarbage"];
   /** See Runtime.crc32 (default: node:zlib's crc32, else crc32Js). */
   crc32?: (bytes: Uint8Array) => number;
 }

@@ -235,9 +235,10 @@ export interface Runtime {
   /**
    * Collects garbage now (a few ms), where the runtime can: called between the pieces of work
    * that make tens of MB of it at once (reading a large rollout, streaming its history), so that
-   * the process's peak memory stays near what it keeps. Optional: absent, nothing happens.
+   * the process's peak memory stays near what it keeps. With `concurrent`, the collection is
+   * started and runs alongside (the caller goes on at once). Optional: absent, nothing happens.
    */
-  collectGarbage?(): void;
+  collectGarbage?(opts?: { concurrent?: boolean }): void;
   /**
    * The CRC-32 of `bytes` (as zlib computes it), fast (natively) for tens of MB: what tells a
    * resumed history's bytes, read again from its session file, from bytes changed since.

@@ -119,6 +119,8 @@ const READ_MORE = 64 * 1024;
  * (the reading runs meanwhile), until a read finds nothing more: the same bytes as one readFile.
  * The pieces take turns in two buffers (the reader keeps no view of a piece once it has pushed
  * it), so reading a 50 MB session allocates 16 MiB, not 50 MB that then waits for the collector.
+ * Large items whose payload is exactly their JSON stay in the file (file-items.ts): the history
+ * is then held in memory as light stand-ins, not as the file's size of strings.
  */
 export async function readRollout(runtime: Runtime, path: string): Promise<LoadedRollout> {
   const file = openItemFile(runtime, path);
@@ -164,10 +166,12 @@ async function readRolloutPieces(runtime: Runtime, path: string, file: ItemFile 
     offset += piece.length;
     next = readAt(offset, buffers[turn % 2]!);
     reader.push(piece);
+    // The lines decoded and parsed for the piece (about twice its size) are garbage now:
+    // collected alongside the reading of the next, not piled up until the request.
+    runtime.collectGarbage?.({ concurrent: true });
   }
   const loaded = reader.end();
-  // The lines decoded to be parsed (as much as the file) are garbage now: collected before the
-  // request is made, not on top of it.
+  // What is left of that garbage is collected before the request is made, not on top of it.
   runtime.collectGarbage?.();
   return loaded;
 }
