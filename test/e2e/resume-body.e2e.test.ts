@@ -137,7 +137,7 @@ describe("exec resume: a session file changed while the run uses it", () => {
     ],
     ["truncated", (path: string, original: Uint8Array) => truncateSync(path, Math.floor(original.length / 2)), "it is shorter than when this run read it"],
   ] as const) {
-    test(`${what} before a retry: exit 3 with one line, and the retry is never sent`, async () => {
+    test(`${what} before a retry: exit 3 with one line, and no second request reaches the server`, async () => {
       const repo = makeRepo();
       let path = "";
       let original: Uint8Array = new Uint8Array(0);
