@@ -6,8 +6,16 @@
 // and read on a timer into one shared buffer: after output 1 ms later (the pipe fills meanwhile,
 // so a fast writer is read 1 MiB at a time), after nothing with a backoff up to 50 ms; at once
 // when the child exits (poke) or when the output is asked for (takeOutput).
-import { dlopen, FFIType, ptr, read as readMemory, type Pointer } from "bun:ffi";
+import type { Pointer } from "bun:ffi";
 import type { OutputListener } from "../core/runtime.ts";
+
+/**
+ * bun:ffi, taken at the first command's spawn: imported with the module, it would cost every
+ * start-up ~0.25 ms, also of runs that never start a command.
+ */
+type Ffi = typeof import("bun:ffi");
+let ffiModule: Ffi | undefined;
+const ffi = (): Ffi => (ffiModule ??= import.meta.require("bun:ffi") as Ffi);
 
 const O_CLOEXEC = 0o2000000;
 const O_NONBLOCK = 0o4000;
@@ -29,6 +37,7 @@ type Lib = ReturnType<typeof open>;
 let lib: Lib | null | undefined;
 
 function open() {
+  const { dlopen, FFIType } = ffi();
   return dlopen("libc.so.6", {
     pipe2: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
     fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i64], returns: FFIType.i32 },
@@ -55,7 +64,7 @@ let sharedPtr: Pointer | undefined;
 function buffer(): [Uint8Array, Pointer] {
   if (!shared) {
     shared = new Uint8Array(BIG_PIPE);
-    sharedPtr = ptr(shared);
+    sharedPtr = ffi().ptr(shared);
   }
   return [shared, sharedPtr!];
 }
@@ -79,7 +88,7 @@ export function openOutputPipe(): OutputPipe | null {
   const l = libc();
   if (!l) return null;
   const fds = new Int32Array(2);
-  if (l.pipe2(ptr(fds), O_CLOEXEC) !== 0) return null;
+  if (l.pipe2(ffi().ptr(fds), O_CLOEXEC) !== 0) return null;
   const readFd = fds[0]!;
   const writeFd = fds[1]!;
   // Only the read end is non-blocking: the child's writes block as they would on any pipe.
@@ -131,7 +140,7 @@ export function openOutputPipe(): OutputPipe | null {
         finish();
         return "data";
       }
-      const e = readMemory.i32(l.__errno_location() as Pointer, 0);
+      const e = ffi().read.i32(l.__errno_location() as Pointer, 0);
       if (e === EINTR) continue;
       if (e === EAGAIN) return got ? "data" : "empty";
       finish();

@@ -1,6 +1,6 @@
 // `ocx exec [OPTIONS] [PROMPT]`: flags of contract section 1.1 (all accepted; some ignored
 // until their capability lands) plus ocx's own (ocx-extensions.md).
-import { defineCommand } from "citty";
+import type { CommandDef } from "citty";
 import { OcxError } from "../core/errors.ts";
 import type { ExecOptions } from "../core/run/options.ts";
 import type { Runtime } from "../core/runtime.ts";
@@ -73,18 +73,17 @@ export function configOptions(values: Record<string, unknown>) {
   };
 }
 
-export const execCommand = defineCommand({
+export const execCommand: CommandDef = {
   meta: {
     name: "exec",
     description:
       "Run the agent non-interactively on one prompt. Also: `ocx exec resume|fork <SESSION_ID|--last> [PROMPT]`, " +
       "`ocx exec review --uncommitted | --base BRANCH | --commit SHA [--title T] | PROMPT`",
   },
-  args: cittyArgs(EXEC_FLAGS, {
+  args: () => cittyArgs(EXEC_FLAGS, {
     prompt: { type: "positional", required: false, description: "Instructions; omit or use - to read them from stdin" },
   }),
-});
-
+};
 
 /** Turns exec's argv into ExecOptions, or throws a usage error. */
 export function execOptions(argv: string[], warn: (msg: string) => void): ExecOptions {
@@ -142,7 +141,7 @@ export function execOptions(argv: string[], warn: (msg: string) => void): ExecOp
     fork,
     review,
     prompt: rest[0],
-    images: list("image").flatMap((s) => s.split(",")).filter((s) => s !== ""),
+    images: imageFlags(list("image")),
     model: str("model"),
     profile: str("profile"),
     sandbox,
@@ -163,6 +162,13 @@ export function execOptions(argv: string[], warn: (msg: string) => void): ExecOp
     stdinTimeoutMs: stdinTimeout === undefined ? undefined : parseDurationMs("stdin-timeout", stdinTimeout, { allowZero: true }),
     budgets: budgetFlags(str),
   };
+}
+
+/** -i FILE, repeatable, each a comma-separated list (an empty name is no file). */
+function imageFlags(values: string[]): string[] {
+  const files: string[] = [];
+  for (const value of values) for (const name of value.split(",")) if (name !== "") files.push(name);
+  return files;
 }
 
 /** `review [--uncommitted | --base BRANCH | --commit SHA [--title T] | PROMPT]`: exactly one target. */

@@ -1,6 +1,6 @@
 // The help texts (citty renders them from each command's flag table). Loaded only for --help:
 // it brings in every command's definition, which running one command never needs.
-import { defineCommand, renderUsage } from "citty";
+import { renderUsage, type CommandDef } from "citty";
 import type { Runtime } from "../core/runtime.ts";
 import { OCX_VERSION } from "../core/version.ts";
 import { execCommand } from "./exec.ts";
@@ -9,14 +9,14 @@ import { mcpCommand } from "./mcp.ts";
 import { sandboxCommand } from "./sandbox.ts";
 import { sessionsCommand } from "./sessions.ts";
 
-const root = defineCommand({
+const root: CommandDef = {
   meta: { name: "ocx", version: OCX_VERSION, description: "A non-interactive coding agent for CI and the terminal" },
   args: {
     version: { type: "boolean", alias: "V", description: "Print the version" },
     help: { type: "boolean", alias: "h", description: "Show this help" },
   },
   subCommands: { exec: execCommand, login: loginCommand, logout: logoutCommand, sessions: sessionsCommand, sandbox: sandboxCommand, mcp: mcpCommand },
-});
+};
 
 // deno-lint-ignore no-explicit-any
 type AnyCommand = Parameters<typeof renderUsage>[0];

@@ -1,5 +1,5 @@
 // `ocx login [--with-api-key | --device-auth]`, `ocx login status [--json]`, `ocx logout`.
-import { defineCommand } from "citty";
+import type { CommandDef } from "citty";
 import { OcxError } from "../core/errors.ts";
 import type { Runtime } from "../core/runtime.ts";
 import { EXEC_FLAGS } from "./exec.ts";
@@ -20,18 +20,18 @@ const STATUS_FLAGS: FlagTable = {
   ...COMMON,
 };
 
-export const loginCommand = defineCommand({
+export const loginCommand: CommandDef = {
   meta: { name: "login", description: "Sign in with ChatGPT (browser or --device-auth) or store an API key (--with-api-key)" },
-  args: cittyArgs(LOGIN_FLAGS),
+  args: () => cittyArgs(LOGIN_FLAGS),
   subCommands: {
-    status: defineCommand({ meta: { name: "status", description: "Show how ocx is signed in (exit 1 when it is not)" }, args: cittyArgs(STATUS_FLAGS) }),
+    status: { meta: { name: "status", description: "Show how ocx is signed in (exit 1 when it is not)" }, args: () => cittyArgs(STATUS_FLAGS) },
   },
-});
+};
 
-export const logoutCommand = defineCommand({
+export const logoutCommand: CommandDef = {
   meta: { name: "logout", description: "Remove the stored credentials (and revoke a ChatGPT token)" },
-  args: cittyArgs(COMMON),
-});
+  args: () => cittyArgs(COMMON),
+};
 
 const unexpected = (arg: string) => new OcxError("usage", `error: unexpected argument '${arg}' found\n\nFor more information, try '--help'.`);
 

@@ -60,7 +60,8 @@ export async function main(runtime: Runtime): Promise<number> {
       runtime.stdout.write(await commandHelp(runtime, first, rest));
       return ExitCode.ok;
     }
-    return await (await command())(runtime, rest);
+    const [cmd] = await Promise.all([command(), runtime.preload?.()]);
+    return await cmd(runtime, rest);
   } catch (e) {
     if (isOcxError(e)) {
       const prefixed = /^(error|Error)\b/.test(e.message) ? e.message : `Error: ${e.message}`;

@@ -1,5 +1,5 @@
 // `ocx mcp list [--json]` and `ocx mcp check [NAME] [--json]` (the MCP client loads only here).
-import { defineCommand } from "citty";
+import type { CommandDef } from "citty";
 import { OcxError } from "../core/errors.ts";
 import type { Runtime } from "../core/runtime.ts";
 import { cittyArgs, parseFlags, type FlagTable } from "./flags.ts";
@@ -11,18 +11,18 @@ const FLAGS: FlagTable = {
   help: { type: "boolean", short: "h", description: "Show this help" },
 };
 
-export const mcpListCommand = defineCommand({
+export const mcpListCommand: CommandDef = {
   meta: { name: "list", description: "Show the configured MCP servers (secrets masked)" },
-  args: cittyArgs(FLAGS),
-});
-export const mcpCheckCommand = defineCommand({
+  args: () => cittyArgs(FLAGS),
+};
+export const mcpCheckCommand: CommandDef = {
   meta: { name: "check", description: "Start the enabled MCP servers (or NAME), list their tools, report failures (exit 1 if a required one fails)" },
-  args: cittyArgs(FLAGS, { name: { type: "positional", required: false, description: "NAME" } }),
-});
-export const mcpCommand = defineCommand({
+  args: () => cittyArgs(FLAGS, { name: { type: "positional", required: false, description: "NAME" } }),
+};
+export const mcpCommand: CommandDef = {
   meta: { name: "mcp", description: "List or check the configured MCP servers" },
   subCommands: { list: mcpListCommand, check: mcpCheckCommand },
-});
+};
 
 export async function runMcpCommand(runtime: Runtime, argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;

@@ -1,5 +1,5 @@
 // `ocx sandbox check [--json]` and `ocx sandbox run [--sandbox MODE] [--add-dir DIR] -- CMD...`
-import { defineCommand } from "citty";
+import type { CommandDef } from "citty";
 import { OcxError } from "../core/errors.ts";
 import type { Runtime } from "../core/runtime.ts";
 import { sandboxModes, type SandboxMode } from "../core/sandbox/policy.ts";
@@ -18,18 +18,18 @@ const RUN_FLAGS: FlagTable = {
   help: { type: "boolean", short: "h", description: "Show this help" },
 };
 
-export const sandboxCheckCommand = defineCommand({
+export const sandboxCheckCommand: CommandDef = {
   meta: { name: "check", description: "Show what this host can enforce (exit 5 when a sandbox mode cannot be enforced)" },
-  args: cittyArgs(CHECK_FLAGS),
-});
-export const sandboxRunCommand = defineCommand({
+  args: () => cittyArgs(CHECK_FLAGS),
+};
+export const sandboxRunCommand: CommandDef = {
   meta: { name: "run", description: "Run one command under a sandbox policy, as ocx runs the agent's commands" },
-  args: cittyArgs(RUN_FLAGS, { command: { type: "positional", required: true, description: "-- CMD [ARGS...]" } }),
-});
-export const sandboxCommand = defineCommand({
+  args: () => cittyArgs(RUN_FLAGS, { command: { type: "positional", required: true, description: "-- CMD [ARGS...]" } }),
+};
+export const sandboxCommand: CommandDef = {
   meta: { name: "sandbox", description: "Check or try the command sandbox" },
   subCommands: { check: sandboxCheckCommand, run: sandboxRunCommand },
-});
+};
 
 export async function runSandboxCommand(runtime: Runtime, argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;

@@ -1,5 +1,5 @@
 // `ocx sessions [--all] [--json] [--limit N] [-C DIR]`
-import { defineCommand } from "citty";
+import type { CommandDef } from "citty";
 import { OcxError } from "../core/errors.ts";
 import type { Runtime } from "../core/runtime.ts";
 import { cittyArgs, parseFlags, type FlagTable } from "./flags.ts";
@@ -13,10 +13,10 @@ const SESSIONS_FLAGS: FlagTable = {
   help: { type: "boolean", short: "h", description: "Show this help" },
 };
 
-export const sessionsCommand = defineCommand({
+export const sessionsCommand: CommandDef = {
   meta: { name: "sessions", description: "List saved sessions, most recent first (resume one with `ocx exec resume ID`)" },
-  args: cittyArgs(SESSIONS_FLAGS),
-});
+  args: () => cittyArgs(SESSIONS_FLAGS),
+};
 
 export async function runSessionsCommand(runtime: Runtime, argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(SESSIONS_FLAGS, argv);

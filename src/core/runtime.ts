@@ -18,6 +18,8 @@ export interface OutputSink {
 
 export interface InputSource {
   readonly isTTY: boolean;
+  /** Whether standard input is /dev/null (a spawner's "ignore"): it holds nothing. Optional. */
+  readonly isDevNull?: boolean;
   /** The process's standard input as a byte stream (read at most once). */
   readable(): ReadableStream<Uint8Array>;
 }
@@ -245,6 +247,11 @@ export interface Runtime {
    * Optional: absent, such bytes are not read again (the history stays in memory).
    */
   crc32?(bytes: Uint8Array): number;
+  /**
+   * Loads what every command needs from the host (file system, OS) ahead of its first use, the
+   * way that costs least; `--version` and `--help` never call it. Optional.
+   */
+  preload?(): Promise<void>;
   /** IANA time zone of the host as Intl names it, e.g. "UTC", "Europe/Paris". */
   timeZone(): string;
   /**

@@ -18,6 +18,7 @@ import {
   useMockServers,
   waitFor,
   existsSync,
+  filesUnder,
 } from "./harness.ts";
 
 const T = 40_000;
@@ -236,6 +237,10 @@ describe("MCP failures are visible", () => {
     expect(req.stderr).toContain("required = true");
     expect(req.stderr).not.toContain("    at ");
     expect(mock.requests).toHaveLength(2);
+    // Ended before its first request, the run still printed thread.started and wrote its session.
+    expect(req.events![0]).toMatchObject({ type: "thread.started" });
+    const rollout = filesUnder(join(home, "sessions")).find((f) => f.endsWith(`-${req.events![0].thread_id}.jsonl`));
+    expect(readFileSync(rollout!, "utf8")).toContain('"type":"session_meta"');
     await waitFor(() => good.pids().every((p) => !processAlive(p)), 5000, "servers gone");
   }, T);
 

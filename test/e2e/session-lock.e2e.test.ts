@@ -112,13 +112,14 @@ describe("one writer per session", () => {
 
   test("a new exec holds its own session's lock while it runs: resuming that thread meanwhile is exit 3", async () => {
     const repo = makeRepo();
-    const { mock, home } = await setup([sse(turn([message("never finishes")]).slice(0, 2), { hang: true })]);
-    const running = startOcx(["exec", ...JSON_, "--skip-git-repo-check", "long task"], { home, cwd: repo });
-    await mock.waitForRequests(1);
+    const { home } = await setup([sse(turn([message("never finishes")]).slice(0, 2), { hang: true })]);
+    const running = startOcx(["exec", "--skip-git-repo-check", "long task"], { home, cwd: repo });
+    // Once the session id is printed, its rollout is on disk and locked.
+    const id = (await running.waitForStderr(/session id: ([0-9a-f-]{36})/))[1]!;
     const files = filesUnder(join(home, "sessions"));
-    const rollout = files.find((f) => f.endsWith(".jsonl"))!;
+    const rollout = files.find((f) => f.endsWith(`-${id}.jsonl`))!;
     expect(files.sort()).toEqual([rollout, `${rollout}.lock`]);
-    const id = /-([0-9a-f-]{36})\.jsonl$/.exec(rollout)![1]!;
+    expect(readFileSync(rollout, "utf8")).toContain(`"type":"session_meta"`);
     const busy = await runOcx(["exec", "resume", id, ...JSON_, "-c", "session_lock_wait_ms=0", "me too"], { home, cwd: repo });
     expect(busy.code).toBe(3);
     expect(busy.stderr).toContain(`is being written by process ${running.pid}`);

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import type { CommandExecutionItem, ThreadEvent } from "../../src/core/events.ts";
 import { esc, humanProcessor } from "../../src/core/output/human.ts";
 import { jsonlProcessor } from "../../src/core/output/jsonl.ts";
-import type { OutputProcessor, RunHeader } from "../../src/core/output/processor.ts";
+import { HoldableOutput, type OutputProcessor, type RunHeader } from "../../src/core/output/processor.ts";
 import type { OutputSink } from "../../src/core/runtime.ts";
 import { usage } from "../support/usage.ts";
 
@@ -489,5 +489,25 @@ describe("esc: text for a terminal", () => {
     expect(esc("\x1b]52;c;eA==\x07")).toBe("\\x1b]52;c;eA==\\x07");
     expect(esc("a\r\nb\rc\x7f\x9b2J\x00")).toBe("a\nb\\x0dc\\x7f\\x9b2J\\x00");
     expect(esc("ünïcödé ✓")).toBe("ünïcödé ✓");
+  });
+});
+
+describe("held output", () => {
+  test("while held nothing is printed; release() prints everything in the order it was given, later calls go straight out", () => {
+    const out = sink();
+    const err = sink();
+    const held = new HoldableOutput(jsonlProcessor(out, err));
+    held.emit({ type: "thread.started", thread_id: "t" });
+    held.hold();
+    held.emit({ type: "turn.started" });
+    held.warn("first warning");
+    held.emit({ type: "error", message: "e" });
+    expect(out.text()).toBe('{"type":"thread.started","thread_id":"t"}\n');
+    expect(err.text()).toBe("");
+    held.release();
+    expect(out.text()).toBe('{"type":"thread.started","thread_id":"t"}\n{"type":"turn.started"}\n{"type":"error","message":"e"}\n');
+    expect(err.text()).toContain("first warning");
+    held.warn("second");
+    expect(err.text()).toContain("second");
   });
 });

@@ -23,6 +23,11 @@ describe("prompt and stdin resolution (contract 1.4)", () => {
   test("stdin that already ends in a newline gets no extra one", async () => {
     expect((await run("P", stdinFrom(["x\n"]))).prompt).toBe("P\n\n<stdin>\nx\n</stdin>");
   });
+  test("stdin that is /dev/null is not opened: the prompt alone (after the notice); without a prompt, no prompt", async () => {
+    const devNull = { isTTY: false, isDevNull: true, readable: (): ReadableStream<Uint8Array> => { throw new Error("opened"); } };
+    expect(await run("P", devNull)).toEqual({ prompt: "P", notices: ["Reading additional input from stdin..."] });
+    expect((await run(undefined, devNull)).error?.message).toBe("No prompt provided via stdin.");
+  });
   test("blank stdin leaves the prompt alone", async () => {
     expect((await run("P", stdinFrom([" \n\t"]))).prompt).toBe("P");
   });

@@ -122,7 +122,7 @@ function gatedTool(name = "work") {
   const tool = defineTool({
     name,
     description: "does some work",
-    parameters: v.object({ id: v.string(), ms: v.optional(v.number()) }),
+    parameters: () => v.object({ id: v.string(), ms: v.optional(v.number()) }),
     jsonSchema: {
       type: "object",
       properties: { id: { type: "string" }, ms: { type: "number" } },
@@ -160,7 +160,7 @@ function fnTool(name: string, fn: () => Promise<string>): Tool {
   return defineTool({
     name,
     description: name,
-    parameters: v.object({}),
+    parameters: () => v.object({}),
     jsonSchema: { type: "object", properties: {}, additionalProperties: false },
     execute: fn,
   });
@@ -413,7 +413,7 @@ describe("runTurn: tool calls", () => {
     const tool = defineTool({
       name: "work",
       description: "work",
-      parameters: v.object({ id: v.string() }),
+      parameters: () => v.object({ id: v.string() }),
       jsonSchema: { type: "object", properties: { id: { type: "string" } }, required: ["id"], additionalProperties: false },
       async execute({ id }) {
         order.push(id);
@@ -442,7 +442,7 @@ describe("runTurn: tool calls", () => {
     const edit = defineTool({
       name: "edit",
       description: "edit",
-      parameters: v.object({}),
+      parameters: () => v.object({}),
       jsonSchema: { type: "object", properties: {}, additionalProperties: false },
       kind: "exclusive",
       async execute() {
@@ -482,7 +482,7 @@ describe("runTurn: tool calls", () => {
     const tool = defineTool({
       name: "work",
       description: "work",
-      parameters: v.object({ id: v.string() }),
+      parameters: () => v.object({ id: v.string() }),
       jsonSchema: { type: "object", properties: { id: { type: "string" } }, required: ["id"], additionalProperties: false },
       async execute({ id }) {
         started.push(id);
@@ -710,7 +710,7 @@ describe("runTurn: tool calls", () => {
     const slow = defineTool({
       name: "slow",
       description: "slow",
-      parameters: v.object({}),
+      parameters: () => v.object({}),
       jsonSchema: { type: "object", properties: {}, additionalProperties: false },
       async execute(_args, ctx) {
         const id = ctx.nextItemId();
@@ -764,7 +764,7 @@ describe("runTurn: tool calls", () => {
       defineTool({
         name: "ctx",
         description: "ctx",
-        parameters: v.object({}),
+        parameters: () => v.object({}),
         jsonSchema: { type: "object" },
         async execute(_args, ctx) {
           seen = { cwd: ctx.cwd, callId: ctx.callId, sandbox: ctx.sandbox, env: ctx.env, signal: ctx.signal };
@@ -973,7 +973,7 @@ describe("runTurn: interrupt", () => {
       defineTool({
         name: "wait",
         description: "waits for abort",
-        parameters: v.object({}),
+        parameters: () => v.object({}),
         jsonSchema: { type: "object" },
         execute: (_args, ctx) =>
           new Promise<string>((_, reject) => {

@@ -122,6 +122,42 @@ describe("file names and the writer", () => {
     w.close();
   });
 
+  test("a held writer touches no file until release(), then writes every held line in order in one write", () => {
+    const dir = join(temp(), "not-yet");
+    const path = join(dir, "r.jsonl");
+    let writes = 0;
+    const counting = {
+      ...runtime,
+      fs: { ...runtime.fs, openAppendSync: (p: string) => { const h = runtime.fs.openAppendSync!(p); return { append: (d: string) => (writes++, h.append(d)), close: () => h.close() }; } },
+    };
+    const w = new RolloutWriter(counting, path, createRedactor(() => ["sk-held-secret-1"]), 0, undefined, { held: true });
+    w.write("session_meta", { id: "x" });
+    w.event({ type: "agent_message", message: "key sk-held-secret-1" });
+    // Not even its folder exists yet: nothing was written.
+    expect(() => statSync(dir)).toThrow();
+    mkdirSync(dir);
+    w.release();
+    expect(writes).toBe(1);
+    w.event({ type: "agent_message", message: "after" });
+    expect(writes).toBe(2);
+    const lines = readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines.map((l) => [l.ordinal, l.type])).toEqual([[0, "session_meta"], [1, "event_msg"], [2, "event_msg"]]);
+    expect(lines[1].payload.message).toBe("key [REDACTED]");
+    w.close();
+  });
+
+  test("an abandoned held writer drops its lines and every later one, and creates nothing", () => {
+    const path = join(temp(), "r.jsonl");
+    const w = new RolloutWriter(runtime, path, createRedactor(), 0, undefined, { held: true });
+    w.write("session_meta", { id: "x" });
+    expect(w.saving).toBe(true);
+    w.abandon();
+    w.release();
+    w.event({ type: "agent_message", message: "later" });
+    expect(w.saving).toBe(false);
+    expect(() => statSync(path)).toThrow();
+  });
+
   test("a write that fails after the first line warns once and stops writing", () => {
     const dir = temp();
     const path = join(dir, "r.jsonl");

@@ -173,9 +173,24 @@ describe("property: chunking never changes the events", () => {
             prev = p;
           }
           expect(await parseBytes(chunks)).toEqual(expected);
+          // Skipped types (here: those starting with "s") come out with empty data, in place.
+          const skip = new Set(events.map(([ev]) => ev.event).filter((e): e is string => e?.startsWith("s") === true));
+          const skipped = expected.map((e) => (e.event !== undefined && skip.has(e.event) ? { ...e, data: "" } : e));
+          expect(await collect(sseEvents(streamOf(chunks), { skip }))).toEqual(skipped);
         },
       ),
       { numRuns: 300 },
     );
+  });
+
+  test("a skipped event's data is never joined: a long data line split over many chunks is dropped as it comes", async () => {
+    const long = "x".repeat(100_000);
+    const text = `event: big.done\ndata: {"text":"${long}"}\n\nevent: keep\ndata: ${long}\n\ndata: first\nevent: big.done\n\n`;
+    const bytes = new TextEncoder().encode(text);
+    const chunks: Uint8Array[] = [];
+    for (let i = 0; i < bytes.length; i += 997) chunks.push(bytes.subarray(i, i + 997));
+    // A cap below the skipped line's length: only kept data counts against it.
+    const events = await collect(sseEvents(streamOf(chunks), { skip: new Set(["big.done"]), maxEventChars: 100_010 }));
+    expect(events).toEqual([{ event: "big.done", data: "" }, { event: "keep", data: long }, { event: "big.done", data: "" }]);
   });
 });

@@ -1,6 +1,5 @@
 // The ChatGPT OAuth issuer: where it is, and the token endpoint calls ocx makes (code exchange,
 // refresh, revocation), contract §4.3-§4.5. Only the issuer's token endpoints are ever contacted.
-import { createFetch } from "ofetch";
 import type { Config } from "../config/schema.ts";
 import type { Runtime } from "../runtime.ts";
 import { base64UrlEncode } from "./jwt.ts";
@@ -61,6 +60,8 @@ export async function postToken(
   body: URLSearchParams | Record<string, unknown>,
   signal?: AbortSignal,
 ): Promise<Reply> {
+  // Loaded when a token endpoint is called: a run that only reads auth.json never needs it.
+  const { createFetch } = await import("ofetch");
   const $fetch = createFetch({ fetch: runtime.fetch });
   const form = body instanceof URLSearchParams;
   const timeout = AbortSignal.timeout(TOKEN_REQUEST_TIMEOUT_MS);

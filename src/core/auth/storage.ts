@@ -6,23 +6,24 @@ import * as v from "valibot";
 import { OcxError } from "../errors.ts";
 import { sleep } from "../model/retry.ts";
 import type { Runtime } from "../runtime.ts";
+import { once } from "../util/once.ts";
 import { randomHex } from "../util/random.ts";
 
-const TokenData = v.looseObject({
+const tokenData = once(() => v.looseObject({
   id_token: v.string(),
   access_token: v.string(),
   refresh_token: v.string(),
   account_id: v.optional(v.nullable(v.string())),
-});
-export type TokenData = v.InferOutput<typeof TokenData>;
+}));
+export type TokenData = v.InferOutput<ReturnType<typeof tokenData>>;
 
-const AuthDotJson = v.looseObject({
+const authDotJson = once(() => v.looseObject({
   auth_mode: v.optional(v.nullable(v.string())),
   OPENAI_API_KEY: v.optional(v.nullable(v.string())),
-  tokens: v.optional(v.nullable(TokenData)),
+  tokens: v.optional(v.nullable(tokenData())),
   last_refresh: v.optional(v.nullable(v.string())),
-});
-export type AuthDotJson = v.InferOutput<typeof AuthDotJson>;
+}));
+export type AuthDotJson = v.InferOutput<ReturnType<typeof authDotJson>>;
 
 export type AuthMode = "apikey" | "chatgpt" | (string & {});
 
@@ -50,7 +51,7 @@ export async function readAuth(runtime: Runtime, home: string): Promise<AuthDotJ
   } catch {
     throw new OcxError("auth", `${file} is not valid JSON; fix it or run \`ocx login\` again`);
   }
-  const parsed = v.safeParse(AuthDotJson, json);
+  const parsed = v.safeParse(authDotJson(), json);
   if (!parsed.success) {
     const key = v.getDotPath(parsed.issues[0]!) ?? "(root)";
     throw new OcxError("auth", `${file}: unexpected value for \`${key}\`; fix it or run \`ocx login\` again`);

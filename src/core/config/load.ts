@@ -6,7 +6,7 @@ import { parse as parseToml, TomlError } from "smol-toml";
 import { join } from "pathe";
 import { OcxError, describeError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
-import { Config } from "./schema.ts";
+import { configSchema, type Config } from "./schema.ts";
 import { parseOverride, setPath } from "./overrides.ts";
 
 export interface LoadConfigOptions {
@@ -46,13 +46,13 @@ export async function loadConfig(runtime: Runtime, opts: LoadConfigOptions): Pro
   const raw: Record<string, unknown> = {};
   for (const layer of layers) mergeInto(raw, structuredClone(layer.raw));
   if (opts.strict) {
-    const unknown = unknownKeys(Config, raw, []);
+    const unknown = unknownKeys(configSchema(), raw, []);
     if (unknown.length > 0) {
       const key = unknown[0]!;
       throw new OcxError("config", `Error loading config: ${where(layers, key)}: unknown key \`${key.join(".")}\` (--strict-config); remove it or correct its name`);
     }
   }
-  const result = v.safeParse(Config, raw);
+  const result = v.safeParse(configSchema(Object.keys(raw)), raw);
   if (!result.success) {
     const issue = result.issues[0]!;
     const key = (issue.path ?? []).map((p) => String(p.key));

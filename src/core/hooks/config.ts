@@ -7,6 +7,7 @@ import { parse as parseToml } from "smol-toml";
 import { join } from "pathe";
 import { describeError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
+import { hex } from "../util/random.ts";
 
 export const HOOK_EVENTS = ["SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse", "Stop"] as const;
 export type HookEvent = (typeof HOOK_EVENTS)[number];
@@ -101,7 +102,7 @@ export async function trustHash(h: HookHandler): Promise<string> {
     hooks: [{ type: "command", command: h.command, timeout: h.timeoutSec, async: false }],
   };
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(sortedJson(value)));
-  return `sha256:${[...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+  return `sha256:${hex(new Uint8Array(digest))}`;
 }
 
 function sortedJson(v: unknown): string {

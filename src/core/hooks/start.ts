@@ -29,6 +29,8 @@ export async function startHooks(
     turnId: string;
     model: string;
     transcriptPath: string | undefined;
+    /** Writes the transcript (held until the first request) before a hook may read it. */
+    transcriptReady?(): Promise<void>;
     emit: (e: ThreadEvent) => void;
     nextItemId(): string;
     source: "startup" | "resume";
@@ -44,6 +46,7 @@ export async function startHooks(
   if (o.opts.bypassHookTrust) o.report("`--dangerously-bypass-hook-trust` is enabled. Enabled hooks may run without review for this invocation.");
   const handlers = await discoverHooks(runtime, { codexHome: o.home, userHooks: o.config.hooks, gitRoot: o.root ?? undefined, cwd: o.cwd, warn: o.warn });
   if (handlers.length === 0) return undefined;
+  await o.transcriptReady?.();
   const [{ Hooks }, { turnHooks }] = await Promise.all([import("./hooks.ts"), import("./turn.ts")]);
   const policy = o.config.hooks_sandbox === "none" ? resolveSandboxPolicy(runtime, o.config, { ...o.opts, sandbox: "danger-full-access" }, o.cwd) : o.sandbox;
   const hooks = await Hooks.create({

@@ -1,6 +1,5 @@
 // The Responses API adapter: POST {baseUrl}/responses, retry the request on 5xx and transport
 // errors, then turn the SSE body into StreamParts (spec §6.1, §6.2, §6.4).
-import { createFetch } from "ofetch";
 import { timerDelay } from "../util/duration.ts";
 import type { Usage } from "../events.ts";
 import {
@@ -35,6 +34,8 @@ export interface ResponsesClientOptions {
   now?: () => number;
   /** Runtime.collectGarbage: called now and then while a large streamed body is made. */
   collectGarbage?: () => void;
+  /** Called each time a request has been handed to fetch, before its answer is awaited. */
+  onSent?: () => void;
 }
 
 /** Defaults of the per-response bounds (provider keys stream_max_duration_ms, stream_max_bytes, stream_max_event_bytes). */
@@ -66,9 +67,6 @@ export function createResponsesClient(opts: ResponsesClientOptions): ModelClient
  * classified for the retry policy. Shared by every wire API.
  */
 export function streamingPost(opts: ResponsesClientOptions, url: string) {
-  // Note: `ofetch.create({ fetch })` would put `fetch` in the *request defaults* and still call
-  // the global fetch; the fetch implementation is a global option, hence createFetch.
-  const $fetch = createFetch({ fetch: opts.fetch });
   const { provider } = opts;
   const sleep = opts.sleep ?? abortableSleep;
   const random = opts.random ?? Math.random;
@@ -94,20 +92,22 @@ export function streamingPost(opts: ResponsesClientOptions, url: string) {
     const made: { error?: unknown } = {};
     try {
       if (typeof body !== "string") headers.set("content-length", String(body.byteLength));
-      res = await $fetch.raw<ReadableStream<Uint8Array>, "stream">(url, {
+      // fetch itself: this request needs none of ofetch's conveniences (its retries, parsing and
+      // error statuses are all ocx's own here), and loading it would delay the first request.
+      const sent = opts.fetch(url, {
         method: "POST",
         headers,
         body: typeof body === "string" ? body : bodyStream(body, made, opts.collectGarbage),
         signal: AbortSignal.any([signal, headersDue.signal]),
-        responseType: "stream",
-        retry: 0,
-        ignoreResponseError: true,
-      });
+        // A stream body is sent as it is made (fetch implementations that follow the spec require it).
+        ...(typeof body === "string" ? {} : { duplex: "half" }),
+      } as RequestInit);
+      opts.onSent?.();
+      res = await sent;
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       if ("error" in made) throw made.error;
-      // ofetch wraps the fetch rejection in a FetchError; the cause is the transport error.
-      const cause = headersDue.signal.aborted ? headersDue.signal.reason : ((err as { cause?: unknown }).cause ?? err);
+      const cause = headersDue.signal.aborted ? headersDue.signal.reason : err;
       const message = redact(`error sending request for url (${url}): ${errorText(cause)}`);
       // Retried here, at request level; once those retries are spent the turn fails.
       return { error: new ModelError("fatal", message, { cause }), retry: true };
@@ -115,9 +115,9 @@ export function streamingPost(opts: ResponsesClientOptions, url: string) {
       clearTimeout(timer);
     }
     if (res.status >= 200 && res.status < 300) {
-      return { body: res._data ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() }) };
+      return { body: res.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() }) };
     }
-    const text = await readErrorText(res._data, signal, provider.streamIdleTimeoutMs);
+    const text = await readErrorText(res.body ?? undefined, signal, provider.streamIdleTimeoutMs);
     const error = httpError(res.status, res.statusText, res.headers, text, url, redact);
     if (res.status < 500) return { error, retry: false };
     return { error, retry: true, retryAfterMs: parseRetryAfter(res.headers, Date.now()) };
@@ -575,7 +575,7 @@ class BoundedEvents implements EventFeed {
     this.maxEvent = provider.streamMaxEventBytes ?? STREAM_MAX_EVENT_BYTES;
     const start = this.now();
     this.deadline = start + this.maxDuration;
-    this.decoder = new SseDecoder({ maxBytes: this.maxBytes, maxEventChars: this.maxEvent });
+    this.decoder = new SseDecoder({ maxBytes: this.maxBytes, maxEventChars: this.maxEvent, skip: IGNORED_EVENTS });
     this.reader = body.getReader();
     signal.addEventListener("abort", this.onAbort, { once: true });
     this.arm(start, Math.min(this.deadline, start + this.idle));

@@ -26,7 +26,12 @@ const SPACE = 0x20;
  */
 export class SseTextParser {
   private readonly maxEventChars: number;
+  private readonly skip: ReadonlySet<string> | undefined;
   private partial = ""; // an unterminated line carried over from earlier chunks
+  /** The event being read has a type in `skip`: its data is not kept. */
+  private skipping = false;
+  /** The unterminated line is a data line of a skipped event: its text was not kept. */
+  private dropping = false;
   private skipLeadingLf = false; // the previous chunk ended in CR: a LF opening this one ends nothing
   private first = true;
   private data = "";
@@ -34,8 +39,13 @@ export class SseTextParser {
   private eventType = "";
   private lastId = "";
 
-  constructor(maxEventChars: number = Number.POSITIVE_INFINITY) {
+  /**
+   * `skip`: event types nobody reads. Their data is neither kept nor joined (an answer's `.done`
+   * events repeat all of its text): they are dispatched with empty data (still progress).
+   */
+  constructor(maxEventChars: number = Number.POSITIVE_INFINITY, skip?: ReadonlySet<string>) {
     this.maxEventChars = maxEventChars;
+    this.skip = skip;
   }
 
   /**
@@ -76,6 +86,12 @@ export class SseTextParser {
         }
         cr = text.indexOf("\r", next);
       }
+      if (this.dropping) {
+        // The end of a skipped event's data line: nothing of it was kept.
+        this.dropping = false;
+        start = next;
+        continue;
+      }
       let line: string;
       if (this.partial === "") line = text.slice(start, end);
       else {
@@ -85,7 +101,10 @@ export class SseTextParser {
       start = next;
       this.line(line, out);
     }
-    if (start < n) this.partial = this.partial === "" ? text.slice(start) : this.partial + text.slice(start);
+    if (start < n && !this.dropping) {
+      if (this.skipping && this.partial === "" && text.startsWith("data", start)) this.dropping = this.hasData = true;
+      else this.partial = this.partial === "" ? text.slice(start) : this.partial + text.slice(start);
+    }
     // A server that never ends a line or an event must not fill memory.
     if (this.partial.length + this.data.length > this.maxEventChars) throw new EventTooLargeError(this.maxEventChars);
   }
@@ -93,6 +112,7 @@ export class SseTextParser {
   private line(line: string, out: SseEvent[]): void {
     const len = line.length;
     if (len === 0) {
+      this.skipping = false;
       if (this.hasData) {
         const ev: SseEvent = { data: this.data };
         if (this.eventType !== "") ev.event = this.eventType;
@@ -128,6 +148,10 @@ export class SseTextParser {
     }
     switch (field) {
       case "data":
+        if (this.skipping) {
+          this.hasData = true;
+          break;
+        }
         if (this.hasData) this.data = `${this.data}\n${value}`;
         else {
           this.data = value;
@@ -137,6 +161,10 @@ export class SseTextParser {
         break;
       case "event":
         this.eventType = value;
+        if (this.skip?.has(value)) {
+          this.skipping = true;
+          this.data = "";
+        }
         break;
       case "id":
         if (!value.includes("\0")) this.lastId = value;
@@ -198,6 +226,8 @@ export interface SseLimits {
   maxEventChars?: number;
   /** Most bytes the whole body may hold. */
   maxBytes?: number;
+  /** Event types whose data is not read (see SseTextParser). */
+  skip?: ReadonlySet<string>;
 }
 
 /**
@@ -212,7 +242,7 @@ export class SseDecoder {
   private seen = 0;
 
   constructor(limits: SseLimits = {}) {
-    this.parser = new SseTextParser(limits.maxEventChars);
+    this.parser = new SseTextParser(limits.maxEventChars, limits.skip);
     this.maxBytes = limits.maxBytes ?? Number.POSITIVE_INFINITY;
   }
 

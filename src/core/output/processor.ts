@@ -34,3 +34,46 @@ export interface OutputProcessor {
   /** Called once at the end, with the outcome of the turn. */
   finish(outcome: RunOutcome): void;
 }
+
+/**
+ * An output processor that can be held: while held, every call waits, in order, and is made on
+ * release(). A run holds its output from the moment its thread starts until the thread's rollout
+ * is written (events are on disk before anyone hears of them), without the order of anything
+ * printed changing.
+ */
+export class HoldableOutput implements OutputProcessor {
+  private waiting: Array<() => void> | null = null;
+  readonly notice?: (message: string) => void;
+
+  constructor(private readonly inner: OutputProcessor) {
+    const notice = inner.notice;
+    if (notice) this.notice = (message) => this.call(() => notice.call(inner, message));
+  }
+
+  hold(): void {
+    this.waiting ??= [];
+  }
+
+  release(): void {
+    const waiting = this.waiting ?? [];
+    this.waiting = null;
+    for (const call of waiting) call();
+  }
+
+  private call(f: () => void): void {
+    if (this.waiting) this.waiting.push(f);
+    else f();
+  }
+
+  header(info: RunHeader): void {
+    this.call(() => this.inner.header(info));
+  }
+  readonly emit: EmitEvent = (event) => this.call(() => this.inner.emit(event));
+  readonly detail: EmitDetail = (itemId, detail) => this.call(() => this.inner.detail(itemId, detail));
+  warn(message: string): void {
+    this.call(() => this.inner.warn(message));
+  }
+  finish(outcome: RunOutcome): void {
+    this.call(() => this.inner.finish(outcome));
+  }
+}

@@ -68,6 +68,8 @@ function stdinProblem(e: unknown): string {
  * as it is seen: nothing past it is read.
  */
 export async function readStdin(stdin: InputSource, firstByteTimeoutMs: number, maxBytes = PROMPT_MAX_BYTES): Promise<string | null> {
+  // /dev/null: at its end already (no stream, no timer).
+  if (stdin.isDevNull) return "";
   const reader = stdin.readable().getReader();
   const chunks: Uint8Array[] = [];
   let first: Awaited<ReturnType<typeof reader.read>>;

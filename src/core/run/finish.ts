@@ -13,6 +13,7 @@ import type { PreparedTurn } from "./turn.ts";
 export async function finishRun(runtime: Runtime, run: RunSetup, thread: StartedThread, turn: PreparedTurn, result: TurnResult): Promise<number> {
   const { opts, redactor, out, threadId } = run;
   const { rollout } = thread;
+  await thread.ready();
   if (!result.ok) rollout?.event({ type: "error", message: result.error?.message ?? "turn failed" });
   rollout?.event({ type: "task_complete", turn_id: turn.turnId, last_agent_message: result.lastAgentMessage ?? null });
 
@@ -21,7 +22,7 @@ export async function finishRun(runtime: Runtime, run: RunSetup, thread: Started
   out.finish({
     ok: result.ok,
     lastAgentMessage: result.lastAgentMessage,
-    ...(budgetRanOut ? { hint: rollout ? `to continue where it stopped (with fresh budgets): ocx exec resume ${threadId} "PROMPT"` : "this run was --ephemeral: it cannot be resumed" } : {}),
+    ...(budgetRanOut ? { hint: rollout?.saving ? `to continue where it stopped (with fresh budgets): ocx exec resume ${threadId} "PROMPT"` : "this run was --ephemeral: it cannot be resumed" } : {}),
   });
   if (opts.outputLastMessage) {
     const last = result.ok ? result.lastAgentMessage : undefined;

@@ -13,7 +13,7 @@ import { describeError, OcxError } from "../errors.ts";
 import type { ProviderInfo } from "../model/types.ts";
 import { humanProcessor } from "../output/human.ts";
 import { jsonlProcessor } from "../output/jsonl.ts";
-import type { OutputProcessor } from "../output/processor.ts";
+import { HoldableOutput } from "../output/processor.ts";
 import { BASE_INSTRUCTIONS } from "../prompt/base-instructions.ts";
 import { imageParts } from "../prompt/images.ts";
 import { readPrompt } from "../prompt/read-prompt.ts";
@@ -54,7 +54,8 @@ export interface RunSetup {
   redactor: Redactor;
   /** stdout and stderr, redacted. */
   stderr: OutputSink;
-  out: OutputProcessor;
+  /** Held from the thread's start until its rollout is written (StartedThread.ready). */
+  out: HoldableOutput;
   warn(message: string): void;
   /** Where ocx was started (-C applied); `cwd` is where the thread runs. */
   startDir: string;
@@ -229,12 +230,12 @@ function secretEnvValues(runtime: Runtime, names: readonly string[]): () => Arra
   return () => values;
 }
 
-function outputProcessor(runtime: Runtime, opts: ExecOptions, stdout: OutputSink, stderr: OutputSink): OutputProcessor {
-  if (opts.json) return jsonlProcessor(stdout, stderr);
+function outputProcessor(runtime: Runtime, opts: ExecOptions, stdout: OutputSink, stderr: OutputSink): HoldableOutput {
+  if (opts.json) return new HoldableOutput(jsonlProcessor(stdout, stderr));
   const color =
     opts.color === "always" ||
     (opts.color === "auto" && stderr.isTTY && !runtime.env("NO_COLOR") && runtime.env("TERM") !== "dumb");
-  return humanProcessor({ stdout, stderr, color, monotonic: () => runtime.monotonic() });
+  return new HoldableOutput(humanProcessor({ stdout, stderr, color, monotonic: () => runtime.monotonic() }));
 }
 
 /** The most an --output-schema file may hold (schemas are kilobytes; /dev/zero is endless). */

@@ -6,27 +6,39 @@ import { costUsd, UsageMeter } from "../agent/usage.ts";
 import { describeError } from "../errors.ts";
 import type { ThreadEvent, ThreadItem } from "../events.ts";
 import { emptyUsage } from "../agent/usage-totals.ts";
-import type { Redactor } from "../redact.ts";
 import type { Runtime } from "../runtime.ts";
 import { describeSandbox } from "../sandbox/policy.ts";
 import { copyThread } from "../session/fork.ts";
 import { lockSession, type LockOptions, type SessionLock } from "../session/lock.ts";
-import type { ResumedThread } from "../session/resume.ts";
 import { RolloutWriter, rolloutRelativePath } from "../session/rollout.ts";
 import { OCX_VERSION } from "../version.ts";
 import type { RunScope, RunSetup } from "./resolve.ts";
 
 export interface StartedThread {
-  /** Undefined with --ephemeral, or when the session file could not be written (warned). */
+  /** Undefined with --ephemeral. Its lines wait in memory until ready(). */
   rollout: RolloutWriter | undefined;
   meter: UsageMeter;
   budget: TurnBudget;
   /** Every event of the run goes out here: recorded in the rollout first, then printed. */
   emit(e: ThreadEvent): void;
+  /**
+   * Creates (and locks) the rollout, writes what waited for it, then prints what waited for
+   * that: called once the first request is on its way, and before anything else that needs the
+   * file (a hook reading the transcript, the run's end). Only the first call does anything; a
+   * session that cannot be written is a warning, not a failed run.
+   */
+  ready(): Promise<void>;
 }
 
+/**
+ * The thread starts without touching the disk: its rollout's first lines (session_meta, the
+ * turn's context and input) and everything printed (the header, thread.started: the run's output
+ * is held) wait until ready(), so that the first request does not wait for a file to be created
+ * and locked, and what is printed is still on disk first.
+ */
 export async function startThread(runtime: Runtime, run: RunSetup, scope: RunScope): Promise<StartedThread> {
   const { opts, out, resumed, threadId } = run;
+  out.hold();
   out.header({
     version: OCX_VERSION,
     workdir: run.cwd,
@@ -38,19 +50,33 @@ export async function startThread(runtime: Runtime, run: RunSetup, scope: RunSco
     sessionId: threadId,
     prompt: run.prompt,
   });
-  const rollout = opts.ephemeral
-    ? undefined
-    : await openRollout(runtime, {
-        home: run.home,
-        threadId,
-        ...(opts.fork ? { forkedFrom: resumed } : { resumed }),
-        redactor: run.redactor,
-        meta: { cwd: run.cwd, provider: run.providerId },
-        warn: run.warn,
-        lock: run.lockOptions,
-        locks: scope.locks,
-        instructions: run.instructions,
-      });
+  const path = resumed && !opts.fork ? resumed.path : join(run.home, rolloutRelativePath(runtime.now(), runtime, threadId));
+  const rollout = opts.ephemeral ? undefined : new RolloutWriter(runtime, path, run.redactor, opts.fork ? 0 : (resumed?.lines ?? 0), run.warn, { held: true });
+  const created = !!rollout && (!resumed || !!opts.fork);
+  if (rollout && created) {
+    rollout.write("session_meta", {
+      id: threadId,
+      timestamp: new Date(runtime.now()).toISOString(),
+      cwd: run.cwd,
+      originator: "ocx_exec",
+      cli_version: OCX_VERSION,
+      source: "exec",
+      model_provider: run.providerId,
+      base_instructions: { text: run.instructions },
+      ...(opts.fork && resumed ? { forked_from_id: resumed.id } : {}),
+    });
+  }
+  let opened: Promise<void> | undefined;
+  const ready = () =>
+    (opened ??= (async () => {
+      if (rollout) await openRollout(runtime, rollout, { created, lock: run.lockOptions, locks: scope.locks, warn: run.warn });
+      out.release();
+    })());
+  // A fork's copy of its source goes straight to the file (it may be large): opened first.
+  if (rollout && opts.fork && resumed) {
+    await ready();
+    await copyThread(runtime, resumed.path, rollout).catch((e) => run.warn(`could not copy ${resumed.path} into the fork's session file: ${describeError(e)}`));
+  }
   // The thread's usage: its total so far (from the rollout), each response recorded as it completes.
   const price = run.price;
   const meter = new UsageMeter(resumed?.usage ?? emptyUsage(), price, (info) => rollout?.event({ type: "token_count", info }));
@@ -67,54 +93,27 @@ export async function startThread(runtime: Runtime, run: RunSetup, scope: RunSco
     out.emit(meter.decorate(e, budget.counts()));
   };
   emit({ type: "thread.started", thread_id: threadId });
-  return { rollout, meter, budget, emit };
+  return { rollout, meter, budget, emit, ready };
 }
 
 /**
- * The rollout of this run: the resumed thread's file (appended), or a new one with its
- * session_meta. A session that cannot be written is a warning, not a failed run.
+ * Writes the held lines of the rollout: a new thread's file is locked, then created (a resumed
+ * one is locked already). A session that cannot be written is a warning: the lines are dropped.
  */
 async function openRollout(
   runtime: Runtime,
-  o: {
-    home: string;
-    threadId: string;
-    resumed?: ResumedThread;
-    /** `exec fork`: a new file that starts with a copy of this thread's lines. */
-    forkedFrom?: ResumedThread;
-    redactor: Redactor;
-    meta: { cwd: string; provider: string };
-    warn: (m: string) => void;
-    /** A new thread's file is locked before it is created (a resumed one is already locked). */
-    lock?: LockOptions;
-    locks: SessionLock[];
-    instructions: string;
-  },
-): Promise<RolloutWriter | undefined> {
-  const path = o.resumed?.path ?? join(o.home, rolloutRelativePath(runtime.now(), runtime, o.threadId));
+  rollout: RolloutWriter,
+  o: { created: boolean; lock?: LockOptions; locks: SessionLock[]; warn: (m: string) => void },
+): Promise<void> {
   try {
-    if (!o.resumed) {
-      await runtime.fs.mkdir(dirname(path), { recursive: true, mode: 0o700 });
-      if (o.lock) o.locks.push(await lockSession(runtime, path, o.lock));
+    if (o.created) {
+      await runtime.fs.mkdir(dirname(rollout.path), { recursive: true, mode: 0o700 });
+      if (o.lock) o.locks.push(await lockSession(runtime, rollout.path, o.lock));
     }
-    const writer = new RolloutWriter(runtime, path, o.redactor, o.resumed?.lines ?? 0, o.warn);
-    if (!o.resumed) {
-      writer.write("session_meta", {
-        id: o.threadId,
-        timestamp: new Date(runtime.now()).toISOString(),
-        cwd: o.meta.cwd,
-        originator: "ocx_exec",
-        cli_version: OCX_VERSION,
-        source: "exec",
-        model_provider: o.meta.provider,
-        base_instructions: { text: o.instructions },
-        ...(o.forkedFrom ? { forked_from_id: o.forkedFrom.id } : {}),
-      });
-      if (o.forkedFrom) await copyThread(runtime, o.forkedFrom.path, writer);
-    }
-    return writer;
   } catch (e) {
-    o.warn(`could not write the session file ${path}: ${describeError(e)}; this run cannot be resumed`);
-    return undefined;
+    rollout.abandon();
+    o.warn(`could not write the session file ${rollout.path}: ${describeError(e)}; this run cannot be resumed`);
+    return;
   }
+  rollout.release();
 }

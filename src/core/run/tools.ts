@@ -1,5 +1,6 @@
 // The tools a run offers the model, and the model client it talks to.
 import type { UsageMeter } from "../agent/usage.ts";
+import type { StartedThread } from "./thread.ts";
 import type { Config } from "../config/schema.ts";
 import { isOcxError } from "../errors.ts";
 import { createChatClient } from "../model/chat.ts";
@@ -32,12 +33,14 @@ export function runTools(run: RunSetup, mcpTools: Tool[]): Tool[] {
 }
 
 /** The model client of the provider's wire, with each response's usage reported to `meter`. */
-export function runClient(runtime: Runtime, run: RunSetup, meter: UsageMeter): ModelClient {
+export function runClient(runtime: Runtime, run: RunSetup, thread: Pick<StartedThread, "meter" | "ready">): ModelClient {
   const create = run.provider.wireApi === "chat" ? createChatClient : createResponsesClient;
   const client = create({
     fetch: runtime.fetch,
     provider: run.provider,
     ...(runtime.collectGarbage ? { collectGarbage: () => runtime.collectGarbage?.() } : {}),
+    // The rollout is written (and the output printed) once the first request is on its way.
+    onSent: () => void thread.ready(),
     headers: {
       originator: runtime.env("CODEX_INTERNAL_ORIGINATOR_OVERRIDE") ?? "ocx_exec",
       "user-agent": `ocx/${OCX_VERSION} (${runtime.osDescription()}; ${runtime.arch})`,
@@ -46,7 +49,7 @@ export function runClient(runtime: Runtime, run: RunSetup, meter: UsageMeter): M
       "x-client-request-id": run.threadId,
     },
   });
-  return meteredClient(meter, withoutRefusedWebSearch(client, run.providerId, run.warn));
+  return meteredClient(thread.meter, withoutRefusedWebSearch(client, run.providerId, run.warn));
 }
 
 /** `client`, with every completed response's usage reported to `meter`. */

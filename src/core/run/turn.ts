@@ -50,12 +50,12 @@ export async function prepareTurn(runtime: Runtime, run: RunSetup, thread: Start
   const env = commandEnv(runtime, config, { providerId: run.providerId, threadId, sandbox: run.sandbox, secrets: run.secrets() });
   const hooks = await startHooks(runtime, {
     config, opts: run.opts, home: run.home, root: run.root, cwd, sandbox: run.sandbox, env, report: (m) => reports.report(m), warn, threadId, turnId, model: run.model,
-    transcriptPath: rollout?.path, emit: reports.turnEmit, nextItemId, source: run.resumed ? "resume" : "startup", prompt: run.prompt,
+    transcriptPath: rollout?.path, transcriptReady: thread.ready, emit: reports.turnEmit, nextItemId, source: run.resumed ? "resume" : "startup", prompt: run.prompt,
     signal: controller.signal, redact: (t) => redactor.text(t),
   });
   const processes = new ProcessManager(runtime, { redactor });
   const tools = runTools(run, mcpTools);
-  const client = runClient(runtime, run, thread.meter);
+  const client = runClient(runtime, run, thread);
   const params: TurnOptions = {
     runtime,
     client,

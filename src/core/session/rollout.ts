@@ -77,12 +77,16 @@ export function threadIdOfFile(name: string): string | null {
  * file always ends on a line boundary except when the process dies inside a write. Secret
  * strings (the API key, tokens) are replaced before anything reaches the disk, by the run's
  * redactor (which knows their JSON-escaped forms too). The file is opened once, at the first
- * line, and stays open (closed by close(), or when the process ends).
+ * line, and stays open (closed by close(), or when the process ends). A held writer keeps its
+ * lines in memory until release() writes them all at once (a run's first lines wait for its
+ * first request to be on its way).
  */
 export class RolloutWriter {
   private ordinal = 0;
   private broken = false;
   private file: AppendHandle | undefined;
+  /** Lines written while held, in order, waiting for release(). */
+  private held: string[] | undefined;
 
   constructor(
     private readonly runtime: Runtime,
@@ -90,8 +94,15 @@ export class RolloutWriter {
     private readonly redactor: Pick<Redactor, "text">,
     startOrdinal = 0,
     private readonly warn: (message: string) => void = () => {},
+    opts: { held?: boolean } = {},
   ) {
     this.ordinal = startOrdinal;
+    if (opts.held) this.held = [];
+  }
+
+  /** Whether lines still reach the file (false once it could not be written). */
+  get saving(): boolean {
+    return !this.broken;
   }
 
   write(type: RolloutLineType, payload: unknown): void {
@@ -102,10 +113,28 @@ export class RolloutWriter {
   copy(type: string, payload: unknown, timestamp = new Date(this.runtime.now()).toISOString()): void {
     const line = this.redactor.text(JSON.stringify({ timestamp, ordinal: this.ordinal++, type, payload }));
     if (this.broken) return;
+    if (this.held) this.held.push(`${line}\n`);
+    else this.append(`${line}\n`);
+  }
+
+  /** Writes the lines held so far, in one write; later lines are written as they come. */
+  release(): void {
+    const lines = this.held;
+    this.held = undefined;
+    if (lines && lines.length > 0 && !this.broken) this.append(lines.join(""));
+  }
+
+  /** The file cannot be written (the caller said why): held lines and later ones are dropped. */
+  abandon(): void {
+    this.held = undefined;
+    this.broken = true;
+  }
+
+  private append(text: string): void {
     try {
       const fs = this.runtime.fs;
-      if (!fs.openAppendSync) fs.appendFileSync(this.path, `${line}\n`);
-      else (this.file ??= fs.openAppendSync(this.path)).append(`${line}\n`);
+      if (!fs.openAppendSync) fs.appendFileSync(this.path, text);
+      else (this.file ??= fs.openAppendSync(this.path)).append(text);
     } catch (e) {
       this.broken = true;
       this.close();

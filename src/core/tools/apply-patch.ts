@@ -64,7 +64,7 @@ export const applyPatchCustomTool: Tool = {
 export const applyPatchFunctionTool: Tool = defineTool({
   name: "apply_patch",
   description: DESCRIPTION.replace("This is a freeform tool: send the patch text itself, not JSON. ", "Pass the whole patch as `input`. "),
-  parameters: v.object({ input: v.string() }),
+  parameters: () => v.object({ input: v.string() }),
   jsonSchema: {
     type: "object",
     properties: { input: { type: "string", description: "The entire patch, from *** Begin Patch to *** End Patch." } },

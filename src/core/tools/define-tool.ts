@@ -1,6 +1,7 @@
 // A tool is one file: defineTool({ name, description, parameters, execute }). Argument parsing,
 // validation and model-readable errors happen here, once, for every tool.
 import * as v from "valibot";
+import { once } from "../util/once.ts";
 import type { EmitDetail, EmitEvent, ThreadItem } from "../events.ts";
 import type { Runtime } from "../runtime.ts";
 import type { ToolSpec } from "../model/types.ts";
@@ -81,8 +82,8 @@ export class ToolError extends Error {
 export interface FunctionToolDef<S extends v.GenericSchema> {
   name: string;
   description: string;
-  /** valibot schema that validates the parsed arguments. */
-  parameters: S;
+  /** Builds the valibot schema that validates the parsed arguments (once, at the first call). */
+  parameters: () => S;
   /** JSON Schema shown to the model (object schema, additionalProperties: false). */
   jsonSchema: Record<string, unknown>;
   execute(args: v.InferOutput<S>, ctx: ToolContext): Promise<ToolOutput>;
@@ -100,6 +101,7 @@ export function parseToolArguments(raw: string): { ok: true; value: unknown } | 
 }
 
 export function defineTool<S extends v.GenericSchema>(def: FunctionToolDef<S>): Tool {
+  const parameters = once(def.parameters);
   return {
     name: def.name,
     spec: {
@@ -113,7 +115,7 @@ export function defineTool<S extends v.GenericSchema>(def: FunctionToolDef<S>): 
       const k = def.kind;
       if (k === undefined || typeof k === "string") return k ?? "concurrent";
       const parsed = parseToolArguments(raw);
-      const result = parsed.ok ? v.safeParse(def.parameters, parsed.value) : undefined;
+      const result = parsed.ok ? v.safeParse(parameters(), parsed.value) : undefined;
       try {
         return result?.success ? k(result.output) : "concurrent";
       } catch {
@@ -123,7 +125,7 @@ export function defineTool<S extends v.GenericSchema>(def: FunctionToolDef<S>): 
     async run(raw, ctx) {
       const parsed = parseToolArguments(raw);
       if (!parsed.ok) return parsed.message;
-      const result = v.safeParse(def.parameters, parsed.value);
+      const result = v.safeParse(parameters(), parsed.value);
       if (!result.success) {
         const issues = result.issues
           .map((i) => {

@@ -17,7 +17,7 @@ export const MIN_YIELD_TIME_MS = 250;
 export const MAX_YIELD_TIME_MS = 30_000;
 export const DEFAULT_MAX_OUTPUT_TOKENS = 10_000;
 
-const parameters = v.object({
+const parameters = () => v.object({
   cmd: v.string(),
   workdir: v.optional(v.string()),
   yield_time_ms: v.optional(v.number()),

@@ -4,10 +4,9 @@ import * as v from "valibot";
 import type { TodoListItem } from "../events.ts";
 import { defineTool } from "./define-tool.ts";
 
-const Status = v.picklist(["pending", "in_progress", "completed"]);
-const parameters = v.object({
+const parameters = () => v.object({
   explanation: v.optional(v.string()),
-  plan: v.array(v.object({ step: v.string(), status: Status })),
+  plan: v.array(v.object({ step: v.string(), status: v.picklist(["pending", "in_progress", "completed"]) })),
 });
 
 const PLAN_KEY = "update_plan";

@@ -15,7 +15,7 @@ export const viewImageTool = defineTool({
   description:
     "Shows you a local image file (PNG, JPEG, GIF or WebP), for example a screenshot or a rendered chart, " +
     "when you need to look at it. The path is relative to the working directory unless absolute.",
-  parameters: v.object({ path: v.string(), detail: v.optional(v.picklist(["high", "original"])) }),
+  parameters: () => v.object({ path: v.string(), detail: v.optional(v.picklist(["high", "original"])) }),
   jsonSchema: {
     type: "object",
     properties: {

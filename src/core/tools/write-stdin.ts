@@ -10,7 +10,7 @@ export const DEFAULT_WRITE_YIELD_TIME_MS = 250;
 export const MIN_EMPTY_POLL_YIELD_TIME_MS = 5_000;
 export const MAX_EMPTY_POLL_YIELD_TIME_MS = 300_000;
 
-const parameters = v.object({
+const parameters = () => v.object({
   session_id: v.pipe(v.number(), v.integer()),
   chars: v.optional(v.string()),
   yield_time_ms: v.optional(v.number()),

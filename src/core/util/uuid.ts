@@ -2,6 +2,8 @@
 // process: ids made in the same millisecond (or with the clock stepping back) increase by
 // bumping a 12-bit counter in rand_a, carrying into the timestamp when it overflows.
 
+import { hex } from "./random.ts";
+
 let lastMs = -1;
 let counter = 0;
 
@@ -27,6 +29,6 @@ export function uuidv7(nowMs: number = Date.now()): string {
   bytes[6] = 0x70 | ((counter >> 8) & 0x0f);
   bytes[7] = counter & 0xff;
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  const h = hex(bytes);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
