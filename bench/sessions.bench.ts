@@ -8,9 +8,9 @@
 // Figures only; nothing is asserted. Each is printed next to its target: the resume's first
 // request within 200 ms and its peak RSS within 2.5 times the file's size; `--last` (start ->
 // first request) within 60 ms.
-// The peak RSS includes what Bun's fetch buffers of the streamed request body when the receiver
-// (this process's mock, busy parsing 50 MB bodies) reads slower than ocx sends: about 320 MiB
-// here, where a receiver that keeps up sees about 156 MiB.
+// The peak RSS is the run's own: each run is started by bench/lib/spawn-measured.ts, since a
+// child spawned from this process (which holds 50 MB strings and bodies) would report this
+// process's peak (about 320 MiB) as its own.
 //   bun bench/sessions.bench.ts [runs]        (OCX_BIN overrides the binary)
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { reportTarget } from "./lib/targets.ts";
@@ -23,6 +23,7 @@ import { uuidv7 } from "../src/core/util/uuid.ts";
 
 const runs = Number(process.argv[2] ?? 10);
 const bin = resolve(process.env.OCX_BIN ?? "dist/ocx");
+const measured = resolve(import.meta.dir, "lib/spawn-measured.ts");
 const mock = await startMockResponses();
 const home = mkdtempSync(join(tmpdir(), "ocx-bench-sessions-"));
 const work = mkdtempSync(join(tmpdir(), "ocx-bench-work-"));
@@ -59,18 +60,19 @@ function writeRollout(dir: string, id: string, cwd: string, turns: number, outpu
 async function timeToFirstRequest(args: string[], cwd: string): Promise<number> {
   mock.push(reply("ok"));
   const before = mock.requests.length;
-  const t0Wall = Date.now();
-  const proc = Bun.spawn([bin, ...args], { env, cwd, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
-  const code = await proc.exited;
+  // Started by a small process in between, so that the peak RSS is the run's own (see spawn-measured.ts).
+  const proc = Bun.spawn([process.execPath, measured, bin, ...args], { env, cwd, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const [text, spawnErr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  if ((await proc.exited) !== 0) throw new Error(`spawn-measured.ts failed: ${spawnErr}`);
+  const { code, started, maxRSS, out, err } = JSON.parse(text) as { code: number; started: number; maxRSS: number; out: string; err: string };
   if (code !== 0) throw new Error(`run failed (exit ${code}): ${out}${err}`);
   const req = mock.requests[before];
   if (!req) throw new Error("the mock received no request");
-  lastMaxRss = proc.resourceUsage()?.maxRSS ?? 0;
+  lastMaxRss = maxRSS;
   // The mock keeps every body it received (50 MB each, as text and parsed): let them go, so the
   // harness's own heap does not grow run after run (and slow down how fast it reads the next).
   mock.requests.length = 0;
-  return req.at - t0Wall;
+  return req.at - started;
 }
 /** Peak RSS of the last run in bytes (getrusage of the child, as Bun reports it). */
 let lastMaxRss = 0;

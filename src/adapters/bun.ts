@@ -67,7 +67,9 @@ export function bunRuntime(): Runtime {
     sandbox: () => lazySandbox(selfArgv()),
     timeZone: () => hostZone().name,
     utcOffsetMs: (ms) => hostZone().offsetMs(ms),
-    collectGarbage: () => Bun.gc(true),
+    // Bun.gc(false) starts a full collection that JavaScriptCore runs on its own threads.
+    collectGarbage: (opts) => Bun.gc(!opts?.concurrent),
+    crc32: (bytes) => Bun.hash.crc32(bytes),
     preconnect: bunPreconnect,
   });
 }

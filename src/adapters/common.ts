@@ -15,7 +15,7 @@
 import process from "node:process";
 import { concatBytes } from "../core/util/bytes.ts";
 import { hostZone, type HostZone } from "./timezone.ts";
-import { type AppendHandle, type FileStat, FileTooLargeError, type InputSource, type OutputSink, type Runtime, type SandboxPort } from "../core/runtime.ts";
+import { type AppendHandle, type FileStat, type ReadHandle, FileTooLargeError, type InputSource, type OutputSink, type Runtime, type SandboxPort } from "../core/runtime.ts";
 
 let fsModule: typeof import("node:fs") | undefined;
 let fspModule: typeof import("node:fs/promises") | undefined;
@@ -262,9 +262,56 @@ export interface RuntimeParts {
   /** Its offset at an instant, when known without ICU (see Runtime.utcOffsetMs). */
   utcOffsetMs?: (ms: number) => number | undefined;
   /** See Runtime.collectGarbage. */
-  collectGarbage?: () => void;
+  collectGarbage?: Runtime["collectGarbage"];
+  /** See Runtime.crc32 (default: node:zlib's crc32, else crc32Js). */
+  crc32?: (bytes: Uint8Array) => number;
   /** See Runtime.preconnect. */
   preconnect?: (url: string) => void;
+}
+
+let crcTable: Int32Array | undefined;
+/** CRC-32 (zlib's) in JavaScript, where the host has no crc32 of its own. */
+export function crc32Js(bytes: Uint8Array): number {
+  const table = (crcTable ??= Int32Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c;
+  }));
+  let crc = -1;
+  for (let i = 0; i < bytes.length; i++) crc = table[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8);
+  return (crc ^ -1) >>> 0;
+}
+
+/** node:zlib's crc32 where the host has it (Node 22.2+), else crc32Js. */
+function defaultCrc32(): (bytes: Uint8Array) => number {
+  const zlib = process.getBuiltinModule("node:zlib") as { crc32?: (data: Uint8Array) => number };
+  const native = zlib.crc32;
+  return native ? (bytes) => native(bytes) : crc32Js;
+}
+
+/** FileSystem.openReadSync through node:fs. */
+function openReadSync(path: string): ReadHandle {
+  const fs = nodeFs();
+  let fd: number | undefined = fs.openSync(path, "r");
+  return {
+    readSync(offset, length, into) {
+      if (fd === undefined) throw new Error("the file was closed");
+      if (into && into.length < length) length = into.length;
+      const buf = into ?? new Uint8Array(length);
+      let done = 0;
+      while (done < length) {
+        const n = fs.readSync(fd, buf, done, length - done, offset + done);
+        if (n === 0) break;
+        done += n;
+      }
+      return buf.subarray(0, done);
+    },
+    close() {
+      const open = fd;
+      fd = undefined;
+      if (open !== undefined) fs.closeSync(open);
+    },
+  };
 }
 
 /** Whether standard input is /dev/null (the same device), without reading it. */
@@ -324,6 +371,7 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
   };
   let sandbox: SandboxPort | undefined;
   let zone: string | undefined;
+  let crc32: ((bytes: Uint8Array) => number) | undefined;
   return {
     name: parts.name,
     runtimeVersion: (process.versions as Record<string, string | undefined>)[parts.name],
@@ -350,6 +398,7 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
     ...(parts.utcOffsetMs ? { utcOffsetMs: parts.utcOffsetMs } : {}),
     ...(parts.collectGarbage ? { collectGarbage: parts.collectGarbage } : {}),
     ...(parts.preconnect ? { preconnect: parts.preconnect } : {}),
+    crc32: (bytes) => (crc32 ??= parts.crc32 ?? defaultCrc32())(bytes),
     stdout,
     stderr,
     stdin,
@@ -372,6 +421,7 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
           await handle.close();
         }
       },
+      openReadSync,
       mkdir: async (p, o) => void nodeFs().mkdirSync(p, o),
       stat,
       realpath: async (p) => nodeFs().realpathSync.native(p),

@@ -59,6 +59,16 @@ export interface AppendHandle {
   close(): void;
 }
 
+/** A file opened for reading at any offset (FileSystem.openReadSync). */
+export interface ReadHandle {
+  /**
+   * Up to `length` bytes from `offset` (fewer at the end of the file), synchronously; read into
+   * `into` (at its start, a view of it returned) when given.
+   */
+  readSync(offset: number, length: number, into?: Uint8Array): Uint8Array;
+  close(): void;
+}
+
 export interface FileStat {
   isFile: boolean;
   isDirectory: boolean;
@@ -93,6 +103,11 @@ export interface FileSystem {
    * into the same buffers.
    */
   readRange(path: string, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Opens `path` for reading at any offset, synchronously (the handle reads the file it opened,
+   * even once another file takes its path). Optional: without it, nothing is read that way.
+   */
+  openReadSync?(path: string): ReadHandle;
   mkdir(path: string, opts?: { recursive?: boolean; mode?: number }): Promise<void>;
   /** null when nothing exists at the path. Follows symlinks. */
   stat(path: string): Promise<FileStat | null>;
@@ -227,9 +242,16 @@ export interface Runtime {
   /**
    * Collects garbage now (a few ms), where the runtime can: called between the pieces of work
    * that make tens of MB of it at once (reading a large rollout, streaming its history), so that
-   * the process's peak memory stays near what it keeps. Optional: absent, nothing happens.
+   * the process's peak memory stays near what it keeps. With `concurrent`, the collection is
+   * started and runs alongside (the caller goes on at once). Optional: absent, nothing happens.
    */
-  collectGarbage?(): void;
+  collectGarbage?(opts?: { concurrent?: boolean }): void;
+  /**
+   * The CRC-32 of `bytes` (as zlib computes it), fast (natively) for tens of MB: what tells a
+   * resumed history's bytes, read again from its session file, from bytes changed since.
+   * Optional: absent, such bytes are not read again (the history stays in memory).
+   */
+  crc32?(bytes: Uint8Array): number;
   /**
    * Loads what every command needs from the host (file system, OS) ahead of its first use, the
    * way that costs least; `--version` and `--help` never call it. Optional.

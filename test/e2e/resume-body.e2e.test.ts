@@ -5,7 +5,8 @@
 // and the rollout file keeps its bytes (the run only appends).
 import { afterAll, describe, expect, test } from "bun:test";
 import { closeDanglingCalls, parseRollout } from "../../src/core/session/rollout.ts";
-import { http, reply } from "../mock/responses-server.ts";
+import { closeSync, openSync, renameSync, truncateSync, writeSync } from "node:fs";
+import { dynamic, execCommand, http, reply, sse, turn } from "../mock/responses-server.ts";
 import { cleanupTemp, join, makeRepo, mkdirSync, readFileSync, runOcx, useMockServers, writeFileSync } from "./harness.ts";
 
 const T = 30_000;
@@ -112,5 +113,70 @@ describe("exec resume: the request body", () => {
     const after = new Uint8Array(readFileSync(path));
     expect(after.length).toBeGreaterThan(original.length);
     expect(Buffer.from(after.subarray(0, original.length)).equals(Buffer.from(original))).toBe(true);
+  }, T);
+});
+
+// Large restored items stay in the session file (their bytes are copied from it into each
+// request): a file changed under the run must fail it, in one line, before a wrong body goes out.
+describe("exec resume: a session file changed while the run uses it", () => {
+  /** The offset of a byte inside one of the big outputs (an "a" of "abc é"). */
+  const insideBigOutput = (bytes: Uint8Array) => {
+    const at = Buffer.from(bytes).indexOf("call_big_20");
+    return Buffer.from(bytes).indexOf("abc", at + 100_000);
+  };
+
+  for (const [what, change, why] of [
+    [
+      "rewritten in place (same length, one letter changed)",
+      (path: string, original: Uint8Array) => {
+        const fd = openSync(path, "r+");
+        writeSync(fd, new TextEncoder().encode("b"), 0, 1, insideBigOutput(original));
+        closeSync(fd);
+      },
+      "its history is no longer the bytes this run read",
+    ],
+    ["truncated", (path: string, original: Uint8Array) => truncateSync(path, Math.floor(original.length / 2)), "it is shorter than when this run read it"],
+  ] as const) {
+    test(`${what} before a retry: exit 3 with one line, and no second request reaches the server`, async () => {
+      const repo = makeRepo();
+      let path = "";
+      let original: Uint8Array = new Uint8Array(0);
+      const { mock, home: mockHome } = await setup([
+        dynamic(() => {
+          change(path, original);
+          return http(500, { error: { message: "try again" } });
+        }),
+        reply("never"),
+      ]);
+      ({ path, original } = resumableHome(mockHome, repo));
+      const r = await runOcx(["exec", "resume", ID, "--skip-git-repo-check", "next step"], { home: mockHome, cwd: repo });
+      expect(r.code).toBe(3);
+      expect(mock.requests.length).toBe(1);
+      const lines = r.stderr.split("\n").filter((l) => l.includes(path));
+      expect(lines).toEqual([expect.stringContaining(`The session file ${path} changed while this run used it: ${why}; resume it again`)]);
+      expect(r.stderr).not.toMatch(/^\s+at /m);
+    }, T);
+  }
+
+  test("replaced by another file (a rename over it): the run keeps the history it read, and sends it again byte for byte", async () => {
+    const repo = makeRepo();
+    let path = "";
+    const { mock, home: mockHome } = await setup([
+      dynamic(() => sse(turn([execCommand(`printf '{}\\n' > '${path}.new' && mv '${path}.new' '${path}'`)]))),
+      reply("done"),
+    ]);
+    ({ path } = resumableHome(mockHome, repo));
+    const r = await runOcx(["exec", "resume", ID, "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox", "--json", "next step"], {
+      home: mockHome,
+      cwd: repo,
+    });
+    expect(r.code).toBe(0);
+    expect(mock.requests.length).toBe(2);
+    expect(readFileSync(path, "utf8").startsWith("{}\n")).toBe(true);
+    const [first, second] = mock.requests.map((q) => q.body as { input: unknown[] });
+    expect(first!.input.length).toBeGreaterThan(40);
+    // The second request re-sends the first one's input, then the call and its output.
+    expect(JSON.stringify(second!.input.slice(0, first!.input.length))).toBe(JSON.stringify(first!.input));
+    for (const q of mock.requests) expect(Number(q.headers["content-length"])).toBe(new TextEncoder().encode(q.text!).length);
   }, T);
 });

@@ -14,6 +14,43 @@ interface KnownJson {
 
 const known = new WeakMap<object, KnownJson>();
 
+/**
+ * Where the bytes of an item's JSON can be had without serialising it (a restored item whose
+ * contents stay in its session file): copyTo writes exactly JSON.stringify(item)'s UTF-8 bytes
+ * into `into` (of exactly that length), or throws when it cannot (an OcxError: the file changed).
+ */
+export interface ItemJsonBytes {
+  copyTo(into: Uint8Array): void;
+}
+
+const sources = new WeakMap<object, ItemJsonBytes>();
+
+/** How to copy the bytes of the item's JSON, when it has such a source (see ItemJsonBytes). */
+export function itemJsonBytes(item: ResponseItem): ItemJsonBytes | undefined {
+  return sources.get(item);
+}
+
+/**
+ * Records `item`'s JSON lengths (as rememberItemJson proved them for the item it stands for) and
+ * where its bytes are: the caller guarantees that `source` copies exactly JSON.stringify(item)'s
+ * bytes, and that `item` reads as that JSON (and stays so, or forgetItemJson is called).
+ */
+export function rememberItemJsonSource(item: ResponseItem, json: { byteLength: number; length: number }, source: ItemJsonBytes): void {
+  known.set(item, { byteLength: json.byteLength, length: json.length });
+  sources.set(item, source);
+}
+
+/** The JSON lengths rememberItemJson recorded for `item` (undefined: none). */
+export function knownItemJson(item: ResponseItem): { byteLength: number; length: number } | undefined {
+  return known.get(item);
+}
+
+/** Forgets what is known of `item`'s JSON (it is about to change). */
+export function forgetItemJson(item: ResponseItem): void {
+  known.delete(item);
+  sources.delete(item);
+}
+
 /** The UTF-8 byte length of JSON.stringify(item) when it is known (undefined: serialise to know). */
 export function itemJsonByteLength(item: ResponseItem): number | undefined {
   return known.get(item)?.byteLength;

@@ -21,7 +21,7 @@ import {
   type ResponseItem,
   type StreamPart,
 } from "./types.ts";
-import { itemJsonByteLength } from "./item-json.ts";
+import { itemJsonByteLength, itemJsonBytes } from "./item-json.ts";
 
 export interface ResponsesClientOptions {
   fetch: typeof fetch;
@@ -88,6 +88,8 @@ export function streamingPost(opts: ResponsesClientOptions, url: string) {
       () => headersDue.abort(new Error(`no response within ${formatDuration(idle)} (stream_idle_timeout_ms)`)),
       timerDelay(idle),
     );
+    /** What made the streamed body fail (then the request fails with it, not as a transport error). */
+    const made: { error?: unknown } = {};
     try {
       if (typeof body !== "string") headers.set("content-length", String(body.byteLength));
       // fetch itself: this request needs none of ofetch's conveniences (its retries, parsing and
@@ -95,7 +97,7 @@ export function streamingPost(opts: ResponsesClientOptions, url: string) {
       const sent = opts.fetch(url, {
         method: "POST",
         headers,
-        body: typeof body === "string" ? body : bodyStream(body, opts.collectGarbage),
+        body: typeof body === "string" ? body : bodyStream(body, made, opts.collectGarbage),
         signal: AbortSignal.any([signal, headersDue.signal]),
         // A stream body is sent as it is made (fetch implementations that follow the spec require it).
         ...(typeof body === "string" ? {} : { duplex: "half" }),
@@ -104,6 +106,7 @@ export function streamingPost(opts: ResponsesClientOptions, url: string) {
       res = await sent;
     } catch (err) {
       if (signal.aborted) throw signal.reason;
+      if ("error" in made) throw made.error;
       const cause = headersDue.signal.aborted ? headersDue.signal.reason : err;
       const message = redact(`error sending request for url (${url}): ${errorText(cause)}`);
       // Retried here, at request level; once those retries are spent the turn fails.
@@ -153,9 +156,10 @@ const COLLECT_EVERY = 8 * 1024 * 1024;
 
 /**
  * A fresh stream of a StreamedBody's bytes, made as they are read; every COLLECT_EVERY bytes the
- * texts serialised for them (garbage once encoded) are collected.
+ * texts serialised for them (garbage once encoded) are collected. When making them fails, the
+ * error is kept in `made` (and the stream errors).
  */
-function bodyStream(body: StreamedBody, collectGarbage?: () => void): ReadableStream<Uint8Array> {
+function bodyStream(body: StreamedBody, made: { error?: unknown }, collectGarbage?: () => void): ReadableStream<Uint8Array> {
   const chunks = body.chunks();
   let sinceCollect = 0;
   return new ReadableStream<Uint8Array>({
@@ -164,7 +168,13 @@ function bodyStream(body: StreamedBody, collectGarbage?: () => void): ReadableSt
         collectGarbage();
         sinceCollect = 0;
       }
-      const next = chunks.next();
+      let next: IteratorResult<Uint8Array>;
+      try {
+        next = chunks.next();
+      } catch (e) {
+        made.error = e;
+        throw e;
+      }
       if (next.done) controller.close();
       else {
         sinceCollect += next.value.length;
@@ -206,15 +216,16 @@ export interface StreamedBody {
   chunks(): Iterator<Uint8Array>;
 }
 
-/** How much serialised text a streamed body gathers before it hands out a chunk. */
-const CHUNK_CHARS = 256 * 1024;
+/** The size of the chunks a streamed body is made in (an item larger than this is one chunk of its own). */
+const CHUNK_BYTES = 256 * 1024;
 
 /**
  * The request body: JSON.stringify(buildResponsesBody(request)), as that text; or, when input
  * items restored from a rollout know their JSON's length (itemJsonByteLength), the same bytes as a
  * StreamedBody: the length is summed without serialising anything, and each item is serialised
- * only as the body is sent. A resumed 50 MB history then starts going out at once, and no copy of
- * the whole body is ever held.
+ * only as the body is sent, or its bytes copied from where they are kept (itemJsonBytes: the
+ * session file). A resumed 50 MB history then starts going out at once, and no copy of the whole
+ * body is ever held.
  */
 export function responsesBody(request: ModelRequest): string | StreamedBody {
   const body = buildResponsesBody(request);
@@ -239,27 +250,48 @@ export function responsesBody(request: ModelRequest): string | StreamedBody {
   const lengths = sizes.map((size, i) => size ?? utf8Length(unknownJson[i]!));
   const byteLength = utf8Length(open) + utf8Length(close) + Math.max(0, input.length - 1) + lengths.reduce((n, l) => n + l, 0);
   function* chunks(): Generator<Uint8Array> {
-    let text = open;
-    let expected = utf8Length(open);
-    /** The chunk's bytes, checked against the lengths announced for what it holds. */
-    const encode = (): Uint8Array => {
-      const bytes = encoder.encode(text);
+    let chunk = new Uint8Array(CHUNK_BYTES);
+    let used = 0;
+    /** The bytes so far, handed out (a new array for what follows). */
+    const take = (): Uint8Array => {
+      const full = chunk.subarray(0, used);
+      chunk = new Uint8Array(CHUNK_BYTES);
+      used = 0;
+      return full;
+    };
+    /** Encodes `text` into the chunks; yields those it fills; returns its UTF-8 length. */
+    function* put(text: string): Generator<Uint8Array, number> {
+      let written = 0;
+      for (let from = 0; ; ) {
+        const r = encoder.encodeInto(from === 0 ? text : text.slice(from), chunk.subarray(used));
+        used += r.written;
+        written += r.written;
+        from += r.read;
+        if (from >= text.length) return written;
+        yield take();
+      }
+    }
+    yield* put(open);
+    for (let i = 0; i < input.length; i++) {
+      if (i > 0) yield* put(",");
+      const item = input[i] as ResponseItem;
+      const source = unknownJson[i] === undefined ? itemJsonBytes(item) : undefined;
+      const length = lengths[i]!;
+      if (source) {
+        // Copied as it is kept: into this chunk when it fits, else the next (its own when larger).
+        if (used + length > chunk.length && used > 0) yield take();
+        if (length > chunk.length) chunk = new Uint8Array(length);
+        source.copyTo(chunk.subarray(used, used + length));
+        used += length;
+        continue;
+      }
       // Restored items were proven equal to their JSON when the rollout was read; one changed
       // since is a bug, and must not become a body whose length was announced otherwise.
-      if (bytes.length !== expected) throw new Error("a restored history item changed after it was read");
-      text = "";
-      expected = 0;
-      return bytes;
-    };
-    for (let i = 0; i < input.length; i++) {
-      if (i > 0) (text += ","), expected++;
-      text += unknownJson[i] ?? JSON.stringify(input[i]);
-      expected += lengths[i]!;
-      if (text.length >= CHUNK_CHARS) yield encode();
+      const written = yield* put(unknownJson[i] ?? JSON.stringify(item));
+      if (written !== length) throw new Error("a restored history item changed after it was read");
     }
-    text += close;
-    expected += utf8Length(close);
-    yield encode();
+    yield* put(close);
+    yield take();
   }
   return { byteLength, chunks };
 }

@@ -6,6 +6,7 @@ import { emptyUsage } from "../agent/usage-totals.ts";
 import type { ResponseItem } from "../model/types.ts";
 import type { Runtime } from "../runtime.ts";
 import type { SandboxMode, SandboxPolicy } from "../sandbox/policy.ts";
+import type { ItemFile } from "./file-items.ts";
 import { findById, findLatest, isUuid } from "./find.ts";
 import { lockSession, type LockOptions, type SessionLock } from "./lock.ts";
 import { closeDanglingCalls, parseRolloutBytes, recordedSandboxPolicy, RolloutReader, type LoadedRollout, type RolloutSandboxPolicy } from "./rollout.ts";
@@ -118,11 +119,39 @@ const READ_MORE = 64 * 1024;
  * (the reading runs meanwhile), until a read finds nothing more: the same bytes as one readFile.
  * The pieces take turns in two buffers (the reader keeps no view of a piece once it has pushed
  * it), so reading a 50 MB session allocates 16 MiB, not 50 MB that then waits for the collector.
+ * Large items whose payload is exactly their JSON stay in the file (file-items.ts): the history
+ * is then held in memory as light stand-ins, not as the file's size of strings.
  */
 export async function readRollout(runtime: Runtime, path: string): Promise<LoadedRollout> {
+  const file = openItemFile(runtime, path);
+  try {
+    const loaded = await readRolloutPieces(runtime, path, file);
+    if (file && file.items === 0) file.handle.close();
+    return loaded;
+  } catch (e) {
+    file?.handle.close();
+    throw e;
+  }
+}
+
+/**
+ * The session file opened for the large items that stay in it (see file-items.ts), when the
+ * runtime can read it again that way; it stays open while the process runs.
+ */
+function openItemFile(runtime: Runtime, path: string): ItemFile | undefined {
+  const { crc32 } = runtime;
+  if (!runtime.fs.openReadSync || !crc32) return undefined;
+  try {
+    return { path, handle: runtime.fs.openReadSync(path), crc32: (bytes) => crc32(bytes), items: 0 };
+  } catch {
+    return undefined; // not a file that can be opened: reading it says why
+  }
+}
+
+async function readRolloutPieces(runtime: Runtime, path: string, file: ItemFile | undefined): Promise<LoadedRollout> {
   const st = await runtime.fs.stat(path).catch(() => null);
-  if (!st?.isFile || st.size <= READ_PIECE) return parseRolloutBytes(await runtime.fs.readFile(path));
-  const reader = new RolloutReader();
+  if (!st?.isFile || st.size <= READ_PIECE) return parseRolloutBytes(await runtime.fs.readFile(path), file);
+  const reader = new RolloutReader(file);
   const buffers = [new Uint8Array(READ_PIECE), new Uint8Array(READ_PIECE)];
   let offset = 0;
   const readAt = (at: number, into: Uint8Array) => {
@@ -137,10 +166,12 @@ export async function readRollout(runtime: Runtime, path: string): Promise<Loade
     offset += piece.length;
     next = readAt(offset, buffers[turn % 2]!);
     reader.push(piece);
+    // The lines decoded and parsed for the piece (about twice its size) are garbage now:
+    // collected alongside the reading of the next, not piled up until the request.
+    runtime.collectGarbage?.({ concurrent: true });
   }
   const loaded = reader.end();
-  // The lines decoded to be parsed (as much as the file) are garbage now: collected before the
-  // request is made, not on top of it.
+  // What is left of that garbage is collected before the request is made, not on top of it.
   runtime.collectGarbage?.();
   return loaded;
 }

@@ -13,6 +13,7 @@ import { sandboxModes, type SandboxPolicy } from "../sandbox/policy.ts";
 import { historyAfterCompacted } from "../agent/compaction.ts";
 import { localParts, type ZoneSource } from "../util/local-time.ts";
 import { rememberItemJson } from "../model/item-json.ts";
+import { FILE_ITEM_MIN_BYTES, fileItem, type ItemFile } from "./file-items.ts";
 
 export type RolloutLineType = "session_meta" | "turn_context" | "response_item" | "event_msg" | "compacted";
 
@@ -204,8 +205,8 @@ const strictLineDecoder = new TextDecoder("utf-8", { ignoreBOM: true, fatal: tru
  * the same result, since a newline byte never lies inside a character and only the file's start
  * may lose a byte order mark. A response_item's payload also remembers its JSON's length (see keepItemJson).
  */
-export function parseRolloutBytes(bytes: Uint8Array): LoadedRollout {
-  const reader = new RolloutReader();
+export function parseRolloutBytes(bytes: Uint8Array, file?: ItemFile): LoadedRollout {
+  const reader = new RolloutReader(file);
   reader.push(bytes);
   return reader.end();
 }
@@ -221,10 +222,21 @@ export class RolloutReader {
   /** The bytes of the line begun and not yet ended (pieces, joined once its newline comes). */
   private carry: Uint8Array[] = [];
   /** A line ended by a newline, read once it is known whether anything follows. */
-  private pending: { bytes: Uint8Array; lineNo: number } | undefined;
+  private pending: { bytes: Uint8Array; lineNo: number; offset: number } | undefined;
+  /** Bytes pushed so far, and where in them the line begun last starts. */
+  private pushed = 0;
+  private lineStart = 0;
+
+  /**
+   * With `file` (the file the pieces are read from, whole and from its start), large items stay
+   * in the file (see file-items.ts).
+   */
+  constructor(private readonly file?: ItemFile) {}
 
   /** Reads `chunk`; keeps no view of it afterwards (the caller may fill it again). */
   push(chunk: Uint8Array): void {
+    const base = this.pushed;
+    this.pushed += chunk.length;
     let start = 0;
     while (start < chunk.length) {
       this.flushPending(false);
@@ -233,8 +245,9 @@ export class RolloutReader {
         this.carry.push(chunk.slice(start));
         break;
       }
-      this.pending = { bytes: this.joinCarry(chunk.subarray(start, end)), lineNo: ++this.lineNo };
+      this.pending = { bytes: this.joinCarry(chunk.subarray(start, end)), lineNo: ++this.lineNo, offset: this.lineStart };
       start = end + 1;
+      this.lineStart = base + start;
     }
     // The line read last waits for what follows it: it gets bytes of its own.
     if (this.pending && this.pending.bytes.buffer === chunk.buffer) this.pending.bytes = this.pending.bytes.slice();
@@ -243,7 +256,7 @@ export class RolloutReader {
   end(): LoadedRollout {
     if (this.carry.length > 0) {
       this.flushPending(false);
-      this.line(this.joinCarry(new Uint8Array(0)), ++this.lineNo, true);
+      this.line(this.joinCarry(new Uint8Array(0)), ++this.lineNo, true, this.lineStart);
     } else {
       this.flushPending(true);
     }
@@ -254,7 +267,7 @@ export class RolloutReader {
     const p = this.pending;
     if (!p) return;
     this.pending = undefined;
-    this.line(p.bytes, p.lineNo, last);
+    this.line(p.bytes, p.lineNo, last, p.offset);
   }
 
   private joinCarry(tail: Uint8Array): Uint8Array {
@@ -264,7 +277,7 @@ export class RolloutReader {
     return joined;
   }
 
-  private line(bytes: Uint8Array, lineNo: number, last: boolean): void {
+  private line(bytes: Uint8Array, lineNo: number, last: boolean, offset: number): void {
     // Valid UTF-8 (then the line's text encodes back to these very bytes), after the first line.
     let raw: string;
     let exact = lineNo > 1;
@@ -277,7 +290,7 @@ export class RolloutReader {
         exact = false;
       }
     }
-    readLine(this.out, raw, lineNo, last, exact ? bytes : undefined);
+    readLine(this.out, raw, lineNo, last, exact ? { bytes, offset, file: this.file } : undefined);
   }
 }
 
@@ -290,17 +303,32 @@ const RESPONSE_ITEM_LINE = /^\{"timestamp":"[ !#-[\]-~]*",(?:"ordinal":(?:0|[1-9
 /**
  * Remembers the payload's UTF-8 length for requests and token estimates (see item-json.ts) when
  * the line is `RESPONSE_ITEM_LINE payload }` and the payload's text is exactly
- * JSON.stringify(payload). `bytes` are the line's UTF-8, which its text encodes back to.
+ * JSON.stringify(payload); the item to keep: the payload, or (a large one, when the line's file
+ * is known) its stand-in that leaves the contents in the file. `line.bytes` are the line's UTF-8,
+ * which its text encodes back to.
  */
-function keepItemJson(item: ResponseItem, line: string, bytes: Uint8Array): void {
-  const head = RESPONSE_ITEM_LINE.exec(line);
-  if (!head || line.charCodeAt(line.length - 1) !== 125 || bytes[bytes.length - 1] !== 125) return;
+function keepItemJson(item: ResponseItem, text: string, line: ExactLine): ResponseItem {
+  const { bytes } = line;
+  const head = RESPONSE_ITEM_LINE.exec(text);
+  if (!head || text.charCodeAt(text.length - 1) !== 125 || bytes[bytes.length - 1] !== 125) return item;
   // The head is ASCII and the closing brace one byte: the payload's bytes lie between them.
   const from = head[0].length;
-  rememberItemJson(item, line, from, line.length - 1, bytes.length - 1 - from);
+  const byteLength = bytes.length - 1 - from;
+  if (!rememberItemJson(item, text, from, text.length - 1, byteLength)) return item;
+  const file = line.file;
+  if (!file || byteLength < FILE_ITEM_MIN_BYTES) return item;
+  const crc = file.crc32(bytes.subarray(from, from + byteLength));
+  return fileItem(file, item, { offset: line.offset + from, byteLength, length: text.length - 1 - from, crc });
 }
 
-function readLine(out: LoadedRollout, raw: string, lineNo: number, last: boolean, bytes?: Uint8Array): void {
+/** A line that is valid UTF-8 (its text encodes back to `bytes`), `offset` bytes into its file. */
+interface ExactLine {
+  bytes: Uint8Array;
+  offset: number;
+  file?: ItemFile;
+}
+
+function readLine(out: LoadedRollout, raw: string, lineNo: number, last: boolean, exact?: ExactLine): void {
   if (raw.trim() === "") return;
   let entry: { type?: unknown; payload?: unknown };
   try {
@@ -314,8 +342,7 @@ function readLine(out: LoadedRollout, raw: string, lineNo: number, last: boolean
   if (!payload || typeof payload !== "object") return;
   switch (entry.type) {
     case "response_item":
-      out.items.push(payload as ResponseItem);
-      if (bytes) keepItemJson(payload as ResponseItem, raw, bytes);
+      out.items.push(exact ? keepItemJson(payload as ResponseItem, raw, exact) : (payload as ResponseItem));
       break;
     case "compacted":
       out.items = historyAfterCompacted(out.items, payload);

@@ -1,0 +1,172 @@
+// Large restored history items stay in their session file (src/core/session/file-items.ts): they
+// read as the items they stand for, a request copies their bytes from the file, and a file that
+// changed under them fails in one line instead of giving other bytes.
+import { afterAll, describe, expect, test } from "bun:test";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { bunRuntime } from "../../src/adapters/bun.ts";
+import { crc32Js } from "../../src/adapters/common.ts";
+import { OcxError } from "../../src/core/errors.ts";
+import { itemJsonByteLength, itemJsonBytes, itemJsonLength } from "../../src/core/model/item-json.ts";
+import { buildResponsesBody, responsesBody, type StreamedBody } from "../../src/core/model/responses.ts";
+import type { ModelRequest, ResponseItem } from "../../src/core/model/types.ts";
+import { readRollout } from "../../src/core/session/resume.ts";
+import { closeDanglingCalls, parseRollout } from "../../src/core/session/rollout.ts";
+import { concatBytes } from "../../src/core/util/bytes.ts";
+
+const runtime = bunRuntime();
+const dir = mkdtempSync(join(tmpdir(), "ocx-file-items-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const ts = "2026-11-20T10:00:00.000Z";
+let ordinal = 0;
+const line = (type: string, payload: unknown) => JSON.stringify({ timestamp: ts, ordinal: ordinal++, type, payload });
+const big = (i: number, size: number) => `${i}: ${"abc é \"q\" \\ 🚀\n".repeat(Math.ceil(size / 20))}`;
+
+/** A rollout with small and large items (`pieces`: large enough to be read in pieces). */
+function writeRollout(name: string, count = 6, size = 20_000): string {
+  const lines = [
+    line("session_meta", { id: "019a9f3c-1c00-7abc-8def-0123456789ab", timestamp: ts, cwd: "/w", originator: "ocx_exec", cli_version: "0.1.0", source: "exec" }),
+    line("response_item", { type: "message", role: "user", content: [{ type: "input_text", text: "small" }] }),
+  ];
+  for (let i = 0; i < count; i++) {
+    lines.push(
+      line("response_item", { type: "function_call", name: "exec_command", arguments: `{"cmd":"step ${i}"}`, call_id: `call_${i}` }),
+      line("response_item", { type: "function_call_output", call_id: `call_${i}`, output: big(i, size) }),
+      line("response_item", { type: "message", role: "assistant", content: [{ type: "output_text", text: big(i, size) }] }),
+    );
+  }
+  lines.push(line("response_item", { type: "function_call", name: "exec_command", arguments: "{}", call_id: "call_dangling", extra: big(99, 5000) }));
+  const path = join(dir, name);
+  writeFileSync(path, `${lines.join("\n")}\n`);
+  return path;
+}
+
+const request = (input: ResponseItem[]): ModelRequest => ({
+  model: "gpt-x",
+  instructions: "be brief",
+  input,
+  tools: [],
+  parallelToolCalls: true,
+  threadId: "th",
+});
+
+const bodyBytes = (body: StreamedBody) => {
+  const parts: Uint8Array[] = [];
+  const it = body.chunks();
+  for (let n = it.next(); !n.done; n = it.next()) parts.push(n.value);
+  return concatBytes(parts);
+};
+
+/** Overwrites one byte inside the first large output with another letter (same length). */
+function changeInPlace(path: string): void {
+  const text = readFileSync(path);
+  const at = text.indexOf("abc", text.indexOf("function_call_output"));
+  const fd = openSync(path, "r+");
+  writeSync(fd, new Uint8Array([0x78]), 0, 1, at);
+  closeSync(fd);
+}
+
+describe("restored items that stay in the session file", () => {
+  test("read as the items parsed from the file: fields, keys, spread, JSON; the lengths are known without serialising", async () => {
+    const path = writeRollout("a.jsonl");
+    const loaded = await readRollout(runtime, path);
+    const parsed = parseRollout(readFileSync(path, "utf8")).items;
+    expect(loaded.items.length).toBe(parsed.length);
+    const inFile = loaded.items.filter((i) => itemJsonBytes(i) !== undefined);
+    // The outputs, the assistant messages and the large call stay in the file; small items do not.
+    expect(inFile.length).toBe(6 * 2 + 1);
+    expect(itemJsonBytes(loaded.items[0]!)).toBeUndefined();
+    expect(JSON.stringify(loaded.items)).toBe(JSON.stringify(parsed));
+    for (let i = 0; i < parsed.length; i++) {
+      const item = loaded.items[i]!;
+      expect({ ...item }).toEqual(parsed[i]!);
+      expect(Object.keys(item)).toEqual(Object.keys(parsed[i]!));
+      expect("type" in item && !("nothing" in item)).toBe(true);
+      expect(itemJsonLength(item)).toBe(JSON.stringify(parsed[i]).length);
+      expect(itemJsonByteLength(item)).toBe(Buffer.byteLength(JSON.stringify(parsed[i])));
+    }
+    const output = loaded.items.find((i) => i.type === "function_call_output")!;
+    expect(output.output).toBe(big(0, 20_000));
+    expect(output.call_id).toBe("call_0");
+  });
+
+  test("a request copies their bytes from the file: JSON.stringify of the body, again on a retry, with its length", async () => {
+    const path = writeRollout("b.jsonl");
+    const { items } = await readRollout(runtime, path);
+    const fresh: ResponseItem = { type: "message", role: "user", content: [{ type: "input_text", text: "next ✓" }] };
+    for (const input of [items, [...items, fresh], [fresh, ...items.slice(3)]]) {
+      const body = responsesBody(request(input));
+      if (typeof body === "string") throw new Error("expected a streamed body");
+      const expected = JSON.stringify(buildResponsesBody(request(JSON.parse(JSON.stringify(input)))));
+      for (let n = 0; n < 2; n++) {
+        const bytes = bodyBytes(body);
+        expect(new TextDecoder().decode(bytes)).toBe(expected);
+        expect(bytes.length).toBe(body.byteLength);
+      }
+    }
+  });
+
+  test("a file read in pieces (over 8 MiB, lines across them) gives the same items and bytes", async () => {
+    const path = writeRollout("c.jsonl", 120, 40_000);
+    const { items } = await readRollout(runtime, path);
+    const parsed = parseRollout(readFileSync(path, "utf8")).items;
+    expect(items.filter((i) => itemJsonBytes(i) !== undefined).length).toBe(241);
+    const body = responsesBody(request(items)) as StreamedBody;
+    expect(new TextDecoder().decode(bodyBytes(body))).toBe(JSON.stringify(buildResponsesBody(request(parsed))));
+  });
+
+  test("closing dangling calls reads only their small fields (not the file)", async () => {
+    const path = writeRollout("d.jsonl");
+    const { items } = await readRollout(runtime, path);
+    truncateSync(path, 0);
+    const closed = closeDanglingCalls(items);
+    expect(closed.length).toBe(items.length + 1);
+    expect(closed.at(-1)).toEqual({ type: "function_call_output", call_id: "call_dangling", output: "aborted: ocx stopped before this call finished; its result is unknown" });
+  });
+
+  for (const [what, change, why] of [
+    ["rewritten in place", changeInPlace, "its history is no longer the bytes this run read"],
+    ["truncated", (path: string) => truncateSync(path, 1000), "it is shorter than when this run read it"],
+  ] as const) {
+    test(`a file ${what} since: the body and the item's contents fail with one line (OcxError, exit 3)`, async () => {
+      const path = writeRollout(`e-${what}.jsonl`);
+      const { items } = await readRollout(runtime, path);
+      const body = responsesBody(request(items)) as StreamedBody;
+      change(path);
+      const message = `The session file ${path} changed while this run used it: ${why}; resume it again`;
+      let error: unknown;
+      try {
+        bodyBytes(body);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(OcxError);
+      expect((error as OcxError).message).toBe(message);
+      expect((error as OcxError).exitCode).toBe(3);
+      const output = items.find((i) => i.type === "function_call_output")!;
+      expect(output.type).toBe("function_call_output");
+      expect(() => output.output).toThrow(message);
+    });
+  }
+
+  test("an item changed by the run becomes an ordinary object: its JSON is serialised, no longer copied", async () => {
+    const path = writeRollout("f.jsonl");
+    const { items } = await readRollout(runtime, path);
+    const output = items.find((i) => i.type === "function_call_output")!;
+    output.output = "shortened";
+    expect(itemJsonBytes(output)).toBeUndefined();
+    expect(itemJsonByteLength(output)).toBeUndefined();
+    truncateSync(path, 0); // no longer needed for it
+    expect({ ...output }).toEqual({ type: "function_call_output", call_id: "call_0", output: "shortened" });
+    delete output.call_id;
+    expect(JSON.stringify(output)).toBe(`{"type":"function_call_output","output":"shortened"}`);
+  });
+
+  test("the runtime's CRC-32 is zlib's (the fallback in JavaScript too)", () => {
+    const bytes = new TextEncoder().encode("resume ✓ 🚀 ".repeat(1000));
+    expect(runtime.crc32?.(bytes)).toBe(crc32Js(bytes));
+    expect(crc32Js(new TextEncoder().encode("123456789"))).toBe(0xcbf43926);
+  });
+});
