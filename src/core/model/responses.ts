@@ -750,6 +750,8 @@ function failedError(error: Record<string, unknown> | undefined): ModelError {
     case "rate_limit_exceeded":
       return new ModelError("retryable", DISCONNECTED + message, { retryAfterMs: parseTryAgainIn(message) });
     default:
+      // Other servers say it in words, with another code or none: recognised as on HTTP 400.
+      if (isContextWindowError(error, message)) return new ModelError("fatal", message, { contextWindow: true });
       return new ModelError("retryable", DISCONNECTED + (error ? message : "response.failed event received"));
   }
 }
