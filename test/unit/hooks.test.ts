@@ -80,9 +80,9 @@ describe("tool calls as hooks see them", () => {
     expect(bash.blockedItem("why")).toEqual({ type: "command_execution", command: "ls -la", aggregated_output: "why", exit_code: null, status: "failed" });
     const patch = hookCall({ name: "apply_patch", callId: "c2", input: "*** Begin Patch\n*** End Patch" })!;
     expect([patch.toolName, patch.toolInput]).toEqual(["apply_patch", { command: "*** Begin Patch\n*** End Patch" }]);
-    const mcp = hookCall({ name: "mcp__echo__say", callId: "c3", input: '{"text":"hi"}' })!;
-    expect([mcp.toolName, mcp.toolInput]).toEqual(["mcp__echo__say", { text: "hi" }]);
-    expect(mcp.blockedItem("why")).toMatchObject({ type: "mcp_tool_call", server: "echo", tool: "say", status: "failed", error: { message: "why" } });
+    const mcp = hookCall({ name: "mcp__a__b__say", callId: "c3", input: '{"text":"hi"}', mcp: { server: "a__b", tool: "say" } })!;
+    expect([mcp.toolName, mcp.toolInput]).toEqual(["mcp__a__b__say", { text: "hi" }]);
+    expect(mcp.blockedItem("why")).toMatchObject({ type: "mcp_tool_call", server: "a__b", tool: "say", status: "failed", error: { message: "why" } });
     expect(hookCall({ name: "update_plan", callId: "c4", input: "{}" })).toBeUndefined();
   });
 });
