@@ -5,7 +5,7 @@ import type { Config } from "../config/schema.ts";
 import type { ThreadEvent } from "../events.ts";
 import type { ExecOptions } from "../run/options.ts";
 import type { Runtime } from "../runtime.ts";
-import { resolveSandboxPolicy, type SandboxPolicy } from "../sandbox/policy.ts";
+import { FULL_ACCESS, type SandboxPolicy } from "../sandbox/policy.ts";
 import { discoverHooks, trustedHashes } from "./config.ts";
 import type { TurnHooks } from "./turn.ts";
 
@@ -45,7 +45,7 @@ export async function startHooks(
   const handlers = await discoverHooks(runtime, { codexHome: o.home, userHooks: o.config.hooks, gitRoot: o.root ?? undefined, cwd: o.cwd, warn: o.warn });
   if (handlers.length === 0) return undefined;
   const [{ Hooks }, { turnHooks }] = await Promise.all([import("./hooks.ts"), import("./turn.ts")]);
-  const policy = o.config.hooks_sandbox === "none" ? resolveSandboxPolicy(runtime, o.config, { ...o.opts, sandbox: "danger-full-access" }, o.cwd) : o.sandbox;
+  const policy = o.config.hooks_sandbox === "none" ? FULL_ACCESS : o.sandbox;
   const hooks = await Hooks.create({
     runtime,
     handlers,
