@@ -3,6 +3,7 @@
 import { createFetch } from "ofetch";
 import { timerDelay } from "../util/duration.ts";
 import type { Usage } from "../events.ts";
+import { createRedactor } from "../redact.ts";
 import {
   backoffMs,
   DEFAULT_RETRY_AFTER_MAX_MS,
@@ -72,10 +73,9 @@ export function streamingPost(opts: ResponsesClientOptions, url: string) {
   const { provider } = opts;
   const sleep = opts.sleep ?? abortableSleep;
   const random = opts.random ?? Math.random;
-  const redact = (text: string) => {
-    for (const secret of provider.auth?.secrets() ?? []) if (secret) text = text.split(secret).join("[REDACTED]");
-    return text;
-  };
+  // The provider's credentials never reach an error's text (the run's sinks redact more still).
+  const redactor = createRedactor(() => provider.auth?.secrets() ?? []);
+  const redact = (text: string) => redactor.text(text);
 
   type Attempt = { body: ReadableStream<Uint8Array> } | { error: ModelError; retry: boolean; retryAfterMs?: number };
   const retryAfterMax = provider.retryAfterMaxMs ?? DEFAULT_RETRY_AFTER_MAX_MS;
