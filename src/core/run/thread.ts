@@ -110,7 +110,10 @@ async function openRollout(
         base_instructions: { text: o.instructions },
         ...(o.forkedFrom ? { forked_from_id: o.forkedFrom.id } : {}),
       });
-      if (o.forkedFrom) await copyThread(runtime, o.forkedFrom.path, writer);
+      if (o.forkedFrom) {
+        copyThread(o.forkedFrom.entries ?? [], writer);
+        delete o.forkedFrom.entries; // copied: not held for the rest of the run
+      }
     }
     return writer;
   } catch (e) {

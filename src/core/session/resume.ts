@@ -8,7 +8,16 @@ import type { Runtime } from "../runtime.ts";
 import type { SandboxMode, SandboxPolicy } from "../sandbox/policy.ts";
 import { findById, findLatest, isUuid } from "./find.ts";
 import { lockSession, type LockOptions, type SessionLock } from "./lock.ts";
-import { closeDanglingCalls, parseRolloutBytes, recordedSandboxPolicy, RolloutReader, type LoadedRollout, type RolloutSandboxPolicy } from "./rollout.ts";
+import {
+  closeDanglingCalls,
+  parseRolloutBytes,
+  recordedSandboxPolicy,
+  RolloutReader,
+  type LoadedRollout,
+  type ReadOptions,
+  type RolloutEntry,
+  type RolloutSandboxPolicy,
+} from "./rollout.ts";
 
 export interface ResumeRequest {
   /** A thread id (UUID) or name; absent with --last. */
@@ -33,6 +42,8 @@ export interface ResumedThread {
   usage: Usage;
   /** Lines already in the file (the ordinal continues from here). */
   lines: number;
+  /** For `exec fork`: the file's lines as read, which the fork's file copies (the file is read once). */
+  entries?: RolloutEntry[];
   /** This run's hold on the session (absent when it writes nothing: --ephemeral). */
   lock?: SessionLock;
 }
@@ -77,7 +88,7 @@ export async function loadResumed(
 async function readResumed(runtime: Runtime, path: string, req: ResumeRequest, warn: (message: string) => void): Promise<ResumedThread> {
   let loaded: LoadedRollout;
   try {
-    loaded = await readRollout(runtime, path);
+    loaded = await readRollout(runtime, path, { entries: req.action === "fork" });
   } catch (e) {
     throw new OcxError("config", `Cannot read session file ${path}: ${(e as Error).message}`);
   }
@@ -105,6 +116,7 @@ async function readResumed(runtime: Runtime, path: string, req: ResumeRequest, w
     items: closeDanglingCalls(loaded.items),
     usage: loaded.usage ?? emptyUsage(),
     lines: loaded.lines,
+    ...(loaded.entries ? { entries: loaded.entries } : {}),
   };
 }
 
@@ -119,10 +131,10 @@ const READ_MORE = 64 * 1024;
  * The pieces take turns in two buffers (the reader keeps no view of a piece once it has pushed
  * it), so reading a 50 MB session allocates 16 MiB, not 50 MB that then waits for the collector.
  */
-export async function readRollout(runtime: Runtime, path: string): Promise<LoadedRollout> {
+export async function readRollout(runtime: Runtime, path: string, opts: ReadOptions = {}): Promise<LoadedRollout> {
   const st = await runtime.fs.stat(path).catch(() => null);
-  if (!st?.isFile || st.size <= READ_PIECE) return parseRolloutBytes(await runtime.fs.readFile(path));
-  const reader = new RolloutReader();
+  if (!st?.isFile || st.size <= READ_PIECE) return parseRolloutBytes(await runtime.fs.readFile(path), opts);
+  const reader = new RolloutReader(opts);
   const buffers = [new Uint8Array(READ_PIECE), new Uint8Array(READ_PIECE)];
   let offset = 0;
   const readAt = (at: number, into: Uint8Array) => {

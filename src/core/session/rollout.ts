@@ -148,6 +148,20 @@ export interface LoadedRollout {
   skipped: Array<{ line: number; last: boolean }>;
   /** The number of lines read (for continuing the ordinal). */
   lines: number;
+  /** Every line with a type, as parsed (kept when asked: what `exec fork` copies). */
+  entries?: RolloutEntry[];
+}
+
+/** A rollout line as parsed: its type, payload and (when it has one) timestamp. */
+export interface RolloutEntry {
+  type: string;
+  payload: unknown;
+  timestamp?: string;
+}
+
+/** What a reader keeps besides the history: `entries` keeps every typed line (see RolloutEntry). */
+export interface ReadOptions {
+  entries?: boolean;
 }
 
 /** Parses a rollout's text. Unreadable lines are skipped and reported, never fatal. */
@@ -175,8 +189,8 @@ const strictLineDecoder = new TextDecoder("utf-8", { ignoreBOM: true, fatal: tru
  * the same result, since a newline byte never lies inside a character and only the file's start
  * may lose a byte order mark. A response_item's payload also remembers its JSON's length (see keepItemJson).
  */
-export function parseRolloutBytes(bytes: Uint8Array): LoadedRollout {
-  const reader = new RolloutReader();
+export function parseRolloutBytes(bytes: Uint8Array, opts: ReadOptions = {}): LoadedRollout {
+  const reader = new RolloutReader(opts);
   reader.push(bytes);
   return reader.end();
 }
@@ -187,8 +201,13 @@ export function parseRolloutBytes(bytes: Uint8Array): LoadedRollout {
  * the file ended: only then is it known whether it was the file's last.
  */
 export class RolloutReader {
-  private readonly out: LoadedRollout = { items: [], skipped: [], lines: 0 };
+  private readonly out: LoadedRollout;
   private lineNo = 0;
+
+  constructor(opts: ReadOptions = {}) {
+    this.out = { items: [], skipped: [], lines: 0, ...(opts.entries ? { entries: [] } : {}) };
+  }
+
   /** The bytes of the line begun and not yet ended (pieces, joined once its newline comes). */
   private carry: Uint8Array[] = [];
   /** A line ended by a newline, read once it is known whether anything follows. */
@@ -273,7 +292,7 @@ function keepItemJson(item: ResponseItem, line: string, bytes: Uint8Array): void
 
 function readLine(out: LoadedRollout, raw: string, lineNo: number, last: boolean, bytes?: Uint8Array): void {
   if (raw.trim() === "") return;
-  let entry: { type?: unknown; payload?: unknown };
+  let entry: { timestamp?: unknown; type?: unknown; payload?: unknown } | null;
   try {
     entry = JSON.parse(raw);
   } catch {
@@ -281,6 +300,10 @@ function readLine(out: LoadedRollout, raw: string, lineNo: number, last: boolean
     return;
   }
   out.lines++;
+  if (!entry || typeof entry !== "object") return;
+  if (out.entries && typeof entry.type === "string") {
+    out.entries.push({ type: entry.type, payload: entry.payload, ...(typeof entry.timestamp === "string" ? { timestamp: entry.timestamp } : {}) });
+  }
   const payload = entry.payload as Record<string, unknown> | undefined;
   if (!payload || typeof payload !== "object") return;
   switch (entry.type) {
