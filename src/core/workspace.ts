@@ -43,6 +43,17 @@ export async function defaultShell(runtime: Runtime): Promise<string> {
   return (await runtime.fs.stat("/bin/bash"))?.isFile ? "/bin/bash" : "/bin/sh";
 }
 
+/**
+ * The project's directories, where AGENTS.md and `.codex/` hooks are looked for: from the git
+ * `root` down to `cwd` (root first); just `cwd` without a root, or when `cwd` does not lie in it.
+ */
+export function projectDirs(root: string | null | undefined, cwd: string): string[] {
+  if (!root || !(cwd === root || cwd.startsWith(`${root.replace(/\/$/, "")}/`))) return [cwd];
+  const dirs = [root];
+  for (const part of cwd.slice(root.length).split("/").filter(Boolean)) dirs.push(join(dirs[dirs.length - 1]!, part));
+  return dirs;
+}
+
 /** The root of the git repository containing `dir`, or null. A `.git` file (worktree) counts. */
 export async function gitRoot(runtime: Runtime, dir: string): Promise<string | null> {
   for (let d = dir; ; d = dirname(d)) {

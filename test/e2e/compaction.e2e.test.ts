@@ -157,6 +157,23 @@ describe("the provider's context-window error", () => {
     expect(r.events!.some((e) => e.type === "error")).toBe(false);
   }, T);
 
+  test("once (response.failed saying so in words, with another code or none): ocx compacts instead of retrying; the turn completes", async () => {
+    const repo = makeRepo();
+    // A local server's wording, as vLLM gives it, without OpenAI's code.
+    const words = "This model's maximum context length is 8192 tokens. However, you requested 9000 tokens.";
+    for (const code of ["server_error", undefined]) {
+      const tooLongInWords = sse(failed(code, words));
+      const { mock, home } = await setup([sse(turn([execCommand("echo one", {}, "c1")])), tooLongInWords, reply(SUMMARY), reply("recovered")]);
+      const r = await runOcx(["exec", ...JSON_, "work hard"], { home, cwd: repo });
+      expect(r.code).toBe(0);
+      expect(mock.requests).toHaveLength(4);
+      expect(isSummaryRequest(mock.requests[2]!.body)).toBe(true);
+      expect(messageTexts(mock.requests[3]!.body).join("\n")).toContain(SUMMARY);
+      expect(r.events!.at(-1)).toMatchObject({ type: "turn.completed" });
+      expect(r.events!.some((e) => e.type === "error" && String(e.message).includes("Reconnecting"))).toBe(false);
+    }
+  }, T);
+
   test("once (HTTP 400 context_length_exceeded): compaction, then success", async () => {
     const repo = makeRepo();
     const body = { error: { message: "Your input exceeds the context window of this model.", type: "invalid_request_error", param: "input", code: "context_length_exceeded" } };

@@ -5,8 +5,8 @@
 // reported; notify gets the turn's JSON after a completed turn and nothing after a failed one.
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { callOutput, execCommand, http, messageTexts, reply, sse, turn } from "../mock/responses-server.ts";
-import { checkEventStream, cleanupTemp, items, join, makeDir, makeRepo, runOcx, useMockServers, waitFor } from "./harness.ts";
+import { callOutput, dynamic, execCommand, functionCall, http, messageTexts, reply, sse, turn } from "../mock/responses-server.ts";
+import { REPO_ROOT, checkEventStream, cleanupTemp, items, join, makeDir, makeRepo, runOcx, useMockServers, waitFor } from "./harness.ts";
 
 const setup = useMockServers();
 afterAll(() => cleanupTemp());
@@ -99,6 +99,40 @@ describe("hooks", () => {
     expect(r.stdout).toBe("ok\n");
     expect(existsSync(join(repo, "created.txt"))).toBe(false);
     expect(r.stderr).toContain(`exec\ntouch created.txt in ${repo}\n not run:\nCommand blocked by PreToolUse hook: not here. Command: touch created.txt\n`);
+  });
+
+  test("a blocked MCP call's item names the tool's own server and tool, also when the server's name holds `__` or the tool's name was shortened", async () => {
+    const server = "fx__two";
+    const longTool = `look_up_${"x".repeat(60)}_tail`;
+    const toml = [
+      `[mcp_servers.${JSON.stringify(server)}]`,
+      `command = ${JSON.stringify(process.execPath)}`,
+      `args = [${JSON.stringify(join(REPO_ROOT, "test/fixtures/mcp/server.ts"))}]`,
+      "",
+    ].join("\n");
+    const { mock, home } = await setup(
+      [
+        // the flat names as offered: mcp__fx__two__echo, then the long one shortened with a hash
+        sse(turn([functionCall("mcp__fx__two__echo", { text: "hi" }, "c1")])),
+        dynamic((req) => sse(turn([functionCall(req.body.tools.find((t: any) => t.name?.startsWith("mcp__fx__two__look_up_")).name, {}, "c2")]))),
+        reply("ok"),
+      ],
+      toml,
+    );
+    const log = join(makeDir("pre-"), "pre.log");
+    hooksJson(home, { PreToolUse: [{ matcher: "mcp__.*", hooks: [{ type: "command", command: `${logTo(log)}; echo 'not this one' >&2; exit 2` }] }] });
+    const r = await runOcx([...JSON_, "--skip-git-repo-check", "-s", "danger-full-access", "use the tools"], { home, cwd: makeDir("cwd-") });
+    expect(r.code).toBe(0);
+    expect(checkEventStream(r.events)).toEqual([]);
+    expect(readLog(log).map((e) => e.tool_use_id)).toEqual(["c1", "c2"]);
+    expect(readLog(log)[0]).toMatchObject({ tool_name: "mcp__fx__two__echo", tool_input: { text: "hi" } });
+    const blocked = items(r.events, "item.completed", "mcp_tool_call");
+    expect(blocked.map((i) => [i.server, i.tool, i.status])).toEqual([
+      [server, "echo", "failed"],
+      [server, longTool, "failed"],
+    ]);
+    expect(blocked[0].error.message).toBe("Command blocked by PreToolUse hook: not this one. Command: mcp__fx__two__echo");
+    expect(callOutput(mock.requests[1]!.body, "c1")).toBe(blocked[0].error.message);
   });
 
   test("a Stop hook can ask the model to go on; the next Stop says the hook is active", async () => {

@@ -6,7 +6,7 @@ import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { chmodSync, readdirSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { type OAuthMock, startMockOAuth } from "../mock/oauth-server.ts";
-import { callOutput, execCommand, functionCall, type Mock, reply, type Step, sse, startMockResponses, turn } from "../mock/responses-server.ts";
+import { callOutput, execCommand, failed, functionCall, http, type Mock, reply, type Step, sse, startMockResponses, turn } from "../mock/responses-server.ts";
 import { cleanupTemp, existsSync, join, makeDir, makeHome, makeRepo, ocxBin, readFileSync, runOcx, writeFileSync } from "./harness.ts";
 
 const T = 30_000;
@@ -167,6 +167,32 @@ describe("secrets never leak", () => {
     expect(r.stderr).toContain("token=[REDACTED]\ntoken=[REDACTED]");
     expect(r.stderr).toContain(`"access_token":"[REDACTED]"`); // auth.json was readable, and printed redacted
     expect(r.stderr).toContain("env=[REDACTED]");
+  }, T);
+
+  test("a server that repeats the key in its error (HTTP 400, HTTP 401, response.failed): stderr, --json stdout and the rollout hold it redacted", async () => {
+    const key = "sk-ocx-FAKE-KEY-echoed-back-5c7e9a1b3d";
+    const said = `Incorrect API key provided: ${key}. You can find your API key at https://platform.openai.com/account/api-keys.`;
+    // Each with the exit code ocx gives it: a failed turn, an authentication failure (4).
+    const steps: Array<[Step, number]> = [
+      [http(400, { error: { message: said, type: "invalid_request_error", code: "invalid_api_key" } }), 1],
+      [http(401, { error: { message: said, type: "invalid_request_error", code: "invalid_api_key" } }), 4],
+      [sse(failed("invalid_prompt", said)), 1],
+    ];
+    for (const [step, code] of steps) {
+      for (const json of [true, false]) {
+        const mock = await startMockResponses([step]);
+        closers.push(mock);
+        const home = makeHome(mock.url);
+        const r = await runOcx(["exec", ...(json ? ["--json"] : []), "--color", "never", "--skip-git-repo-check", "hi"], { home, cwd: makeDir(), env: { CODEX_API_KEY: key } });
+        expect(r.code).toBe(code);
+        expect(mock.requests[0]!.headers.authorization).toBe(`Bearer ${key}`);
+        const shown = json ? r.stdout : r.stderr;
+        expect(shown).toContain("Incorrect API key provided: [REDACTED].");
+        const found = [...leaks("stdout", r.stdout, [key]), ...leaks("stderr", r.stderr, [key])];
+        for (const f of filesUnder(join(home, "sessions"))) found.push(...leaks(f, readFileSync(f, "utf8"), [key]));
+        expect(found).toEqual([]);
+      }
+    }
   }, T);
 });
 

@@ -302,7 +302,7 @@ export function turn(items: OutputItem[], u: Usage = usage(), opts: { deltaChars
 }
 
 /** A `response.failed` stream (response.created, then response.failed with `error{code,message}`). */
-export function failed(code: string, message: string, itemsBefore: OutputItem[] = []): SseEvent[] {
+export function failed(code: string | undefined, message: string, itemsBefore: OutputItem[] = []): SseEvent[] {
   const id = rid("resp");
   const ev: SseEvent[] = [{ type: "response.created", response: responseObject(id, "in_progress", []) }];
   itemsBefore.forEach((item, i) => ev.push(...itemEvents(item, i)));

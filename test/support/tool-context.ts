@@ -5,10 +5,11 @@ import { existsSync } from "node:fs";
 import type { ItemDetail, ThreadEvent, ThreadItem } from "../../src/core/events.ts";
 import { ProcessManager } from "../../src/core/process/process-manager.ts";
 import type { Runtime } from "../../src/core/runtime.ts";
-import type { SandboxPolicy } from "../../src/core/sandbox/policy.ts";
+import { FULL_ACCESS, type SandboxPolicy } from "../../src/core/sandbox/policy.ts";
+
+export { FULL_ACCESS };
 import type { ToolContext } from "../../src/core/tools/define-tool.ts";
 
-export const FULL_ACCESS: SandboxPolicy = { mode: "danger-full-access", writableRoots: [], networkAccess: true, bypass: false };
 export const READ_ONLY: SandboxPolicy = { mode: "read-only", writableRoots: [], networkAccess: false, bypass: false };
 export const workspaceWrite = (...roots: string[]): SandboxPolicy => ({
   mode: "workspace-write",

@@ -10,7 +10,7 @@ import type { SandboxPolicy } from "../../src/core/sandbox/policy.ts";
 import { DEVICE_FILES, type SandboxCapabilities, type SandboxSpec } from "../../src/core/sandbox/spec.ts";
 import { FULL_ACCESS, toolHarness, type ToolHarness } from "../support/tool-context.ts";
 import { execCommandTool } from "../../src/core/tools/exec-command.ts";
-import { releaseSandbox } from "../../src/core/sandbox/confine.ts";
+import { confinedArgv, releaseSandbox } from "../../src/core/sandbox/confine.ts";
 import { writeStdinTool } from "../../src/core/tools/write-stdin.ts";
 
 interface Harness extends ToolHarness {
@@ -330,6 +330,16 @@ describe("exec_command", () => {
     await exec(full, { cmd: "true" });
     expect(full.spawned).toHaveLength(2);
     expect(full.warnings).toEqual(["ocx's own memory and environment stay readable to its commands on this host (cannot load libc.so.6 (missing))"]);
+  });
+
+  test("ocx's memory staying readable is one warning per run, whichever full-access policy a child starts under (the run's own, or notify's, hooks' and MCP servers')", async () => {
+    const problem = "cannot load libc.so.6 (missing)";
+    const h = harness({ ...FULL_ACCESS }, {}, problem);
+    await exec(h, { cmd: "true" });
+    // notify, a hook under hooks_sandbox = "none" and an MCP server start their processes under full access too
+    await confinedArgv(h.ctx.runtime, FULL_ACCESS, ["true"], (m) => h.warnings.push(m));
+    await confinedArgv(h.ctx.runtime, FULL_ACCESS, ["true"], (m) => h.warnings.push(m));
+    expect(h.warnings).toEqual([`ocx's own memory and environment stay readable to its commands on this host (${problem})`]);
   });
 
   describe("read-only carve-outs (.git and friends)", () => {

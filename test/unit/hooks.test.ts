@@ -3,7 +3,12 @@
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { parse } from "smol-toml";
-import { handlersOf, matcherRegExp, trustHash, trustedHashes } from "../../src/core/hooks/config.ts";
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { discoverHooks, handlersOf, matcherRegExp, trustHash, trustedHashes } from "../../src/core/hooks/config.ts";
+import type { Runtime } from "../../src/core/runtime.ts";
+import { fakeRuntime } from "../support/fake-runtime.ts";
 import { hookCall } from "../../src/core/hooks/turn.ts";
 import { notificationJson, userPrompts } from "../../src/core/hooks/notify.ts";
 
@@ -73,6 +78,43 @@ describe("hook declarations", () => {
   });
 });
 
+describe("hook discovery", () => {
+  test("asks for every candidate file at once (not one after another), and finds the same hooks, user layer first, then the project's from the root down", async () => {
+    const tmp = realpathSync(mkdtempSync(join(tmpdir(), "ocx-hooks-discovery-")));
+    try {
+      const home = join(tmp, "home");
+      const repo = join(tmp, "repo");
+      const cwd = join(repo, "a", "b");
+      for (const d of [home, join(repo, ".codex"), join(cwd, ".codex")]) mkdirSync(d, { recursive: true });
+      const hooksJson = (command: string) => JSON.stringify({ hooks: { Stop: [{ hooks: [{ type: "command", command }] }] } });
+      writeFileSync(join(home, "hooks.json"), hooksJson("user json"));
+      writeFileSync(join(repo, ".codex", "config.toml"), `[[hooks.Stop]]\n[[hooks.Stop.hooks]]\ncommand = "root toml"\n`);
+      writeFileSync(join(cwd, ".codex", "hooks.json"), hooksJson("cwd json"));
+      writeFileSync(join(cwd, ".codex", "config.toml"), `model = "x"\n`);
+
+      const base = fakeRuntime();
+      const asked: string[] = [];
+      let open!: () => void;
+      const gate = new Promise<void>((r) => (open = r));
+      const runtime: Runtime = { ...base, fs: { ...base.fs, stat: async (p) => (asked.push(p), await gate, base.fs.stat(p)) } };
+      const userHooks = { Stop: [{ hooks: [{ type: "command", command: "user toml" }] }] };
+      const found = discoverHooks(runtime, { codexHome: home, userHooks, gitRoot: repo, cwd, warn: () => {} });
+      await Bun.sleep(0); // what discovery asks before any answer comes
+      const candidates = [home, repo, join(repo, "a"), cwd].flatMap((d) => (d === home ? [join(home, "hooks.json")] : [join(d, ".codex", "hooks.json"), join(d, ".codex", "config.toml")]));
+      expect(asked.toSorted()).toEqual(candidates.toSorted());
+      open();
+      expect((await found).map((h) => [h.command, h.project])).toEqual([
+        ["user json", false],
+        ["user toml", false],
+        ["root toml", true],
+        ["cwd json", true],
+      ]);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("tool calls as hooks see them", () => {
   test("commands are Bash with the command line; apply_patch carries the patch; MCP tools keep their names", () => {
     const bash = hookCall({ name: "exec_command", callId: "c1", input: JSON.stringify({ cmd: "ls -la", yield_time_ms: 1000 }) })!;
@@ -80,9 +122,9 @@ describe("tool calls as hooks see them", () => {
     expect(bash.blockedItem("why")).toEqual({ type: "command_execution", command: "ls -la", aggregated_output: "why", exit_code: null, status: "failed" });
     const patch = hookCall({ name: "apply_patch", callId: "c2", input: "*** Begin Patch\n*** End Patch" })!;
     expect([patch.toolName, patch.toolInput]).toEqual(["apply_patch", { command: "*** Begin Patch\n*** End Patch" }]);
-    const mcp = hookCall({ name: "mcp__echo__say", callId: "c3", input: '{"text":"hi"}' })!;
-    expect([mcp.toolName, mcp.toolInput]).toEqual(["mcp__echo__say", { text: "hi" }]);
-    expect(mcp.blockedItem("why")).toMatchObject({ type: "mcp_tool_call", server: "echo", tool: "say", status: "failed", error: { message: "why" } });
+    const mcp = hookCall({ name: "mcp__a__b__say", callId: "c3", input: '{"text":"hi"}', mcp: { server: "a__b", tool: "say" } })!;
+    expect([mcp.toolName, mcp.toolInput]).toEqual(["mcp__a__b__say", { text: "hi" }]);
+    expect(mcp.blockedItem("why")).toMatchObject({ type: "mcp_tool_call", server: "a__b", tool: "say", status: "failed", error: { message: "why" } });
     expect(hookCall({ name: "update_plan", callId: "c4", input: "{}" })).toBeUndefined();
   });
 });

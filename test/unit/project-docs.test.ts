@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { agentsMessage, loadProjectDocs, truncateUtf8 } from "../../src/core/prompt/project-docs.ts";
+import { discoverHooks } from "../../src/core/hooks/config.ts";
 import { gitRoot } from "../../src/core/workspace.ts";
 import { fakeRuntime } from "../support/fake-runtime.ts";
 
@@ -144,6 +145,23 @@ test("outside a git repository only the cwd itself is considered", async () => {
   const docs = await loadProjectDocs(rt, { cwd: inner, codexHome: home });
   expect(docs.text).toBe("cwd rules");
   expect(docs.files).toEqual([join(inner, "AGENTS.md")]);
+});
+
+test("a git root that does not hold the cwd: only the cwd is searched, as hooks search .codex/ (no walk up to /)", async () => {
+  const outer = join(tmp, "plain");
+  const inner = join(outer, "inner");
+  mkdirSync(inner, { recursive: true });
+  write(join(outer, "AGENTS.md"), "parent rules");
+  write(join(inner, "AGENTS.md"), "cwd rules");
+  mkdirSync(join(outer, ".codex"), { recursive: true });
+  mkdirSync(join(inner, ".codex"), { recursive: true });
+  const hooksJson = (command: string) => JSON.stringify({ hooks: { Stop: [{ hooks: [{ type: "command", command }] }] } });
+  writeFileSync(join(outer, ".codex", "hooks.json"), hooksJson("parent hook"));
+  writeFileSync(join(inner, ".codex", "hooks.json"), hooksJson("cwd hook"));
+  const docs = await loadProjectDocs(rt, { cwd: inner, gitRoot: repo, codexHome: home });
+  expect(docs.files).toEqual([join(inner, "AGENTS.md")]);
+  const hooks = await discoverHooks(rt, { codexHome: home, userHooks: undefined, gitRoot: repo, cwd: inner, warn: () => {} });
+  expect(hooks.map((h) => h.command)).toEqual(["cwd hook"]);
 });
 
 test("the git root is where git would find a repository: an empty .git (a sandbox placeholder) is passed over, a gitfile counts", async () => {

@@ -60,6 +60,13 @@ describe("parseRollout", () => {
       { line: 5, last: true },
     ]);
   });
+
+  test("a line that is JSON but no object (null, a number, a list) counts as a line and is otherwise ignored", () => {
+    const r = parseRollout(`${line("response_item", { type: "message" })}\nnull\n5\n[1]\n${line("response_item", { type: "x" })}\n`);
+    expect(r.items.map((i) => i.type)).toEqual(["message", "x"]);
+    expect(r.skipped).toEqual([]);
+    expect(r.lines).toBe(5);
+  });
 });
 
 describe("closeDanglingCalls", () => {

@@ -282,7 +282,7 @@ async function runCall(
   const raw = item.type === "custom_tool_call" ? String(item.input ?? "") : String(item.arguments ?? "");
   const input = tool.spec.type === "custom" && item.type === "function_call" ? customInput(raw) : raw;
   try {
-    const call = { name, callId, input, signal };
+    const call = { name, callId, input, signal, ...(tool.mcp ? { mcp: tool.mcp } : {}) };
     const blocked = await opts.hooks?.beforeCall?.(call);
     if (blocked !== undefined) return callOutputItem(item, blocked);
     const output = await tool.run(input, ctx);

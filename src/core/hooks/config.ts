@@ -8,6 +8,7 @@ import { join } from "pathe";
 import { describeError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
 import { hex } from "../util/random.ts";
+import { projectDirs } from "../workspace.ts";
 
 export const HOOK_EVENTS = ["SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse", "Stop"] as const;
 export type HookEvent = (typeof HOOK_EVENTS)[number];
@@ -125,18 +126,25 @@ export function trustedHashes(hooksTable: unknown): Map<string, string> {
 /** The most of a hooks file read (declarations are kilobytes). */
 const HOOKS_FILE_MAX_BYTES = 1024 * 1024;
 
-/** Reads a file if it is one; undefined when absent; rejects past HOOKS_FILE_MAX_BYTES. */
-async function readIfFile(runtime: Runtime, path: string): Promise<string | undefined> {
-  if (!(await runtime.fs.stat(path))?.isFile) return undefined;
-  return new TextDecoder().decode(await runtime.fs.readFile(path, { maxBytes: HOOKS_FILE_MAX_BYTES }));
+/** A candidate file's text: undefined when it is not a file; the error when it could not be read. */
+type Read = { text?: string } | { error: unknown };
+
+/** Reads a file if it is one; rejects past HOOKS_FILE_MAX_BYTES. */
+async function readIfFile(runtime: Runtime, path: string): Promise<Read> {
+  try {
+    if (!(await runtime.fs.stat(path))?.isFile) return {};
+    return { text: new TextDecoder().decode(await runtime.fs.readFile(path, { maxBytes: HOOKS_FILE_MAX_BYTES })) };
+  } catch (error) {
+    return { error };
+  }
 }
 
 /** hooks.json's `hooks` table, or undefined (absent, unreadable or malformed: warned). */
-export async function readHooksJson(runtime: Runtime, path: string, warn: (m: string) => void): Promise<unknown> {
+function hooksJsonTable(path: string, read: Read, warn: (m: string) => void): unknown {
   try {
-    const text = await readIfFile(runtime, path);
-    if (text === undefined) return undefined;
-    const parsed = JSON.parse(text) as unknown;
+    if ("error" in read) throw read.error;
+    if (read.text === undefined) return undefined;
+    const parsed = JSON.parse(read.text) as unknown;
     if (!isTable(parsed) || !isTable(parsed.hooks)) {
       warn(`failed to parse hooks config ${path}: expected {"hooks": {"<Event>": [...]}}; its hooks are ignored`);
       return undefined;
@@ -149,42 +157,39 @@ export async function readHooksJson(runtime: Runtime, path: string, warn: (m: st
 }
 
 /** `[hooks]` of a project's .codex/config.toml, or undefined. */
-async function readProjectTomlHooks(runtime: Runtime, path: string, warn: (m: string) => void): Promise<unknown> {
+function projectTomlHooks(path: string, read: Read, warn: (m: string) => void): unknown {
   try {
-    const text = await readIfFile(runtime, path);
-    if (text === undefined) return undefined;
-    return (parseToml(text) as Record<string, unknown>).hooks;
+    if ("error" in read) throw read.error;
+    if (read.text === undefined) return undefined;
+    return (parseToml(read.text) as Record<string, unknown>).hooks;
   } catch (e) {
     warn(`failed to read hooks in ${path}: ${describeError(e).split("\n")[0]}; its hooks are ignored`);
     return undefined;
   }
 }
 
-/** The directories from `root` down to `cwd` (just `cwd` without a root, or when outside it). */
-function projectDirs(root: string | undefined, cwd: string): string[] {
-  if (!root || !(cwd === root || cwd.startsWith(`${root.replace(/\/$/, "")}/`))) return [cwd];
-  const rest = cwd.slice(root.length).split("/").filter(Boolean);
-  const dirs = [root];
-  for (const part of rest) dirs.push(join(dirs[dirs.length - 1]!, part));
-  return dirs;
-}
-
-/** Every configured handler, user layer first, then project layers from the root down. */
+/**
+ * Every configured handler, user layer first, then project layers from the root down. The
+ * candidate files are read together, before the first request; what they hold is taken (and
+ * warned about) in that order.
+ */
 export async function discoverHooks(
   runtime: Runtime,
   o: { codexHome: string; userHooks: unknown; gitRoot?: string; cwd: string; warn: (m: string) => void },
 ): Promise<HookHandler[]> {
-  const handlers: HookHandler[] = [];
   const userJson = join(o.codexHome, "hooks.json");
-  handlers.push(...handlersOf(await readHooksJson(runtime, userJson, o.warn), userJson, false, o.warn));
-  handlers.push(...handlersOf(o.userHooks, join(o.codexHome, "config.toml"), false, o.warn));
-  for (const dir of projectDirs(o.gitRoot, o.cwd)) {
-    const dot = join(dir, ".codex");
-    if (dot === o.codexHome) continue;
-    const json = join(dot, "hooks.json");
-    handlers.push(...handlersOf(await readHooksJson(runtime, json, o.warn), json, true, o.warn));
-    const toml = join(dot, "config.toml");
-    handlers.push(...handlersOf(await readProjectTomlHooks(runtime, toml, o.warn), toml, true, o.warn));
-  }
+  const project = projectDirs(o.gitRoot, o.cwd)
+    .map((dir) => join(dir, ".codex"))
+    .filter((dot) => dot !== o.codexHome)
+    .map((dot) => ({ json: join(dot, "hooks.json"), toml: join(dot, "config.toml") }));
+  const [user, ...reads] = await Promise.all([userJson, ...project.flatMap((p) => [p.json, p.toml])].map((path) => readIfFile(runtime, path)));
+  const handlers = [
+    ...handlersOf(hooksJsonTable(userJson, user!, o.warn), userJson, false, o.warn),
+    ...handlersOf(o.userHooks, join(o.codexHome, "config.toml"), false, o.warn),
+  ];
+  project.forEach(({ json, toml }, i) => {
+    handlers.push(...handlersOf(hooksJsonTable(json, reads[2 * i]!, o.warn), json, true, o.warn));
+    handlers.push(...handlersOf(projectTomlHooks(toml, reads[2 * i + 1]!, o.warn), toml, true, o.warn));
+  });
   return handlers;
 }

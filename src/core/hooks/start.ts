@@ -5,7 +5,7 @@ import type { Config } from "../config/schema.ts";
 import type { ThreadEvent } from "../events.ts";
 import type { ExecOptions } from "../run/options.ts";
 import type { Runtime } from "../runtime.ts";
-import { resolveSandboxPolicy, type SandboxPolicy } from "../sandbox/policy.ts";
+import { FULL_ACCESS, type SandboxPolicy } from "../sandbox/policy.ts";
 import { discoverHooks, trustedHashes } from "./config.ts";
 import type { TurnHooks } from "./turn.ts";
 
@@ -48,7 +48,7 @@ export async function startHooks(
   if (handlers.length === 0) return undefined;
   await o.transcriptReady?.();
   const [{ Hooks }, { turnHooks }] = await Promise.all([import("./hooks.ts"), import("./turn.ts")]);
-  const policy = o.config.hooks_sandbox === "none" ? resolveSandboxPolicy(runtime, o.config, { ...o.opts, sandbox: "danger-full-access" }, o.cwd) : o.sandbox;
+  const policy = o.config.hooks_sandbox === "none" ? FULL_ACCESS : o.sandbox;
   const hooks = await Hooks.create({
     runtime,
     handlers,

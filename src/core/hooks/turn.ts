@@ -2,7 +2,7 @@
 // hooks see (commands as "Bash", apply_patch, MCP tools as mcp__<server>__<tool>), what they get,
 // and what a blocked call looks like (the model is told why; ocx shows a failed item).
 import type { EmitEvent, ThreadItem } from "../events.ts";
-import type { ToolOutput } from "../tools/define-tool.ts";
+import type { McpToolRef, ToolOutput } from "../tools/define-tool.ts";
 import type { Hooks, HookToolCall } from "./hooks.ts";
 
 export interface HookCallInfo {
@@ -11,6 +11,8 @@ export interface HookCallInfo {
   callId: string;
   /** The call's input: JSON arguments, or a freeform tool's text. */
   input: string;
+  /** An MCP tool's server and tool, as the tool carries them. */
+  mcp?: McpToolRef;
   /** Aborted when the turn ends early: running hooks are stopped. */
   signal?: AbortSignal;
 }
@@ -98,15 +100,15 @@ export function hookCall(info: HookCallInfo): HookToolCall | undefined {
       blockedItem: () => ({ type: "file_change", changes: [], status: "failed" }),
     };
   }
-  if (info.name.startsWith("mcp__")) {
-    const [, server = "", ...rest] = info.name.split("__");
+  if (info.mcp) {
+    const { server, tool } = info.mcp;
     const args = parseArgs(info.input);
     return {
       toolName: info.name,
       toolInput: args,
       callId: info.callId,
       command: info.name,
-      blockedItem: (reason) => ({ type: "mcp_tool_call", server, tool: rest.join("__"), arguments: args, result: null, error: { message: reason }, status: "failed" }),
+      blockedItem: (reason) => ({ type: "mcp_tool_call", server, tool, arguments: args, result: null, error: { message: reason }, status: "failed" }),
     };
   }
   return undefined;

@@ -8,7 +8,7 @@ import { resolve } from "pathe";
 import type { McpServerConfig } from "../config/schema.ts";
 import { describeError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
-import type { SandboxPolicy } from "../sandbox/policy.ts";
+import { FULL_ACCESS } from "../sandbox/policy.ts";
 import { confinedArgv } from "../sandbox/confine.ts";
 import { OCX_VERSION } from "../version.ts";
 import { ChildTransport } from "./child-transport.ts";
@@ -24,8 +24,6 @@ export const DEFAULT_TOOL_TIMEOUT_MS = 60_000;
  */
 const DEFAULT_ENV_VARS = ["HOME", "LOGNAME", "PATH", "SHELL", "USER", "LANG", "LC_ALL", "TERM", "TMPDIR", "TZ"];
 
-/** Full access, for the sandbox helper's init only: a server is never confined, but dies with ocx. */
-const SERVER_POLICY: SandboxPolicy = { mode: "danger-full-access", writableRoots: [], networkAccess: true, bypass: false };
 
 export interface ServerContext {
   runtime: Runtime;
@@ -166,7 +164,7 @@ async function openTransport(
   const argv = [config.command!, ...(config.args ?? [])];
   let child;
   try {
-    const spawnArgv = await confinedArgv(runtime, SERVER_POLICY, argv, ctx.warn);
+    const spawnArgv = await confinedArgv(runtime, FULL_ACCESS, argv, ctx.warn);
     child = runtime.spawn({ argv: spawnArgv, cwd, env, stdin: "pipe" });
   } catch (e) {
     throw new McpStartError(`could not start \`${config.command}\`: ${describeError(e)}`);

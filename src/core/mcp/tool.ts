@@ -36,6 +36,7 @@ export function mcpTool(o: McpToolOptions): Tool & { aliases: string[] } {
   return {
     name: o.name,
     aliases: o.alias === o.name ? [] : [o.alias],
+    mcp: { server: o.server, tool: o.tool.name },
     spec: { type: "function", name: o.name, description: o.tool.description ?? o.tool.title ?? "", strict: false, parameters: schema },
     async run(raw, ctx) {
       const parsed = parseToolArguments(raw);

@@ -2,6 +2,7 @@
 // errors, then turn the SSE body into StreamParts (spec §6.1, §6.2, §6.4).
 import { timerDelay } from "../util/duration.ts";
 import type { Usage } from "../events.ts";
+import { createRedactor } from "../redact.ts";
 import {
   backoffMs,
   DEFAULT_RETRY_AFTER_MAX_MS,
@@ -70,10 +71,9 @@ export function streamingPost(opts: ResponsesClientOptions, url: string) {
   const { provider } = opts;
   const sleep = opts.sleep ?? abortableSleep;
   const random = opts.random ?? Math.random;
-  const redact = (text: string) => {
-    for (const secret of provider.auth?.secrets() ?? []) if (secret) text = text.split(secret).join("[REDACTED]");
-    return text;
-  };
+  // The provider's credentials never reach an error's text (the run's sinks redact more still).
+  const redactor = createRedactor(() => provider.auth?.secrets() ?? []);
+  const redact = (text: string) => redactor.text(text);
 
   type Attempt = { body: ReadableStream<Uint8Array> } | { error: ModelError; retry: boolean; retryAfterMs?: number };
   const retryAfterMax = provider.retryAfterMaxMs ?? DEFAULT_RETRY_AFTER_MAX_MS;
@@ -782,6 +782,8 @@ function failedError(error: Record<string, unknown> | undefined): ModelError {
     case "rate_limit_exceeded":
       return new ModelError("retryable", DISCONNECTED + message, { retryAfterMs: parseTryAgainIn(message) });
     default:
+      // Other servers say it in words, with another code or none: recognised as on HTTP 400.
+      if (isContextWindowError(error, message)) return new ModelError("fatal", message, { contextWindow: true });
       return new ModelError("retryable", DISCONNECTED + (error ? message : "response.failed event received"));
   }
 }

@@ -6,7 +6,7 @@
 //   $CODEX_HOME/AGENTS.md. The global file is not counted against the byte cap and is read
 //   whole; `maxBytes = 0` turns off project docs only, the global file still loads.
 // - Project: every directory from the git root (as `gitRoot` finds it; without one, only the
-//   cwd) down to the cwd, root first. In each, the first non-empty file among
+//   cwd) down to the cwd, root first (projectDirs, as hooks find `.codex/`). In each, the first non-empty file among
 //   AGENTS.override.md, AGENTS.md, then the fallback names in order; at most one per directory.
 // - Cap: `maxBytes` (default 32 KiB) bounds the total raw bytes of the project files used. The
 //   file that crosses it is cut at the limit (never inside a UTF-8 character) and the files
@@ -15,9 +15,9 @@
 // - Anything that exists but cannot be read as a file (a directory, a permission error) is
 //   skipped with a warning; the search goes on with the next candidate name.
 // - Paths are followed through symlinks (stat and read both follow them).
-import { dirname, join, resolve } from "pathe";
+import { join, resolve } from "pathe";
 import type { Runtime } from "../runtime.ts";
-import { gitRoot } from "../workspace.ts";
+import { gitRoot, projectDirs } from "../workspace.ts";
 
 export const DEFAULT_PROJECT_DOC_MAX_BYTES = 32 * 1024;
 export const OVERRIDE_FILENAME = "AGENTS.override.md";
@@ -65,7 +65,7 @@ export async function loadProjectDocs(runtime: Runtime, opts: ProjectDocsOptions
     let remaining = maxBytes;
     const cwd = resolve(runtime.cwd(), opts.cwd);
     const root = opts.gitRoot !== undefined ? opts.gitRoot : await gitRoot(runtime, cwd);
-    for (const dir of searchDirs(cwd, root)) {
+    for (const dir of projectDirs(root, cwd)) {
       const found = await firstDoc(runtime, dir, names, warnings);
       if (!found) continue;
       const bytes = found.bytes.length > remaining ? truncateUtf8(found.bytes, remaining) : found.bytes;
@@ -85,17 +85,6 @@ export async function loadProjectDocs(runtime: Runtime, opts: ProjectDocsOptions
 /** The user-message text that carries the joined docs to the model. */
 export function agentsMessage(text: string, cwd: string): string {
   return `${AGENTS_MARKER}${cwd}\n\n<INSTRUCTIONS>\n${text}\n</INSTRUCTIONS>`;
-}
-
-/** Directories from the git root down to `cwd` (root first); just `cwd` outside a repository. */
-function searchDirs(cwd: string, root: string | null): string[] {
-  if (root === null) return [cwd];
-  const dirs: string[] = [];
-  for (let d = cwd; ; d = dirname(d)) {
-    dirs.push(d);
-    if (d === root || dirname(d) === d) break;
-  }
-  return dirs.reverse();
 }
 
 function candidateNames(fallbacks: string[]): string[] {

@@ -5,7 +5,7 @@ import type { TurnResult } from "../agent/run-turn.ts";
 import { describeError, ExitCode } from "../errors.ts";
 import type { OutputProcessor } from "../output/processor.ts";
 import type { OutputSink, Runtime } from "../runtime.ts";
-import { resolveSandboxPolicy } from "../sandbox/policy.ts";
+import { FULL_ACCESS } from "../sandbox/policy.ts";
 import type { RunSetup } from "./resolve.ts";
 import type { StartedThread } from "./thread.ts";
 import type { PreparedTurn } from "./turn.ts";
@@ -37,7 +37,7 @@ export async function finishRun(runtime: Runtime, run: RunSetup, thread: Started
       cwd: run.cwd,
       inputMessages: userPrompts(turn.input),
       ...(last !== undefined ? { lastAssistantMessage: redactor.text(last) } : {}),
-    }, { cwd: run.cwd, env: turn.env, policy: resolveSandboxPolicy(runtime, run.config, { ...opts, sandbox: "danger-full-access" }, run.cwd), warn: run.warn });
+    }, { cwd: run.cwd, env: turn.env, policy: FULL_ACCESS, warn: run.warn });
   }
   return result.ok ? ExitCode.ok : (result.error?.exitCode ?? ExitCode.failed);
 }

@@ -75,7 +75,8 @@ export async function startThread(runtime: Runtime, run: RunSetup, scope: RunSco
   // A fork's copy of its source goes straight to the file (it may be large): opened first.
   if (rollout && opts.fork && resumed) {
     await ready();
-    await copyThread(runtime, resumed.path, rollout).catch((e) => run.warn(`could not copy ${resumed.path} into the fork's session file: ${describeError(e)}`));
+    copyThread(resumed.entries ?? [], rollout);
+    delete resumed.entries; // copied: not held for the rest of the run
   }
   // The thread's usage: its total so far (from the rollout), each response recorded as it completes.
   const price = run.price;

@@ -30,8 +30,11 @@ export async function hostCapabilities(runtime: Runtime, opts?: { carveOuts?: bo
 
 /** Policies already warned about what this host cannot enforce (one warning per run). */
 const warned = new WeakSet<SandboxPolicy>();
-/** Policies already warned about a process that could not be hardened. */
-const warnedHarden = new WeakSet<SandboxPolicy>();
+/**
+ * Hosts (sandbox ports) already warned that ocx could not be hardened: a fact of ocx's own
+ * process, said once per run whichever full-access policy a child starts under.
+ */
+const warnedHarden = new WeakSet<Runtime["sandbox"]>();
 /** Policies whose commands got the namespace view (their helpers may have made placeholders). */
 const viewed = new WeakSet<SandboxPolicy>();
 
@@ -56,8 +59,8 @@ export async function confinedArgv(
     const runner = runtime.platform === "linux" && (await hostCapabilities(runtime, { carveOuts: true })).runner === true;
     // The command could read what ocx holds in other ways too; a warning will do.
     const problem = await runtime.sandbox.hardenSelf();
-    if (problem && !warnedHarden.has(policy)) {
-      warnedHarden.add(policy);
+    if (problem && !warnedHarden.has(runtime.sandbox)) {
+      warnedHarden.add(runtime.sandbox);
       warn(`ocx's own memory and environment stay readable to its commands on this host (${problem})`);
     }
     return runner ? runtime.sandbox.wrap(unconfinedSpec(), argv) : argv;

@@ -21,6 +21,13 @@ export interface SandboxPolicy {
   codexHome?: string;
 }
 
+/**
+ * Full access, the one policy of what ocx starts unconfined whatever the run's policy: notify,
+ * hooks under hooks_sandbox = "none", and MCP servers (which still run under the sandbox
+ * helper's init, where it exists, so that they die with ocx).
+ */
+export const FULL_ACCESS: Readonly<SandboxPolicy> = Object.freeze({ mode: "danger-full-access", writableRoots: [], networkAccess: true, bypass: false });
+
 /** The choices that decide a policy besides config.toml (flags of exec and `sandbox run`). */
 export interface SandboxChoice {
   sandbox?: SandboxMode;

@@ -9,7 +9,16 @@ import type { SandboxMode, SandboxPolicy } from "../sandbox/policy.ts";
 import type { ItemFile } from "./file-items.ts";
 import { findById, findLatest, isUuid } from "./find.ts";
 import { lockSession, type LockOptions, type SessionLock } from "./lock.ts";
-import { closeDanglingCalls, parseRolloutBytes, recordedSandboxPolicy, RolloutReader, type LoadedRollout, type RolloutSandboxPolicy } from "./rollout.ts";
+import {
+  closeDanglingCalls,
+  parseRolloutBytes,
+  recordedSandboxPolicy,
+  RolloutReader,
+  type LoadedRollout,
+  type ReadOptions,
+  type RolloutEntry,
+  type RolloutSandboxPolicy,
+} from "./rollout.ts";
 
 export interface ResumeRequest {
   /** A thread id (UUID) or name; absent with --last. */
@@ -34,6 +43,8 @@ export interface ResumedThread {
   usage: Usage;
   /** Lines already in the file (the ordinal continues from here). */
   lines: number;
+  /** For `exec fork`: the file's lines as read, which the fork's file copies (the file is read once). */
+  entries?: RolloutEntry[];
   /** This run's hold on the session (absent when it writes nothing: --ephemeral). */
   lock?: SessionLock;
 }
@@ -78,7 +89,7 @@ export async function loadResumed(
 async function readResumed(runtime: Runtime, path: string, req: ResumeRequest, warn: (message: string) => void): Promise<ResumedThread> {
   let loaded: LoadedRollout;
   try {
-    loaded = await readRollout(runtime, path);
+    loaded = await readRollout(runtime, path, { entries: req.action === "fork" });
   } catch (e) {
     throw new OcxError("config", `Cannot read session file ${path}: ${(e as Error).message}`);
   }
@@ -106,6 +117,7 @@ async function readResumed(runtime: Runtime, path: string, req: ResumeRequest, w
     items: closeDanglingCalls(loaded.items),
     usage: loaded.usage ?? emptyUsage(),
     lines: loaded.lines,
+    ...(loaded.entries ? { entries: loaded.entries } : {}),
   };
 }
 
@@ -122,10 +134,10 @@ const READ_MORE = 64 * 1024;
  * Large items whose payload is exactly their JSON stay in the file (file-items.ts): the history
  * is then held in memory as light stand-ins, not as the file's size of strings.
  */
-export async function readRollout(runtime: Runtime, path: string): Promise<LoadedRollout> {
+export async function readRollout(runtime: Runtime, path: string, opts: Omit<ReadOptions, "file"> = {}): Promise<LoadedRollout> {
   const file = openItemFile(runtime, path);
   try {
-    const loaded = await readRolloutPieces(runtime, path, file);
+    const loaded = await readRolloutPieces(runtime, path, { ...opts, file });
     if (file && file.items === 0) file.handle.close();
     return loaded;
   } catch (e) {
@@ -148,10 +160,10 @@ function openItemFile(runtime: Runtime, path: string): ItemFile | undefined {
   }
 }
 
-async function readRolloutPieces(runtime: Runtime, path: string, file: ItemFile | undefined): Promise<LoadedRollout> {
+async function readRolloutPieces(runtime: Runtime, path: string, opts: ReadOptions): Promise<LoadedRollout> {
   const st = await runtime.fs.stat(path).catch(() => null);
-  if (!st?.isFile || st.size <= READ_PIECE) return parseRolloutBytes(await runtime.fs.readFile(path), file);
-  const reader = new RolloutReader(file);
+  if (!st?.isFile || st.size <= READ_PIECE) return parseRolloutBytes(await runtime.fs.readFile(path), opts);
+  const reader = new RolloutReader(opts);
   const buffers = [new Uint8Array(READ_PIECE), new Uint8Array(READ_PIECE)];
   let offset = 0;
   const readAt = (at: number, into: Uint8Array) => {

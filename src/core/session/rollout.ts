@@ -178,6 +178,26 @@ export interface LoadedRollout {
   skipped: Array<{ line: number; last: boolean }>;
   /** The number of lines read (for continuing the ordinal). */
   lines: number;
+  /** Every line with a type, as parsed (kept when asked: what `exec fork` copies). */
+  entries?: RolloutEntry[];
+}
+
+/** A rollout line as parsed: its type, payload and (when it has one) timestamp. */
+export interface RolloutEntry {
+  type: string;
+  payload: unknown;
+  timestamp?: string;
+}
+
+/** What a reader keeps besides the history. */
+export interface ReadOptions {
+  /** Every typed line (see RolloutEntry). */
+  entries?: boolean;
+  /**
+   * The file the bytes are read from, whole and from its start: large items then stay in the
+   * file (see file-items.ts).
+   */
+  file?: ItemFile;
 }
 
 /** Parses a rollout's text. Unreadable lines are skipped and reported, never fatal. */
@@ -205,8 +225,8 @@ const strictLineDecoder = new TextDecoder("utf-8", { ignoreBOM: true, fatal: tru
  * the same result, since a newline byte never lies inside a character and only the file's start
  * may lose a byte order mark. A response_item's payload also remembers its JSON's length (see keepItemJson).
  */
-export function parseRolloutBytes(bytes: Uint8Array, file?: ItemFile): LoadedRollout {
-  const reader = new RolloutReader(file);
+export function parseRolloutBytes(bytes: Uint8Array, opts: ReadOptions = {}): LoadedRollout {
+  const reader = new RolloutReader(opts);
   reader.push(bytes);
   return reader.end();
 }
@@ -217,8 +237,15 @@ export function parseRolloutBytes(bytes: Uint8Array, file?: ItemFile): LoadedRol
  * the file ended: only then is it known whether it was the file's last.
  */
 export class RolloutReader {
-  private readonly out: LoadedRollout = { items: [], skipped: [], lines: 0 };
+  private readonly out: LoadedRollout;
+  private readonly file: ItemFile | undefined;
   private lineNo = 0;
+
+  constructor(opts: ReadOptions = {}) {
+    this.out = { items: [], skipped: [], lines: 0, ...(opts.entries ? { entries: [] } : {}) };
+    this.file = opts.file;
+  }
+
   /** The bytes of the line begun and not yet ended (pieces, joined once its newline comes). */
   private carry: Uint8Array[] = [];
   /** A line ended by a newline, read once it is known whether anything follows. */
@@ -226,12 +253,6 @@ export class RolloutReader {
   /** Bytes pushed so far, and where in them the line begun last starts. */
   private pushed = 0;
   private lineStart = 0;
-
-  /**
-   * With `file` (the file the pieces are read from, whole and from its start), large items stay
-   * in the file (see file-items.ts).
-   */
-  constructor(private readonly file?: ItemFile) {}
 
   /** Reads `chunk`; keeps no view of it afterwards (the caller may fill it again). */
   push(chunk: Uint8Array): void {
@@ -330,7 +351,7 @@ interface ExactLine {
 
 function readLine(out: LoadedRollout, raw: string, lineNo: number, last: boolean, exact?: ExactLine): void {
   if (raw.trim() === "") return;
-  let entry: { type?: unknown; payload?: unknown };
+  let entry: { timestamp?: unknown; type?: unknown; payload?: unknown } | null;
   try {
     entry = JSON.parse(raw);
   } catch {
@@ -338,6 +359,10 @@ function readLine(out: LoadedRollout, raw: string, lineNo: number, last: boolean
     return;
   }
   out.lines++;
+  if (!entry || typeof entry !== "object") return;
+  if (out.entries && typeof entry.type === "string") {
+    out.entries.push({ type: entry.type, payload: entry.payload, ...(typeof entry.timestamp === "string" ? { timestamp: entry.timestamp } : {}) });
+  }
   const payload = entry.payload as Record<string, unknown> | undefined;
   if (!payload || typeof payload !== "object") return;
   switch (entry.type) {

@@ -57,11 +57,19 @@ export interface TurnScope {
   atEnd(fn: () => void): void;
 }
 
+/** Which MCP server's tool, by the names config.toml and the server give. */
+export interface McpToolRef {
+  readonly server: string;
+  readonly tool: string;
+}
+
 export interface Tool {
   readonly name: string;
   readonly spec: ToolSpec;
   /** Other names a call may use (an MCP tool's `mcp__<server>__<tool>` in the namespaced form). */
   readonly aliases?: readonly string[];
+  /** An MCP server's tool: the server's and the tool's own names (not parsed back from `name`). */
+  readonly mcp?: McpToolRef;
   /** Runs one call. `raw` is the function-call `arguments` JSON (or a custom tool's input). */
   run(raw: string, ctx: ToolContext): Promise<ToolOutput>;
   /** How a call is scheduled among the response's other calls (see CallScheduler); default "concurrent". */
