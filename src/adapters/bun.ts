@@ -68,6 +68,8 @@ export function bunRuntime(): Runtime {
     timeZone: () => hostZone().name,
     utcOffsetMs: (ms) => hostZone().offsetMs(ms),
     collectGarbage: () => Bun.gc(true),
+    // In C on two threads (dir-stats.c), loaded when first used.
+    statEntries: async (dirs, match) => (await import("./dir-stats.ts")).statEntries(dirs, match),
   });
 }
 

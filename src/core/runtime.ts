@@ -100,13 +100,38 @@ export interface FileSystem {
   readDir(path: string): Promise<string[]>;
   chmod(path: string, mode: number): Promise<void>;
   /**
-   * Many folders and files at once (`--last` among thousands of rollouts): readDir of each path
-   * (an empty list where it fails) and stat of each path (null where it fails). An adapter may do
-   * them back to back, without a promise per call. Optional: readDir and stat serve otherwise.
+   * Many folders at once (`--last` among thousands of rollouts): readDir of each path (an empty
+   * list where it fails), without a promise per call. Optional: readDir serves otherwise.
    */
   readDirs?(paths: readonly string[]): Promise<string[][]>;
-  statAll?(paths: readonly string[]): Promise<Array<FileStat | null>>;
+  /**
+   * The entries of each folder whose names start with `match.prefix` and end with `match.suffix`
+   * (never `.` or `..`), each with its stat (following symlinks), in any order; a folder that
+   * cannot be read has none. Optional: readDir and stat serve otherwise.
+   */
+  statEntries?(dirs: readonly string[], match: EntryMatch): Promise<EntryStats>;
 }
+
+export interface EntryMatch {
+  prefix: string;
+  suffix: string;
+}
+
+/** FileSystem.statEntries' answer: one column per field, entry k in row k (no object per file). */
+export interface EntryStats {
+  /** The index of the entry's folder in the request. */
+  folder: Uint32Array;
+  name: string[];
+  /** stat's mode (file type and permission bits); 0 where stat failed. */
+  mode: Uint32Array;
+  mtimeMs: Float64Array;
+  size: Float64Array;
+}
+
+/** The file type bits of a mode (S_IFMT) and those of a regular file and a folder. */
+export const S_IFMT = 0o170000;
+export const S_IFREG = 0o100000;
+export const S_IFDIR = 0o040000;
 
 export interface SpawnOptions {
   argv: string[];

@@ -2,7 +2,7 @@
 // date folder is known), by recency (`--last`: file times, then only the tail of the newest
 // files), by name, and listing for people.
 import { dirname, join } from "pathe";
-import type { FileStat, Runtime } from "../runtime.ts";
+import { S_IFMT, S_IFREG, type EntryMatch, type EntryStats, type FileStat, type Runtime } from "../runtime.ts";
 import { parseRollout, rolloutRelativePath, threadIdOfFile, type SessionMeta, type TurnContext } from "./rollout.ts";
 
 export interface RolloutFile {
@@ -34,33 +34,56 @@ function readDirsOrEmpty(runtime: Runtime, dirs: readonly string[]): Promise<str
 }
 
 /**
- * Every rollout file, newest date folder first (file times not read). Paths are joined by
- * concatenation below the normalised root: folder and file names never hold `/`, `.` or `..`.
- * Each level of folders is read in one call.
+ * The date folders (year/month/day), newest first. Paths are joined by concatenation below the
+ * normalised root: folder and file names never hold `/`, `.` or `..`. Each level of folders is
+ * read in one call.
  */
-async function allRolloutPaths(runtime: Runtime, home: string): Promise<string[]> {
+async function dayFolders(runtime: Runtime, home: string): Promise<string[]> {
   const root = sessionsDir(home);
   const years = numericDesc(await readDirOrEmpty(runtime, root)).map((y) => `${root}/${y}`);
   const months = (await readDirsOrEmpty(runtime, years)).flatMap((names, i) => numericDesc(names).map((m) => `${years[i]}/${m}`));
-  const days = (await readDirsOrEmpty(runtime, months)).flatMap((names, i) => numericDesc(names).map((d) => `${months[i]}/${d}`));
+  return (await readDirsOrEmpty(runtime, months)).flatMap((names, i) => numericDesc(names).map((d) => `${months[i]}/${d}`));
+}
+
+const ROLLOUT_NAMES: EntryMatch = { prefix: "rollout-", suffix: ".jsonl" };
+const isRolloutName = (n: string) => n.startsWith(ROLLOUT_NAMES.prefix) && n.endsWith(ROLLOUT_NAMES.suffix);
+
+/** Every rollout file, newest date folder first (file times not read). */
+async function allRolloutPaths(runtime: Runtime, home: string): Promise<string[]> {
+  const days = await dayFolders(runtime, home);
   const lists = await readDirsOrEmpty(runtime, days);
   const out: string[] = [];
   lists.forEach((names, i) => {
     const dir = days[i]!;
-    for (const n of names.sort().reverse()) if (n.startsWith("rollout-") && n.endsWith(".jsonl")) out.push(`${dir}/${n}`);
+    for (const n of names.sort().reverse()) if (isRolloutName(n)) out.push(`${dir}/${n}`);
   });
   return out;
 }
 
-/** stat of each path, null where it fails. */
-async function statAll(runtime: Runtime, paths: string[]): Promise<Array<FileStat | null>> {
-  if (runtime.fs.statAll) return runtime.fs.statAll(paths);
-  const out: Array<FileStat | null> = [];
+/** The runtime's statEntries, else readDir of each folder and stat of each match. */
+async function statEntries(runtime: Runtime, dirs: readonly string[], match: EntryMatch): Promise<EntryStats> {
+  if (dirs.length === 0) return { folder: new Uint32Array(0), name: [], mode: new Uint32Array(0), mtimeMs: new Float64Array(0), size: new Float64Array(0) };
+  if (runtime.fs.statEntries) return runtime.fs.statEntries(dirs, match);
+  const folder: number[] = [];
+  const name: string[] = [];
+  (await readDirsOrEmpty(runtime, dirs)).forEach((names, d) => {
+    for (const n of names) {
+      if (n.length >= match.prefix.length + match.suffix.length && n.startsWith(match.prefix) && n.endsWith(match.suffix)) folder.push(d), name.push(n);
+    }
+  });
+  const stats: Array<FileStat | null> = [];
   const BATCH = 2048;
-  for (let i = 0; i < paths.length; i += BATCH) {
-    out.push(...(await Promise.all(paths.slice(i, i + BATCH).map((p) => runtime.fs.stat(p).catch(() => null)))));
+  for (let i = 0; i < name.length; i += BATCH) {
+    const batch = name.slice(i, i + BATCH).map((n, j) => runtime.fs.stat(`${dirs[folder[i + j]!]}/${n}`).catch(() => null));
+    stats.push(...(await Promise.all(batch)));
   }
-  return out;
+  return {
+    folder: Uint32Array.from(folder),
+    name,
+    mode: Uint32Array.from(stats, (s) => s?.mode ?? 0),
+    mtimeMs: Float64Array.from(stats, (s) => s?.mtimeMs ?? 0),
+    size: Float64Array.from(stats, (s) => s?.size ?? 0),
+  };
 }
 
 /** Rollout files with their times, most recently updated first. */
@@ -72,34 +95,41 @@ export async function listRolloutFiles(runtime: Runtime, home: string): Promise<
 const PICKED_FIRST = 4;
 
 /**
- * Rollout files with their times, most recently updated first (ties in listing order), made as
- * they are taken: `--last` usually wants only the first, so the first few are each found by one
- * scan, and only a caller that goes on pays for sorting all of them. Names are checked (the
- * thread id read from them) only as files are handed out.
+ * Rollout files with their times, most recently updated first (ties in listing order: newest
+ * folder first, then names in descending order), made as they are taken: `--last` usually wants
+ * only the first, so the first few are each found by one scan, and only a caller that goes on
+ * pays for sorting all of them. Names are checked (the thread id read from them) and paths made
+ * only as files are handed out.
  */
 export async function rolloutFilesNewestFirst(runtime: Runtime, home: string): Promise<Iterable<RolloutFile>> {
-  const paths = await allRolloutPaths(runtime, home);
-  const stats = await statAll(runtime, paths);
-  const found: Array<{ path: string; updatedMs: number; size: number }> = [];
-  stats.forEach((s, k) => {
-    if (s?.isFile) found.push({ path: paths[k]!, updatedMs: s.mtimeMs, size: s.size });
-  });
+  const days = await dayFolders(runtime, home);
+  const { folder, name, mode, mtimeMs, size } = await statEntries(runtime, days, ROLLOUT_NAMES);
+  const files: number[] = [];
+  for (let k = 0; k < mode.length; k++) if ((mode[k]! & S_IFMT) === S_IFREG) files.push(k);
+  /** Whether row j comes before row k. */
+  const before = (j: number, k: number): boolean => {
+    if (mtimeMs[j] !== mtimeMs[k]) return mtimeMs[j]! > mtimeMs[k]!;
+    if (folder[j] !== folder[k]) return folder[j]! < folder[k]!;
+    return name[j]! > name[k]!;
+  };
+  const named = (k: number): RolloutFile | null => {
+    const path = `${days[folder[k]!]}/${name[k]}`;
+    const id = threadIdOfFile(path);
+    return id ? { path, id, updatedMs: mtimeMs[k]!, size: size[k]! } : null;
+  };
   return (function* () {
-    const taken = new Set<number>();
-    const named = (f: (typeof found)[number]): RolloutFile | null => {
-      const id = threadIdOfFile(f.path);
-      return id ? { ...f, id } : null;
-    };
-    for (let n = 0; n < PICKED_FIRST && taken.size < found.length; n++) {
+    const taken = new Uint8Array(mode.length);
+    const first = Math.min(PICKED_FIRST, files.length);
+    for (let n = 0; n < first; n++) {
       let best = -1;
-      for (let k = 0; k < found.length; k++) if (!taken.has(k) && (best === -1 || found[k]!.updatedMs > found[best]!.updatedMs)) best = k;
-      taken.add(best);
-      const file = named(found[best]!);
+      for (const k of files) if (taken[k] === 0 && (best === -1 || before(k, best))) best = k;
+      taken[best] = 1;
+      const file = named(best);
       if (file) yield file;
     }
-    const rest = found.filter((_, k) => !taken.has(k)).sort((a, b) => b.updatedMs - a.updatedMs);
-    for (const f of rest) {
-      const file = named(f);
+    const rest = files.filter((k) => taken[k] === 0).sort((j, k) => (before(j, k) ? -1 : 1));
+    for (const k of rest) {
+      const file = named(k);
       if (file) yield file;
     }
   })();
