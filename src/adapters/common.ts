@@ -231,7 +231,7 @@ export async function statEntries(dirs: readonly string[], match: EntryMatch): P
       size.push(s?.size ?? 0);
     }
   }
-  return { folder: Uint32Array.from(folder), name, mode: Uint32Array.from(mode), mtimeMs: Float64Array.from(mtimeMs), size: Float64Array.from(size) };
+  return { folder: Uint32Array.from(folder), name: (k) => name[k]!, mode: Uint32Array.from(mode), mtimeMs: Float64Array.from(mtimeMs), size: Float64Array.from(size) };
 }
 
 /**

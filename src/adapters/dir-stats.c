@@ -51,13 +51,14 @@ struct share {
   int ndirs, start, step;
   const char *prefix, *suffix;
   int plen, slen;
-  /* Per entry: its folder's index, its mode (0 where stat failed), mtime (ms), size. */
-  u32 *folder, *mode;
+  /* Per entry: its folder's index, where its name starts in names, its mode (0 where stat
+     failed), mtime (ms), size. */
+  u32 *folder, *name, *mode;
   double *mtime, *size;
   int cap, count;
-  /* Names, each followed by a NUL. */
+  /* Names, each followed by a NUL, from names + names_base. */
   char *names;
-  long names_cap, names_used;
+  long names_base, names_cap, names_used;
   int overflow;
 };
 
@@ -94,6 +95,7 @@ static void *scan(void *arg) {
       struct statx sx;
       int k = s->count++;
       s->folder[k] = d;
+      s->name[k] = (u32)(s->names_base + s->names_used);
       if (statx(fd, name, 0, STATX_WANTED, &sx) == 0) {
         s->mode[k] = sx.stx_mode;
         s->mtime[k] = (double)sx.stx_mtime.tv_sec * 1000.0 + (double)sx.stx_mtime.tv_nsec / 1000000.0;
@@ -103,7 +105,7 @@ static void *scan(void *arg) {
         s->mtime[k] = 0;
         s->size[k] = 0;
       }
-      for (int i = 0; i <= len; i++) s->names[s->names_used + i] = name[i];
+      for (int i = 0; i <= len; i++) s->names[s->names_base + s->names_used + i] = name[i];
       s->names_used += len + 1;
     }
     closedir(dir);
@@ -114,12 +116,12 @@ static void *scan(void *arg) {
 /**
  * Lists `ndirs` folders (NUL-terminated paths) and stats each entry whose name starts with
  * `prefix` and ends with `suffix`, following symlinks. Two shares: share t writes entries
- * [t * cap, t * cap + counts[t]) of folder, mode, mtime and size and names_cap bytes of names
- * from t * names_cap; counts[t] is its number of entries, counts[2 + t] its bytes of names. An
- * unreadable folder has no entries. Returns 0, or 1 when a share ran out of room (the caller retries with more).
+ * [t * cap, t * cap + counts[t]) of folder, name (the offset of the entry's NUL-terminated name
+ * in names), mode, mtime and size, and up to names_cap bytes of names from t * names_cap;
+ * counts[t] is its number of entries. An unreadable folder has no entries. Returns 0, or 1 when a share ran out of room (the caller retries with more).
  */
-int ocx_stat_entries(const char *const *dirs, int ndirs, const char *prefix, const char *suffix, u32 *folder, u32 *mode,
-                     double *mtime, double *size, int cap, char *names, long names_cap, int *counts) {
+int ocx_stat_entries(const char *const *dirs, int ndirs, const char *prefix, const char *suffix, u32 *folder, u32 *name,
+                     u32 *mode, double *mtime, double *size, int cap, char *names, long names_cap, int *counts) {
   struct share shares[2];
   for (int t = 0; t < 2; t++) {
     struct share *s = &shares[t];
@@ -132,12 +134,14 @@ int ocx_stat_entries(const char *const *dirs, int ndirs, const char *prefix, con
     s->plen = length(prefix);
     s->slen = length(suffix);
     s->folder = folder + t * cap;
+    s->name = name + t * cap;
     s->mode = mode + t * cap;
     s->mtime = mtime + t * cap;
     s->size = size + t * cap;
     s->cap = cap;
     s->count = 0;
-    s->names = names + t * names_cap;
+    s->names = names;
+    s->names_base = t * names_cap;
     s->names_cap = names_cap;
     s->names_used = 0;
     s->overflow = 0;
@@ -147,9 +151,7 @@ int ocx_stat_entries(const char *const *dirs, int ndirs, const char *prefix, con
   if (!threaded) shares[0].step = 1;
   scan(&shares[0]);
   if (threaded) pthread_join(thread, 0);
-  for (int t = 0; t < 2; t++) {
-    counts[t] = t == 0 || threaded ? shares[t].count : 0;
-    counts[2 + t] = t == 0 || threaded ? (int)shares[t].names_used : 0;
-  }
+  counts[0] = shares[0].count;
+  counts[1] = threaded ? shares[1].count : 0;
   return shares[0].overflow || (threaded && shares[1].overflow);
 }

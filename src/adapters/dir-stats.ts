@@ -9,7 +9,7 @@ import source from "./dir-stats.c" with { type: "text" };
 
 const p = FFIType.ptr;
 const SYMBOLS = {
-  ocx_stat_entries: { args: [p, FFIType.i32, p, p, p, p, p, p, FFIType.i32, p, FFIType.i64, p], returns: FFIType.i32 },
+  ocx_stat_entries: { args: [p, FFIType.i32, p, p, p, p, p, p, p, FFIType.i32, p, FFIType.i64, p], returns: FFIType.i32 },
 } as const;
 
 let lib: ReturnType<typeof loadNative<typeof SYMBOLS>> | null | undefined;
@@ -42,24 +42,24 @@ export function statEntriesInC(dirs: readonly string[], match: EntryMatch, room 
   const l = native();
   // A NUL cannot reach C; node:fs refuses such paths.
   if (!l || dirs.some((d) => d.includes("\0")) || `${match.prefix}${match.suffix}`.includes("\0")) return null;
-  if (dirs.length === 0) return { folder: new Uint32Array(0), name: [], mode: new Uint32Array(0), mtimeMs: new Float64Array(0), size: new Float64Array(0) };
+  if (dirs.length === 0) return { folder: new Uint32Array(0), name: () => "", mode: new Uint32Array(0), mtimeMs: new Float64Array(0), size: new Float64Array(0) };
   const paths = dirs.map(cString);
   const addresses = new BigUint64Array(paths.length);
   for (let i = 0; i < paths.length; i++) addresses[i] = BigInt(ptr(paths[i]!));
   const prefix = cString(match.prefix);
   const suffix = cString(match.suffix);
-  const counts = new Int32Array(4);
+  const counts = new Int32Array(2);
   for (let cap = room.entries, namesCap = room.nameBytes; ; cap *= 2, namesCap *= 2) {
     const folder = new Uint32Array(2 * cap);
+    const name = new Uint32Array(2 * cap);
     const mode = new Uint32Array(2 * cap);
     const mtimeMs = new Float64Array(2 * cap);
     const size = new Float64Array(2 * cap);
     const names = new Uint8Array(2 * namesCap);
-    const full = l.ocx_stat_entries(ptr(addresses), dirs.length, ptr(prefix), ptr(suffix), ptr(folder), ptr(mode), ptr(mtimeMs), ptr(size), cap, ptr(names), namesCap, ptr(counts));
+    const full = l.ocx_stat_entries(ptr(addresses), dirs.length, ptr(prefix), ptr(suffix), ptr(folder), ptr(name), ptr(mode), ptr(mtimeMs), ptr(size), cap, ptr(names), namesCap, ptr(counts));
     if (full) continue;
     const [a, b] = [counts[0]!, counts[1]!];
-    // Each name ends with a NUL (the last one dropped before splitting).
-    const namesOf = (t: number, n: number) => (n === 0 ? [] : decoder.decode(names.subarray(t * namesCap, t * namesCap + counts[2 + t]! - 1)).split("\0"));
+    /** The rows of both threads, one after the other. */
     const join = <T extends Uint32Array | Float64Array>(col: T): T => {
       if (b === 0) return col.subarray(0, a) as T;
       const out = new (col.constructor as new (n: number) => T)(a + b);
@@ -67,6 +67,13 @@ export function statEntriesInC(dirs: readonly string[], match: EntryMatch, room 
       out.set(col.subarray(cap, cap + b), a);
       return out;
     };
-    return { folder: join(folder), name: b === 0 ? namesOf(0, a) : namesOf(0, a).concat(namesOf(1, b)), mode: join(mode), mtimeMs: join(mtimeMs), size: join(size) };
+    const at = join(name);
+    return {
+      folder: join(folder),
+      name: (k) => decoder.decode(names.subarray(at[k], names.indexOf(0, at[k]))),
+      mode: join(mode),
+      mtimeMs: join(mtimeMs),
+      size: join(size),
+    };
   }
 }

@@ -121,7 +121,8 @@ export interface EntryMatch {
 export interface EntryStats {
   /** The index of the entry's folder in the request. */
   folder: Uint32Array;
-  name: string[];
+  /** The name of entry k (made when asked: `--last` needs only a few of thousands). */
+  name(k: number): string;
   /** stat's mode (file type and permission bits); 0 where stat failed. */
   mode: Uint32Array;
   mtimeMs: Float64Array;

@@ -40,7 +40,7 @@ function readDirsOrEmpty(runtime: Runtime, dirs: readonly string[]): Promise<str
  */
 async function dayFolders(runtime: Runtime, home: string): Promise<string[]> {
   const root = sessionsDir(home);
-  const years = numericDesc(await readDirOrEmpty(runtime, root)).map((y) => `${root}/${y}`);
+  const years = numericDesc((await readDirsOrEmpty(runtime, [root]))[0]!).map((y) => `${root}/${y}`);
   const months = (await readDirsOrEmpty(runtime, years)).flatMap((names, i) => numericDesc(names).map((m) => `${years[i]}/${m}`));
   return (await readDirsOrEmpty(runtime, months)).flatMap((names, i) => numericDesc(names).map((d) => `${months[i]}/${d}`));
 }
@@ -62,7 +62,7 @@ async function allRolloutPaths(runtime: Runtime, home: string): Promise<string[]
 
 /** The runtime's statEntries, else readDir of each folder and stat of each match. */
 async function statEntries(runtime: Runtime, dirs: readonly string[], match: EntryMatch): Promise<EntryStats> {
-  if (dirs.length === 0) return { folder: new Uint32Array(0), name: [], mode: new Uint32Array(0), mtimeMs: new Float64Array(0), size: new Float64Array(0) };
+  if (dirs.length === 0) return { folder: new Uint32Array(0), name: () => "", mode: new Uint32Array(0), mtimeMs: new Float64Array(0), size: new Float64Array(0) };
   if (runtime.fs.statEntries) return runtime.fs.statEntries(dirs, match);
   const folder: number[] = [];
   const name: string[] = [];
@@ -79,7 +79,7 @@ async function statEntries(runtime: Runtime, dirs: readonly string[], match: Ent
   }
   return {
     folder: Uint32Array.from(folder),
-    name,
+    name: (k) => name[k]!,
     mode: Uint32Array.from(stats, (s) => s?.mode ?? 0),
     mtimeMs: Float64Array.from(stats, (s) => s?.mtimeMs ?? 0),
     size: Float64Array.from(stats, (s) => s?.size ?? 0),
@@ -104,30 +104,34 @@ const PICKED_FIRST = 4;
 export async function rolloutFilesNewestFirst(runtime: Runtime, home: string): Promise<Iterable<RolloutFile>> {
   const days = await dayFolders(runtime, home);
   const { folder, name, mode, mtimeMs, size } = await statEntries(runtime, days, ROLLOUT_NAMES);
-  const files: number[] = [];
-  for (let k = 0; k < mode.length; k++) if ((mode[k]! & S_IFMT) === S_IFREG) files.push(k);
-  /** Whether row j comes before row k. */
-  const before = (j: number, k: number): boolean => {
-    if (mtimeMs[j] !== mtimeMs[k]) return mtimeMs[j]! > mtimeMs[k]!;
-    if (folder[j] !== folder[k]) return folder[j]! < folder[k]!;
-    return name[j]! > name[k]!;
-  };
+  const rows = mode.length;
+  /** Whether row j comes after row k, both updated at the same time (the names of a folder differ). */
+  const tieAfter = (j: number, k: number): boolean => (folder[j] !== folder[k] ? folder[j]! > folder[k]! : name(j) < name(k));
   const named = (k: number): RolloutFile | null => {
-    const path = `${days[folder[k]!]}/${name[k]}`;
+    const path = `${days[folder[k]!]}/${name(k)}`;
     const id = threadIdOfFile(path);
     return id ? { path, id, updatedMs: mtimeMs[k]!, size: size[k]! } : null;
   };
   return (function* () {
-    const taken = new Uint8Array(mode.length);
-    const first = Math.min(PICKED_FIRST, files.length);
-    for (let n = 0; n < first; n++) {
+    // 1: a row to hand out; 0: not a file, or handed out.
+    const open = new Uint8Array(rows);
+    let left = 0;
+    for (let k = 0; k < rows; k++) if ((mode[k]! & S_IFMT) === S_IFREG) (open[k] = 1), left++;
+    for (let n = 0; n < PICKED_FIRST && left > 0; n++, left--) {
       let best = -1;
-      for (const k of files) if (taken[k] === 0 && (best === -1 || before(k, best))) best = k;
-      taken[best] = 1;
+      let bestMs = -Infinity;
+      for (let k = 0; k < rows; k++) {
+        if (open[k] === 0) continue;
+        const ms = mtimeMs[k]!;
+        if (ms > bestMs || best === -1 || (ms === bestMs && tieAfter(best, k))) (best = k), (bestMs = ms);
+      }
+      open[best] = 0;
       const file = named(best);
       if (file) yield file;
     }
-    const rest = files.filter((k) => taken[k] === 0).sort((j, k) => (before(j, k) ? -1 : 1));
+    const rest: number[] = [];
+    for (let k = 0; k < rows; k++) if (open[k] === 1) rest.push(k);
+    rest.sort((j, k) => mtimeMs[k]! - mtimeMs[j]! || (tieAfter(j, k) ? 1 : -1));
     for (const k of rest) {
       const file = named(k);
       if (file) yield file;
