@@ -79,7 +79,7 @@ static int matches(const struct share *s, const char *name, int len) {
 
 static void *scan(void *arg) {
   struct share *s = arg;
-  for (int d = s->start; d < s->ndirs && !s->overflow; d += s->step) {
+  for (int d = s->start; d < s->ndirs; d += s->step) {
     DIR *dir = opendir(s->dirs[d]);
     if (!dir) continue;
     int fd = dirfd(dir);
@@ -88,9 +88,12 @@ static void *scan(void *arg) {
       const char *name = e->d_name;
       int len = length(name);
       if (!matches(s, name, len)) continue;
-      if (s->count == s->cap || s->names_used + len + 1 > s->names_cap) {
+      // Out of room: only counted from then on, for the caller to make enough.
+      if (s->overflow || s->count == s->cap || s->names_used + len + 1 > s->names_cap) {
         s->overflow = 1;
-        break;
+        s->count++;
+        s->names_used += len + 1;
+        continue;
       }
       struct statx sx;
       int k = s->count++;
@@ -118,7 +121,9 @@ static void *scan(void *arg) {
  * `prefix` and ends with `suffix`, following symlinks. Two shares: share t writes entries
  * [t * cap, t * cap + counts[t]) of folder, name (the offset of the entry's NUL-terminated name
  * in names), mode, mtime and size, and up to names_cap bytes of names from t * names_cap;
- * counts[t] is its number of entries. An unreadable folder has no entries. Returns 0, or 1 when a share ran out of room (the caller retries with more).
+ * counts[t] is its number of entries. An unreadable folder has no entries. Returns 0, or 1 when
+ * a share ran out of room: then counts[t] and counts[2 + t] are the entries and bytes of names
+ * share t needs (when the folders have not changed meanwhile), for the caller to try again.
  */
 int ocx_stat_entries(const char *const *dirs, int ndirs, const char *prefix, const char *suffix, u32 *folder, u32 *name,
                      u32 *mode, double *mtime, double *size, int cap, char *names, long names_cap, int *counts) {
@@ -153,5 +158,7 @@ int ocx_stat_entries(const char *const *dirs, int ndirs, const char *prefix, con
   if (threaded) pthread_join(thread, 0);
   counts[0] = shares[0].count;
   counts[1] = threaded ? shares[1].count : 0;
+  counts[2] = (int)shares[0].names_used;
+  counts[3] = threaded ? (int)shares[1].names_used : 0;
   return shares[0].overflow || (threaded && shares[1].overflow);
 }

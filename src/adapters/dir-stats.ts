@@ -29,7 +29,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const cString = (s: string) => encoder.encode(`${s}\0`);
 
-/** Room per thread to start with (doubled until all fits): entries, and bytes of names. */
+/** Room per thread to start with (then what the C part says it needs): entries, and bytes of names. */
 const FIRST_ROOM = { entries: 16384, nameBytes: 1 << 20 };
 
 /** FileSystem.statEntries: in C where it can be loaded, else through node:fs. */
@@ -48,8 +48,8 @@ export function statEntriesInC(dirs: readonly string[], match: EntryMatch, room 
   for (let i = 0; i < paths.length; i++) addresses[i] = BigInt(ptr(paths[i]!));
   const prefix = cString(match.prefix);
   const suffix = cString(match.suffix);
-  const counts = new Int32Array(2);
-  for (let cap = room.entries, namesCap = room.nameBytes; ; cap *= 2, namesCap *= 2) {
+  const counts = new Int32Array(4);
+  for (let cap = room.entries, namesCap = room.nameBytes; ; ) {
     const folder = new Uint32Array(2 * cap);
     const name = new Uint32Array(2 * cap);
     const mode = new Uint32Array(2 * cap);
@@ -57,7 +57,12 @@ export function statEntriesInC(dirs: readonly string[], match: EntryMatch, room 
     const size = new Float64Array(2 * cap);
     const names = new Uint8Array(2 * namesCap);
     const full = l.ocx_stat_entries(ptr(addresses), dirs.length, ptr(prefix), ptr(suffix), ptr(folder), ptr(name), ptr(mode), ptr(mtimeMs), ptr(size), cap, ptr(names), namesCap, ptr(counts));
-    if (full) continue;
+    if (full) {
+      // As much as the fuller share needed, and more for what may have come meanwhile.
+      cap = Math.ceil(Math.max(counts[0]!, counts[1]!) * 1.25) + 16;
+      namesCap = Math.ceil(Math.max(counts[2]!, counts[3]!) * 1.25) + 1024;
+      continue;
+    }
     const [a, b] = [counts[0]!, counts[1]!];
     /** The rows of both threads, one after the other. */
     const join = <T extends Uint32Array | Float64Array>(col: T): T => {
