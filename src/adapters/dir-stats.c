@@ -1,8 +1,8 @@
 // FileSystem.statEntries for the Bun adapter (dir-stats.ts): the entries of many folders whose
-// names match, each with its stat, listed and stat'ed here in C, on two threads. `ocx exec resume
-// --last` among 10,000 rollouts spends most of its time in these calls: relative to the open
-// folder (statx on its descriptor) a stat costs the kernel less than by full path, and a call
-// through node:fs adds a few microseconds per file for its Stats object.
+// names match, each with its stat, listed and stat'ed here in C, on a thread per processor.
+// `ocx exec resume --last` among 10,000 rollouts spends most of its time in these calls:
+// relative to the open folder (statx on its descriptor) a stat costs the kernel less than by
+// full path, and a call through node:fs adds a few microseconds per file for its Stats object.
 //
 // No #include: the host may have no C headers (TinyCC compiles this file when the binary has no
 // prebuilt object). Every libc function used is declared here; statx and dirent are the Linux
@@ -116,24 +116,32 @@ static void *scan(void *arg) {
   return 0;
 }
 
+#define MAX_SHARES 16
+
 /**
  * Lists `ndirs` folders (NUL-terminated paths) and stats each entry whose name starts with
- * `prefix` and ends with `suffix`, following symlinks. Two shares: share t writes entries
- * [t * cap, t * cap + counts[t]) of folder, name (the offset of the entry's NUL-terminated name
- * in names), mode, mtime and size, and up to names_cap bytes of names from t * names_cap;
- * counts[t] is its number of entries. An unreadable folder has no entries. Returns 0, or 1 when
- * a share ran out of room: then counts[t] and counts[2 + t] are the entries and bytes of names
- * share t needs (when the folders have not changed meanwhile), for the caller to try again.
+ * `prefix` and ends with `suffix`, following symlinks, on `shares` threads (this one and
+ * shares - 1 more; at most MAX_SHARES), each taking every shares-th folder. Share t writes
+ * entries [t * cap, t * cap + counts[t]) of folder, name (the offset of the entry's
+ * NUL-terminated name in names), mode, mtime and size, and up to names_cap bytes of names from
+ * t * names_cap; counts[t] is its number of entries. An unreadable folder has no entries.
+ * Returns 0, or 1 when a share ran out of room: then counts[t] and counts[shares + t] are the
+ * entries and bytes of names share t needs (when the folders have not changed meanwhile), for
+ * the caller to try again.
  */
 int ocx_stat_entries(const char *const *dirs, int ndirs, const char *prefix, const char *suffix, u32 *folder, u32 *name,
-                     u32 *mode, double *mtime, double *size, int cap, char *names, long names_cap, int *counts) {
-  struct share shares[2];
-  for (int t = 0; t < 2; t++) {
-    struct share *s = &shares[t];
+                     u32 *mode, double *mtime, double *size, int cap, char *names, long names_cap, int shares, int *counts) {
+  struct share share[MAX_SHARES];
+  unsigned long thread[MAX_SHARES];
+  int started[MAX_SHARES];
+  if (shares < 1) shares = 1;
+  if (shares > MAX_SHARES) shares = MAX_SHARES;
+  for (int t = 0; t < shares; t++) {
+    struct share *s = &share[t];
     s->dirs = dirs;
     s->ndirs = ndirs;
     s->start = t;
-    s->step = 2;
+    s->step = shares;
     s->prefix = prefix;
     s->suffix = suffix;
     s->plen = length(prefix);
@@ -151,14 +159,18 @@ int ocx_stat_entries(const char *const *dirs, int ndirs, const char *prefix, con
     s->names_used = 0;
     s->overflow = 0;
   }
-  unsigned long thread = 0;
-  int threaded = ndirs > 1 && pthread_create(&thread, 0, scan, &shares[1]) == 0;
-  if (!threaded) shares[0].step = 1;
-  scan(&shares[0]);
-  if (threaded) pthread_join(thread, 0);
-  counts[0] = shares[0].count;
-  counts[1] = threaded ? shares[1].count : 0;
-  counts[2] = (int)shares[0].names_used;
-  counts[3] = threaded ? (int)shares[1].names_used : 0;
-  return shares[0].overflow || (threaded && shares[1].overflow);
+  for (int t = 1; t < shares; t++) started[t] = pthread_create(&thread[t], 0, scan, &share[t]) == 0;
+  scan(&share[0]);
+  // A share whose thread could not start is done here.
+  for (int t = 1; t < shares; t++) {
+    if (started[t]) pthread_join(thread[t], 0);
+    else scan(&share[t]);
+  }
+  int full = 0;
+  for (int t = 0; t < shares; t++) {
+    counts[t] = share[t].count;
+    counts[shares + t] = (int)share[t].names_used;
+    full |= share[t].overflow;
+  }
+  return full;
 }

@@ -95,9 +95,19 @@ describe("statEntries", () => {
 
   test("more entries and names than the C scan's first room: it makes more and gives them all", () => {
     const dirs = tree();
-    const inC = statEntriesInC(dirs, ROLLOUTS, { entries: 1, nameBytes: 8 });
+    const inC = statEntriesInC(dirs, ROLLOUTS, { room: { entries: 1, nameBytes: 8 } });
     if (process.platform === "linux") expect(inC).not.toBeNull();
     if (inC) expect(rows(dirs, inC)).toEqual(expected(dirs, ROLLOUTS));
+  });
+
+  test("on one thread or many (more than folders, or than the C part takes), the same entries", () => {
+    const dirs = tree();
+    const want = expected(dirs, ROLLOUTS);
+    for (const threads of [1, 2, 3, 5, 6, 7, 40]) {
+      const inC = statEntriesInC(dirs, ROLLOUTS, { threads });
+      if (process.platform === "linux") expect(inC).not.toBeNull();
+      if (inC) expect(rows(dirs, inC)).toEqual(want);
+    }
   });
 
   test("any prefix and suffix; no folders, or no match, is nothing", async () => {
