@@ -216,7 +216,7 @@ export async function statEntries(dirs: readonly string[], match: EntryMatch): P
       continue;
     }
     for (const n of names) {
-      if (!n.startsWith(match.prefix) || !n.endsWith(match.suffix) || n.length < match.prefix.length + match.suffix.length) continue;
+      if (n.length < match.prefix.length + match.suffix.length || !n.startsWith(match.prefix) || !n.endsWith(match.suffix)) continue;
       if (++calls % SYNC_BATCH === 0) await nextTurn();
       let s: import("node:fs").Stats | undefined;
       try {

@@ -129,10 +129,9 @@ export interface EntryStats {
   size: Float64Array;
 }
 
-/** The file type bits of a mode (S_IFMT) and those of a regular file and a folder. */
+/** The file type bits of a mode (S_IFMT), and those of a regular file. */
 export const S_IFMT = 0o170000;
 export const S_IFREG = 0o100000;
-export const S_IFDIR = 0o040000;
 
 export interface SpawnOptions {
   argv: string[];

@@ -113,24 +113,23 @@ export async function rolloutFilesNewestFirst(runtime: Runtime, home: string): P
     return id ? { path, id, updatedMs: mtimeMs[k]!, size: size[k]! } : null;
   };
   return (function* () {
-    // 1: a row to hand out; 0: not a file, or handed out.
-    const open = new Uint8Array(rows);
-    let left = 0;
-    for (let k = 0; k < rows; k++) if ((mode[k]! & S_IFMT) === S_IFREG) (open[k] = 1), left++;
-    for (let n = 0; n < PICKED_FIRST && left > 0; n++, left--) {
+    /** 1 once handed out. */
+    const handed = new Uint8Array(rows);
+    for (let n = 0; n < PICKED_FIRST; n++) {
       let best = -1;
       let bestMs = -Infinity;
       for (let k = 0; k < rows; k++) {
-        if (open[k] === 0) continue;
+        if (handed[k] === 1 || (mode[k]! & S_IFMT) !== S_IFREG) continue;
         const ms = mtimeMs[k]!;
         if (ms > bestMs || best === -1 || (ms === bestMs && tieAfter(best, k))) (best = k), (bestMs = ms);
       }
-      open[best] = 0;
+      if (best === -1) return;
+      handed[best] = 1;
       const file = named(best);
       if (file) yield file;
     }
     const rest: number[] = [];
-    for (let k = 0; k < rows; k++) if (open[k] === 1) rest.push(k);
+    for (let k = 0; k < rows; k++) if (handed[k] === 0 && (mode[k]! & S_IFMT) === S_IFREG) rest.push(k);
     rest.sort((j, k) => mtimeMs[k]! - mtimeMs[j]! || (tieAfter(j, k) ? 1 : -1));
     for (const k of rest) {
       const file = named(k);
