@@ -68,8 +68,11 @@ export function bunRuntime(): Runtime {
     timeZone: () => hostZone().name,
     utcOffsetMs: (ms) => hostZone().offsetMs(ms),
     collectGarbage: () => Bun.gc(true),
-    // In C on two threads (dir-stats.c), loaded when first used.
-    statEntries: async (dirs, match) => (await import("./dir-stats.ts")).statEntries(dirs, match),
+    // In C on other threads (dir-stats.c), loaded when first used.
+    startStatEntries: (dirs, match) => {
+      const started = import("./dir-stats.ts").then((m) => m.startStatEntries(dirs, match));
+      return async () => (await started)();
+    },
   });
 }
 

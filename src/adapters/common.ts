@@ -198,7 +198,7 @@ async function readDirs(paths: readonly string[]): Promise<string[][]> {
   return out;
 }
 
-/** FileSystem.statEntries through node:fs: readdirSync and statSync of each match, in batches. */
+/** FileSystem.startStatEntries' work through node:fs: readdirSync and statSync of each match, in batches. */
 export async function statEntries(dirs: readonly string[], match: EntryMatch): Promise<EntryStats> {
   const fs = nodeFs();
   const folder: number[] = [];
@@ -273,8 +273,8 @@ export interface RuntimeParts {
   utcOffsetMs?: (ms: number) => number | undefined;
   /** See Runtime.collectGarbage. */
   collectGarbage?: () => void;
-  /** FileSystem.statEntries, when the runtime has a faster one than node:fs. */
-  statEntries?: FileSystem["statEntries"];
+  /** FileSystem.startStatEntries, when the runtime has a faster one than node:fs. */
+  startStatEntries?: FileSystem["startStatEntries"];
 }
 
 /** Whether standard input is /dev/null (the same device), without reading it. */
@@ -384,7 +384,7 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
       readDir: (p) => fsp().readdir(p),
       chmod: async (p, mode) => nodeFs().chmodSync(p, mode),
       readDirs,
-      statEntries: parts.statEntries ?? statEntries,
+      startStatEntries: parts.startStatEntries ?? ((dirs, match) => () => statEntries(dirs, match)),
     },
     spawn: parts.spawn,
     listen: parts.listen,

@@ -42,6 +42,8 @@ extern int dirfd(DIR *dir);
 extern int statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *buf);
 extern int pthread_create(unsigned long *thread, const void *attr, void *(*start)(void *), void *arg);
 extern int pthread_join(unsigned long thread, void **ret);
+extern void *malloc(unsigned long size);
+extern void free(void *p);
 
 #define STATX_WANTED 0x243 /* STATX_TYPE | STATX_MODE | STATX_MTIME | STATX_SIZE */
 
@@ -118,26 +120,32 @@ static void *scan(void *arg) {
 
 #define MAX_SHARES 16
 
-/**
- * Lists `ndirs` folders (NUL-terminated paths) and stats each entry whose name starts with
- * `prefix` and ends with `suffix`, following symlinks, on `shares` threads (this one and
- * shares - 1 more; at most MAX_SHARES), each taking every shares-th folder. Share t writes
- * entries [t * cap, t * cap + counts[t]) of folder, name (the offset of the entry's
- * NUL-terminated name in names), mode, mtime and size, and up to names_cap bytes of names from
- * t * names_cap; counts[t] is its number of entries. An unreadable folder has no entries.
- * Returns 0, or 1 when a share ran out of room: then counts[t] and counts[shares + t] are the
- * entries and bytes of names share t needs (when the folders have not changed meanwhile), for
- * the caller to try again.
- */
-int ocx_stat_entries(const char *const *dirs, int ndirs, const char *prefix, const char *suffix, u32 *folder, u32 *name,
-                     u32 *mode, double *mtime, double *size, int cap, char *names, long names_cap, int shares, int *counts) {
+struct job {
+  int shares;
   struct share share[MAX_SHARES];
   unsigned long thread[MAX_SHARES];
   int started[MAX_SHARES];
+};
+
+/**
+ * Starts listing `ndirs` folders (NUL-terminated paths) and stating each entry whose name starts
+ * with `prefix` and ends with `suffix`, following symlinks, on `shares` threads (at most
+ * MAX_SHARES), each taking every shares-th folder, and returns at once; ocx_stat_entries_wait
+ * waits for them. Share t writes entries [t * cap, t * cap + count) of folder, name (the offset
+ * of the entry's NUL-terminated name in names), mode, mtime and size, and up to names_cap bytes
+ * of names from t * names_cap. Every buffer stays the caller's, untouched by it until the wait.
+ * Null when out of memory.
+ */
+struct job *ocx_stat_entries_start(const char *const *dirs, int ndirs, const char *prefix, const char *suffix, u32 *folder,
+                                   u32 *name, u32 *mode, double *mtime, double *size, int cap, char *names, long names_cap,
+                                   int shares) {
+  struct job *job = malloc(sizeof(struct job));
+  if (!job) return 0;
   if (shares < 1) shares = 1;
   if (shares > MAX_SHARES) shares = MAX_SHARES;
+  job->shares = shares;
   for (int t = 0; t < shares; t++) {
-    struct share *s = &share[t];
+    struct share *s = &job->share[t];
     s->dirs = dirs;
     s->ndirs = ndirs;
     s->start = t;
@@ -159,18 +167,27 @@ int ocx_stat_entries(const char *const *dirs, int ndirs, const char *prefix, con
     s->names_used = 0;
     s->overflow = 0;
   }
-  for (int t = 1; t < shares; t++) started[t] = pthread_create(&thread[t], 0, scan, &share[t]) == 0;
-  scan(&share[0]);
-  // A share whose thread could not start is done here.
-  for (int t = 1; t < shares; t++) {
-    if (started[t]) pthread_join(thread[t], 0);
-    else scan(&share[t]);
-  }
-  int full = 0;
+  for (int t = 0; t < shares; t++) job->started[t] = pthread_create(&job->thread[t], 0, scan, &job->share[t]) == 0;
+  return job;
+}
+
+/**
+ * Waits for a job's threads (a share whose thread could not start is done now, on this one) and
+ * frees the job. counts[t] is share t's number of entries. Returns 0, or 1 when a share ran out
+ * of room: then counts[t] and counts[shares + t] are the entries and bytes of names share t
+ * needs (when the folders have not changed meanwhile), for the caller to try again.
+ */
+int ocx_stat_entries_wait(struct job *job, int *counts) {
+  int full = 0, shares = job->shares;
   for (int t = 0; t < shares; t++) {
-    counts[t] = share[t].count;
-    counts[shares + t] = (int)share[t].names_used;
-    full |= share[t].overflow;
+    if (job->started[t]) pthread_join(job->thread[t], 0);
+    else scan(&job->share[t]);
   }
+  for (int t = 0; t < shares; t++) {
+    counts[t] = job->share[t].count;
+    counts[shares + t] = (int)job->share[t].names_used;
+    full |= job->share[t].overflow;
+  }
+  free(job);
   return full;
 }

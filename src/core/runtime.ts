@@ -107,9 +107,11 @@ export interface FileSystem {
   /**
    * The entries of each folder whose names start with `match.prefix` and end with `match.suffix`
    * (never `.` or `..`), each with its stat (following symlinks), in any order; a folder that
-   * cannot be read has none. Optional: readDir and stat serve otherwise.
+   * cannot be read has none. Started at once where the runtime can work meanwhile (on other
+   * threads), else when asked for: the function returned gives the answer, once. Optional:
+   * readDir and stat serve otherwise.
    */
-  statEntries?(dirs: readonly string[], match: EntryMatch): Promise<EntryStats>;
+  startStatEntries?(dirs: readonly string[], match: EntryMatch): () => Promise<EntryStats>;
 }
 
 export interface EntryMatch {
@@ -117,7 +119,7 @@ export interface EntryMatch {
   suffix: string;
 }
 
-/** FileSystem.statEntries' answer: one column per field, entry k in row k (no object per file). */
+/** FileSystem.startStatEntries' answer: one column per field, entry k in row k (no object per file). */
 export interface EntryStats {
   /** The index of the entry's folder in the request. */
   folder: Uint32Array;

@@ -1,10 +1,10 @@
-// FileSystem.statEntries: the C scan of the Bun adapter (dir-stats.c) and the node:fs one of
-// common.ts give, for each matching entry of each folder, what statSync of its path gives.
+// FileSystem.startStatEntries: the C scan of the Bun adapter (dir-stats.c) and the node:fs one
+// of common.ts give, for each matching entry of each folder, what statSync of its path gives.
 import { describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, readdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { statEntries as nodeStatEntries } from "../../src/adapters/common.ts";
-import { statEntries, statEntriesInC } from "../../src/adapters/dir-stats.ts";
+import { startStatEntries, startStatEntriesInC } from "../../src/adapters/dir-stats.ts";
 import type { EntryMatch, EntryStats } from "../../src/core/runtime.ts";
 import { useTempDirs } from "../temp.ts";
 
@@ -65,17 +65,17 @@ function tree(): string[] {
   return [a!, b!, c!, join(root, "file"), join(root, "missing"), a!];
 }
 
-describe("statEntries", () => {
+describe("startStatEntries", () => {
   test("in C on Linux: each matching entry with the stat of its path (links followed, null where stat fails), as node:fs gives it", async () => {
     const dirs = tree();
     const want = expected(dirs, ROLLOUTS);
     expect(want.length).toBe(15 + 15 + 6 + 15); // a, b, c and a again
     expect(want.filter((r) => r.endsWith(" null")).length).toBe(2);
-    const inC = statEntriesInC(dirs, ROLLOUTS);
+    const inC = startStatEntriesInC(dirs, ROLLOUTS)?.() ?? null;
     if (process.platform === "linux") expect(inC).not.toBeNull();
     if (inC) expect(rows(dirs, inC)).toEqual(want);
     expect(rows(dirs, await nodeStatEntries(dirs, ROLLOUTS))).toEqual(want);
-    expect(rows(dirs, await statEntries(dirs, ROLLOUTS))).toEqual(want);
+    expect(rows(dirs, await startStatEntries(dirs, ROLLOUTS)())).toEqual(want);
   });
 
   test("a folder with no access has no entries", async () => {
@@ -86,7 +86,7 @@ describe("statEntries", () => {
     chmodSync(shut, 0o000);
     try {
       const want = expected([shut], ROLLOUTS); // empty, unless this runs as root
-      expect(rows([shut], await statEntries([shut], ROLLOUTS))).toEqual(want);
+      expect(rows([shut], await startStatEntries([shut], ROLLOUTS)())).toEqual(want);
       expect(rows([shut], await nodeStatEntries([shut], ROLLOUTS))).toEqual(want);
     } finally {
       chmodSync(shut, 0o700);
@@ -95,7 +95,7 @@ describe("statEntries", () => {
 
   test("more entries and names than the C scan's first room: it makes more and gives them all", () => {
     const dirs = tree();
-    const inC = statEntriesInC(dirs, ROLLOUTS, { room: { entries: 1, nameBytes: 8 } });
+    const inC = startStatEntriesInC(dirs, ROLLOUTS, { room: { entries: 1, nameBytes: 8 } })?.() ?? null;
     if (process.platform === "linux") expect(inC).not.toBeNull();
     if (inC) expect(rows(dirs, inC)).toEqual(expected(dirs, ROLLOUTS));
   });
@@ -104,7 +104,7 @@ describe("statEntries", () => {
     const dirs = tree();
     const want = expected(dirs, ROLLOUTS);
     for (const threads of [1, 2, 3, 5, 6, 7, 40]) {
-      const inC = statEntriesInC(dirs, ROLLOUTS, { threads });
+      const inC = startStatEntriesInC(dirs, ROLLOUTS, { threads })?.() ?? null;
       if (process.platform === "linux") expect(inC).not.toBeNull();
       if (inC) expect(rows(dirs, inC)).toEqual(want);
     }
@@ -113,12 +113,26 @@ describe("statEntries", () => {
   test("any prefix and suffix; no folders, or no match, is nothing", async () => {
     const dirs = tree();
     for (const match of [{ prefix: "", suffix: "" }, { prefix: "rollout-1", suffix: "" }, { prefix: "", suffix: ".json" }, { prefix: "none", suffix: "" }]) {
-      expect(rows(dirs, await statEntries(dirs, match))).toEqual(expected(dirs, match));
+      expect(rows(dirs, await startStatEntries(dirs, match)())).toEqual(expected(dirs, match));
       expect(rows(dirs, await nodeStatEntries(dirs, match))).toEqual(expected(dirs, match));
     }
-    for (const f of [statEntries, nodeStatEntries]) {
+    for (const f of [(d: string[], m: EntryMatch) => startStatEntries(d, m)(), nodeStatEntries]) {
       const none = await f([], ROLLOUTS);
       expect(none.folder.length + none.mode.length + none.mtimeMs.length + none.size.length).toBe(0);
     }
+  });
+
+  test("scans under way together, each answer taken when wanted, and once", async () => {
+    const dirs = tree();
+    const want = expected(dirs, ROLLOUTS);
+    const first = startStatEntries(dirs, ROLLOUTS);
+    const second = startStatEntriesInC(dirs, ROLLOUTS, { threads: 3 });
+    const third = startStatEntries(dirs.slice(0, 2), ROLLOUTS);
+    expect(rows(dirs.slice(0, 2), await third())).toEqual(expected(dirs.slice(0, 2), ROLLOUTS));
+    if (second) {
+      expect(rows(dirs, second())).toEqual(want);
+      expect(() => second()).toThrow("once");
+    }
+    expect(rows(dirs, await first())).toEqual(want);
   });
 });

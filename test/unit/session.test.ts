@@ -187,7 +187,7 @@ describe("finding sessions", () => {
     const made = times.map((t, i) => put(base + i * 3_600_000, i % 2 ? "/a" : "/b", { mtime: base + t * 60_000 }));
     writeFileSync(join(made[0]!.path, "..", "rollout-junk.jsonl"), "{}\n");
     const { statSync } = await import("node:fs");
-    const expected = (await listRolloutFiles({ ...runtime, fs: { ...runtime.fs, readDirs: undefined, statEntries: undefined } }, h)).map((f) => f.path);
+    const expected = (await listRolloutFiles({ ...runtime, fs: { ...runtime.fs, readDirs: undefined, startStatEntries: undefined } }, h)).map((f) => f.path);
     const listed = (await listRolloutFiles(runtime, h)).map((f) => f.path);
     expect(listed).toEqual(expected);
     expect(listed.length).toBe(12);
@@ -242,8 +242,8 @@ describe("finding sessions", () => {
     writeFileSync(join(s, "2026", "08", "01", `rollout-2026-08-01T00-00-00-${idAt(base + 6)}.jsonl`), "{}\n");
     chmodSync(join(s, "2026", "08", "01"), 0o000);
     try {
-      const plain = { ...runtime, fs: { ...runtime.fs, readDirs: undefined, statEntries: undefined } };
-      expect(runtime.fs.readDirs && runtime.fs.statEntries).toBeDefined();
+      const plain = { ...runtime, fs: { ...runtime.fs, readDirs: undefined, startStatEntries: undefined } };
+      expect(runtime.fs.readDirs && runtime.fs.startStatEntries).toBeDefined();
       const batched = await listRolloutFiles(runtime, h);
       expect(batched).toEqual(await listRolloutFiles(plain, h));
       expect(batched.map((f) => f.id)).toContain(c.id);

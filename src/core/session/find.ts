@@ -60,30 +60,57 @@ async function allRolloutPaths(runtime: Runtime, home: string): Promise<string[]
   return out;
 }
 
-/** The runtime's statEntries, else readDir of each folder and stat of each match. */
-async function statEntries(runtime: Runtime, dirs: readonly string[], match: EntryMatch): Promise<EntryStats> {
-  if (dirs.length === 0) return { folder: new Uint32Array(0), name: () => "", mode: new Uint32Array(0), mtimeMs: new Float64Array(0), size: new Float64Array(0) };
-  if (runtime.fs.statEntries) return runtime.fs.statEntries(dirs, match);
-  const folder: number[] = [];
-  const name: string[] = [];
-  (await readDirsOrEmpty(runtime, dirs)).forEach((names, d) => {
-    for (const n of names) {
-      if (n.length >= match.prefix.length + match.suffix.length && n.startsWith(match.prefix) && n.endsWith(match.suffix)) folder.push(d), name.push(n);
+const noEntries = async (): Promise<EntryStats> => ({ folder: new Uint32Array(0), name: () => "", mode: new Uint32Array(0), mtimeMs: new Float64Array(0), size: new Float64Array(0) });
+
+/** The runtime's startStatEntries, else readDir of each folder and stat of each match (when asked for). */
+function startStatEntries(runtime: Runtime, dirs: readonly string[], match: EntryMatch): () => Promise<EntryStats> {
+  if (dirs.length === 0) return noEntries;
+  if (runtime.fs.startStatEntries) return runtime.fs.startStatEntries(dirs, match);
+  return async () => {
+    const folder: number[] = [];
+    const name: string[] = [];
+    (await readDirsOrEmpty(runtime, dirs)).forEach((names, d) => {
+      for (const n of names) {
+        if (n.length >= match.prefix.length + match.suffix.length && n.startsWith(match.prefix) && n.endsWith(match.suffix)) folder.push(d), name.push(n);
+      }
+    });
+    const stats: Array<FileStat | null> = [];
+    const BATCH = 2048;
+    for (let i = 0; i < name.length; i += BATCH) {
+      const batch = name.slice(i, i + BATCH).map((n, j) => runtime.fs.stat(`${dirs[folder[i + j]!]}/${n}`).catch(() => null));
+      stats.push(...(await Promise.all(batch)));
     }
-  });
-  const stats: Array<FileStat | null> = [];
-  const BATCH = 2048;
-  for (let i = 0; i < name.length; i += BATCH) {
-    const batch = name.slice(i, i + BATCH).map((n, j) => runtime.fs.stat(`${dirs[folder[i + j]!]}/${n}`).catch(() => null));
-    stats.push(...(await Promise.all(batch)));
-  }
-  return {
-    folder: Uint32Array.from(folder),
-    name: (k) => name[k]!,
-    mode: Uint32Array.from(stats, (s) => s?.mode ?? 0),
-    mtimeMs: Float64Array.from(stats, (s) => s?.mtimeMs ?? 0),
-    size: Float64Array.from(stats, (s) => s?.size ?? 0),
+    return {
+      folder: Uint32Array.from(folder),
+      name: (k) => name[k]!,
+      mode: Uint32Array.from(stats, (s) => s?.mode ?? 0),
+      mtimeMs: Float64Array.from(stats, (s) => s?.mtimeMs ?? 0),
+      size: Float64Array.from(stats, (s) => s?.size ?? 0),
+    };
   };
+}
+
+/** The date folders, and their rollouts with their stats (under way, see startStatEntries). */
+interface Listing {
+  days: string[];
+  entries: () => Promise<EntryStats>;
+}
+
+async function startListing(runtime: Runtime, home: string): Promise<Listing> {
+  const days = await dayFolders(runtime, home);
+  return { days, entries: startStatEntries(runtime, days, ROLLOUT_NAMES) };
+}
+
+/** Listings started ahead by lookAhead, by CODEX_HOME, each for the next rolloutFilesNewestFirst there. */
+const ahead = new Map<string, Promise<Listing>>();
+
+/**
+ * Starts listing and stating the rollouts of `home` now (`exec resume --last`, before the agent's
+ * modules and the config load), for the next rolloutFilesNewestFirst of `home` to take: where the
+ * runtime does it on other threads, the two overlap.
+ */
+export function lookAhead(runtime: Runtime, home: string): void {
+  if (!ahead.has(home)) ahead.set(home, startListing(runtime, home));
 }
 
 /** Rollout files with their times, most recently updated first. */
@@ -102,8 +129,10 @@ const PICKED_FIRST = 4;
  * only as files are handed out.
  */
 export async function rolloutFilesNewestFirst(runtime: Runtime, home: string): Promise<Iterable<RolloutFile>> {
-  const days = await dayFolders(runtime, home);
-  const { folder, name, mode, mtimeMs, size } = await statEntries(runtime, days, ROLLOUT_NAMES);
+  const started = ahead.get(home);
+  ahead.delete(home);
+  const { days, entries } = await (started ?? startListing(runtime, home));
+  const { folder, name, mode, mtimeMs, size } = await entries();
   const rows = mode.length;
   /** Whether row j comes after row k, both updated at the same time (the names of a folder differ). */
   const tieAfter = (j: number, k: number): boolean => (folder[j] !== folder[k] ? folder[j]! > folder[k]! : name(j) < name(k));
