@@ -69,10 +69,7 @@ export function bunRuntime(): Runtime {
     utcOffsetMs: (ms) => hostZone().offsetMs(ms),
     collectGarbage: () => Bun.gc(true),
     // In C on other threads (dir-stats.c), loaded when first used.
-    startStatEntries: (dirs, match) => {
-      const started = import("./dir-stats.ts").then((m) => m.startStatEntries(dirs, match));
-      return async () => (await started)();
-    },
+    startStatEntries: async (dirs, match) => (await import("./dir-stats.ts")).startStatEntries(dirs, match),
   });
 }
 

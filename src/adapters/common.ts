@@ -384,7 +384,7 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
       readDir: (p) => fsp().readdir(p),
       chmod: async (p, mode) => nodeFs().chmodSync(p, mode),
       readDirs,
-      startStatEntries: parts.startStatEntries ?? ((dirs, match) => () => statEntries(dirs, match)),
+      startStatEntries: parts.startStatEntries ?? (async (dirs, match) => () => statEntries(dirs, match)),
     },
     spawn: parts.spawn,
     listen: parts.listen,

@@ -108,10 +108,10 @@ export interface FileSystem {
    * The entries of each folder whose names start with `match.prefix` and end with `match.suffix`
    * (never `.` or `..`), each with its stat (following symlinks), in any order; a folder that
    * cannot be read has none. Started at once where the runtime can work meanwhile (on other
-   * threads), else when asked for: the function returned gives the answer, once. Optional:
-   * readDir and stat serve otherwise.
+   * threads; the promise resolves once it is under way), else when asked for: the function it
+   * resolves to gives the answer, once. Optional: readDir and stat serve otherwise.
    */
-  startStatEntries?(dirs: readonly string[], match: EntryMatch): () => Promise<EntryStats>;
+  startStatEntries?(dirs: readonly string[], match: EntryMatch): Promise<() => Promise<EntryStats>>;
 }
 
 export interface EntryMatch {

@@ -75,7 +75,7 @@ describe("startStatEntries", () => {
     if (process.platform === "linux") expect(inC).not.toBeNull();
     if (inC) expect(rows(dirs, inC)).toEqual(want);
     expect(rows(dirs, await nodeStatEntries(dirs, ROLLOUTS))).toEqual(want);
-    expect(rows(dirs, await startStatEntries(dirs, ROLLOUTS)())).toEqual(want);
+    expect(rows(dirs, await (await startStatEntries(dirs, ROLLOUTS))())).toEqual(want);
   });
 
   test("a folder with no access has no entries", async () => {
@@ -86,7 +86,7 @@ describe("startStatEntries", () => {
     chmodSync(shut, 0o000);
     try {
       const want = expected([shut], ROLLOUTS); // empty, unless this runs as root
-      expect(rows([shut], await startStatEntries([shut], ROLLOUTS)())).toEqual(want);
+      expect(rows([shut], await (await startStatEntries([shut], ROLLOUTS))())).toEqual(want);
       expect(rows([shut], await nodeStatEntries([shut], ROLLOUTS))).toEqual(want);
     } finally {
       chmodSync(shut, 0o700);
@@ -113,10 +113,10 @@ describe("startStatEntries", () => {
   test("any prefix and suffix; no folders, or no match, is nothing", async () => {
     const dirs = tree();
     for (const match of [{ prefix: "", suffix: "" }, { prefix: "rollout-1", suffix: "" }, { prefix: "", suffix: ".json" }, { prefix: "none", suffix: "" }]) {
-      expect(rows(dirs, await startStatEntries(dirs, match)())).toEqual(expected(dirs, match));
+      expect(rows(dirs, await (await startStatEntries(dirs, match))())).toEqual(expected(dirs, match));
       expect(rows(dirs, await nodeStatEntries(dirs, match))).toEqual(expected(dirs, match));
     }
-    for (const f of [(d: string[], m: EntryMatch) => startStatEntries(d, m)(), nodeStatEntries]) {
+    for (const f of [async (d: string[], m: EntryMatch) => (await startStatEntries(d, m))(), nodeStatEntries]) {
       const none = await f([], ROLLOUTS);
       expect(none.folder.length + none.mode.length + none.mtimeMs.length + none.size.length).toBe(0);
     }

@@ -63,7 +63,7 @@ async function allRolloutPaths(runtime: Runtime, home: string): Promise<string[]
 const noEntries = async (): Promise<EntryStats> => ({ folder: new Uint32Array(0), name: () => "", mode: new Uint32Array(0), mtimeMs: new Float64Array(0), size: new Float64Array(0) });
 
 /** The runtime's startStatEntries, else readDir of each folder and stat of each match (when asked for). */
-function startStatEntries(runtime: Runtime, dirs: readonly string[], match: EntryMatch): () => Promise<EntryStats> {
+async function startStatEntries(runtime: Runtime, dirs: readonly string[], match: EntryMatch): Promise<() => Promise<EntryStats>> {
   if (dirs.length === 0) return noEntries;
   if (runtime.fs.startStatEntries) return runtime.fs.startStatEntries(dirs, match);
   return async () => {
@@ -98,19 +98,21 @@ interface Listing {
 
 async function startListing(runtime: Runtime, home: string): Promise<Listing> {
   const days = await dayFolders(runtime, home);
-  return { days, entries: startStatEntries(runtime, days, ROLLOUT_NAMES) };
+  return { days, entries: await startStatEntries(runtime, days, ROLLOUT_NAMES) };
 }
 
 /** Listings started ahead by lookAhead, by CODEX_HOME, each for the next rolloutFilesNewestFirst there. */
 const ahead = new Map<string, Promise<Listing>>();
 
 /**
- * Starts listing and stating the rollouts of `home` now (`exec resume --last`, before the agent's
- * modules and the config load), for the next rolloutFilesNewestFirst of `home` to take: where the
- * runtime does it on other threads, the two overlap.
+ * Starts listing and stating the rollouts of `home` (`exec resume --last`, before the agent's
+ * modules and the config load), for the next rolloutFilesNewestFirst of `home` to take; resolves
+ * once that is under way. Where the runtime does it on other threads, the two overlap.
  */
-export function lookAhead(runtime: Runtime, home: string): void {
-  if (!ahead.has(home)) ahead.set(home, startListing(runtime, home));
+export async function lookAhead(runtime: Runtime, home: string): Promise<void> {
+  let started = ahead.get(home);
+  if (!started) ahead.set(home, (started = startListing(runtime, home)));
+  await started;
 }
 
 /** Rollout files with their times, most recently updated first. */
