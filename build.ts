@@ -1,7 +1,6 @@
 // `npm run build`: compile dist/ocx for this host, then smoke-run it. A broken bytecode build can
 // exit 0 and still write a binary that crashes, so the smoke run is what decides success.
 import { mkdirSync, readFileSync } from "node:fs";
-import { dirname } from "node:path";
 import { compileArgs, hostTarget } from "./scripts/build-common.ts";
 import { OCX_VERSION } from "./src/core/version.ts";
 
@@ -14,23 +13,28 @@ if (pkg.version !== OCX_VERSION) {
 
 const started = performance.now();
 
-// The sandbox's C part, compiled here so that the binary need not compile it with TinyCC each
-// time a command starts (several ms); without a C compiler the binary falls back to TinyCC.
-const nsObject = "dist/obj/ocx-namespace.so";
-mkdirSync(dirname(nsObject), { recursive: true });
+// The C parts (the sandbox's, the folder scan of `resume --last`), compiled here so that the
+// binary need not compile them with TinyCC each time a command starts (several ms); without a C
+// compiler the binary falls back to TinyCC. The object's name is what native-bun.ts looks for.
+const cParts = [
+  { source: "src/adapters/sandbox/namespace.c", object: "dist/obj/ocx-namespace.so" },
+  // Linux only (statx, Linux's dirent); elsewhere node:fs serves.
+  ...(process.platform === "linux" ? [{ source: "src/adapters/dir-stats.c", object: "dist/obj/ocx-dir-stats.so" }] : []),
+];
+mkdirSync("dist/obj", { recursive: true });
 const compiler = ["cc", "gcc", "clang"].find((c) => Bun.which(c));
-const cc = compiler
-  ? Bun.spawnSync([compiler, "-shared", "-fPIC", "-O2", "-Wall", "-Werror", "-o", nsObject, "src/adapters/sandbox/namespace.c"], {
-      stdio: ["ignore", "inherit", "inherit"],
-    })
-  : null;
-if (cc && cc.exitCode !== 0) {
-  console.error(`build: ${compiler} failed on src/adapters/sandbox/namespace.c`);
-  process.exit(1);
+for (const part of compiler ? cParts : []) {
+  const cc = Bun.spawnSync([compiler!, "-shared", "-fPIC", "-O2", "-Wall", "-Werror", "-o", part.object, part.source], {
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  if (cc.exitCode !== 0) {
+    console.error(`build: ${compiler} failed on ${part.source}`);
+    process.exit(1);
+  }
 }
-if (!cc) console.error("build: no C compiler found; the binary compiles its sandbox code with TinyCC at run time instead");
+if (!compiler) console.error("build: no C compiler found; the binary compiles its C parts with TinyCC at run time instead");
 
-const build = Bun.spawnSync(compileArgs({ outfile, target: hostTarget(), objects: cc ? [nsObject] : [] }), {
+const build = Bun.spawnSync(compileArgs({ outfile, target: hostTarget(), objects: compiler ? cParts.map((p) => p.object) : [] }), {
   stdio: ["ignore", "inherit", "inherit"],
 });
 if (build.exitCode !== 0) {

@@ -71,6 +71,8 @@ export function bunRuntime(): Runtime {
     collectGarbage: (opts) => Bun.gc(!opts?.concurrent),
     crc32: (bytes) => Bun.hash.crc32(bytes),
     preconnect: bunPreconnect,
+    // In C on other threads (dir-stats.c), loaded when first used.
+    startStatEntries: async (dirs, match) => (await import("./dir-stats.ts")).startStatEntries(dirs, match),
   });
 }
 

@@ -15,7 +15,19 @@
 import process from "node:process";
 import { concatBytes } from "../core/util/bytes.ts";
 import { hostZone, type HostZone } from "./timezone.ts";
-import { type AppendHandle, type FileStat, type ReadHandle, FileTooLargeError, type InputSource, type OutputSink, type Runtime, type SandboxPort } from "../core/runtime.ts";
+import {
+  type AppendHandle,
+  type EntryMatch,
+  type EntryStats,
+  type FileStat,
+  type FileSystem,
+  FileTooLargeError,
+  type InputSource,
+  type OutputSink,
+  type ReadHandle,
+  type Runtime,
+  type SandboxPort,
+} from "../core/runtime.ts";
 
 let fsModule: typeof import("node:fs") | undefined;
 let fspModule: typeof import("node:fs/promises") | undefined;
@@ -189,7 +201,7 @@ async function stat(path: string): Promise<FileStat | null> {
   }
 }
 
-/** Calls between two turns of the event loop in readDirs and statAll (signals are heard meanwhile). */
+/** Calls between two turns of the event loop in readDirs and statEntries (signals are heard meanwhile). */
 const SYNC_BATCH = 4096;
 const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
@@ -208,20 +220,40 @@ async function readDirs(paths: readonly string[]): Promise<string[][]> {
   return out;
 }
 
-/** stat of each path, null where it fails: synchronous calls, in batches. */
-async function statAll(paths: readonly string[]): Promise<Array<FileStat | null>> {
-  const out: Array<FileStat | null> = [];
+/** FileSystem.startStatEntries' work through node:fs: readdirSync and statSync of each match, in batches. */
+export async function statEntries(dirs: readonly string[], match: EntryMatch): Promise<EntryStats> {
   const fs = nodeFs();
-  for (let i = 0; i < paths.length; i++) {
-    if (i > 0 && i % SYNC_BATCH === 0) await nextTurn();
+  const folder: number[] = [];
+  const name: string[] = [];
+  const mode: number[] = [];
+  const mtimeMs: number[] = [];
+  const size: number[] = [];
+  let calls = 0;
+  for (let d = 0; d < dirs.length; d++) {
+    if (++calls % SYNC_BATCH === 0) await nextTurn();
+    let names: string[];
     try {
-      const s = fs.statSync(paths[i]!);
-      out.push({ isFile: s.isFile(), isDirectory: s.isDirectory(), size: s.size, mtimeMs: s.mtimeMs, mode: s.mode });
+      names = fs.readdirSync(dirs[d]!);
     } catch {
-      out.push(null);
+      continue;
+    }
+    for (const n of names) {
+      if (n.length < match.prefix.length + match.suffix.length || !n.startsWith(match.prefix) || !n.endsWith(match.suffix)) continue;
+      if (++calls % SYNC_BATCH === 0) await nextTurn();
+      let s: import("node:fs").Stats | undefined;
+      try {
+        s = fs.statSync(`${dirs[d]}/${n}`);
+      } catch {
+        s = undefined;
+      }
+      folder.push(d);
+      name.push(n);
+      mode.push(s?.mode ?? 0);
+      mtimeMs.push(s?.mtimeMs ?? 0);
+      size.push(s?.size ?? 0);
     }
   }
-  return out;
+  return { folder: Uint32Array.from(folder), name: (k) => name[k]!, mode: Uint32Array.from(mode), mtimeMs: Float64Array.from(mtimeMs), size: Float64Array.from(size) };
 }
 
 /**
@@ -267,6 +299,8 @@ export interface RuntimeParts {
   crc32?: (bytes: Uint8Array) => number;
   /** See Runtime.preconnect. */
   preconnect?: (url: string) => void;
+  /** FileSystem.startStatEntries, when the runtime has a faster one than node:fs. */
+  startStatEntries?: FileSystem["startStatEntries"];
 }
 
 let crcTable: Int32Array | undefined;
@@ -430,7 +464,7 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
       readDir: async (p) => (await fsp()).readdir(p),
       chmod: async (p, mode) => nodeFs().chmodSync(p, mode),
       readDirs,
-      statAll,
+      startStatEntries: parts.startStatEntries ?? (async (dirs, match) => () => statEntries(dirs, match)),
     },
     spawn: parts.spawn,
     listen: parts.listen,

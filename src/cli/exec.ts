@@ -206,6 +206,14 @@ function budgetFlags(str: (k: string) => string | undefined): ExecOptions["budge
 
 export async function runExecCommand(runtime: Runtime, argv: string[]): Promise<number> {
   const opts = execOptions(argv, (msg) => runtime.stderr.write(`warning: ${msg}\n`));
+  // `--last` (or a name) looks through every rollout: that starts now, alongside loading the
+  // agent and its config, where the runtime can do it on other threads. A failure shows where
+  // the lookup's answer is taken, as it would without this.
+  const source = opts.resume ?? opts.fork;
+  if (source) {
+    const [{ isUuid, lookAhead }, { codexHome }] = await Promise.all([import("../core/session/find.ts"), import("../core/workspace.ts")]);
+    if (source.target === undefined || !isUuid(source.target)) await lookAhead(runtime, codexHome(runtime)).catch(() => undefined);
+  }
   // The agent loads once the flags are known to be good.
   const { runExec } = await import("../core/run/exec.ts");
   return runExec(runtime, opts);

@@ -117,13 +117,40 @@ export interface FileSystem {
   readDir(path: string): Promise<string[]>;
   chmod(path: string, mode: number): Promise<void>;
   /**
-   * Many folders and files at once (`--last` among thousands of rollouts): readDir of each path
-   * (an empty list where it fails) and stat of each path (null where it fails). An adapter may do
-   * them back to back, without a promise per call. Optional: readDir and stat serve otherwise.
+   * Many folders at once (`--last` among thousands of rollouts): readDir of each path (an empty
+   * list where it fails), without a promise per call. Optional: readDir serves otherwise.
    */
   readDirs?(paths: readonly string[]): Promise<string[][]>;
-  statAll?(paths: readonly string[]): Promise<Array<FileStat | null>>;
+  /**
+   * The entries of each folder whose names start with `match.prefix` and end with `match.suffix`
+   * (never `.` or `..`), each with its stat (following symlinks), in any order; a folder that
+   * cannot be read has none. Started at once where the runtime can work meanwhile (on other
+   * threads; the promise resolves once it is under way), else when asked for: the function it
+   * resolves to gives the answer, once. Optional: readDir and stat serve otherwise.
+   */
+  startStatEntries?(dirs: readonly string[], match: EntryMatch): Promise<() => Promise<EntryStats>>;
 }
+
+export interface EntryMatch {
+  prefix: string;
+  suffix: string;
+}
+
+/** FileSystem.startStatEntries' answer: one column per field, entry k in row k (no object per file). */
+export interface EntryStats {
+  /** The index of the entry's folder in the request. */
+  folder: Uint32Array;
+  /** The name of entry k (made when asked: `--last` needs only a few of thousands). */
+  name(k: number): string;
+  /** stat's mode (file type and permission bits); 0 where stat failed. */
+  mode: Uint32Array;
+  mtimeMs: Float64Array;
+  size: Float64Array;
+}
+
+/** The file type bits of a mode (S_IFMT), and those of a regular file. */
+export const S_IFMT = 0o170000;
+export const S_IFREG = 0o100000;
 
 export interface SpawnOptions {
   argv: string[];

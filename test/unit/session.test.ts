@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, wri
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bunRuntime } from "../../src/adapters/bun.ts";
-import { findById, findLatest, listRolloutFiles } from "../../src/core/session/find.ts";
+import { findById, findLatest, listRolloutFiles, lookAhead } from "../../src/core/session/find.ts";
+import type { EntryMatch } from "../../src/core/runtime.ts";
 import { createRedactor } from "../../src/core/redact.ts";
 import { closeDanglingCalls, parseRollout, parseRolloutBytes, rolloutRelativePath, RolloutReader, RolloutWriter, threadIdOfFile, type LoadedRollout } from "../../src/core/session/rollout.ts";
 import { itemJsonByteLength } from "../../src/core/model/item-json.ts";
@@ -230,7 +231,7 @@ describe("finding sessions", () => {
     const made = times.map((t, i) => put(base + i * 3_600_000, i % 2 ? "/a" : "/b", { mtime: base + t * 60_000 }));
     writeFileSync(join(made[0]!.path, "..", "rollout-junk.jsonl"), "{}\n");
     const { statSync } = await import("node:fs");
-    const expected = (await listRolloutFiles({ ...runtime, fs: { ...runtime.fs, readDirs: undefined, statAll: undefined } }, h)).map((f) => f.path);
+    const expected = (await listRolloutFiles({ ...runtime, fs: { ...runtime.fs, readDirs: undefined, startStatEntries: undefined } }, h)).map((f) => f.path);
     const listed = (await listRolloutFiles(runtime, h)).map((f) => f.path);
     expect(listed).toEqual(expected);
     expect(listed.length).toBe(12);
@@ -285,8 +286,8 @@ describe("finding sessions", () => {
     writeFileSync(join(s, "2026", "08", "01", `rollout-2026-08-01T00-00-00-${idAt(base + 6)}.jsonl`), "{}\n");
     chmodSync(join(s, "2026", "08", "01"), 0o000);
     try {
-      const plain = { ...runtime, fs: { ...runtime.fs, readDirs: undefined, statAll: undefined } };
-      expect(runtime.fs.readDirs && runtime.fs.statAll).toBeDefined();
+      const plain = { ...runtime, fs: { ...runtime.fs, readDirs: undefined, startStatEntries: undefined } };
+      expect(runtime.fs.readDirs && runtime.fs.startStatEntries).toBeDefined();
       const batched = await listRolloutFiles(runtime, h);
       expect(batched).toEqual(await listRolloutFiles(plain, h));
       expect(batched.map((f) => f.id)).toContain(c.id);
@@ -321,6 +322,32 @@ describe("finding sessions", () => {
     ]) {
       expect(threadIdOfFile(name)).toBe(search(name));
     }
+  });
+
+  test("a lookup started ahead (lookAhead) is what the next findLatest of that home finds; the one after looks again", async () => {
+    const plain = { ...runtime, fs: { ...runtime.fs, readDirs: undefined, startStatEntries: undefined } };
+    for (const rt of [runtime, plain]) {
+      const { h, put } = home();
+      const base = Date.UTC(2026, 8, 1);
+      const a = put(base, "/here", { mtime: base + 1_000 });
+      put(base + 1, "/there", { mtime: base + 2_000 });
+      await lookAhead(rt, h);
+      expect((await findLatest(rt, h, { cwd: "/here", all: false }))?.id).toBe(a.id);
+      // Started for another home, and never taken: no harm to this one.
+      await lookAhead(rt, temp());
+      const b = put(base + 2, "/here", { mtime: base + 3_000 });
+      expect((await findLatest(rt, h, { cwd: "/here", all: false }))?.id).toBe(b.id);
+    }
+    // One scan for the lookup started ahead and the findLatest that takes it.
+    let scans = 0;
+    const counting = { ...runtime, fs: { ...runtime.fs, startStatEntries: (d: readonly string[], m: EntryMatch) => (scans++, runtime.fs.startStatEntries!(d, m)) } };
+    const { h, put } = home();
+    put(Date.UTC(2026, 8, 2), "/here");
+    await lookAhead(counting, h);
+    expect(await findLatest(counting, h, { cwd: "/here", all: false })).not.toBeNull();
+    expect(scans).toBe(1);
+    await findLatest(counting, h, { cwd: "/here", all: false });
+    expect(scans).toBe(2);
   });
 
   test("no sessions folder at all is simply nothing found", async () => {

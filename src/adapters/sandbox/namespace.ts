@@ -1,9 +1,7 @@
-// Loads namespace.c: the shared object that build.ts compiled with the host's C compiler and
-// embedded in the binary (about 0.3 ms to load), else the source compiled at run time by Bun's
-// embedded TinyCC (several ms, every time a helper starts). Neither a binary's embedded files nor
-// TinyCC's input can be opened by path from the outside, so both go through a memfd.
-import { cc, dlopen, FFIType, ptr } from "bun:ffi";
-import { readFileSync, writeSync } from "node:fs";
+// Loads namespace.c (native-bun.ts: prebuilt by build.ts, else compiled by TinyCC every time a
+// helper starts).
+import { FFIType, ptr } from "bun:ffi";
+import { loadNative } from "../native-bun.ts";
 import source from "./namespace.c" with { type: "text" };
 import { syscallNumber } from "../../core/sandbox/seccomp.ts";
 import { cArray } from "./libc.ts";
@@ -11,7 +9,6 @@ import { cArray } from "./libc.ts";
 /** ocx_run flags and ocx_probe result bits (namespace.c). */
 export const RUN = { namespaces: 1, freshProc: 2, privatePts: 4, unconfined: 8 } as const;
 const PROBE = { namespaces: 1, freshProc: 2, privatePts: 4 } as const;
-const MFD_CLOEXEC = 1;
 
 type NamespaceLib = ReturnType<typeof compile>;
 let compiled: NamespaceLib | undefined;
@@ -27,33 +24,8 @@ const SYMBOLS = {
   ocx_run: { args: [p, i32, i32, i32, p, p, p, p, p, i32, p, p, p], returns: i32 },
 } as const;
 
-/** A memfd holding `bytes`; its /proc/self/fd path. */
-function memfdPath(name: string, bytes: Uint8Array | string): string {
-  const { memfd_create } = dlopen("libc.so.6", {
-    memfd_create: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
-  }).symbols;
-  const fd = memfd_create(ptr(Buffer.from(`${name}\0`)), MFD_CLOEXEC);
-  if (fd < 0) throw new Error("memfd_create failed");
-  if (typeof bytes === "string") writeSync(fd, bytes);
-  else writeSync(fd, bytes);
-  return `/proc/self/fd/${fd}`;
-}
-
-/** The shared object build.ts embedded (`ocx-namespace-<hash>.so`), when this binary has one for this host. */
-function loadPrebuilt() {
-  const files = (Bun as { embeddedFiles?: readonly Blob[] }).embeddedFiles ?? [];
-  const file = files.find((f) => /^ocx-namespace(-[0-9a-z]+)?\.so$/.test((f as Blob & { name?: string }).name ?? ""));
-  if (!file) return null;
-  try {
-    const bytes = readFileSync(`/$bunfs/root/${(file as Blob & { name: string }).name}`);
-    return dlopen(memfdPath("ocx-namespace.so", bytes), SYMBOLS).symbols;
-  } catch {
-    return null; // built for another architecture or libc: compile instead
-  }
-}
-
 function compile() {
-  return loadPrebuilt() ?? cc({ source: memfdPath("ocx-namespace.c", source), symbols: SYMBOLS }).symbols;
+  return loadNative("ocx-namespace", source, SYMBOLS);
 }
 
 const lib = () => (compiled ??= compile());

@@ -2,7 +2,7 @@
 // date folder is known), by recency (`--last`: file times, then only the tail of the newest
 // files), by name, and listing for people.
 import { dirname, join } from "pathe";
-import type { FileStat, Runtime } from "../runtime.ts";
+import { S_IFMT, S_IFREG, type EntryMatch, type EntryStats, type FileStat, type Runtime } from "../runtime.ts";
 import { parseRollout, rolloutRelativePath, threadIdOfFile, type SessionMeta, type TurnContext } from "./rollout.ts";
 
 export interface RolloutFile {
@@ -34,33 +34,85 @@ function readDirsOrEmpty(runtime: Runtime, dirs: readonly string[]): Promise<str
 }
 
 /**
- * Every rollout file, newest date folder first (file times not read). Paths are joined by
- * concatenation below the normalised root: folder and file names never hold `/`, `.` or `..`.
- * Each level of folders is read in one call.
+ * The date folders (year/month/day), newest first. Paths are joined by concatenation below the
+ * normalised root: folder and file names never hold `/`, `.` or `..`. Each level of folders is
+ * read in one call.
  */
-async function allRolloutPaths(runtime: Runtime, home: string): Promise<string[]> {
+async function dayFolders(runtime: Runtime, home: string): Promise<string[]> {
   const root = sessionsDir(home);
-  const years = numericDesc(await readDirOrEmpty(runtime, root)).map((y) => `${root}/${y}`);
+  const years = numericDesc((await readDirsOrEmpty(runtime, [root]))[0]!).map((y) => `${root}/${y}`);
   const months = (await readDirsOrEmpty(runtime, years)).flatMap((names, i) => numericDesc(names).map((m) => `${years[i]}/${m}`));
-  const days = (await readDirsOrEmpty(runtime, months)).flatMap((names, i) => numericDesc(names).map((d) => `${months[i]}/${d}`));
+  return (await readDirsOrEmpty(runtime, months)).flatMap((names, i) => numericDesc(names).map((d) => `${months[i]}/${d}`));
+}
+
+const ROLLOUT_NAMES: EntryMatch = { prefix: "rollout-", suffix: ".jsonl" };
+const isRolloutName = (n: string) => n.startsWith(ROLLOUT_NAMES.prefix) && n.endsWith(ROLLOUT_NAMES.suffix);
+
+/** Every rollout file, newest date folder first (file times not read). */
+async function allRolloutPaths(runtime: Runtime, home: string): Promise<string[]> {
+  const days = await dayFolders(runtime, home);
   const lists = await readDirsOrEmpty(runtime, days);
   const out: string[] = [];
   lists.forEach((names, i) => {
     const dir = days[i]!;
-    for (const n of names.sort().reverse()) if (n.startsWith("rollout-") && n.endsWith(".jsonl")) out.push(`${dir}/${n}`);
+    for (const n of names.sort().reverse()) if (isRolloutName(n)) out.push(`${dir}/${n}`);
   });
   return out;
 }
 
-/** stat of each path, null where it fails. */
-async function statAll(runtime: Runtime, paths: string[]): Promise<Array<FileStat | null>> {
-  if (runtime.fs.statAll) return runtime.fs.statAll(paths);
-  const out: Array<FileStat | null> = [];
-  const BATCH = 2048;
-  for (let i = 0; i < paths.length; i += BATCH) {
-    out.push(...(await Promise.all(paths.slice(i, i + BATCH).map((p) => runtime.fs.stat(p).catch(() => null)))));
-  }
-  return out;
+const noEntries = async (): Promise<EntryStats> => ({ folder: new Uint32Array(0), name: () => "", mode: new Uint32Array(0), mtimeMs: new Float64Array(0), size: new Float64Array(0) });
+
+/** The runtime's startStatEntries, else readDir of each folder and stat of each match (when asked for). */
+async function startStatEntries(runtime: Runtime, dirs: readonly string[], match: EntryMatch): Promise<() => Promise<EntryStats>> {
+  if (dirs.length === 0) return noEntries;
+  if (runtime.fs.startStatEntries) return runtime.fs.startStatEntries(dirs, match);
+  return async () => {
+    const folder: number[] = [];
+    const name: string[] = [];
+    (await readDirsOrEmpty(runtime, dirs)).forEach((names, d) => {
+      for (const n of names) {
+        if (n.length >= match.prefix.length + match.suffix.length && n.startsWith(match.prefix) && n.endsWith(match.suffix)) folder.push(d), name.push(n);
+      }
+    });
+    const stats: Array<FileStat | null> = [];
+    const BATCH = 2048;
+    for (let i = 0; i < name.length; i += BATCH) {
+      const batch = name.slice(i, i + BATCH).map((n, j) => runtime.fs.stat(`${dirs[folder[i + j]!]}/${n}`).catch(() => null));
+      stats.push(...(await Promise.all(batch)));
+    }
+    return {
+      folder: Uint32Array.from(folder),
+      name: (k) => name[k]!,
+      mode: Uint32Array.from(stats, (s) => s?.mode ?? 0),
+      mtimeMs: Float64Array.from(stats, (s) => s?.mtimeMs ?? 0),
+      size: Float64Array.from(stats, (s) => s?.size ?? 0),
+    };
+  };
+}
+
+/** The date folders, and their rollouts with their stats (under way, see startStatEntries). */
+interface Listing {
+  days: string[];
+  entries: () => Promise<EntryStats>;
+}
+
+async function startListing(runtime: Runtime, home: string): Promise<Listing> {
+  const days = await dayFolders(runtime, home);
+  return { days, entries: await startStatEntries(runtime, days, ROLLOUT_NAMES) };
+}
+
+/** Listings started ahead by lookAhead, by CODEX_HOME, each for the next rolloutFilesNewestFirst there. */
+const ahead = new Map<string, Promise<Listing>>();
+
+/**
+ * Starts listing and stating the rollouts of `home` (`exec resume --last`, before the agent's
+ * modules and the config load), for the next rolloutFilesNewestFirst of `home` to take; resolves
+ * once that is under way. Where the runtime does it on other threads, the two overlap.
+ */
+export async function lookAhead(runtime: Runtime, home: string): Promise<void> {
+  let started = ahead.get(home);
+  if (!started) ahead.set(home, (started = startListing(runtime, home)));
+  await started;
 }
 
 /** Rollout files with their times, most recently updated first. */
@@ -72,34 +124,46 @@ export async function listRolloutFiles(runtime: Runtime, home: string): Promise<
 const PICKED_FIRST = 4;
 
 /**
- * Rollout files with their times, most recently updated first (ties in listing order), made as
- * they are taken: `--last` usually wants only the first, so the first few are each found by one
- * scan, and only a caller that goes on pays for sorting all of them. Names are checked (the
- * thread id read from them) only as files are handed out.
+ * Rollout files with their times, most recently updated first (ties in listing order: newest
+ * folder first, then names in descending order), made as they are taken: `--last` usually wants
+ * only the first, so the first few are each found by one scan, and only a caller that goes on
+ * pays for sorting all of them. Names are checked (the thread id read from them) and paths made
+ * only as files are handed out.
  */
 export async function rolloutFilesNewestFirst(runtime: Runtime, home: string): Promise<Iterable<RolloutFile>> {
-  const paths = await allRolloutPaths(runtime, home);
-  const stats = await statAll(runtime, paths);
-  const found: Array<{ path: string; updatedMs: number; size: number }> = [];
-  stats.forEach((s, k) => {
-    if (s?.isFile) found.push({ path: paths[k]!, updatedMs: s.mtimeMs, size: s.size });
-  });
+  const started = ahead.get(home);
+  ahead.delete(home);
+  const { days, entries } = await (started ?? startListing(runtime, home));
+  const { folder, name, mode, mtimeMs, size } = await entries();
+  const rows = mode.length;
+  /** Whether row j comes after row k, both updated at the same time (the names of a folder differ). */
+  const tieAfter = (j: number, k: number): boolean => (folder[j] !== folder[k] ? folder[j]! > folder[k]! : name(j) < name(k));
+  const named = (k: number): RolloutFile | null => {
+    const path = `${days[folder[k]!]}/${name(k)}`;
+    const id = threadIdOfFile(path);
+    return id ? { path, id, updatedMs: mtimeMs[k]!, size: size[k]! } : null;
+  };
   return (function* () {
-    const taken = new Set<number>();
-    const named = (f: (typeof found)[number]): RolloutFile | null => {
-      const id = threadIdOfFile(f.path);
-      return id ? { ...f, id } : null;
-    };
-    for (let n = 0; n < PICKED_FIRST && taken.size < found.length; n++) {
+    /** 1 once handed out. */
+    const handed = new Uint8Array(rows);
+    for (let n = 0; n < PICKED_FIRST; n++) {
       let best = -1;
-      for (let k = 0; k < found.length; k++) if (!taken.has(k) && (best === -1 || found[k]!.updatedMs > found[best]!.updatedMs)) best = k;
-      taken.add(best);
-      const file = named(found[best]!);
+      let bestMs = -Infinity;
+      for (let k = 0; k < rows; k++) {
+        if (handed[k] === 1 || (mode[k]! & S_IFMT) !== S_IFREG) continue;
+        const ms = mtimeMs[k]!;
+        if (ms > bestMs || best === -1 || (ms === bestMs && tieAfter(best, k))) (best = k), (bestMs = ms);
+      }
+      if (best === -1) return;
+      handed[best] = 1;
+      const file = named(best);
       if (file) yield file;
     }
-    const rest = found.filter((_, k) => !taken.has(k)).sort((a, b) => b.updatedMs - a.updatedMs);
-    for (const f of rest) {
-      const file = named(f);
+    const rest: number[] = [];
+    for (let k = 0; k < rows; k++) if (handed[k] === 0 && (mode[k]! & S_IFMT) === S_IFREG) rest.push(k);
+    rest.sort((j, k) => mtimeMs[k]! - mtimeMs[j]! || (tieAfter(j, k) ? 1 : -1));
+    for (const k of rest) {
+      const file = named(k);
       if (file) yield file;
     }
   })();
