@@ -123,25 +123,10 @@ describe.skipIf(!hasDeno)("ocx on Deno", () => {
       await oauth.close();
     }
   }, T);
-  test("resume --last: the session is found and its history re-sent byte for byte as JSON.stringify of it", async () => {
+  /** A run with `prompt` on Deno, then `resume --last "again"`: the resumed request's body (checked to be JSON.stringify of itself and to start with the first input). */
+  async function resumedOnDeno(prompt: string) {
     const repo = makeRepo();
     const { mock, home } = await setup([reply("first"), reply("again")]);
-    const first = await runOcx(["exec", "--json", "--skip-git-repo-check", "say \"hi\" é 🚀\u001b[0m"], { ...deno(home), cwd: repo });
-    expect(first.code).toBe(0);
-    const r = await runOcx(["exec", "resume", "--last", "--json", "--skip-git-repo-check", "again"], { ...deno(home), cwd: repo });
-    expect(r.code).toBe(0);
-    const raw = mock.requests[1]!.text!;
-    const sent = JSON.parse(raw);
-    expect(raw).toBe(JSON.stringify(sent));
-    const firstInput = mock.requests[0]!.body.input as unknown[];
-    expect(JSON.stringify(sent.input.slice(0, firstInput.length))).toBe(JSON.stringify(firstInput));
-    expect(sent.input[firstInput.length]).toMatchObject({ type: "message", role: "assistant" });
-    expect(sent.input.at(-1)).toEqual({ type: "message", role: "user", content: [{ type: "input_text", text: "again" }] });
-  }, T);
-  test("resume of large items (they stay in the session file, read again through node:fs and checked with zlib's CRC-32): the same bytes", async () => {
-    const repo = makeRepo();
-    const { mock, home } = await setup([reply("first"), reply("again")]);
-    const prompt = `long ✓ "prompt" 🚀\n${"x".repeat(20_000)}`;
     const first = await runOcx(["exec", "--json", "--skip-git-repo-check", prompt], { ...deno(home), cwd: repo });
     expect(first.code).toBe(0);
     const r = await runOcx(["exec", "resume", "--last", "--json", "--skip-git-repo-check", "again"], { ...deno(home), cwd: repo });
@@ -151,6 +136,15 @@ describe.skipIf(!hasDeno)("ocx on Deno", () => {
     expect(raw).toBe(JSON.stringify(sent));
     const firstInput = mock.requests[0]!.body.input as unknown[];
     expect(JSON.stringify(sent.input.slice(0, firstInput.length))).toBe(JSON.stringify(firstInput));
+    return { sent, firstInput };
+  }
+  test("resume --last: the session is found and its history re-sent byte for byte as JSON.stringify of it", async () => {
+    const { sent, firstInput } = await resumedOnDeno("say \"hi\" é 🚀\u001b[0m");
+    expect(sent.input[firstInput.length]).toMatchObject({ type: "message", role: "assistant" });
+    expect(sent.input.at(-1)).toEqual({ type: "message", role: "user", content: [{ type: "input_text", text: "again" }] });
+  }, T);
+  test("resume of large items (they stay in the session file, read again through node:fs and checked with zlib's CRC-32): the same bytes", async () => {
+    const { firstInput } = await resumedOnDeno(`long ✓ "prompt" 🚀\n${"x".repeat(20_000)}`);
     expect(JSON.stringify(firstInput)).toContain("x".repeat(20_000));
   }, T);
 });
