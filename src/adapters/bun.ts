@@ -69,7 +69,7 @@ export function bunRuntime(): Runtime {
     utcOffsetMs: (ms) => hostZone().offsetMs(ms),
     // Bun.gc(false) starts a full collection that JavaScriptCore runs on its own threads.
     collectGarbage: (opts) => Bun.gc(!opts?.concurrent),
-    crc32: (bytes) => Bun.hash.crc32(bytes),
+    sha256: (bytes) => Bun.SHA256.hash(bytes, "base64"),
     preconnect: bunPreconnect,
     // In C on other threads (dir-stats.c), loaded when first used.
     startStatEntries: async (dirs, match) => (await import("./dir-stats.ts")).startStatEntries(dirs, match),

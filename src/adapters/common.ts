@@ -295,32 +295,18 @@ export interface RuntimeParts {
   utcOffsetMs?: (ms: number) => number | undefined;
   /** See Runtime.collectGarbage. */
   collectGarbage?: Runtime["collectGarbage"];
-  /** See Runtime.crc32 (default: node:zlib's crc32, else crc32Js). */
-  crc32?: (bytes: Uint8Array) => number;
+  /** See Runtime.sha256 (default: node:crypto's). */
+  sha256?: (bytes: Uint8Array) => string;
   /** See Runtime.preconnect. */
   preconnect?: (url: string) => void;
   /** FileSystem.startStatEntries, when the runtime has a faster one than node:fs. */
   startStatEntries?: FileSystem["startStatEntries"];
 }
 
-let crcTable: Int32Array | undefined;
-/** CRC-32 (zlib's) in JavaScript, where the host has no crc32 of its own. */
-export function crc32Js(bytes: Uint8Array): number {
-  const table = (crcTable ??= Int32Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c;
-  }));
-  let crc = -1;
-  for (let i = 0; i < bytes.length; i++) crc = table[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8);
-  return (crc ^ -1) >>> 0;
-}
-
-/** node:zlib's crc32 where the host has it (Node 22.2+), else crc32Js. */
-function defaultCrc32(): (bytes: Uint8Array) => number {
-  const zlib = process.getBuiltinModule("node:zlib") as { crc32?: (data: Uint8Array) => number };
-  const native = zlib.crc32;
-  return native ? (bytes) => native(bytes) : crc32Js;
+/** node:crypto's SHA-256 (where the runtime has no faster one). */
+function nodeSha256(): (bytes: Uint8Array) => string {
+  const crypto = process.getBuiltinModule("node:crypto");
+  return (bytes) => crypto.createHash("sha256").update(bytes).digest("base64");
 }
 
 /** FileSystem.openReadSync through node:fs. */
@@ -405,7 +391,7 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
   };
   let sandbox: SandboxPort | undefined;
   let zone: string | undefined;
-  let crc32: ((bytes: Uint8Array) => number) | undefined;
+  let sha256: ((bytes: Uint8Array) => string) | undefined;
   return {
     name: parts.name,
     runtimeVersion: (process.versions as Record<string, string | undefined>)[parts.name],
@@ -432,7 +418,7 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
     ...(parts.utcOffsetMs ? { utcOffsetMs: parts.utcOffsetMs } : {}),
     ...(parts.collectGarbage ? { collectGarbage: parts.collectGarbage } : {}),
     ...(parts.preconnect ? { preconnect: parts.preconnect } : {}),
-    crc32: (bytes) => (crc32 ??= parts.crc32 ?? defaultCrc32())(bytes),
+    sha256: (bytes) => (sha256 ??= parts.sha256 ?? nodeSha256())(bytes),
     stdout,
     stderr,
     stdin,

@@ -88,6 +88,8 @@ export function startStatEntriesInC(
     for (;;) {
       const { job, cap, columns, kept } = scan;
       const full = l.ocx_stat_entries_wait(job, ptr(counts));
+      // The job is freed by the wait: nothing may point at it any more (a start below may throw).
+      scan = null;
       underWay.delete(kept);
       const rows = counts.subarray(0, shares);
       if (full) {
@@ -95,7 +97,6 @@ export function startStatEntriesInC(
         scan = start(Math.ceil(Math.max(...rows) * 1.25) + 16, Math.ceil(Math.max(...counts.subarray(shares)) * 1.25) + 1024);
         continue;
       }
-      scan = null;
       const total = rows.reduce((a, b) => a + b, 0);
       /** The rows of every share, one share after the other. */
       const join = <T extends Uint32Array | Float64Array>(col: T): T => {

@@ -2,6 +2,7 @@
 // turn.failed code budget_exceeded, the rollout resumes, and the resumed request carries the
 // whole history.
 import { afterAll, describe, expect, test } from "bun:test";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   callOutput,
@@ -245,6 +246,15 @@ describe("budgets", () => {
     expect(eph.stderr).toContain("ERROR: budget exceeded: --max-turns 1 (1 model request made)\n");
     expect(eph.stderr).toContain("this run was --ephemeral: it cannot be resumed\n");
     expect(eph.stderr).not.toContain("ocx exec resume");
+
+    // A session that cannot be written (sessions/ is a file) is a warning; the hint says so.
+    rmSync(join(home, "sessions"), { recursive: true, force: true });
+    writeFileSync(join(home, "sessions"), "not a folder\n");
+    const unsaved = await runOcx(["exec", "--color", "never", "--max-turns", "1", "loop"], { home });
+    expect(unsaved.code).toBe(6);
+    expect(unsaved.stderr).toContain("could not write the session file");
+    expect(unsaved.stderr).toContain("its session file could not be written: it cannot be resumed\n");
+    expect(unsaved.stderr).not.toContain("--ephemeral");
   }, T);
 
   test("a bad budget value is a usage error (exit 2) before anything runs; a bad config value exit 3", async () => {

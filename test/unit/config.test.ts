@@ -166,6 +166,15 @@ describe("layers, strict mode and where errors point", () => {
     expect(b.message).toContain("p.config.toml:2: invalid value for `model_verbosity`");
     expect(b.exitCode).toBe(3);
   });
+
+  test("what was expected is said in words (a duration, a price)", async () => {
+    const soon = await load(homeWith({ "config.toml": `timeout = "soon"\n` })).catch((e) => e);
+    expect(soon.message).toEndWith('invalid value for `timeout`: expected a duration above zero like "90s", "15m", "1h" or a number of seconds');
+    const kind = await load(homeWith({ "config.toml": `timeout = true\n` })).catch((e) => e);
+    expect(kind.message).toEndWith('invalid value for `timeout`: expected a duration like "90s", "15m", "1h" or a number of seconds');
+    const price = await load(homeWith({ "config.toml": `[model_prices.m]\ninput = "cheap"\noutput = 1\n` })).catch((e) => e);
+    expect(price.message).toEndWith("invalid value for `model_prices.m.input`: expected a price in USD per million tokens");
+  });
 });
 
 describe("shell_environment_policy", () => {

@@ -6,7 +6,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, truncateSync, w
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bunRuntime } from "../../src/adapters/bun.ts";
-import { crc32Js } from "../../src/adapters/common.ts";
+import { createHash } from "node:crypto";
 import { OcxError } from "../../src/core/errors.ts";
 import { itemJsonByteLength, itemJsonBytes, itemJsonLength } from "../../src/core/model/item-json.ts";
 import { buildResponsesBody, responsesBody, type StreamedBody } from "../../src/core/model/responses.ts";
@@ -164,9 +164,9 @@ describe("restored items that stay in the session file", () => {
     expect(JSON.stringify(output)).toBe(`{"type":"function_call_output","output":"shortened"}`);
   });
 
-  test("the runtime's CRC-32 is zlib's (the fallback in JavaScript too)", () => {
+  test("the runtime's SHA-256 is SHA-256 (as node:crypto computes it)", () => {
     const bytes = new TextEncoder().encode("resume ✓ 🚀 ".repeat(1000));
-    expect(runtime.crc32?.(bytes)).toBe(crc32Js(bytes));
-    expect(crc32Js(new TextEncoder().encode("123456789"))).toBe(0xcbf43926);
+    expect(runtime.sha256?.(bytes)).toBe(createHash("sha256").update(bytes).digest("base64"));
+    expect(runtime.sha256?.(new TextEncoder().encode("abc"))).toBe(Buffer.from("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", "hex").toString("base64"));
   });
 });

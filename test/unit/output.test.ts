@@ -510,4 +510,25 @@ describe("held output", () => {
     held.warn("second");
     expect(err.text()).toContain("second");
   });
+
+  test("a held call that throws does not lose the ones after it; release() then throws its error", () => {
+    const out = sink();
+    const inner = jsonlProcessor(out, sink());
+    let first = true;
+    const held = new HoldableOutput({
+      ...inner,
+      emit: (e) => {
+        if (first) {
+          first = false;
+          throw new Error("broken");
+        }
+        inner.emit(e);
+      },
+    });
+    held.hold();
+    held.emit({ type: "turn.started" });
+    held.emit({ type: "thread.started", thread_id: "t" });
+    expect(() => held.release()).toThrow("broken");
+    expect(out.text()).toBe('{"type":"thread.started","thread_id":"t"}\n');
+  });
 });

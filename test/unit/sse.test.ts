@@ -183,6 +183,12 @@ describe("property: chunking never changes the events", () => {
     );
   });
 
+  test("the last event line names the event: a skipped type named first, then another, is not skipped", async () => {
+    const text = 'event: big.done\nevent: response.completed\ndata: {"a":1}\n\n';
+    const events = await collect(sseEvents(streamOf([new TextEncoder().encode(text)]), { skip: new Set(["big.done"]) }));
+    expect(events).toEqual([{ event: "response.completed", data: '{"a":1}' }]);
+  });
+
   test("a skipped event's data is never joined: a long data line split over many chunks is dropped as it comes", async () => {
     const long = "x".repeat(100_000);
     const text = `event: big.done\ndata: {"text":"${long}"}\n\nevent: keep\ndata: ${long}\n\ndata: first\nevent: big.done\n\n`;

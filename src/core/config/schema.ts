@@ -9,13 +9,13 @@ import { once } from "../util/once.ts";
 const stringRecord = once(() => v.record(v.string(), v.string()));
 /** A budget: a whole number above zero. */
 const positive = once(() => v.pipe(v.number(), v.integer("expected a whole number above 0"), v.minValue(1, "expected a whole number above 0"), v.maxValue(Number.MAX_SAFE_INTEGER)));
-/** A duration(): "90s", "15m", "1h30m", or a number of seconds(); above zero. */
+/** A duration: "90s", "15m", "1h30m", or a number of seconds; above zero. */
 const duration = once(() => v.pipe(
-  v.union([v.number(), v.string()], 'expected a duration() like "90s", "15m", "1h" or a number of seconds()'),
+  v.union([v.number(), v.string()], 'expected a duration like "90s", "15m", "1h" or a number of seconds'),
   v.check((d) => {
     const ms = typeof d === "number" ? d * 1000 : parseDuration(d, "s");
     return ms !== undefined && Number.isFinite(ms) && Math.round(ms) > 0;
-  }, 'expected a duration() above zero like "90s", "15m", "1h" or a number of seconds()'),
+  }, 'expected a duration above zero like "90s", "15m", "1h" or a number of seconds'),
 ));
 
 /** A URL a request can go to: http:// or https:// (anything else would only fail after retries). */
@@ -30,8 +30,8 @@ const httpUrl = once(() => v.pipe(
     }
   }, (issue) => `expected an http:// or https:// URL such as "http://127.0.0.1:8000/v1", got ${JSON.stringify(issue.input)}`),
 ));
-/** A price() in USD per million tokens: zero or more. */
-const price = once(() => v.pipe(v.number("expected a price() in USD per million tokens"), v.check((n) => Number.isFinite(n) && n >= 0, "expected a price() of 0 or more (USD per million tokens)")));
+/** A price in USD per million tokens: zero or more. */
+const price = once(() => v.pipe(v.number("expected a price in USD per million tokens"), v.check((n) => Number.isFinite(n) && n >= 0, "expected a price of 0 or more (USD per million tokens)")));
 const count = once(() => v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(100)));
 
 const providerConfig = once(() => v.object({
@@ -46,7 +46,7 @@ const providerConfig = once(() => v.object({
   request_max_retries: v.optional(count()),
   stream_max_retries: v.optional(count()),
   stream_idle_timeout_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
-  /** Bounds (ocx): the longest Retry-After waited for, one response's duration(), bytes and largest event. */
+  /** Bounds (ocx): the longest Retry-After waited for, one response's duration, bytes and largest event. */
   retry_after_max_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
   stream_max_duration_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
   stream_max_bytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
@@ -142,7 +142,7 @@ const CONFIG_ENTRIES = {
   stdin_timeout_ms: () => v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
   /** How long a run waits for a session another run is writing before it exits 3. */
   session_lock_wait_ms: () => v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
-  /** Context compaction: the model's window in tokens, and the count() at which ocx compacts (default 90 % of the window). */
+  /** Context compaction: the model's window in tokens, and the count at which ocx compacts (default 90 % of the window). */
   model_context_window: () => v.optional(positive()),
   model_auto_compact_token_limit: () => v.optional(positive()),
   /** Replaces ocx's summarisation instructions (as in the reference). */

@@ -161,10 +161,10 @@ export class SseTextParser {
         break;
       case "event":
         this.eventType = value;
-        if (this.skip?.has(value)) {
-          this.skipping = true;
-          this.data = "";
-        }
+        // The last event line names the event: a later one may end the skipping (data dropped
+        // meanwhile stays dropped: only a server that names an event twice loses it).
+        this.skipping = this.skip?.has(value) === true;
+        if (this.skipping) this.data = "";
         break;
       case "id":
         if (!value.includes("\0")) this.lastId = value;

@@ -54,10 +54,19 @@ export class HoldableOutput implements OutputProcessor {
     this.waiting ??= [];
   }
 
+  /** Makes every waiting call, in order; one that throws does not stop the others (the first error is thrown at the end). */
   release(): void {
     const waiting = this.waiting ?? [];
     this.waiting = null;
-    for (const call of waiting) call();
+    let failed: { error: unknown } | undefined;
+    for (const call of waiting) {
+      try {
+        call();
+      } catch (error) {
+        failed ??= { error };
+      }
+    }
+    if (failed) throw failed.error;
   }
 
   private call(f: () => void): void {

@@ -6,7 +6,7 @@ import { releaseSandbox } from "../sandbox/confine.ts";
 import type { SandboxPolicy } from "../sandbox/policy.ts";
 import { finishRun } from "./finish.ts";
 import type { ExecOptions } from "./options.ts";
-import { resolveRun, RunScope } from "./resolve.ts";
+import { resolveRun, RunScope, type RunSetup } from "./resolve.ts";
 import { startThread, type StartedThread } from "./thread.ts";
 import { prepareTurn } from "./turn.ts";
 
@@ -15,17 +15,20 @@ export type { ExecOptions } from "./options.ts";
 export async function runExec(runtime: Runtime, opts: ExecOptions): Promise<number> {
   // Session locks and MCP servers are held until the run ends, however it ends.
   const scope = new RunScope();
+  let run: RunSetup | undefined;
   let thread: StartedThread | undefined;
   try {
-    const run = await resolveRun(runtime, opts, scope);
+    run = await resolveRun(runtime, opts, scope);
     thread = await startThread(runtime, run, scope);
     const turn = await prepareTurn(runtime, run, thread);
     const result = await runTurnReleasing(runtime, run.sandbox, turn.params);
     turn.disarm();
     return await finishRun(runtime, run, thread, turn, result);
   } finally {
-    // A run that ends before its first request still writes its rollout and prints what waited.
-    await thread?.ready();
+    // A run that ends before its first request still writes its rollout and prints what waited
+    // (or, when the thread could not start, at least prints it).
+    if (thread) await thread.ready();
+    else run?.out.release();
     await scope.close();
   }
 }

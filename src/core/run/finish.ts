@@ -19,11 +19,12 @@ export async function finishRun(runtime: Runtime, run: RunSetup, thread: Started
 
   if (result.lastAgentMessage !== undefined) result.lastAgentMessage = run.present(result.lastAgentMessage);
   const budgetRanOut = result.error?.kind === "budget";
-  out.finish({
-    ok: result.ok,
-    lastAgentMessage: result.lastAgentMessage,
-    ...(budgetRanOut ? { hint: rollout?.saving ? `to continue where it stopped (with fresh budgets): ocx exec resume ${threadId} "PROMPT"` : "this run was --ephemeral: it cannot be resumed" } : {}),
-  });
+  const resumable = rollout?.saving
+    ? `to continue where it stopped (with fresh budgets): ocx exec resume ${threadId} "PROMPT"`
+    : rollout
+      ? "its session file could not be written: it cannot be resumed"
+      : "this run was --ephemeral: it cannot be resumed";
+  out.finish({ ok: result.ok, lastAgentMessage: result.lastAgentMessage, ...(budgetRanOut ? { hint: resumable } : {}) });
   if (opts.outputLastMessage) {
     const last = result.ok ? result.lastAgentMessage : undefined;
     await writeLastMessage(runtime, opts.outputLastMessage, last === undefined ? undefined : redactor.text(last), out, run.stderr);

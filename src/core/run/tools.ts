@@ -40,7 +40,8 @@ export function runClient(runtime: Runtime, run: RunSetup, thread: Pick<StartedT
     provider: run.provider,
     ...(runtime.collectGarbage ? { collectGarbage: () => runtime.collectGarbage?.() } : {}),
     // The rollout is written (and the output printed) once the first request is on its way.
-    onSent: () => void thread.ready(),
+    // (A failure there is the run's: thread.ready() is awaited again as the run ends.)
+    onSent: () => void thread.ready().catch(() => {}),
     headers: {
       originator: runtime.env("CODEX_INTERNAL_ORIGINATOR_OVERRIDE") ?? "ocx_exec",
       "user-agent": `ocx/${OCX_VERSION} (${runtime.osDescription()}; ${runtime.arch})`,

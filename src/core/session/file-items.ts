@@ -2,7 +2,7 @@
 // otherwise be held as 50 MB of JS strings for the whole run, only to be serialised again into
 // the very bytes the file holds. A large restored item whose payload text is exactly its
 // JSON.stringify (item-json.ts) is kept as a light stand-in instead: its small fields, its keys,
-// and where its payload lies in the file (offset, length, CRC-32). A request copies those bytes
+// and where its payload lies in the file (offset, length, SHA-256). A request copies those bytes
 // from the file (itemJsonBytes); anything else that reads the item's contents gets them parsed
 // from the file on demand, held only while it is used (a WeakRef: gone at the next collection).
 // Bytes that no longer match (the file was truncated or rewritten) fail the run with one line.
@@ -21,7 +21,7 @@ const LIGHT_STRING_MAX = 256;
 export interface ItemFile {
   path: string;
   handle: ReadHandle;
-  crc32(bytes: Uint8Array): number;
+  sha256(bytes: Uint8Array): string;
   /** How many items stay in it (so far). */
   items: number;
 }
@@ -30,10 +30,10 @@ const strictDecoder = new TextDecoder("utf-8", { ignoreBOM: true, fatal: true })
 
 /**
  * A stand-in for `item`, whose JSON is the `byteLength` bytes at `offset` in `file` (whose
- * CRC-32 is `crc`), `length` UTF-16 code units once decoded. The caller guarantees that those
+ * SHA-256 is `digest`), `length` UTF-16 code units once decoded. The caller guarantees that those
  * bytes are (now) exactly JSON.stringify(item) and drops `item` afterwards.
  */
-export function fileItem(file: ItemFile, item: ResponseItem, at: { offset: number; byteLength: number; length: number; crc: number }): ResponseItem {
+export function fileItem(file: ItemFile, item: ResponseItem, at: { offset: number; byteLength: number; length: number; digest: string }): ResponseItem {
   file.items++;
   const keys = Object.keys(item);
   const light = new Map<string, unknown>();
@@ -46,7 +46,10 @@ export function fileItem(file: ItemFile, item: ResponseItem, at: { offset: numbe
   /** The item itself for good, once something changed it. */
   let owned: ResponseItem | undefined;
 
-  /** The file's bytes of the item, checked: the same length and CRC-32 as when the file was read. */
+  /**
+   * The file's bytes of the item, checked: the same length and SHA-256 as when the file was read
+   * (bytes a process rewrote meanwhile are caught, however they were made).
+   */
   const copyTo = (into: Uint8Array): void => {
     let read: Uint8Array;
     try {
@@ -55,7 +58,7 @@ export function fileItem(file: ItemFile, item: ResponseItem, at: { offset: numbe
       throw changed(file.path, `it cannot be read again (${(e as Error).message})`);
     }
     if (read.length !== at.byteLength) throw changed(file.path, "it is shorter than when this run read it");
-    if (file.crc32(read) !== at.crc) throw changed(file.path, "its history is no longer the bytes this run read");
+    if (file.sha256(read) !== at.digest) throw changed(file.path, "its history is no longer the bytes this run read");
   };
 
   /** The item, parsed from the file (the same object again while it is still in use). */

@@ -151,10 +151,10 @@ export async function readRollout(runtime: Runtime, path: string, opts: Omit<Rea
  * runtime can read it again that way; it stays open while the process runs.
  */
 function openItemFile(runtime: Runtime, path: string): ItemFile | undefined {
-  const { crc32 } = runtime;
-  if (!runtime.fs.openReadSync || !crc32) return undefined;
+  const { sha256 } = runtime;
+  if (!runtime.fs.openReadSync || !sha256) return undefined;
   try {
-    return { path, handle: runtime.fs.openReadSync(path), crc32: (bytes) => crc32(bytes), items: 0 };
+    return { path, handle: runtime.fs.openReadSync(path), sha256: (bytes) => sha256(bytes), items: 0 };
   } catch {
     return undefined; // not a file that can be opened: reading it says why
   }

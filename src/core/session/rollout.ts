@@ -338,8 +338,8 @@ function keepItemJson(item: ResponseItem, text: string, line: ExactLine): Respon
   if (!rememberItemJson(item, text, from, text.length - 1, byteLength)) return item;
   const file = line.file;
   if (!file || byteLength < FILE_ITEM_MIN_BYTES) return item;
-  const crc = file.crc32(bytes.subarray(from, from + byteLength));
-  return fileItem(file, item, { offset: line.offset + from, byteLength, length: text.length - 1 - from, crc });
+  const digest = file.sha256(bytes.subarray(from, from + byteLength));
+  return fileItem(file, item, { offset: line.offset + from, byteLength, length: text.length - 1 - from, digest });
 }
 
 /** A line that is valid UTF-8 (its text encodes back to `bytes`), `offset` bytes into its file. */
