@@ -326,6 +326,23 @@ function openReadSync(path: string): ReadHandle {
       }
       return buf.subarray(0, done);
     },
+    async read(offset, length, into) {
+      if (fd === undefined) throw new Error("the file was closed");
+      const at = fd;
+      if (into && into.length < length) length = into.length;
+      const buf = into ?? new Uint8Array(length);
+      let done = 0;
+      while (done < length) {
+        const n = await new Promise<number>((resolve, reject) => fs.read(at, buf, done, length - done, offset + done, (e, bytes) => (e ? reject(e) : resolve(bytes))));
+        if (n === 0) break;
+        done += n;
+      }
+      return buf.subarray(0, done);
+    },
+    size() {
+      if (fd === undefined) throw new Error("the file was closed");
+      return fs.fstatSync(fd).size;
+    },
     close() {
       const open = fd;
       fd = undefined;

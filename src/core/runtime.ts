@@ -66,6 +66,10 @@ export interface ReadHandle {
    * `into` (at its start, a view of it returned) when given.
    */
   readSync(offset: number, length: number, into?: Uint8Array): Uint8Array;
+  /** The same, asynchronously (the caller goes on while the bytes are read). */
+  read(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array>;
+  /** The file's size now. */
+  size(): number;
   close(): void;
 }
 

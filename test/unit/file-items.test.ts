@@ -2,7 +2,7 @@
 // read as the items they stand for, a request copies their bytes from the file, and a file that
 // changed under them fails in one line instead of giving other bytes.
 import { afterAll, describe, expect, test } from "bun:test";
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bunRuntime } from "../../src/adapters/bun.ts";
@@ -90,6 +90,27 @@ describe("restored items that stay in the session file", () => {
     const output = loaded.items.find((i) => i.type === "function_call_output")!;
     expect(output.output).toBe(big(0, 20_000));
     expect(output.call_id).toBe("call_0");
+  });
+
+  test("another file renamed over the session just after it is opened: what is read, and sent, is the file opened", async () => {
+    const path = writeRollout("renamed.jsonl");
+    const other = writeRollout("other.jsonl", 3, 30_000);
+    const original = parseRollout(readFileSync(path, "utf8")).items;
+    const racing = {
+      ...runtime,
+      fs: {
+        ...runtime.fs,
+        openReadSync: (p: string) => {
+          const handle = runtime.fs.openReadSync!(p);
+          renameSync(other, p);
+          return handle;
+        },
+      },
+    };
+    const { items } = await readRollout(racing, path);
+    expect(items.some((i) => itemJsonBytes(i) !== undefined)).toBe(true);
+    expect(JSON.stringify(items)).toBe(JSON.stringify(original));
+    expect(new TextDecoder().decode(bodyBytes(responsesBody(request(items)) as StreamedBody))).toBe(JSON.stringify(buildResponsesBody(request(original))));
   });
 
   test("a request copies their bytes from the file: JSON.stringify of the body, again on a retry, with its length", async () => {

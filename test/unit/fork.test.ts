@@ -59,6 +59,14 @@ describe("exec fork", () => {
           ...base.fs,
           readFile: async (path, o) => afterRead(path, await base.fs.readFile(path, o)),
           readRange: async (path, offset, length, into) => afterRead(path, await base.fs.readRange(path, offset, length, into)),
+          ...(base.fs.openReadSync
+            ? {
+                openReadSync: (path: string) => {
+                  const handle = base.fs.openReadSync!(path);
+                  return { ...handle, read: async (offset: number, length: number, into?: Uint8Array) => afterRead(path, await handle.read(offset, length, into)) };
+                },
+              }
+            : {}),
         },
       };
       const code = await runExec(runtime, execOptions(["fork", REFERENCE_THREAD_ID, "--json", "--skip-git-repo-check", "fork prompt"], () => {}));

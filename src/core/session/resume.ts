@@ -160,14 +160,25 @@ function openItemFile(runtime: Runtime, path: string): ItemFile | undefined {
   }
 }
 
+/**
+ * Reads the rollout in pieces. With the item file, every byte is read through its handle: the
+ * offsets and digests its stand-ins keep are then of the very bytes the handle reads again, even
+ * when another file is renamed over the path meanwhile.
+ */
 async function readRolloutPieces(runtime: Runtime, path: string, opts: ReadOptions): Promise<LoadedRollout> {
-  const st = await runtime.fs.stat(path).catch(() => null);
-  if (!st?.isFile || st.size <= READ_PIECE) return parseRolloutBytes(await runtime.fs.readFile(path), opts);
+  const handle = opts.file?.handle;
+  const size = handle ? handle.size() : await runtime.fs.stat(path).then((st) => (st?.isFile ? st.size : -1), () => -1);
+  if (!handle && size <= READ_PIECE) return parseRolloutBytes(await runtime.fs.readFile(path), opts);
+  const large = size > READ_PIECE;
   const reader = new RolloutReader(opts);
-  const buffers = [new Uint8Array(READ_PIECE), new Uint8Array(READ_PIECE)];
+  const pieceSize = large ? READ_PIECE : size + READ_MORE;
+  // The second buffer only when a second read is made.
+  const buffers: Uint8Array[] = [new Uint8Array(pieceSize)];
   let offset = 0;
   const readAt = (at: number, into: Uint8Array) => {
-    const read = runtime.fs.readRange(path, at, at < st.size ? Math.min(READ_PIECE, st.size - at) : READ_MORE, into);
+    // A small file is read in one read of all of it and then some, as readFile would.
+    const length = !large ? into.length : at < size ? Math.min(READ_PIECE, size - at) : READ_MORE;
+    const read = handle ? handle.read(at, length, into) : runtime.fs.readRange(path, at, length, into);
     read.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
     return read;
   };
@@ -176,15 +187,18 @@ async function readRolloutPieces(runtime: Runtime, path: string, opts: ReadOptio
     const piece = await next;
     if (piece.length === 0) break;
     offset += piece.length;
-    next = readAt(offset, buffers[turn % 2]!);
+    // (A small file that grew past its read's room meanwhile is read on.)
+    const more = large || piece.length === pieceSize;
+    if (more) next = readAt(offset, (buffers[turn % 2] ??= new Uint8Array(pieceSize)));
     reader.push(piece);
     // The lines decoded and parsed for the piece (about twice its size) are garbage now:
     // collected alongside the reading of the next, not piled up until the request.
-    runtime.collectGarbage?.({ concurrent: true });
+    if (large) runtime.collectGarbage?.({ concurrent: true });
+    if (!more) break;
   }
   const loaded = reader.end();
   // What is left of that garbage is collected before the request is made, not on top of it.
-  runtime.collectGarbage?.();
+  if (large) runtime.collectGarbage?.();
   return loaded;
 }
 
