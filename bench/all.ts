@@ -3,13 +3,13 @@
 //   bun bench/all.ts [name...]     (e.g. `bun bench/all.ts startup sse`)
 export {};
 
-const BENCHES = ["startup", "exec", "sse", "big-output", "patch", "sandbox", "sessions", "mcp"];
+const BENCHES = ["startup", "exec", "sse", "big-output", "output-buffer", "patch", "sandbox", "sessions", "mcp"];
 const only = process.argv.slice(2);
 const targets: string[] = [];
 let failed = 0;
 for (const name of BENCHES.filter((b) => only.length === 0 || only.includes(b))) {
   const file = `bench/${name}.bench.ts`;
-  if (!(await Bun.file(file).exists())) continue;
+  if (!(await Bun.file(file).exists())) throw new Error(`${file} is listed in bench/all.ts but does not exist`);
   console.log(`\n== ${file}`);
   const proc = Bun.spawn([process.execPath, file], { stdout: "pipe", stderr: "inherit", env: process.env });
   const decoder = new TextDecoder();

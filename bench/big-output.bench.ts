@@ -12,7 +12,7 @@
 //   bun bench/big-output.bench.ts [runs]        (OCX_BIN overrides the binary)
 import { existsSync, rmSync } from "node:fs";
 import { mockHome } from "./lib/mock-home.ts";
-import { reportTarget } from "./lib/targets.ts";
+import { median, reportTarget } from "./lib/targets.ts";
 import { join, resolve } from "node:path";
 import { callOutput, execCommand, reply, sse, startMockResponses, turn, type RecordedRequest } from "../test/mock/responses-server.ts";
 
@@ -28,7 +28,6 @@ const mock = await startMockResponses();
 const { home, env } = mockHome("ocx-bench-big-", mock.url);
 
 const cpuSeconds = (u: { cpuTime: { total: bigint } } | undefined) => (u ? Number(u.cpuTime.total) / 1e6 : NaN);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 
 /**
  * The pipeline alone: its CPU (sh and its children), its stdout a plain pipe (a FIFO: Bun.spawn's

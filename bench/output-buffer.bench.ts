@@ -2,6 +2,7 @@
 // line counting, for `yes`-like output ("y\n", a newline every 2 bytes) and log-like text.
 // Prints CPU seconds per GiB (median of N runs, default 5); nothing is asserted.
 //   bun bench/output-buffer.bench.ts [runs]
+import { median } from "./lib/targets.ts";
 import { OutputBuffer } from "../src/core/process/output-buffer.ts";
 
 const runs = Number(process.argv[2] ?? 5);
@@ -11,7 +12,6 @@ const inputs: [string, Uint8Array][] = [
   ["yes (y\\n)", enc.encode("y\n".repeat(CHUNK / 2))],
   ["log text (~50-byte lines)", enc.encode("a log line of moderate length, value=12345 ok\n".repeat(1500)).subarray(0, CHUNK)],
 ];
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 const reps = (1024 * 1024 * 1024) / CHUNK;
 
 for (const [label, chunk] of inputs) {

@@ -13,7 +13,8 @@
 // process's peak (about 320 MiB) as its own.
 //   bun bench/sessions.bench.ts [runs]        (OCX_BIN overrides the binary)
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
-import { reportTarget } from "./lib/targets.ts";
+import { mockHome } from "./lib/mock-home.ts";
+import { median, reportTarget } from "./lib/targets.ts";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { reply, startMockResponses } from "../test/mock/responses-server.ts";
@@ -25,13 +26,8 @@ const runs = Number(process.argv[2] ?? 10);
 const bin = resolve(process.env.OCX_BIN ?? "dist/ocx");
 const measured = resolve(import.meta.dir, "lib/spawn-measured.ts");
 const mock = await startMockResponses();
-const home = mkdtempSync(join(tmpdir(), "ocx-bench-sessions-"));
+const { home, env } = mockHome("ocx-bench-sessions-", mock.url, "model_context_window = 100000000\nmodel_auto_compact_token_limit = 100000000\n");
 const work = mkdtempSync(join(tmpdir(), "ocx-bench-work-"));
-writeFileSync(
-  join(home, "config.toml"),
-  `model = "gpt-5.5"\nmodel_provider = "mock"\nmodel_context_window = 100000000\nmodel_auto_compact_token_limit = 100000000\n[model_providers.mock]\nname = "Mock"\nbase_url = "${mock.url}"\nenv_key = "CODEX_API_KEY"\n`,
-);
-const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, CODEX_HOME: home, CODEX_API_KEY: "sk-bench" };
 
 const line = (type: string, payload: unknown) => `${JSON.stringify({ timestamp: "2026-11-20T10:00:00.000Z", type, payload })}\n`;
 const meta = (id: string, cwd: string) => line("session_meta", { id, timestamp: "2026-11-20T10:00:00.000Z", cwd, originator: "ocx_exec", cli_version: "0.1.0", source: "exec", model_provider: "mock" });
@@ -77,7 +73,6 @@ async function timeToFirstRequest(args: string[], cwd: string): Promise<number> 
 /** Peak RSS of the last run in bytes (getrusage of the child, as Bun reports it). */
 let lastMaxRss = 0;
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 const report = (label: string, xs: number[], targetMs?: number) => {
   if (targetMs !== undefined) reportTarget(label.replace(/: start -> first request$/, ""), `${median(xs).toFixed(0)} ms to the first request`, `≤ ${targetMs} ms`, median(xs) <= targetMs);
   console.log(

@@ -22,7 +22,7 @@ import {
   type Step,
   type Usage,
 } from "../mock/responses-server.ts";
-import { checkEventStream, cleanupTemp, items, makeRepo, processAlive, readPid, runOcx, useMockServers, waitFor } from "./harness.ts";
+import { checkEventStream, cleanupTemp, items, makeRepo, processAlive, readPid, runOcx, useMockServers, waitFor, threadId } from "./harness.ts";
 
 const T = 30_000;
 const FULL = ["--sandbox", "danger-full-access"];
@@ -33,7 +33,6 @@ const setup = useMockServers();
 afterAll(() => cleanupTemp());
 
 const lastEvent = (events: any[] | undefined) => (events ?? []).at(-1);
-const threadId = (events: any[] | undefined): string => (events ?? []).find((e) => e.type === "thread.started")?.thread_id;
 const isResume = (req: RecordedRequest) => messageTexts(req.body).includes(RESUME_PROMPT);
 
 /**

@@ -4,16 +4,14 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { chat } from "../mock/chat.ts";
 import { execCommand, failed, http, messageTexts, reply, sse, turn, usage, type SseEvent } from "../mock/responses-server.ts";
-import { checkEventStream, cleanupTemp, filesUnder, join, makeDir, makeRepo, mkdirSync, readFileSync, runOcx, useMockServers, writeFileSync } from "./harness.ts";
+import { checkEventStream, cleanupTemp, join, makeDir, makeRepo, mkdirSync, readFileSync, runOcx, useMockServers, writeFileSync, rollouts, threadId } from "./harness.ts";
 
 const T = 30_000;
 const JSON_ = ["--json", "--color", "never", "--sandbox", "danger-full-access"];
 const setup = useMockServers();
 afterAll(() => cleanupTemp());
 
-const rollouts = (home: string) => filesUnder(join(home, "sessions")).filter((p) => p.endsWith(".jsonl"));
 const lines = (path: string) => readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l));
-const threadId = (events: any[] | undefined) => events!.find((e) => e.type === "thread.started").thread_id as string;
 /** A 40 000-character command output that fills the history. */
 const BIG = "head -c 40000 /dev/zero | tr '\\0' x";
 const SUMMARY = "HANDOFF: printed 40000 x characters, then ran echo two; next: report.";

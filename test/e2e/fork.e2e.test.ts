@@ -3,15 +3,13 @@
 // thread going on without the fork's turn.
 import { afterAll, describe, expect, test } from "bun:test";
 import { messageTexts, reply, usage } from "../mock/responses-server.ts";
-import { checkEventStream, cleanupTemp, filesUnder, join, makeRepo, readFileSync, runOcx, useMockServers } from "./harness.ts";
+import { checkEventStream, cleanupTemp, makeRepo, readFileSync, runOcx, useMockServers, rollouts, threadId } from "./harness.ts";
 
 const T = 30_000;
 const JSON_ = ["--json", "--color", "never"];
 const setup = useMockServers();
 afterAll(() => cleanupTemp());
 
-const rollouts = (home: string) => filesUnder(join(home, "sessions")).filter((p) => p.endsWith(".jsonl"));
-const threadId = (events: any[] | undefined) => events!.find((e) => e.type === "thread.started").thread_id as string;
 const lastText = (events: any[] | undefined) =>
   events!.filter((e) => e.type === "item.completed" && e.item.type === "agent_message").at(-1)?.item.text;
 

@@ -404,6 +404,16 @@ export function useMockServers() {
   };
 }
 
+/** Every rollout file under CODEX_HOME/sessions. */
+export function rollouts(home: string): string[] {
+  return filesUnder(join(home, "sessions")).filter((p) => p.endsWith(".jsonl"));
+}
+
+/** The thread id of a --json run (its thread.started event). */
+export function threadId(events: any[] | undefined): string {
+  return (events ?? []).find((e) => e.type === "thread.started")?.thread_id;
+}
+
 /** Every file below `dir` (none when it does not exist), depth first. */
 export function filesUnder(dir: string): string[] {
   const out: string[] = [];

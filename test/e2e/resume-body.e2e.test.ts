@@ -5,7 +5,7 @@
 // and the rollout file keeps its bytes (the run only appends).
 import { afterAll, describe, expect, test } from "bun:test";
 import { closeDanglingCalls, parseRollout } from "../../src/core/session/rollout.ts";
-import { closeSync, openSync, renameSync, truncateSync, writeSync } from "node:fs";
+import { closeSync, openSync, truncateSync, writeSync } from "node:fs";
 import { dynamic, execCommand, http, reply, sse, turn } from "../mock/responses-server.ts";
 import { cleanupTemp, join, makeRepo, mkdirSync, readFileSync, runOcx, useMockServers, writeFileSync } from "./harness.ts";
 
@@ -84,15 +84,8 @@ describe("exec resume: the request body", () => {
   test("is JSON.stringify of the history as parsed from the rollout (same bytes as serialising it), and the file only grows", async () => {
     const repo = makeRepo();
     const { mock, home } = await setup([reply("resumed")]);
-    // A window large enough for the whole history: no compaction before the request.
-    const config = join(home, "config.toml");
-    writeFileSync(config, `model_context_window = 100000000\nmodel_auto_compact_token_limit = 100000000\n${readFileSync(config, "utf8")}`);
-    const dir = join(home, "sessions", "2026", "11", "20");
-    mkdirSync(dir, { recursive: true });
-    const path = join(dir, `rollout-2026-11-20T10-00-00-${ID}.jsonl`);
-    const original = rolloutBytes(repo);
+    const { path, original } = resumableHome(home, repo);
     expect(original.length).toBeGreaterThan(8 * 1024 * 1024);
-    writeFileSync(path, original);
 
     const r = await runOcx(["exec", "resume", ID, "--skip-git-repo-check", "--json", "next step"], { home, cwd: repo });
     expect(r.code).toBe(0);

@@ -3,11 +3,11 @@
 // the -o file, the rollout, the requests sent back to the model), whole, split between two polls
 // or cut by truncation; and ocx's own process is closed to its commands (non-dumpable).
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { chmodSync, readdirSync, statSync } from "node:fs";
+import { chmodSync } from "node:fs";
 import { dirname } from "node:path";
 import { type OAuthMock, startMockOAuth } from "../mock/oauth-server.ts";
 import { callOutput, execCommand, failed, functionCall, http, type Mock, reply, type Step, sse, startMockResponses, turn } from "../mock/responses-server.ts";
-import { cleanupTemp, existsSync, join, makeDir, makeHome, makeRepo, ocxBin, readFileSync, runOcx, writeFileSync } from "./harness.ts";
+import { cleanupTemp, existsSync, filesUnder, join, makeDir, makeHome, makeRepo, ocxBin, readFileSync, runOcx, writeFileSync } from "./harness.ts";
 
 const T = 30_000;
 afterAll(cleanupTemp);
@@ -23,15 +23,6 @@ const OTHER_KEY = "sk-ocx-other-env-key-7f3a9c2e5b1d";
 /** Aggregated output keeps 64 KiB from each end; the model gets 20000 bytes from each end by default. */
 const AGGREGATE_HEAD = 64 * 1024;
 const MODEL_HEAD = 20_000;
-
-/** Every file under `dir`. */
-function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir).flatMap((n) => {
-    const p = join(dir, n);
-    return statSync(p).isDirectory() ? filesUnder(p) : [p];
-  });
-}
 
 /** Where any 12 consecutive characters of a secret appear in `text` (none may). */
 function leaks(label: string, text: string, secrets: readonly string[]): string[] {

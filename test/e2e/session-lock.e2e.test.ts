@@ -3,7 +3,7 @@
 // killed run is taken over. The lock file is never listed as a session.
 import { afterAll, describe, expect, test } from "bun:test";
 import { dynamic, message, reply, sse, turn } from "../mock/responses-server.ts";
-import { cleanupTemp, existsSync, filesUnder, join, makeRepo, readFileSync, runOcx, startOcx, useMockServers } from "./harness.ts";
+import { cleanupTemp, existsSync, filesUnder, join, makeRepo, readFileSync, runOcx, startOcx, useMockServers, threadId } from "./harness.ts";
 
 const T = 60_000;
 const JSON_ = ["--json", "--color", "never"];
@@ -11,7 +11,6 @@ const setup = useMockServers();
 afterAll(() => cleanupTemp());
 
 const rolloutLines = (path: string) => readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l));
-const threadId = (events: any[] | undefined) => events!.find((e) => e.type === "thread.started").thread_id as string;
 /** The text of a message item (input_text or output_text parts). */
 const textOf = (item: any) => (item.content ?? []).map((p: any) => p.text ?? "").join("");
 

@@ -5,33 +5,14 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { appendFileSync, statSync } from "node:fs";
 import { REFERENCE_THREAD_ID, referenceRollout } from "../fixtures/reference-rollout.ts";
 import { execCommand, message, reply, sse, turn, callOutput, messageTexts } from "../mock/responses-server.ts";
-import {
-  checkEventStream,
-  cleanupTemp,
-  existsSync,
-  filesUnder,
-  join,
-  makeDir,
-  makeRepo,
-  mkdirSync,
-  ocxBin,
-  processAlive,
-  readFileSync,
-  runOcx,
-  useMockServers,
-  waitFor,
-  writeFileSync,
-} from "./harness.ts";
+import { checkEventStream, cleanupTemp, existsSync, join, makeDir, makeRepo, mkdirSync, ocxBin, processAlive, readFileSync, runOcx, useMockServers, waitFor, writeFileSync, rollouts, threadId } from "./harness.ts";
 
 const T = 30_000;
 const JSON_ = ["--json", "--color", "never"];
 const setup = useMockServers();
 afterAll(() => cleanupTemp());
 
-/** Every rollout file under CODEX_HOME/sessions. */
-const rollouts = (home: string) => filesUnder(join(home, "sessions")).filter((p) => p.endsWith(".jsonl"));
 const lines = (path: string) => readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l));
-const threadId = (events: any[] | undefined) => events!.find((e) => e.type === "thread.started").thread_id as string;
 
 /** Rewrites every turn_context (and session_meta, for `cwd`) of a rollout as a command could. */
 function tamper(file: string, edit: { sandbox_policy?: unknown; cwd?: string }): void {

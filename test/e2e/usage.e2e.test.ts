@@ -3,7 +3,7 @@
 // from a configured or built-in price, and the --max-cost-usd budget.
 import { afterAll, describe, expect, test } from "bun:test";
 import { functionCall, reply, sse, turn, usage } from "../mock/responses-server.ts";
-import { checkEventStream, cleanupTemp, makeRepo, runOcx, useMockServers } from "./harness.ts";
+import { checkEventStream, cleanupTemp, makeRepo, runOcx, useMockServers, threadId } from "./harness.ts";
 
 const T = 30_000;
 const JSON_ = ["--json", "--color", "never"];
@@ -19,7 +19,6 @@ const usageOf = (input: number, cached: number, output: number, reasoning: numbe
   output_tokens: output,
   reasoning_output_tokens: reasoning,
 });
-const threadId = (events: any[] | undefined): string => (events ?? []).find((e) => e.type === "thread.started")?.thread_id;
 const plan = (step: string) => functionCall("update_plan", { plan: [{ step, status: "in_progress" }] }, "call_plan");
 
 /** 2.0 / 0.5 / 8.0 USD per million tokens: every cost below is exact in binary. */

@@ -2,9 +2,8 @@
 // read of the source rollout: the source is read once, so the fork's file is a copy of the very
 // lines whose history the fork re-sends, even when the source grows meanwhile (a `resume` of the
 // source appending a turn).
-import { afterAll, describe, expect, test } from "bun:test";
-import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execOptions } from "../../src/cli/exec.ts";
 import { runExec } from "../../src/core/run/exec.ts";
@@ -12,16 +11,10 @@ import type { Runtime } from "../../src/core/runtime.ts";
 import { REFERENCE_THREAD_ID, referenceRollout } from "../fixtures/reference-rollout.ts";
 import { reply, startMockResponses } from "../mock/responses-server.ts";
 import { fakeRuntime, stdinFrom } from "../support/fake-runtime.ts";
+import { useTempDirs } from "../temp.ts";
 
-const dirs: string[] = [];
-const scratch = (name: string) => {
-  const d = mkdtempSync(join(tmpdir(), `ocx-fork-${name}-`));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = useTempDirs();
+const scratch = (name: string) => tempDir(`ocx-fork-${name}-`);
 
 const rolloutsUnder = (dir: string): string[] =>
   readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? rolloutsUnder(join(dir, e.name)) : e.name.endsWith(".jsonl") ? [join(dir, e.name)] : []));

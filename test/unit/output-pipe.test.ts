@@ -1,11 +1,14 @@
 // SpawnOptions.output on Bun (bun-spawn.ts, output-pipe.ts): stdout and stderr reach the listener
 // through one plain pipe, in the order written, whole, and end() comes once.
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { spawnBun } from "../../src/adapters/bun-spawn.ts";
 import type { ChildProcess } from "../../src/core/runtime.ts";
+import { useTempDirs } from "../temp.ts";
+
+const tempDir = useTempDirs();
 
 const env = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
 const linux = process.platform === "linux";
@@ -73,14 +76,13 @@ describe("spawn with an output listener", () => {
   });
 
   test("takeOutput() delivers what was written before it, synchronously", async () => {
-    const marker = join(mkdtempSync(join(tmpdir(), "ocx-take-")), "written");
+    const marker = join(tempDir("ocx-take-"), "written");
     const r = run(`echo ready; : > '${marker}'; sleep 5`);
     for (let i = 0; i < 500 && !existsSync(marker); i++) await Bun.sleep(5);
     r.child.takeOutput?.();
     expect(r.text()).toBe("ready\n");
     r.child.kill("SIGKILL");
     await r.child.exited;
-    rmSync(dirname(marker), { recursive: true, force: true });
   });
 
   test("stopOutput() ends the listener even while a background process keeps the pipe open", async () => {

@@ -1,9 +1,8 @@
 // The unified diff human mode prints after apply_patch: golden texts (pinned from the whole-file
 // diff the library computes) for the edges of the format, and the same diff rendered by the
 // human transcript after the apply_patch tool wrote a patch.
-import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { bunRuntime } from "../../../src/adapters/bun.ts";
 import { humanProcessor } from "../../../src/core/output/human.ts";
@@ -12,6 +11,7 @@ import { planPatch } from "../../../src/core/patch/plan.ts";
 import { MAX_DIFF_LINES, unifiedDiff } from "../../../src/core/patch/unified-diff.ts";
 import { applyPatch } from "../../../src/core/tools/apply-patch.ts";
 import { FULL_ACCESS, toolHarness } from "../../support/tool-context.ts";
+import { useTempDirs } from "../../temp.ts";
 
 const wrap = (body: string[]) => ["*** Begin Patch", ...body, "*** End Patch"].join("\n");
 /** Lines `${p}1` .. `${p}n`. */
@@ -382,14 +382,10 @@ describe("unifiedDiff: golden texts", () => {
 });
 
 describe("the diff in the human transcript", () => {
-  const dirs: string[] = [];
-  afterAll(() => {
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  });
+  const tempDir = useTempDirs();
 
   test("apply_patch on real files, rendered without color", async () => {
-    const dir = realpathSync(mkdtempSync(join(tmpdir(), "ocx-unified-diff-")));
-    dirs.push(dir);
+    const dir = realpathSync(tempDir("ocx-unified-diff-"));
     writeFileSync(join(dir, "big.txt"), f(N(60)));
     writeFileSync(join(dir, "win.txt"), f(N(4), "\r\n", false));
     writeFileSync(join(dir, "gone.txt"), "bye\n");
