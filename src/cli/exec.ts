@@ -211,7 +211,7 @@ export async function runExecCommand(runtime: Runtime, argv: string[]): Promise<
   // the lookup's answer is taken, as it would without this.
   const source = opts.resume ?? opts.fork;
   if (source) {
-    const [{ isUuid, lookAhead }, { codexHome }] = await Promise.all([import("../core/session/find.ts"), import("../core/workspace.ts")]);
+    const [{ lookAhead }, { codexHome }, { isUuid }] = await Promise.all([import("../core/session/find.ts"), import("../core/workspace.ts"), import("../core/util/uuid.ts")]);
     if (source.target === undefined || !isUuid(source.target)) await lookAhead(runtime, codexHome(runtime)).catch(() => undefined);
   }
   // The agent loads once the flags are known to be good.

@@ -43,12 +43,15 @@ export async function defaultShell(runtime: Runtime): Promise<string> {
   return (await runtime.fs.stat("/bin/bash"))?.isFile ? "/bin/bash" : "/bin/sh";
 }
 
+/** Whether `path` is `root` or lies below it (both absolute and normalised). */
+export const isInside = (path: string, root: string): boolean => path === root || path.startsWith(root.endsWith("/") ? root : `${root}/`);
+
 /**
  * The project's directories, where AGENTS.md and `.codex/` hooks are looked for: from the git
  * `root` down to `cwd` (root first); just `cwd` without a root, or when `cwd` does not lie in it.
  */
 export function projectDirs(root: string | null | undefined, cwd: string): string[] {
-  if (!root || !(cwd === root || cwd.startsWith(`${root.replace(/\/$/, "")}/`))) return [cwd];
+  if (!root || !isInside(cwd, root)) return [cwd];
   const dirs = [root];
   for (const part of cwd.slice(root.length).split("/").filter(Boolean)) dirs.push(join(dirs[dirs.length - 1]!, part));
   return dirs;

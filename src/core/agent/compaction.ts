@@ -4,7 +4,7 @@
 // decided here is pure: the limit, the token estimate, the texts, and the replacement history.
 import type { ResponseItem } from "../model/types.ts";
 import { AGENTS_MARKER } from "../prompt/project-docs.ts";
-import { userMessage } from "../prompt/environment-context.ts";
+import { ENVIRONMENT_MARKER, userMessage } from "../prompt/environment-context.ts";
 import { isToolCall } from "./items.ts";
 import { itemJsonLength } from "../model/item-json.ts";
 
@@ -87,7 +87,7 @@ function messageText(item: ResponseItem): string {
 
 export const isUserMessage = (item: ResponseItem): boolean => item.type === "message" && item.role === "user";
 const isAgentsMessage = (item: ResponseItem) => isUserMessage(item) && messageText(item).startsWith(AGENTS_MARKER);
-const isEnvironmentMessage = (item: ResponseItem) => isUserMessage(item) && messageText(item).trimStart().startsWith("<environment_context>");
+const isEnvironmentMessage = (item: ResponseItem) => isUserMessage(item) && messageText(item).trimStart().startsWith(ENVIRONMENT_MARKER);
 export const isSummaryMessage = (item: ResponseItem) => {
   if (!isUserMessage(item)) return false;
   const text = messageText(item);

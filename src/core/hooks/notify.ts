@@ -3,6 +3,7 @@
 // is stopped after NOTIFY_TIMEOUT_MS; a notifier that fails is a warning, never a failed run.
 import { describeError } from "../errors.ts";
 import type { ResponseItem } from "../model/types.ts";
+import { ENVIRONMENT_MARKER } from "../prompt/environment-context.ts";
 import { AGENTS_MARKER } from "../prompt/project-docs.ts";
 import type { Runtime } from "../runtime.ts";
 import type { SandboxPolicy } from "../sandbox/policy.ts";
@@ -39,7 +40,7 @@ export function userPrompts(items: ResponseItem[]): string[] {
   for (const item of items) {
     if (item.type !== "message" || item.role !== "user") continue;
     const text = itemText(item);
-    if (text.startsWith("<environment_context>") || text.startsWith(AGENTS_MARKER) || text.startsWith("<user_instructions>")) continue;
+    if (text.startsWith(ENVIRONMENT_MARKER) || text.startsWith(AGENTS_MARKER) || text.startsWith("<user_instructions>")) continue;
     out.push(text);
   }
   return out;

@@ -10,6 +10,7 @@ import { describeError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
 import { FULL_ACCESS } from "../sandbox/policy.ts";
 import { confinedArgv } from "../sandbox/confine.ts";
+import { once } from "../util/once.ts";
 import { OCX_VERSION } from "../version.ts";
 import { ChildTransport } from "./child-transport.ts";
 
@@ -189,9 +190,4 @@ async function openTransport(
       return `the server exited with code ${s.code} before it was ready${said}`;
     },
   };
-}
-
-function once(fn: () => Promise<void>): () => Promise<void> {
-  let p: Promise<void> | undefined;
-  return () => (p ??= fn());
 }

@@ -10,6 +10,8 @@ interface KnownJson {
   byteLength: number;
   /** JSON.stringify(item).length (UTF-16 code units). */
   length: number;
+  /** Where the bytes can be copied from, when they can (see ItemJsonBytes). */
+  source?: ItemJsonBytes;
 }
 
 const known = new WeakMap<object, KnownJson>();
@@ -23,11 +25,9 @@ export interface ItemJsonBytes {
   copyTo(into: Uint8Array): void;
 }
 
-const sources = new WeakMap<object, ItemJsonBytes>();
-
 /** How to copy the bytes of the item's JSON, when it has such a source (see ItemJsonBytes). */
 export function itemJsonBytes(item: ResponseItem): ItemJsonBytes | undefined {
-  return sources.get(item);
+  return known.get(item)?.source;
 }
 
 /**
@@ -36,19 +36,12 @@ export function itemJsonBytes(item: ResponseItem): ItemJsonBytes | undefined {
  * bytes, and that `item` reads as that JSON (and stays so, or forgetItemJson is called).
  */
 export function rememberItemJsonSource(item: ResponseItem, json: { byteLength: number; length: number }, source: ItemJsonBytes): void {
-  known.set(item, { byteLength: json.byteLength, length: json.length });
-  sources.set(item, source);
-}
-
-/** The JSON lengths rememberItemJson recorded for `item` (undefined: none). */
-export function knownItemJson(item: ResponseItem): { byteLength: number; length: number } | undefined {
-  return known.get(item);
+  known.set(item, { byteLength: json.byteLength, length: json.length, source });
 }
 
 /** Forgets what is known of `item`'s JSON (it is about to change). */
 export function forgetItemJson(item: ResponseItem): void {
   known.delete(item);
-  sources.delete(item);
 }
 
 /** The UTF-8 byte length of JSON.stringify(item) when it is known (undefined: serialise to know). */

@@ -58,7 +58,7 @@ export function createResponsesClient(opts: ResponsesClientOptions): ModelClient
   const post = streamingPost(opts, endpointUrl(opts.provider, "responses"));
   return {
     stream: (request, signal) =>
-      readParts(async () => openEvents(await post(responsesBody(request), signal, request.headers), signal, opts)),
+      readParts(async () => openEvents(await post(responsesBody(request), signal, request.headers), signal, { ...opts, skip: IGNORED_EVENTS })),
   };
 }
 
@@ -526,9 +526,12 @@ export interface EventFeed {
  * retryable disconnect, as in the reference; the other bounds fail the turn (a retry would
  * repeat, and pay for, the same endless or oversized response).
  */
-export function openEvents(body: ReadableStream<Uint8Array>, signal: AbortSignal, opts: Pick<ResponsesClientOptions, "provider" | "now">): EventFeed {
+export function openEvents(body: ReadableStream<Uint8Array>, signal: AbortSignal, opts: EventOptions): EventFeed {
   return new BoundedEvents(body, signal, opts);
 }
+
+/** What openEvents reads a body with: the provider's bounds, the clock, and event types not read (SseLimits.skip). */
+type EventOptions = Pick<ResponsesClientOptions, "provider" | "now"> & { skip?: ReadonlySet<string> };
 
 const IDLE_MESSAGE = `${DISCONNECTED}idle timeout waiting for SSE`;
 
@@ -565,7 +568,7 @@ class BoundedEvents implements EventFeed {
   constructor(
     body: ReadableStream<Uint8Array>,
     private readonly signal: AbortSignal,
-    opts: Pick<ResponsesClientOptions, "provider" | "now">,
+    opts: EventOptions,
   ) {
     const { provider } = opts;
     this.now = opts.now ?? (() => performance.now());
@@ -575,7 +578,7 @@ class BoundedEvents implements EventFeed {
     this.maxEvent = provider.streamMaxEventBytes ?? STREAM_MAX_EVENT_BYTES;
     const start = this.now();
     this.deadline = start + this.maxDuration;
-    this.decoder = new SseDecoder({ maxBytes: this.maxBytes, maxEventChars: this.maxEvent, skip: IGNORED_EVENTS });
+    this.decoder = new SseDecoder({ maxBytes: this.maxBytes, maxEventChars: this.maxEvent, skip: opts.skip });
     this.reader = body.getReader();
     signal.addEventListener("abort", this.onAbort, { once: true });
     this.arm(start, Math.min(this.deadline, start + this.idle));

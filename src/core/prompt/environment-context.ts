@@ -13,11 +13,14 @@ export interface EnvironmentInfo {
   sandbox: SandboxPolicy;
 }
 
+/** How the message starts (to find it again in a history). */
+export const ENVIRONMENT_MARKER = "<environment_context>";
+
 const escapeXml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
 export function environmentContextText(env: EnvironmentInfo): string {
   const lines = [
-    "<environment_context>",
+    ENVIRONMENT_MARKER,
     `  <cwd>${escapeXml(env.cwd)}</cwd>`,
     `  <shell>${escapeXml(env.shell)}</shell>`,
     `  <current_date>${env.currentDate}</current_date>`,

@@ -3,7 +3,7 @@
 // history before them.
 import { basename } from "pathe";
 import type { ResponseItem } from "../model/types.ts";
-import { environmentContextText, localDate, userMessage } from "../prompt/environment-context.ts";
+import { ENVIRONMENT_MARKER, environmentContextText, localDate, userMessage } from "../prompt/environment-context.ts";
 import { AGENTS_MARKER, agentsMessage, loadProjectDocs } from "../prompt/project-docs.ts";
 import type { Runtime } from "../runtime.ts";
 import { rolloutSandboxPolicy, type RolloutWriter } from "../session/rollout.ts";
@@ -37,9 +37,12 @@ export async function turnInput(runtime: Runtime, run: RunSetup, shell: string):
   });
   for (const w of docs.warnings) run.warn(w);
   const agents = docs.text === undefined ? undefined : userMessage(agentsMessage(docs.text, cwd));
+  // What the resumed history last sent of each (its content's JSON), in one pass over it.
+  const sent = resumed ? latestSent(resumed.items, [AGENTS_MARKER, ENVIRONMENT_MARKER]) : undefined;
+  const alreadySent = (message: ResponseItem, marker: string) => sent?.get(marker) === JSON.stringify((message as { content?: unknown }).content);
   const fresh: ResponseItem[] = [
-    ...(agents && !(resumed && alreadySent(resumed.items, agents, AGENTS_MARKER)) ? [agents] : []),
-    ...(resumed && alreadySent(resumed.items, context, "<environment_context>") ? [] : [context]),
+    ...(agents && !alreadySent(agents, AGENTS_MARKER) ? [agents] : []),
+    ...(alreadySent(context, ENVIRONMENT_MARKER) ? [] : [context]),
     { type: "message", role: "user", content: [...run.images, { type: "input_text", text: run.prompt }] },
   ];
   return { fresh, input: [...(resumed?.items ?? []), ...fresh] };
@@ -62,14 +65,19 @@ export function recordTurnStart(rollout: RolloutWriter | undefined, run: RunSetu
   rollout.event({ type: "user_message", message: run.prompt, images: run.opts.images });
 }
 
-/** Whether the latest user message of this kind (found by `marker`) in a resumed history equals `message`. */
-function alreadySent(items: ResponseItem[], message: ResponseItem, marker: string): boolean {
-  const text = (m: ResponseItem) => JSON.stringify((m as { content?: unknown }).content);
-  for (let i = items.length - 1; i >= 0; i--) {
+/**
+ * For each marker, the JSON of the content of the latest user message in `items` that holds it;
+ * each message's content is serialised once (a large restored one is read from its file).
+ */
+function latestSent(items: ResponseItem[], markers: string[]): Map<string, string> {
+  const found = new Map<string, string>();
+  for (let i = items.length - 1; i >= 0 && found.size < markers.length; i--) {
     const it = items[i]!;
-    if (it.type === "message" && it.role === "user" && text(it).includes(marker)) return text(it) === text(message);
+    if (it.type !== "message" || it.role !== "user") continue;
+    const json = JSON.stringify((it as { content?: unknown }).content);
+    for (const marker of markers) if (!found.has(marker) && json.includes(marker)) found.set(marker, json);
   }
-  return false;
+  return found;
 }
 
 /** The reasoning settings of config (none when neither is set), for the request and turn_context. */

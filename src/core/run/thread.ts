@@ -11,6 +11,7 @@ import { describeSandbox } from "../sandbox/policy.ts";
 import { copyThread } from "../session/fork.ts";
 import { lockSession, type LockOptions, type SessionLock } from "../session/lock.ts";
 import { RolloutWriter, rolloutRelativePath } from "../session/rollout.ts";
+import { once } from "../util/once.ts";
 import { OCX_VERSION } from "../version.ts";
 import type { RunScope, RunSetup } from "./resolve.ts";
 
@@ -66,12 +67,10 @@ export async function startThread(runtime: Runtime, run: RunSetup, scope: RunSco
       ...(opts.fork && resumed ? { forked_from_id: resumed.id } : {}),
     });
   }
-  let opened: Promise<void> | undefined;
-  const ready = () =>
-    (opened ??= (async () => {
-      if (rollout) await openRollout(runtime, rollout, { created, lock: run.lockOptions, locks: scope.locks, warn: run.warn });
-      out.release();
-    })());
+  const ready = once(async () => {
+    if (rollout) await openRollout(runtime, rollout, { created, lock: run.lockOptions, locks: scope.locks, warn: run.warn });
+    out.release();
+  });
   // A fork's copy of its source goes straight to the file (it may be large): opened first.
   if (rollout && opts.fork && resumed) {
     await ready();

@@ -2,6 +2,7 @@
 // wrapped by the host's sandbox, or not at all (exit 5) when the host cannot enforce the policy.
 import { OcxError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
+import { isInside } from "../workspace.ts";
 import { PROTECTED_DIRS, type SandboxPolicy } from "./policy.ts";
 import { sandboxSpec, unconfinedSpec, unenforceableReason, type SandboxCapabilities } from "./spec.ts";
 
@@ -117,7 +118,6 @@ async function existing(runtime: Runtime, paths: readonly string[]): Promise<str
   return found.filter((p): p is string => p !== null);
 }
 
-const isInside = (path: string, root: string) => path === root || path.startsWith(root.endsWith("/") ? root : `${root}/`);
 
 /** The writable root that holds `path` (as written or as resolved), or null. */
 async function rootHolding(runtime: Runtime, path: string, roots: readonly string[]): Promise<string | null> {

@@ -7,7 +7,9 @@ import type { ResponseItem } from "../model/types.ts";
 import type { Runtime } from "../runtime.ts";
 import type { SandboxMode, SandboxPolicy } from "../sandbox/policy.ts";
 import type { ItemFile } from "./file-items.ts";
-import { findById, findLatest, isUuid } from "./find.ts";
+import { isUuid } from "../util/uuid.ts";
+import { isInside } from "../workspace.ts";
+import { findById, findLatest } from "./find.ts";
 import { lockSession, type LockOptions, type SessionLock } from "./lock.ts";
 import {
   closeDanglingCalls,
@@ -239,10 +241,10 @@ export function resumedSandbox(o: {
   if (policy.mode !== "workspace-write") return { policy, warning: warning(o.path, notes) };
 
   const others = policy.writableRoots.filter((root) => root !== o.cwd);
-  const cwdDropped = o.cwdFromFile && !others.some((root) => inside(o.cwd, root));
+  const cwdDropped = o.cwdFromFile && !others.some((root) => isInside(o.cwd, root));
   if (cwdDropped) policy.writableRoots = others;
   const asked = r?.type === "workspace-write" ? r.writable_roots : [];
-  const dropped = [...new Set([...(cwdDropped ? [o.cwd] : []), ...asked.filter((root) => !policy.writableRoots.some((own) => inside(root, own)))])];
+  const dropped = [...new Set([...(cwdDropped ? [o.cwd] : []), ...asked.filter((root) => !policy.writableRoots.some((own) => isInside(root, own)))])];
   const network = r?.type === "workspace-write" && !o.networkOverridden && r.network_access && !policy.networkAccess;
   if (r?.type === "workspace-write" && !o.networkOverridden) policy.networkAccess &&= r.network_access;
   if (dropped.length > 0 || network) {
@@ -258,10 +260,6 @@ function warning(path: string, notes: string[]): string | undefined {
 }
 
 /** Whether absolute `path` is `root` or lies under it (lexically). */
-function inside(path: string, root: string): boolean {
-  return path === root || path.startsWith(root.endsWith("/") ? root : `${root}/`);
-}
-
 /** Whether `-c key=...` was given (a flag that overrides what the session recorded). */
 export function overridesKey(overrides: readonly string[], key: string): boolean {
   return overrides.some((o) => {

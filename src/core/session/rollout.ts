@@ -13,6 +13,7 @@ import { sandboxModes, type SandboxPolicy } from "../sandbox/policy.ts";
 import { historyAfterCompacted } from "../agent/compaction.ts";
 import { localParts, type ZoneSource } from "../util/local-time.ts";
 import { rememberItemJson } from "../model/item-json.ts";
+import { isUuid } from "../util/uuid.ts";
 import { FILE_ITEM_MIN_BYTES, fileItem, type ItemFile } from "./file-items.ts";
 
 export type RolloutLineType = "session_meta" | "turn_context" | "response_item" | "event_msg" | "compacted";
@@ -61,15 +62,13 @@ export function rolloutRelativePath(ms: number, zone: ZoneSource, threadId: stri
   return `sessions/${parts.year}/${parts.month}/${parts.day}/rollout-${stamp}-${threadId}.jsonl`;
 }
 
-const UUID_AT_END = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** The thread id at the end of a rollout file name, or null. */
 export function threadIdOfFile(name: string): string | null {
   // `-<36 characters>.jsonl` (any case) at the end, checked by position (no search through the path).
   const n = name.length;
   if (n < 43 || name.charCodeAt(n - 43) !== 45 || name.slice(n - 6).toLowerCase() !== ".jsonl") return null;
   const id = name.slice(n - 42, n - 6);
-  return UUID_AT_END.test(id) ? id.toLowerCase() : null;
+  return isUuid(id) ? id.toLowerCase() : null;
 }
 
 /**

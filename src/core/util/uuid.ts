@@ -4,6 +4,10 @@
 
 import { hex } from "./random.ts";
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Whether `s` is a UUID (any version, any case). */
+export const isUuid = (s: string): boolean => UUID.test(s);
+
 let lastMs = -1;
 let counter = 0;
 
