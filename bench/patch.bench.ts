@@ -15,7 +15,8 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bunRuntime, openLibc } from "../src/adapters/bun.ts";
+import { bunRuntime } from "../src/adapters/bun.ts";
+import { openLibc } from "../src/adapters/sandbox/libc-bun.ts";
 import { reportTarget } from "./lib/targets.ts";
 import { hostSandbox } from "../src/adapters/sandbox/index.ts";
 import { parsePatch, planPatch, unifiedDiff } from "../src/core/patch/index.ts";
@@ -93,7 +94,7 @@ await measure("plan", () => {
 
 const bin = process.env.OCX_BIN ?? join(import.meta.dir, "..", "dist", "ocx");
 const base = bunRuntime();
-const runtime = existsSync(bin) ? { ...base, sandbox: hostSandbox([bin], openLibc) } : base;
+const runtime = existsSync(bin) ? { ...base, sandbox: hostSandbox([bin], async () => openLibc()) } : base;
 console.log(`confined writer: ${existsSync(bin) ? bin : "bun src/bin/bun.ts"}`);
 const dir = mkdtempSync(join(tmpdir(), "ocx-bench-patch-"));
 const file = join(dir, "big.txt");

@@ -12,9 +12,8 @@ export function buildCommit(): string {
 /** The release target name of this host (linux-x64, darwin-arm64, windows-x64, linux-x64-musl, …). */
 export function hostTarget(): string {
   const os = process.platform === "win32" ? "windows" : process.platform;
-  const arch = process.arch === "x64" ? "x64" : process.arch;
   const musl = process.platform === "linux" && !(process.report?.getReport() as { header?: { glibcVersionRuntime?: string } })?.header?.glibcVersionRuntime;
-  return `${os}-${arch}${musl ? "-musl" : ""}`;
+  return `${os}-${process.arch}${musl ? "-musl" : ""}`;
 }
 
 /**

@@ -72,7 +72,7 @@ export function bunRuntime(): Runtime {
     sha256: (bytes) => Bun.SHA256.hash(bytes, "base64"),
     preconnect: bunPreconnect,
     // In C on other threads (dir-stats.c), loaded when first used.
-    startStatEntries: async (dirs, match) => (await import("./dir-stats.ts")).startStatEntries(dirs, match),
+    ...(process.platform === "linux" ? { startStatEntries: async (dirs, match) => (await import("./dir-stats.ts")).startStatEntries(dirs, match) } : {}),
   });
 }
 
@@ -102,4 +102,4 @@ async function listenBun(opts: ListenOptions) {
 }
 
 /** libc through bun:ffi (loaded at the sandbox's first use). */
-export const openLibc = async () => (await import("./sandbox/libc-bun.ts")).openLibc();
+const openLibc = async () => (await import("./sandbox/libc-bun.ts")).openLibc();

@@ -146,6 +146,7 @@ export function fdSink(writeSome: WriteSome, isTTY: () => boolean): OutputSink {
     }
     if (waiting) return;
     queue.length = 0;
+    if (drained.length === 0) return;
     const resolved = drained;
     drained = [];
     for (const resolve of resolved) resolve();
@@ -174,7 +175,7 @@ export function writeSomeSync(fd: number, chunk: string | Uint8Array): Uint8Arra
 }
 
 /** All of `chunk` to `fd`, through as many writes as a blocking descriptor needs. */
-function writeAllSync(fd: number, chunk: string | Uint8Array): void {
+export function writeAllSync(fd: number, chunk: string | Uint8Array): void {
   for (let rest = writeSomeSync(fd, chunk); rest; rest = writeSomeSync(fd, rest));
 }
 
@@ -364,8 +365,6 @@ function stdinIsDevNull(): boolean {
   }
 }
 
-const emptyStream = () => new ReadableStream<Uint8Array>({ start: (c) => c.close() });
-
 /** The host's time zone from Intl (starts ICU). */
 export const intlTimeZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 
@@ -400,11 +399,11 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
     get isTTY() {
       return (stdinTTY ??= parts.stdinIsTTY());
     },
-    // /dev/null (`< /dev/null`, a spawner's "ignore") holds nothing: not worth opening a stream.
+    // /dev/null (`< /dev/null`, a spawner's "ignore") holds nothing: readers need not open it.
     get isDevNull() {
       return (devNull ??= stdinIsDevNull());
     },
-    readable: () => (stdin.isDevNull ? emptyStream() : parts.readStdin()),
+    readable: () => parts.readStdin(),
   };
   let sandbox: SandboxPort | undefined;
   let zone: string | undefined;

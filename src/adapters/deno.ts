@@ -50,4 +50,4 @@ async function listenDeno(opts: ListenOptions) {
 }
 
 /** libc through Deno.dlopen (loaded at the sandbox's first use). */
-export const openLibc = async () => (await import("./sandbox/libc-deno.ts")).openLibc();
+const openLibc = async () => (await import("./sandbox/libc-deno.ts")).openLibc();

@@ -6,6 +6,7 @@ import { FFIType, ptr } from "bun:ffi";
 import type { EntryMatch, EntryStats } from "../core/runtime.ts";
 import { statEntries as nodeStatEntries } from "./common.ts";
 import { loadNative } from "./native-bun.ts";
+import { cArray, cstr } from "./sandbox/libc.ts";
 import source from "./dir-stats.c" with { type: "text" };
 
 const p = FFIType.ptr;
@@ -27,9 +28,7 @@ function native() {
   return lib;
 }
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const cString = (s: string) => encoder.encode(`${s}\0`);
 
 /** Room to start with, shared among the threads (then what the C part says it needs): entries, and bytes of names. */
 const FIRST_ROOM = { entries: 32768, nameBytes: 2 << 20 };
@@ -60,11 +59,11 @@ export function startStatEntriesInC(
   if (dirs.length === 0) return () => ({ folder: new Uint32Array(0), name: () => "", mode: new Uint32Array(0), mtimeMs: new Float64Array(0), size: new Float64Array(0) });
   const shares = Math.max(1, Math.min(MAX_SHARES, dirs.length, opts.threads ?? navigator.hardwareConcurrency ?? 2));
   const room = opts.room ?? FIRST_ROOM;
-  const paths = dirs.map(cString);
-  const addresses = new BigUint64Array(paths.length);
-  for (let i = 0; i < paths.length; i++) addresses[i] = BigInt(ptr(paths[i]!));
-  const prefix = cString(match.prefix);
-  const suffix = cString(match.suffix);
+  const paths: unknown[] = [];
+  // (NULL-terminated: the count is passed too.)
+  const addresses = cArray({ addressOf: (b) => BigInt(ptr(b)) }, dirs, paths);
+  const prefix = cstr(match.prefix);
+  const suffix = cstr(match.suffix);
   const start = (cap: number, namesCap: number) => {
     const columns = {
       folder: new Uint32Array(shares * cap),

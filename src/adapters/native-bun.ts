@@ -3,7 +3,8 @@
 // Bun's embedded TinyCC (several ms). Neither a binary's embedded files nor TinyCC's input can be
 // opened by path from the outside, so both go through a memfd.
 import { cc, dlopen, FFIType, ptr, type FFIFunction, type Library } from "bun:ffi";
-import { readFileSync, writeSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { writeAllSync } from "./common.ts";
 
 const MFD_CLOEXEC = 1;
 
@@ -14,8 +15,7 @@ function memfdPath(name: string, bytes: Uint8Array | string): string {
   }).symbols;
   const fd = memfd_create(ptr(Buffer.from(`${name}\0`)), MFD_CLOEXEC);
   if (fd < 0) throw new Error("memfd_create failed");
-  if (typeof bytes === "string") writeSync(fd, bytes);
-  else writeSync(fd, bytes);
+  writeAllSync(fd, bytes);
   return `/proc/self/fd/${fd}`;
 }
 

@@ -134,7 +134,6 @@ export function execOptions(argv: string[], warn: (msg: string) => void): ExecOp
     warn("`--full-auto` is deprecated; use `--sandbox workspace-write` instead.");
     sandbox ??= "workspace-write";
   }
-  const overrides = list("config");
   const stdinTimeout = str("stdin-timeout");
   return {
     resume,
@@ -143,9 +142,8 @@ export function execOptions(argv: string[], warn: (msg: string) => void): ExecOp
     prompt: rest[0],
     images: imageFlags(list("image")),
     model: str("model"),
-    profile: str("profile"),
+    ...configOptions(values),
     sandbox,
-    cd: str("cd"),
     addDirs: list("add-dir"),
     skipGitRepoCheck: bool("skip-git-repo-check"),
     ephemeral: bool("ephemeral"),
@@ -153,10 +151,8 @@ export function execOptions(argv: string[], warn: (msg: string) => void): ExecOp
     outputLastMessage: str("output-last-message"),
     outputSchema: str("output-schema"),
     color: (str("color") as ExecOptions["color"]) ?? "auto",
-    configOverrides: overrides,
     strictConfig: bool("strict-config"),
     oss: bool("oss") ? { provider: str("local-provider") } : undefined,
-    ignoreUserConfig: bool("ignore-user-config"),
     bypass,
     bypassHookTrust: bool("dangerously-bypass-hook-trust"),
     stdinTimeoutMs: stdinTimeout === undefined ? undefined : parseDurationMs("stdin-timeout", stdinTimeout, { allowZero: true }),

@@ -9,26 +9,18 @@ import { mcpCommand } from "./mcp.ts";
 import { sandboxCommand } from "./sandbox.ts";
 import { sessionsCommand } from "./sessions.ts";
 
-const root: CommandDef = {
+const root = {
   meta: { name: "ocx", version: OCX_VERSION, description: "A non-interactive coding agent for CI and the terminal" },
   args: {
     version: { type: "boolean", alias: "V", description: "Print the version" },
     help: { type: "boolean", alias: "h", description: "Show this help" },
   },
   subCommands: { exec: execCommand, login: loginCommand, logout: logoutCommand, sessions: sessionsCommand, sandbox: sandboxCommand, mcp: mcpCommand },
-};
+} satisfies CommandDef;
 
 // deno-lint-ignore no-explicit-any
 type AnyCommand = Parameters<typeof renderUsage>[0];
-const COMMANDS: Record<string, AnyCommand> = {
-  exec: execCommand,
-  e: execCommand,
-  login: loginCommand,
-  logout: logoutCommand,
-  sandbox: sandboxCommand,
-  sessions: sessionsCommand,
-  mcp: mcpCommand,
-};
+const COMMANDS: Record<string, AnyCommand> = { ...root.subCommands, e: execCommand };
 
 /** `ocx --help`: the root's help. */
 export async function rootHelp(runtime: Runtime): Promise<string> {
