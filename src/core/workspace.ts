@@ -53,15 +53,17 @@ export const isInside = (path: string, root: string): boolean => path === root |
 export function projectDirs(root: string | null | undefined, cwd: string): string[] {
   if (!root || !isInside(cwd, root)) return [cwd];
   const dirs = [root];
-  for (const part of cwd.slice(root.length).split("/").filter(Boolean)) dirs.push(join(dirs[dirs.length - 1]!, part));
+  for (const part of cwd.slice(root.length).split("/")) if (part !== "") dirs.push(join(dirs[dirs.length - 1]!, part));
   return dirs;
 }
 
 /** The root of the git repository containing `dir`, or null. A `.git` file (worktree) counts. */
 export async function gitRoot(runtime: Runtime, dir: string): Promise<string | null> {
-  for (let d = dir; ; d = dirname(d)) {
+  for (let d = dir; ; ) {
     if (await isGitMarker(runtime, join(d, ".git"))) return d;
-    if (dirname(d) === d) return null;
+    const up = dirname(d);
+    if (up === d) return null;
+    d = up;
   }
 }
 

@@ -4,6 +4,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { release as osRelease, type as osType } from "node:os";
+import { OCX_VERSION } from "../../src/core/version.ts";
 import {
   callOutput,
   dynamic,
@@ -71,6 +73,8 @@ describe("ocx exec end to end", () => {
     const threadId = r.events![0].thread_id;
     expect(req.path).toBe("/v1/responses");
     expect(req.headers.accept).toBe("text/event-stream");
+    // The OS part is the kernel's type and release (read from /proc on Linux, not node:os).
+    expect(req.headers["user-agent"]).toBe(`ocx/${OCX_VERSION} (${osType()} ${osRelease()}; ${process.arch})`);
     expect(req.body.instructions).toContain("You are ocx");
     expect(req.body.store).toBe(false);
     expect(req.body.stream).toBe(true);

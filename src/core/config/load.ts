@@ -28,7 +28,8 @@ interface Layer {
 
 export async function loadConfig(runtime: Runtime, opts: LoadConfigOptions): Promise<Config> {
   // Parse overrides first: a bad -c is reported even when config.toml is fine.
-  const overrides = opts.overrides.map(parseOverride);
+  const overrides: ReturnType<typeof parseOverride>[] = [];
+  for (const o of opts.overrides) overrides.push(parseOverride(o));
   const layers: Layer[] = [];
   if (!opts.ignoreUserConfig) layers.push(await readLayer(runtime, join(opts.codexHome, "config.toml")));
   if (opts.profile) {
@@ -43,8 +44,12 @@ export async function loadConfig(runtime: Runtime, opts: LoadConfigOptions): Pro
   for (const o of overrides) setPath(fromFlags, o.path, o.value);
   layers.push({ source: "-c override", raw: fromFlags });
 
+  // A layer is copied before merging when a later one has values: merging those would change its
+  // tables, which `where` reads. (Usually only config.toml has any: nothing is copied.)
+  let last = layers.length - 1;
+  while (last > 0 && isEmptyTable(layers[last]!.raw)) last--;
   const raw: Record<string, unknown> = {};
-  for (const layer of layers) mergeInto(raw, structuredClone(layer.raw));
+  for (let i = 0; i < layers.length; i++) mergeInto(raw, i < last ? structuredClone(layers[i]!.raw) : layers[i]!.raw);
   if (opts.strict) {
     const unknown = unknownKeys(configSchema(), raw, []);
     if (unknown.length > 0) {
@@ -157,6 +162,11 @@ function parseTomlFile(text: string, file: string): Record<string, unknown> {
     const msg = describeError(e).split("\n")[0];
     throw new OcxError("config", `Error loading config.toml: ${at}: ${msg}`, { cause: e });
   }
+}
+
+function isEmptyTable(table: Record<string, unknown>): boolean {
+  for (const _ in table) return false;
+  return true;
 }
 
 /** Deep-merges tables of `layer` into `base` (later layer wins). */
