@@ -81,8 +81,8 @@ export function bunRuntime(): Runtime {
  * direct connection is at best wasted (and may be what a firewall is there to stop).
  */
 function bunPreconnect(url: string): void {
-  const proxied = ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"].some((k) => process.env[k] || process.env[k.toLowerCase()]);
-  if (proxied) return;
+  const env = process.env;
+  if (env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy || env.ALL_PROXY || env.all_proxy) return;
   try {
     fetch.preconnect(url);
   } catch {

@@ -113,7 +113,7 @@ export function execOptions(argv: string[], warn: (msg: string) => void): ExecOp
   } else if (bool("last") || bool("all")) {
     throw new OcxError("usage", `error: '--${bool("last") ? "last" : "all"}' can only be used with \`ocx exec resume\` or \`ocx exec fork\`\n\nFor more information, try '--help'.`);
   }
-  const reviewFlag = ["uncommitted", "base", "commit", "title"].find((k) => values[k] !== undefined);
+  const reviewFlag = values.uncommitted !== undefined ? "uncommitted" : values.base !== undefined ? "base" : values.commit !== undefined ? "commit" : values.title !== undefined ? "title" : undefined;
   if (first !== "review" && reviewFlag) {
     throw new OcxError("usage", `error: '--${reviewFlag}' can only be used with \`ocx exec review\`\n\nFor more information, try '--help'.`);
   }

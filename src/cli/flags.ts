@@ -22,18 +22,18 @@ export interface ParsedFlags {
 }
 
 export function parseFlags(table: FlagTable, argv: string[]): ParsedFlags {
-  const options: Record<string, ArgOption> = {};
-  for (const [name, def] of Object.entries(table)) {
-    options[name] = { type: def.type, ...(def.short ? { short: def.short } : {}), ...(def.multiple ? { multiple: true } : {}) };
-  }
+  // A FlagDef is an ArgOption with more fields (parseArgs reads type, short and multiple).
+  const options: Record<string, ArgOption> = table;
   let parsed;
   try {
     parsed = parseArgs(argv, options);
   } catch (e) {
     throw new OcxError("usage", `${usageMessage(e)}\n\nFor more information, try '--help'.`);
   }
-  for (const [name, def] of Object.entries(table)) {
+  // In the order of the table, as before: the first bad value is the one reported.
+  for (const name in table) {
     const value = parsed.values[name];
+    const def = table[name]!;
     if (def.choices && typeof value === "string" && !def.choices.includes(value)) {
       throw new OcxError(
         "usage",

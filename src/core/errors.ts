@@ -64,8 +64,9 @@ export function describeError(e: unknown): string {
  * interrupted; returns the function that stops listening.
  */
 export function abortOnInterrupt(runtime: Runtime, controller: AbortController, message: (signal: "SIGINT" | "SIGTERM") => string): () => void {
-  const off = (["SIGINT", "SIGTERM"] as const).map((signal) =>
-    runtime.onSignal(signal, () => controller.abort(new OcxError(signal === "SIGINT" ? "sigint" : "sigterm", message(signal)))),
-  );
-  return () => off.forEach((remove) => remove());
+  const on = (signal: "SIGINT" | "SIGTERM") =>
+    runtime.onSignal(signal, () => controller.abort(new OcxError(signal === "SIGINT" ? "sigint" : "sigterm", message(signal))));
+  const offInt = on("SIGINT");
+  const offTerm = on("SIGTERM");
+  return () => (offInt(), offTerm());
 }

@@ -28,8 +28,10 @@ const CONTEXT_WINDOWS: Array<[string, number]> = [
 ];
 
 export function defaultContextWindow(model: string): number | undefined {
-  const name = model.toLowerCase().replace(/^openai\//, "");
-  return CONTEXT_WINDOWS.find(([prefix]) => name.startsWith(prefix))?.[1];
+  const lower = model.toLowerCase();
+  const name = lower.startsWith("openai/") ? lower.slice("openai/".length) : lower;
+  for (const [prefix, window] of CONTEXT_WINDOWS) if (name.startsWith(prefix)) return window;
+  return undefined;
 }
 
 /**

@@ -85,8 +85,13 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
     history.push(item);
     opts.onHistoryItem?.(item);
   };
-  const toolSpecs: ToolSpec[] = opts.tools.map((t) => t.spec);
-  const toolsByName = new Map(opts.tools.flatMap((t) => [t.name, ...(t.aliases ?? [])].map((n) => [n, t] as const)));
+  const toolSpecs: ToolSpec[] = [];
+  const toolsByName = new Map<string, Tool>();
+  for (const t of opts.tools) {
+    toolSpecs.push(t.spec);
+    toolsByName.set(t.name, t);
+    for (const alias of t.aliases ?? []) toolsByName.set(alias, t);
+  }
 
   // The turn's own signal: aborted on interrupt (opts.signal) and when the turn fails, so tools
   // still running stop, and close their items, before turn.failed is emitted.

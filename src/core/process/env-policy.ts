@@ -52,8 +52,9 @@ export function commandEnv(
   const env = applyEnvPolicy(runtime.envAll(), config.shell_environment_policy);
   for (const name of credentialEnvVars(config, o.providerId)) delete env[name];
   // Whatever else holds a credential in use (OPENAI_API_KEY with the same key, an exported token)
-  const held = new Set(o.secrets.filter((s) => s.length >= MIN_SECRET_LENGTH));
-  for (const [name, value] of Object.entries(env)) if (held.has(value.trim())) delete env[name];
+  const held = new Set<string>();
+  for (const s of o.secrets) if (s.length >= MIN_SECRET_LENGTH) held.add(s);
+  if (held.size > 0) for (const name in env) if (held.has(env[name]!.trim())) delete env[name];
   env.CODEX_CI = "1";
   if (o.threadId) env.CODEX_THREAD_ID = o.threadId;
   return markNetwork(env, o.sandbox);

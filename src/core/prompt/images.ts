@@ -16,7 +16,8 @@ const MIME: Record<string, string> = {
 
 export async function imageParts(runtime: Runtime, cwd: string, files: string[]) {
   const parts: Array<Record<string, unknown>> = [];
-  for (const [i, file] of files.entries()) {
+  for (let i = 0; i < files.length; i++) {
+    const file = files[i]!;
     const path = resolve(cwd, file);
     const mime = MIME[extname(path).toLowerCase()];
     if (!mime) throw new OcxError("config", `Unsupported image type: ${file} (use png, jpeg, gif or webp)`);

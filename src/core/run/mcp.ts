@@ -13,7 +13,8 @@ export type { McpServers } from "../mcp/start.ts";
  * stderr reaches ocx's stderr only with OCX_DEBUG set.
  */
 export async function startMcp(runtime: Runtime, config: Config, cwd: string, stderr: OutputSink, warn: (m: string) => void): Promise<McpServers | undefined> {
-  const servers = Object.entries(config.mcp_servers ?? {}).filter(([, c]) => c.enabled !== false);
+  if (!config.mcp_servers) return undefined;
+  const servers = Object.entries(config.mcp_servers).filter(([, c]) => c.enabled !== false);
   if (servers.length === 0) return undefined;
   const { startMcpServers } = await import("../mcp/start.ts");
   const debug = Boolean(runtime.env("OCX_DEBUG"));

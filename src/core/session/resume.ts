@@ -262,8 +262,9 @@ function warning(path: string, notes: string[]): string | undefined {
 /** Whether absolute `path` is `root` or lies under it (lexically). */
 /** Whether `-c key=...` was given (a flag that overrides what the session recorded). */
 export function overridesKey(overrides: readonly string[], key: string): boolean {
-  return overrides.some((o) => {
+  for (const o of overrides) {
     const eq = o.indexOf("=");
-    return (eq < 0 ? o : o.slice(0, eq)).trim() === key;
-  });
+    if ((eq < 0 ? o : o.slice(0, eq)).trim() === key) return true;
+  }
+  return false;
 }
