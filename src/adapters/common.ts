@@ -187,9 +187,22 @@ const encoder = new TextEncoder();
 
 /** One write(2) of `chunk` to `fd` through node:fs; what is left after a short write. */
 export function writeSomeSync(fd: number, chunk: string | Uint8Array): Uint8Array | null {
+  // A short ASCII line (a notice, an event) is written as it is: its bytes are its characters.
+  if (typeof chunk === "string" && chunk.length <= ASCII_CHECK_MAX && isAscii(chunk)) {
+    const n = nodeFs().writeSync(fd, chunk);
+    return n < chunk.length ? encoder.encode(chunk.slice(n)) : null;
+  }
   const bytes = typeof chunk === "string" ? encoder.encode(chunk) : chunk;
   const n = nodeFs().writeSync(fd, bytes, 0, bytes.length);
   return n < bytes.length ? bytes.subarray(n) : null;
+}
+
+/** The longest string writeSomeSync looks through for a character outside ASCII. */
+const ASCII_CHECK_MAX = 4096;
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
 }
 
 /** All of `chunk` to `fd`, through as many writes as a blocking descriptor needs. */
@@ -426,14 +439,22 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
   let sandbox: SandboxPort | undefined;
   let zone: string | undefined;
   let sha256: ((bytes: Uint8Array) => string) | undefined;
+  // process.* are getters that make their value at the first read (15-20 µs each in a compiled
+  // binary): the ones a run may never need are read when asked.
   return {
     name: parts.name,
-    runtimeVersion: (process.versions as Record<string, string | undefined>)[parts.name],
+    get runtimeVersion() {
+      return (process.versions as Record<string, string | undefined>)[parts.name];
+    },
     platform: process.platform,
     arch: process.arch,
     args: process.argv.slice(2),
-    execPath: process.execPath,
-    pid: process.pid,
+    get execPath() {
+      return process.execPath;
+    },
+    get pid() {
+      return process.pid;
+    },
     processStamp,
     env: (name) => process.env[name],
     envAll: () => {

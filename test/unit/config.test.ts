@@ -58,6 +58,20 @@ describe("config.toml layers", () => {
     expect(err.exitCode).toBe(3);
     expect(err.message).toContain("model_providers.m.stream_max_retries");
   });
+  test("a provider table is checked key by key in the schema's order, whatever order the file uses; unknown keys are dropped", async () => {
+    const h = home();
+    // Written last in the file, base_url comes first in the schema: it is the issue reported.
+    writeFileSync(join(h, "config.toml"), '[model_providers.m]\nstream_max_retries = "lots"\nbase_url = 5\n');
+    const err = await loadConfig(fakeRuntime(), { codexHome: h, overrides: [] }).catch((e) => e);
+    expect(err.message).toContain("invalid value for `model_providers.m.base_url`");
+    writeFileSync(join(h, "config.toml"), '[model_providers.m]\nwire_api = "chat"\nbogus = 1\nname = "M"\n[model_providers.n]\n');
+    const c = await loadConfig(fakeRuntime(), { codexHome: h, overrides: [] });
+    expect(c.model_providers).toEqual({ m: { name: "M", wire_api: "chat" }, n: {} });
+    expect(Object.keys(c.model_providers!.m!)).toEqual(["name", "wire_api"]);
+    writeFileSync(join(h, "config.toml"), "model_providers = { m = 5 }\n");
+    const notTable = await loadConfig(fakeRuntime(), { codexHome: h, overrides: [] }).catch((e) => e);
+    expect(notTable.message).toContain("invalid value for `model_providers.m`: Invalid type: Expected Object but received 5");
+  });
 });
 
 describe("providers", () => {

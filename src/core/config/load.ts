@@ -121,8 +121,13 @@ function splitKey(text: string): string[] {
 
 /** Keys of `value` that `schema` has no place for (tables of known shape are checked inside). */
 function unknownKeys(schema: v.GenericSchema, value: unknown, path: string[]): string[][] {
-  let s = schema as { type: string; wrapped?: v.GenericSchema; entries?: Record<string, v.GenericSchema>; value?: v.GenericSchema };
-  while ((s.type === "optional" || s.type === "nullable") && s.wrapped) s = s.wrapped as typeof s;
+  type Node = { type: string; wrapped?: v.GenericSchema; entries?: Record<string, v.GenericSchema>; value?: v.GenericSchema; getter?: (input: unknown) => v.GenericSchema };
+  let s = schema as Node;
+  for (;;) {
+    if ((s.type === "optional" || s.type === "nullable") && s.wrapped) s = s.wrapped as Node;
+    else if (s.type === "lazy" && s.getter) s = s.getter(value) as Node;
+    else break;
+  }
   if (!isTable(value)) return [];
   const out: string[][] = [];
   if ((s.type === "object" || s.type === "loose_object") && s.entries) {

@@ -34,24 +34,42 @@ const httpUrl = once(() => v.pipe(
 const price = once(() => v.pipe(v.number("expected a price in USD per million tokens"), v.check((n) => Number.isFinite(n) && n >= 0, "expected a price of 0 or more (USD per million tokens)")));
 const count = once(() => v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(100)));
 
-const providerConfig = once(() => v.object({
-  name: v.optional(v.string()),
-  base_url: v.optional(httpUrl()),
-  env_key: v.optional(v.string()),
-  env_key_instructions: v.optional(v.string()),
-  wire_api: v.optional(v.picklist(["responses", "chat"])),
-  query_params: v.optional(stringRecord()),
-  http_headers: v.optional(stringRecord()),
-  env_http_headers: v.optional(stringRecord()),
-  request_max_retries: v.optional(count()),
-  stream_max_retries: v.optional(count()),
-  stream_idle_timeout_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+/**
+ * An object schema whose entries are built for the keys its input names (in the builders'
+ * order), as configSchema does for the top level: an absent key is neither checked nor in the
+ * output, so the output and the first issue are the same as with every entry. A provider table
+ * names three or four of its sixteen keys.
+ */
+function namedEntriesObject<B extends Record<string, () => v.GenericSchema>>(builders: B) {
+  type Entries = { -readonly [K in keyof B]: ReturnType<B[K]> };
+  const built: Partial<Entries> = {};
+  return v.lazy((input: unknown) => {
+    const entries: Partial<Entries> = {};
+    if (input !== null && typeof input === "object") {
+      for (const key in builders) if (Object.hasOwn(input, key)) entries[key] = built[key] ??= builders[key]!() as Entries[typeof key];
+    }
+    return v.object(entries as Entries);
+  });
+}
+
+const providerConfig = once(() => namedEntriesObject({
+  name: () => v.optional(v.string()),
+  base_url: () => v.optional(httpUrl()),
+  env_key: () => v.optional(v.string()),
+  env_key_instructions: () => v.optional(v.string()),
+  wire_api: () => v.optional(v.picklist(["responses", "chat"])),
+  query_params: () => v.optional(stringRecord()),
+  http_headers: () => v.optional(stringRecord()),
+  env_http_headers: () => v.optional(stringRecord()),
+  request_max_retries: () => v.optional(count()),
+  stream_max_retries: () => v.optional(count()),
+  stream_idle_timeout_ms: () => v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
   /** Bounds (ocx): the longest Retry-After waited for, one response's duration, bytes and largest event. */
-  retry_after_max_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
-  stream_max_duration_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
-  stream_max_bytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
-  stream_max_event_bytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
-  requires_openai_auth: v.optional(v.boolean()),
+  retry_after_max_ms: () => v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  stream_max_duration_ms: () => v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+  stream_max_bytes: () => v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+  stream_max_event_bytes: () => v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+  requires_openai_auth: () => v.optional(v.boolean()),
 }));
 export type ProviderConfig = v.InferOutput<ReturnType<typeof providerConfig>>;
 

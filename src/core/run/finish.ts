@@ -12,8 +12,8 @@ import type { PreparedTurn } from "./turn.ts";
 
 export async function finishRun(runtime: Runtime, run: RunSetup, thread: StartedThread, turn: PreparedTurn, result: TurnResult): Promise<number> {
   const { opts, redactor, out, threadId } = run;
-  const { rollout } = thread;
   await thread.ready();
+  const rollout = thread.writer();
   if (!result.ok) rollout?.event({ type: "error", message: result.error?.message ?? "turn failed" });
   rollout?.event({ type: "task_complete", turn_id: turn.turnId, last_agent_message: result.lastAgentMessage ?? null });
 

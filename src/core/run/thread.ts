@@ -16,26 +16,35 @@ import { OCX_VERSION } from "../version.ts";
 import type { RunScope, RunSetup } from "./resolve.ts";
 
 export interface StartedThread {
-  /** Undefined with --ephemeral. Its lines wait in memory until ready(). */
-  rollout: RolloutWriter | undefined;
+  /** The rollout's path; undefined with --ephemeral. */
+  path: string | undefined;
+  /**
+   * The thread's rollout (undefined with --ephemeral), begun if it had not: its first lines
+   * (session_meta, then what whenBegun() waits to write) are made then, and wait in memory
+   * until ready().
+   */
+  writer(): RolloutWriter | undefined;
+  /** Runs `f` once the thread has begun (now, if it has). */
+  whenBegun(f: () => void): void;
   meter: UsageMeter;
   budget: TurnBudget;
   /** Every event of the run goes out here: recorded in the rollout first, then printed. */
   emit(e: ThreadEvent): void;
   /**
-   * Creates (and locks) the rollout, writes what waited for it, then prints what waited for
-   * that: called once the first request is on its way, and before anything else that needs the
-   * file (a hook reading the transcript, the run's end). Only the first call does anything; a
-   * session that cannot be written is a warning, not a failed run.
+   * Begins the thread, creates (and locks) the rollout, writes what waited for it, then prints
+   * what waited for that: called once the first request is on its way, and before anything else
+   * that needs the file (a hook reading the transcript, the run's end). Only the first call does
+   * anything; a session that cannot be written is a warning, not a failed run.
    */
   ready(): Promise<void>;
 }
 
 /**
- * The thread starts without touching the disk: its rollout's first lines (session_meta, the
- * turn's context and input) and everything printed (the header, thread.started: the run's output
- * is held) wait until ready(), so that the first request does not wait for a file to be created
- * and locked, and what is printed is still on disk first.
+ * The thread starts without touching the disk, and nearly without work: its header and
+ * thread.started are printed (held: the run's output waits until ready()), and its rollout is
+ * begun (the writer made, its first lines serialised) only when something needs it, at the
+ * latest once the first request is on its way. The first request then waits for none of that,
+ * and what is printed is still on disk first.
  */
 export async function startThread(runtime: Runtime, run: RunSetup, scope: RunScope): Promise<StartedThread> {
   const { opts, out, resumed, threadId } = run;
@@ -51,49 +60,62 @@ export async function startThread(runtime: Runtime, run: RunSetup, scope: RunSco
     sessionId: threadId,
     prompt: run.prompt,
   });
-  const path = resumed && !opts.fork ? resumed.path : join(run.home, rolloutRelativePath(runtime.now(), runtime, threadId));
-  const rollout = opts.ephemeral ? undefined : new RolloutWriter(runtime, path, run.redactor, opts.fork ? 0 : (resumed?.lines ?? 0), run.warn, { held: true });
-  const created = !!rollout && (!resumed || !!opts.fork);
-  if (rollout && created) {
-    rollout.write("session_meta", {
-      id: threadId,
-      timestamp: new Date(runtime.now()).toISOString(),
-      cwd: run.cwd,
-      originator: "ocx_exec",
-      cli_version: OCX_VERSION,
-      source: "exec",
-      model_provider: run.providerId,
-      base_instructions: { text: run.instructions },
-      ...(opts.fork && resumed ? { forked_from_id: resumed.id } : {}),
-    });
-  }
+  const path = opts.ephemeral ? undefined : resumed && !opts.fork ? resumed.path : join(run.home, rolloutRelativePath(runtime.now(), runtime, threadId));
+  const created = !!path && (!resumed || !!opts.fork);
+  let rollout: RolloutWriter | undefined;
+  let begun = false;
+  const beginning: Array<() => void> = [];
+  const writer = (): RolloutWriter | undefined => {
+    if (begun) return rollout;
+    begun = true;
+    if (path) {
+      rollout = new RolloutWriter(runtime, path, run.redactor, opts.fork ? 0 : (resumed?.lines ?? 0), run.warn, { held: true });
+      if (created) {
+        rollout.write("session_meta", {
+          id: threadId,
+          timestamp: new Date(runtime.now()).toISOString(),
+          cwd: run.cwd,
+          originator: "ocx_exec",
+          cli_version: OCX_VERSION,
+          source: "exec",
+          model_provider: run.providerId,
+          base_instructions: { text: run.instructions },
+          ...(opts.fork && resumed ? { forked_from_id: resumed.id } : {}),
+        });
+      }
+    }
+    for (const f of beginning.splice(0)) f();
+    return rollout;
+  };
   const ready = once(async () => {
-    if (rollout) await openRollout(runtime, rollout, { created, lock: run.lockOptions, locks: scope.locks, warn: run.warn });
+    const file = writer();
+    if (file) await openRollout(runtime, file, { created, lock: run.lockOptions, locks: scope.locks, warn: run.warn });
     out.release();
   });
   // A fork's copy of its source goes straight to the file (it may be large): opened first.
-  if (rollout && opts.fork && resumed) {
+  if (path && opts.fork && resumed) {
     await ready();
-    copyThread(resumed.entries ?? [], rollout);
+    copyThread(resumed.entries ?? [], writer()!);
     delete resumed.entries; // copied: not held for the rest of the run
   }
   // The thread's usage: its total so far (from the rollout), each response recorded as it completes.
   const price = run.price;
-  const meter = new UsageMeter(resumed?.usage ?? emptyUsage(), price, (info) => rollout?.event({ type: "token_count", info }));
+  const meter = new UsageMeter(resumed?.usage ?? emptyUsage(), price, (info) => writer()?.event({ type: "token_count", info }));
   const budget = turnBudget(run.budgets, price && ((u) => costUsd(u, price)));
   const emit = (e: ThreadEvent) => {
     if (e.type === "item.completed" && e.item.type === "agent_message") e = { ...e, item: { ...e.item, text: run.present(e.item.text) } };
     // On disk before anyone hears of it: a completed item is in the rollout when its event is out
     // (a command's output is not repeated here; its function_call_output carries it).
     if (e.type === "item.completed") {
-      if (e.item.type === "agent_message") rollout?.event({ type: "agent_message", message: e.item.text });
+      const file = writer();
+      if (e.item.type === "agent_message") file?.event({ type: "agent_message", message: e.item.text });
       const { aggregated_output: _output, ...item } = e.item as ThreadItem & { aggregated_output?: string };
-      rollout?.event({ type: "item_completed", item });
+      file?.event({ type: "item_completed", item });
     }
     out.emit(meter.decorate(e, budget.counts()));
   };
   emit({ type: "thread.started", thread_id: threadId });
-  return { rollout, meter, budget, emit, ready };
+  return { path, writer, whenBegun: (f) => (begun ? f() : void beginning.push(f)), meter, budget, emit, ready };
 }
 
 /**

@@ -33,7 +33,7 @@ export interface PreparedTurn {
 
 export async function prepareTurn(runtime: Runtime, run: RunSetup, thread: StartedThread): Promise<PreparedTurn> {
   const { config, cwd, redactor, warn, threadId } = run;
-  const { rollout, emit } = thread;
+  const { emit } = thread;
   const controller = new AbortController();
   const removeSignals = abortOnInterrupt(runtime, controller, (signal) => `interrupted by ${signal}`);
   const disarmTimeout = abortOnTimeout(controller, run.budgets.timeout, runtime.monotonic() - run.startedAt);
@@ -41,7 +41,9 @@ export async function prepareTurn(runtime: Runtime, run: RunSetup, thread: Start
   const shell = await defaultShell(runtime);
   const { fresh, input } = await turnInput(runtime, run, shell);
   const turnId = uuidv7(runtime.now());
-  recordTurnStart(rollout, run, turnId, runtime.now(), fresh);
+  // In the rollout once the thread has begun (the first request does not wait for it).
+  const startedAtMs = runtime.now();
+  thread.whenBegun(() => recordTurnStart(thread.writer(), run, turnId, startedAtMs, fresh));
 
   let itemCounter = 0;
   const nextItemId = () => `item_${itemCounter++}`;
@@ -50,7 +52,7 @@ export async function prepareTurn(runtime: Runtime, run: RunSetup, thread: Start
   const env = commandEnv(runtime, config, { providerId: run.providerId, threadId, sandbox: run.sandbox, secrets: run.secrets() });
   const hooks = await startHooks(runtime, {
     config, opts: run.opts, home: run.home, root: run.root, cwd, sandbox: run.sandbox, env, report: (m) => reports.report(m), warn, threadId, turnId, model: run.model,
-    transcriptPath: rollout?.path, transcriptReady: thread.ready, emit: reports.turnEmit, nextItemId, source: run.resumed ? "resume" : "startup", prompt: run.prompt,
+    transcriptPath: thread.path, transcriptReady: thread.ready, emit: reports.turnEmit, nextItemId, source: run.resumed ? "resume" : "startup", prompt: run.prompt,
     signal: controller.signal, redact: (t) => redactor.text(t),
   });
   const processes = new ProcessManager(runtime, { redactor });
@@ -82,7 +84,7 @@ export async function prepareTurn(runtime: Runtime, run: RunSetup, thread: Start
     signal: controller.signal,
     budget: thread.budget,
     nextItemId,
-    onHistoryItem: (item) => rollout?.item(item),
+    onHistoryItem: (item) => thread.writer()?.item(item),
     compaction: {
       limit: autoCompactLimit({ limit: config.model_auto_compact_token_limit, contextWindow: config.model_context_window, model: run.model }),
       remote: run.provider.name === "OpenAI" && run.provider.wireApi === "responses",
@@ -90,7 +92,7 @@ export async function prepareTurn(runtime: Runtime, run: RunSetup, thread: Start
       newItems: fresh.length,
       onCompacted: (c: CompactionRecord) => {
         // The rollout keeps the full history; resume continues from replacement_history.
-        rollout?.write("compacted", { message: c.message, replacement_history: c.history, trigger: "auto", reason: c.reason, phase: c.phase });
+        thread.writer()?.write("compacted", { message: c.message, replacement_history: c.history, trigger: "auto", reason: c.reason, phase: c.phase });
         run.out.notice?.(`context compacted (about ${c.tokensBefore} tokens before, ${c.tokensAfter} after)`);
       },
     },
