@@ -1,5 +1,5 @@
 // Where the run happens: the working directory, CODEX_HOME, and the git-repository check.
-import { dirname, isAbsolute, join, resolve } from "pathe";
+import { dirname, isAbsolute, join, resolve } from "./util/path.ts";
 import { OcxError } from "./errors.ts";
 import type { Runtime } from "./runtime.ts";
 

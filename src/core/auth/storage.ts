@@ -1,7 +1,7 @@
 // $CODEX_HOME/auth.json, the credentials file shared with the reference (contract §4.1): read
 // leniently (fields ocx does not know survive a rewrite), written 0600 by atomic replace, and a
 // lock file that serialises token refreshes between concurrent ocx processes.
-import { join } from "pathe";
+import { join } from "../util/path.ts";
 import * as v from "valibot";
 import { OcxError } from "../errors.ts";
 import { sleep } from "../model/retry.ts";

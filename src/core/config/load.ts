@@ -3,7 +3,7 @@
 // the layer's file and line, the key, and what was expected.
 import * as v from "valibot";
 import { parse as parseToml, TomlError } from "smol-toml";
-import { join } from "pathe";
+import { join } from "../util/path.ts";
 import { OcxError, describeError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
 import { configSchema, type Config } from "./schema.ts";

@@ -4,7 +4,7 @@
 // $CODEX_HOME (hooks.json, and [hooks] of config.toml, profile and -c); the project layers are
 // `.codex/` of each directory from the git root down to the working directory.
 import { parse as parseToml } from "smol-toml";
-import { join } from "pathe";
+import { join } from "../util/path.ts";
 import { describeError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
 import { hex } from "../util/random.ts";

@@ -4,7 +4,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { Tool as McpTool } from "@modelcontextprotocol/sdk/types.js";
-import { resolve } from "pathe";
+import { resolve } from "../util/path.ts";
 import type { McpServerConfig } from "../config/schema.ts";
 import { describeError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";

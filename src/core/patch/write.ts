@@ -2,7 +2,7 @@
 // out (each write atomic: a new sibling temporary file renamed over the target), and the JSON
 // that carries them to the confined writer (`ocx __patch-write`) and its answer back. Pure: the
 // file operations arrive as a StepFs (runtime.fs in ocx, node:fs in the writer process).
-import { basename, dirname, join } from "pathe";
+import { basename, dirname, join } from "../util/path.ts";
 import { randomHex } from "../util/random.ts";
 
 /** The first argument that turns the binary into the confined patch writer. */

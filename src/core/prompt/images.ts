@@ -1,5 +1,5 @@
 // -i/--image FILE: local images sent before the prompt text as input_image data URLs.
-import { extname, resolve } from "pathe";
+import { extname, resolve } from "../util/path.ts";
 import { OcxError, describeError } from "../errors.ts";
 import { FileTooLargeError, type Runtime } from "../runtime.ts";
 import { MAX_IMAGE_BYTES } from "../tools/view-image.ts";

@@ -15,7 +15,7 @@
 // - Anything that exists but cannot be read as a file (a directory, a permission error) is
 //   skipped with a warning; the search goes on with the next candidate name.
 // - Paths are followed through symlinks (stat and read both follow them).
-import { join, resolve } from "pathe";
+import { join, resolve } from "../util/path.ts";
 import type { Runtime } from "../runtime.ts";
 import { gitRoot, projectDirs } from "../workspace.ts";
 

@@ -1,6 +1,6 @@
 // The last step of a run: the turn's end recorded, the final answer printed (and written to -o),
 // notify run, and the exit code.
-import { resolve } from "pathe";
+import { resolve } from "../util/path.ts";
 import type { TurnResult } from "../agent/run-turn.ts";
 import { describeError, ExitCode } from "../errors.ts";
 import type { OutputProcessor } from "../output/processor.ts";

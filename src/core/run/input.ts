@@ -1,7 +1,7 @@
 // A turn's new input: the project's AGENTS.md and the environment (each again only when it
 // changed since the session's last one), then the prompt. A resumed thread re-sends its whole
 // history before them.
-import { basename } from "pathe";
+import { basename } from "../util/path.ts";
 import type { ResponseItem } from "../model/types.ts";
 import { ENVIRONMENT_MARKER, environmentContextText, localDate, userMessage } from "../prompt/environment-context.ts";
 import { AGENTS_MARKER, agentsMessage, loadProjectDocs } from "../prompt/project-docs.ts";

@@ -1,7 +1,7 @@
 // The first step of a run: everything decided before the thread starts — config, where it runs,
 // the thread it continues, model and provider, the task, the sandbox. Expected failures throw
 // OcxError; the order of the steps is the order in which problems are reported.
-import { resolve } from "pathe";
+import { resolve } from "../util/path.ts";
 import { resolveBudgets, type Budgets } from "../agent/budgets.ts";
 import { resolvePrice, type ModelPrice } from "../agent/usage.ts";
 import { authFileSecrets } from "../auth/storage.ts";

@@ -1,6 +1,6 @@
 // The second step of a run: the thread starts — the header, its rollout (a new file, the resumed
 // one appended, or a fork's copy), its usage meter and budgets, and `thread.started`.
-import { dirname, join } from "pathe";
+import { dirname, join } from "../util/path.ts";
 import { turnBudget, type TurnBudget } from "../agent/budgets.ts";
 import { costUsd, UsageMeter } from "../agent/usage.ts";
 import { describeError } from "../errors.ts";

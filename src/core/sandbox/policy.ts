@@ -1,7 +1,7 @@
 // The sandbox policy of a run: decided once from flags and config, consulted by every tool that
 // touches the system, and described to the model in <environment_context>.
 
-import { resolve } from "pathe";
+import { resolve } from "../util/path.ts";
 import type { Config } from "../config/schema.ts";
 import type { Runtime } from "../runtime.ts";
 import { codexHome } from "../workspace.ts";

@@ -1,7 +1,7 @@
 // Finding rollouts without parsing them all: by id (the UUIDv7 carries its creation time, so the
 // date folder is known), by recency (`--last`: file times, then only the tail of the newest
 // files), by name, and listing for people.
-import { dirname, join } from "pathe";
+import { dirname, join } from "../util/path.ts";
 import { S_IFMT, S_IFREG, type EntryMatch, type EntryStats, type FileStat, type Runtime } from "../runtime.ts";
 import { parseRollout, rolloutRelativePath, threadIdOfFile, type SessionMeta, type TurnContext } from "./rollout.ts";
 

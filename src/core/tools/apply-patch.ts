@@ -7,7 +7,7 @@
 // API), as a JSON function for providers without custom tools, and reached from exec_command
 // when a model writes `apply_patch <<'EOF'`.
 import * as v from "valibot";
-import { basename, dirname, resolve } from "pathe";
+import { basename, dirname, resolve } from "../util/path.ts";
 import { describeError } from "../errors.ts";
 import type { FileChangeItem } from "../events.ts";
 import {

@@ -1,7 +1,7 @@
 // exec_command: runs a shell command as a session of the ProcessManager on ctx, reports it as a
 // command_execution item, and answers the model in codex's unified-exec format.
 import * as v from "valibot";
-import { resolve } from "pathe";
+import { resolve } from "../util/path.ts";
 import { OcxError, describeError } from "../errors.ts";
 import type { CommandExecutionItem } from "../events.ts";
 import type { PollResult, SessionEnd } from "../process/process-manager.ts";

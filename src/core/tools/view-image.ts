@@ -1,7 +1,7 @@
 // view_image: the model looks at a local image. The image goes back as the call's output (an
 // input_image data URL), so the next request carries it.
 import * as v from "valibot";
-import { resolve } from "pathe";
+import { resolve } from "../util/path.ts";
 import { describeError } from "../errors.ts";
 import { FileTooLargeError } from "../runtime.ts";
 import { dataUrl, sniffImageMime } from "../util/image.ts";
