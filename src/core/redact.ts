@@ -49,14 +49,14 @@ export function createRedactor(...initial: SecretSource[]): Redactor {
       }
     }
     if (sameStrings(key, compiled.key)) return compiled;
-    const secrets = [...new Set(key)].sort((a, b) => b.length - a.length);
+    // Longest first, so a secret that contains another is replaced whole.
+    const secrets = longestFirst([...new Set(key)]);
     const forms = new Set<string>();
     for (const s of secrets) {
       forms.add(s);
       forms.add(JSON.stringify(s).slice(1, -1));
     }
-    // Longest first, so a secret that contains another is replaced whole.
-    compiled = { key, secrets, forms: [...forms].sort((a, b) => b.length - a.length), pattern: null };
+    compiled = { key, secrets, forms: longestFirst([...forms]), pattern: null };
     return compiled;
   };
 
@@ -90,6 +90,9 @@ export function createRedactor(...initial: SecretSource[]): Redactor {
     },
   };
 }
+
+/** Sorted longest first (one string, the usual case, needs no sort). */
+const longestFirst = (xs: string[]): string[] => (xs.length > 1 ? xs.sort((a, b) => b.length - a.length) : xs);
 
 function sameStrings(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;

@@ -1,5 +1,6 @@
 // Model providers: the built-in ones plus [model_providers.NAME] from config, resolved into the
 // ProviderInfo the model client needs (credentials included).
+import { trimTrailingSlashes } from "../util/format.ts";
 import { OcxError } from "../errors.ts";
 import type { ProviderAuth, ProviderInfo } from "../model/types.ts";
 import type { Runtime } from "../runtime.ts";
@@ -51,7 +52,7 @@ export async function resolveProvider(
   let baseUrl = p.base_url;
   // A ChatGPT sign-in talks to the ChatGPT backend, unless the openai base URL was set explicitly.
   if (chatgpt && id === "openai" && !config.model_providers?.openai?.base_url && !config.openai_base_url) {
-    baseUrl = `${(config.chatgpt_base_url ?? DEFAULT_CHATGPT_BASE_URL).replace(/\/+$/, "")}/codex`;
+    baseUrl = `${trimTrailingSlashes(config.chatgpt_base_url ?? DEFAULT_CHATGPT_BASE_URL)}/codex`;
   }
   const headers: Record<string, string> = { ...p.http_headers };
   for (const [header, envVar] of Object.entries(p.env_http_headers ?? {})) {
@@ -61,7 +62,7 @@ export async function resolveProvider(
   return {
     id,
     name: p.name ?? id,
-    baseUrl: baseUrl.replace(/\/+$/, ""),
+    baseUrl: trimTrailingSlashes(baseUrl),
     wireApi: p.wire_api ?? "responses",
     auth,
     headers,

@@ -1,5 +1,6 @@
 // The Responses API adapter: POST {baseUrl}/responses, retry the request on 5xx and transport
 // errors, then turn the SSE body into StreamParts (spec §6.1, §6.2, §6.4).
+import { trimTrailingSlashes } from "../util/format.ts";
 import { timerDelay } from "../util/duration.ts";
 import type { Usage } from "../events.ts";
 import { createRedactor } from "../redact.ts";
@@ -318,7 +319,7 @@ function utf8Length(s: string): number {
 }
 
 export function endpointUrl(provider: ProviderInfo, path: string): string {
-  const base = provider.baseUrl.replace(/\/+$/, "");
+  const base = trimTrailingSlashes(provider.baseUrl);
   const query = new URLSearchParams(provider.queryParams).toString();
   return `${base}/${path}${query ? `?${query}` : ""}`;
 }

@@ -16,7 +16,11 @@ export interface EnvironmentInfo {
 /** How the message starts (to find it again in a history). */
 export const ENVIRONMENT_MARKER = "<environment_context>";
 
-const escapeXml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+/** `s` with &, <, > and " escaped; `s` itself when it has none (no regular expression to compile then). */
+const escapeXml = (s: string) =>
+  s.includes("&") || s.includes("<") || s.includes(">") || s.includes('"')
+    ? s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
+    : s;
 
 export function environmentContextText(env: EnvironmentInfo): string {
   const lines = [

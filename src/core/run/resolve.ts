@@ -228,7 +228,8 @@ function sessionLockOptions(config: Config, warn: (m: string) => void): LockOpti
 
 /** The values of environment variables, as a secret source (read once). */
 function secretEnvValues(runtime: Runtime, names: readonly string[]): () => Array<string | undefined> {
-  const values = names.map((n) => runtime.env(n));
+  const values: Array<string | undefined> = [];
+  for (const n of names) values.push(runtime.env(n));
   return () => values;
 }
 

@@ -29,7 +29,9 @@ export function runTools(run: RunSetup, mcpTools: Tool[]): Tool[] {
   const tools = run.opts.review
     ? reviewToolset(run.provider.wireApi)
     : [...toolset(run.config, run.provider.wireApi), ...mcpTools, ...(webSearch.tool ? [webSearch.tool] : [])];
-  return tools.map((t) => redactedTool(t, run.redactor, run.authFile.refresh));
+  const redacted: Tool[] = [];
+  for (const t of tools) redacted.push(redactedTool(t, run.redactor, run.authFile.refresh));
+  return redacted;
 }
 
 /** The model client of the provider's wire, with each response's usage reported to `meter`. */

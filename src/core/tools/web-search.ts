@@ -49,7 +49,7 @@ export function withoutRefusedWebSearch(client: ModelClient, providerId: string,
   return {
     ...client,
     async *stream(request, signal) {
-      const offered = !refused && request.tools.some((t) => t.type === "web_search");
+      const offered = !refused && offersWebSearch(request.tools);
       if (!offered) {
         yield* client.stream(strip(request), signal);
         return;
@@ -73,4 +73,10 @@ export function withoutRefusedWebSearch(client: ModelClient, providerId: string,
 function firstLine(text: string): string {
   const line = text.split("\n")[0]!.trim();
   return line.length > 200 ? `${line.slice(0, 200)}…` : line;
+}
+
+/** Whether the request offers the hosted web search (a loop: this runs before every first request). */
+function offersWebSearch(tools: readonly ModelRequest["tools"][number][]): boolean {
+  for (const t of tools) if (t.type === "web_search") return true;
+  return false;
 }
