@@ -45,15 +45,14 @@ async function preloadBuiltins(): Promise<void> {
 const homeDir = () => process.env.HOME || os().homedir();
 
 /**
- * `${os.type()} ${os.release()}`. On Linux the kernel's own files say the same (uname(2) reads
- * what they show) for a fraction of what loading node:os costs a compiled binary (0.25 ms).
+ * `${os.type()} ${os.release()}`. On Linux (whose type is always "Linux") the kernel's release
+ * is in /proc (uname(2) reads the same), for a fraction of what loading node:os costs a compiled
+ * binary (0.25 ms).
  */
 function osDescription(): string {
   if (process.platform === "linux") {
     try {
-      const fs = nodeFs();
-      const read = (name: string) => fs.readFileSync(`/proc/sys/kernel/${name}`, "utf8").trim();
-      return `${read("ostype")} ${read("osrelease")}`;
+      return `Linux ${nodeFs().readFileSync("/proc/sys/kernel/osrelease", "utf8").trim()}`;
     } catch {
       // no /proc (or not readable): node:os asks uname(2)
     }

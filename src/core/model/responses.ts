@@ -320,7 +320,11 @@ function utf8Length(s: string): number {
 
 export function endpointUrl(provider: ProviderInfo, path: string): string {
   const base = trimTrailingSlashes(provider.baseUrl);
-  const query = new URLSearchParams(provider.queryParams).toString();
+  let query = "";
+  for (const _ in provider.queryParams) {
+    query = new URLSearchParams(provider.queryParams).toString();
+    break;
+  }
   return `${base}/${path}${query ? `?${query}` : ""}`;
 }
 
