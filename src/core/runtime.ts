@@ -285,6 +285,13 @@ export interface Runtime {
    */
   sha256?(bytes: Uint8Array): string;
   /**
+   * Fills `bytes` from the operating system's random source, where that is cheaper than
+   * crypto.getRandomValues' first call (which starts WebCrypto's generator: about 0.1 ms of a
+   * compiled binary's start-up, and a run makes two ids before its first request). Optional:
+   * absent, crypto.getRandomValues.
+   */
+  randomFill?(bytes: Uint8Array): void;
+  /**
    * Loads what every command needs from the host (file system, OS) ahead of its first use, the
    * way that costs least; `--version` and `--help` never call it. Optional.
    */

@@ -12,3 +12,17 @@ test("UUIDv7 ids made in the same millisecond (or with the clock going back) sti
   expect(ids).toEqual(sorted);
   expect(new Set(ids).size).toBe(ids.length);
 });
+
+test("UUIDv7 takes its random bits from the runtime's source when given one (the Bun adapter reads /dev/urandom)", async () => {
+  const fixed = uuidv7(0x0123456789ab + 1000, (b) => b.fill(0xff));
+  // The bytes come from the source: all ones, but for the version, the variant and the counter's start.
+  expect(fixed).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-bfff-ffffffffffff$/);
+  const { bunRuntime } = await import("../../src/adapters/bun.ts");
+  const fill = bunRuntime().randomFill!;
+  const a = new Uint8Array(32);
+  const b = new Uint8Array(32);
+  fill(a);
+  fill(b);
+  expect(a.some((x) => x !== 0)).toBe(true);
+  expect(Buffer.from(a).equals(Buffer.from(b))).toBe(false);
+});

@@ -123,7 +123,7 @@ export async function resolveRun(runtime: Runtime, opts: ExecOptions, scope: Run
   redactor.add(authFile.values);
   const sandbox = resolveRunSandbox(runtime, config, opts, where.cwd, where.resumed && { thread: where.resumed, cwdFromFile: where.cwd !== where.startDir }, warn);
   const images = await imageParts(runtime, where.cwd, opts.images);
-  const threadId = (opts.fork ? undefined : where.resumed?.id) ?? uuidv7(runtime.now());
+  const threadId = (opts.fork ? undefined : where.resumed?.id) ?? uuidv7(runtime.now(), runtime.randomFill);
   return {
     opts, startedAt, home, config, budgets, redactor, stderr, out, warn, ...where, mcp, outputSchema,
     model, providerId, provider, price, ...task, secrets, authFile, sandbox, images, threadId,

@@ -35,12 +35,22 @@ export async function prepareTurn(runtime: Runtime, run: RunSetup, thread: Start
   const { config, cwd, redactor, warn, threadId } = run;
   const { emit } = thread;
   const controller = new AbortController();
-  const removeSignals = abortOnInterrupt(runtime, controller, (signal) => `interrupted by ${signal}`);
+  // SIGINT and SIGTERM abort the run from the moment it could wait on something before its first
+  // request (MCP servers starting: at once) or else from the thread's beginning, as that request
+  // goes out (and before any hook runs). Until then the default action, the process ending, loses
+  // nothing: no file is written, no child runs. (Listening costs a compiled binary 0.1 ms.)
+  let disarmed = false;
+  let removeSignals: (() => void) | undefined;
+  const listen = () => {
+    if (!disarmed && !removeSignals) removeSignals = abortOnInterrupt(runtime, controller, (signal) => `interrupted by ${signal}`);
+  };
+  if (run.mcp) listen();
+  else thread.whenBegun(listen);
   const disarmTimeout = abortOnTimeout(controller, run.budgets.timeout, runtime.monotonic() - run.startedAt);
 
   const shell = await defaultShell(runtime);
   const { fresh, input } = await turnInput(runtime, run, shell);
-  const turnId = uuidv7(runtime.now());
+  const turnId = uuidv7(runtime.now(), runtime.randomFill);
   // In the rollout once the thread has begun (the first request does not wait for it).
   const startedAtMs = runtime.now();
   thread.whenBegun(() => recordTurnStart(thread.writer(), run, turnId, startedAtMs, fresh));
@@ -98,7 +108,12 @@ export async function prepareTurn(runtime: Runtime, run: RunSetup, thread: Start
     },
     ...(hooks ? { hooks } : {}),
   };
-  return { turnId, input, env, params, disarm: () => (removeSignals(), disarmTimeout()) };
+  const disarm = () => {
+    disarmed = true;
+    removeSignals?.();
+    disarmTimeout();
+  };
+  return { turnId, input, env, params, disarm };
 }
 
 /**

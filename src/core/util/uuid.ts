@@ -11,9 +11,11 @@ export const isUuid = (s: string): boolean => UUID.test(s);
 let lastMs = -1;
 let counter = 0;
 
-export function uuidv7(nowMs: number = Date.now()): string {
+/** `random` fills the bytes (Runtime.randomFill; crypto.getRandomValues by default). */
+export function uuidv7(nowMs: number = Date.now(), random?: (bytes: Uint8Array) => void): string {
   const bytes = new Uint8Array(16);
-  crypto.getRandomValues(bytes);
+  if (random) random(bytes);
+  else crypto.getRandomValues(bytes);
   let ms = nowMs;
   if (ms <= lastMs) {
     ms = lastMs;
