@@ -388,7 +388,8 @@ describe("ocx exec end to end", () => {
     const { mock, home } = await setup([reply("unreachable")]);
     const r = await runOcx(["exec", ...JSON_, "hi"], { home, cwd: makeDir() });
     expect(r.code).toBe(3);
-    expect(r.stderr).toContain("Not inside a trusted directory and --skip-git-repo-check was not specified.");
+    // stdin is /dev/null here: the notice waits with the run's output, and still comes first.
+    expect(r.stderr).toBe("Reading additional input from stdin...\nError: Not inside a trusted directory and --skip-git-repo-check was not specified.\n");
     expect(r.stdout).toBe("");
     expect(mock.requests).toHaveLength(0);
   }, T);

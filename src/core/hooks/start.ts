@@ -22,7 +22,8 @@ export async function startHooks(
     root: string | null | undefined;
     cwd: string;
     sandbox: SandboxPolicy;
-    env: Record<string, string>;
+    /** The environment hooks run with (made when a hook is found). */
+    env: () => Record<string, string>;
     report(message: string): void;
     warn(message: string): void;
     threadId: string;
@@ -55,7 +56,7 @@ export async function startHooks(
     trusted: trustedHashes(o.config.hooks),
     bypassTrust: o.opts.bypassHookTrust === true,
     sandbox: policy,
-    env: o.env,
+    env: o.env(),
     cwd: o.cwd,
     common: {
       session_id: o.threadId,

@@ -69,6 +69,11 @@ export class HoldableOutput implements OutputProcessor {
     if (failed) throw failed.error;
   }
 
+  /** Makes `f` (a write of another kind, in order with the rest) now, or on release when held. */
+  later(f: () => void): void {
+    this.call(f);
+  }
+
   private call(f: () => void): void {
     if (this.waiting) this.waiting.push(f);
     else f();

@@ -109,25 +109,34 @@ export async function resolveRun(runtime: Runtime, opts: ExecOptions, scope: Run
   if (mcp) scope.onEnd(() => mcp.close());
   const outputSchema = opts.outputSchema ? await readOutputSchema(runtime, opts.outputSchema) : undefined;
   const { model, providerId, oss, price } = resolveModel(opts, config, budgets, where.resumed);
-  const task = await resolveTask(runtime, opts, config, stderr, where.cwd);
+  // With stdin at /dev/null there is nothing to wait for: from here on, what is printed (the
+  // "Reading additional input" notice first) waits, in order, with the rest of the run's output
+  // until the first request is on its way.
+  if (runtime.stdin.isDevNull) out.hold();
+  try {
+    const task = await resolveTask(runtime, opts, config, out, stderr, where.cwd);
 
-  const provider = await resolveProvider(runtime, config, home, providerId, warn);
-  // The connection to the model's server is made while the rest of the run is prepared.
-  runtime.preconnect?.(provider.baseUrl);
-  if (oss) await probeLocalServer(runtime, oss, provider.baseUrl, model);
-  const secrets = () => provider.auth?.secrets() ?? [];
-  redactor.add(secrets);
-  redactor.add(secretEnvValues(runtime, credentialEnvVars(config, providerId)));
-  // auth.json may hold other credentials than the ones in use; read when the first tool runs.
-  const authFile = authFileSecrets(runtime, home);
-  redactor.add(authFile.values);
-  const sandbox = resolveRunSandbox(runtime, config, opts, where.cwd, where.resumed && { thread: where.resumed, cwdFromFile: where.cwd !== where.startDir }, warn);
-  const images = await imageParts(runtime, where.cwd, opts.images);
-  const threadId = (opts.fork ? undefined : where.resumed?.id) ?? uuidv7(runtime.now(), runtime.randomFill);
-  return {
-    opts, startedAt, home, config, budgets, redactor, stderr, out, warn, ...where, mcp, outputSchema,
-    model, providerId, provider, price, ...task, secrets, authFile, sandbox, images, threadId,
-  };
+    const provider = await resolveProvider(runtime, config, home, providerId, warn);
+    // The connection to the model's server is made while the rest of the run is prepared.
+    runtime.preconnect?.(provider.baseUrl);
+    if (oss) await probeLocalServer(runtime, oss, provider.baseUrl, model);
+    const secrets = () => provider.auth?.secrets() ?? [];
+    redactor.add(secrets);
+    redactor.add(secretEnvValues(runtime, credentialEnvVars(config, providerId)));
+    // auth.json may hold other credentials than the ones in use; read when the first tool runs.
+    const authFile = authFileSecrets(runtime, home);
+    redactor.add(authFile.values);
+    const sandbox = resolveRunSandbox(runtime, config, opts, where.cwd, where.resumed && { thread: where.resumed, cwdFromFile: where.cwd !== where.startDir }, warn);
+    const images = await imageParts(runtime, where.cwd, opts.images);
+    const threadId = (opts.fork ? undefined : where.resumed?.id) ?? uuidv7(runtime.now(), runtime.randomFill);
+    return {
+      opts, startedAt, home, config, budgets, redactor, stderr, out, warn, ...where, mcp, outputSchema,
+      model, providerId, provider, price, ...task, secrets, authFile, sandbox, images, threadId,
+    };
+  } catch (e) {
+    out.release();
+    throw e;
+  }
 }
 
 /** Where the run works, and the thread it continues (`exec resume`) or starts from (`exec fork`). */
@@ -166,13 +175,13 @@ function resolveModel(opts: ExecOptions, config: Config, budgets: Budgets, resum
 }
 
 /** The prompt, the repository check, and for `exec review` its prompt, instructions and answer format. */
-async function resolveTask(runtime: Runtime, opts: ExecOptions, config: Config, stderr: OutputSink, cwd: string) {
+async function resolveTask(runtime: Runtime, opts: ExecOptions, config: Config, out: HoldableOutput, stderr: OutputSink, cwd: string) {
   // A review target's prompt is ocx's, once git says there is something to review.
   let prompt = opts.review && opts.review.kind !== "custom" ? "" : await readPrompt({
     arg: opts.prompt,
     stdin: runtime.stdin,
     stdinTimeoutMs: opts.stdinTimeoutMs ?? config.stdin_timeout_ms ?? DEFAULT_STDIN_TIMEOUT_MS,
-    notice: (l) => stderr.write(`${l}\n`),
+    notice: (l) => out.later(() => stderr.write(`${l}\n`)),
   });
   const root = await gitRoot(runtime, cwd);
   if (!opts.skipGitRepoCheck && !opts.bypass && !root) {

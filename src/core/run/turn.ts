@@ -59,9 +59,12 @@ export async function prepareTurn(runtime: Runtime, run: RunSetup, thread: Start
   const nextItemId = () => `item_${itemCounter++}`;
   const reports = new EarlyReports(run, emit, nextItemId);
   const mcpTools = run.mcp ? await mcpReady(run.mcp, controller.signal, (message) => reports.report(message)) : [];
-  const env = commandEnv(runtime, config, { providerId: run.providerId, threadId, sandbox: run.sandbox, secrets: run.secrets() });
+  // The environment commands get, made when first needed (a hook, a tool call, notify): in most
+  // runs after the first request is on its way.
+  let env: Record<string, string> | undefined;
+  const commandEnvironment = () => (env ??= commandEnv(runtime, config, { providerId: run.providerId, threadId, sandbox: run.sandbox, secrets: run.secrets() }));
   const hooks = await startHooks(runtime, {
-    config, opts: run.opts, home: run.home, root: run.root, cwd, sandbox: run.sandbox, env, report: (m) => reports.report(m), warn, threadId, turnId, model: run.model,
+    config, opts: run.opts, home: run.home, root: run.root, cwd, sandbox: run.sandbox, env: commandEnvironment, report: (m) => reports.report(m), warn, threadId, turnId, model: run.model,
     transcriptPath: thread.path, transcriptReady: thread.ready, emit: reports.turnEmit, nextItemId, source: run.resumed ? "resume" : "startup", prompt: run.prompt,
     signal: controller.signal, redact: (t) => redactor.text(t),
   });
@@ -85,7 +88,9 @@ export async function prepareTurn(runtime: Runtime, run: RunSetup, thread: Start
     cwd,
     shell,
     sandbox: run.sandbox,
-    env,
+    get env() {
+      return commandEnvironment();
+    },
     processes,
     maxConcurrentCalls: config.max_concurrent_tool_calls,
     emit: reports.turnEmit,
@@ -113,7 +118,15 @@ export async function prepareTurn(runtime: Runtime, run: RunSetup, thread: Start
     removeSignals?.();
     disarmTimeout();
   };
-  return { turnId, input, env, params, disarm };
+  return {
+    turnId,
+    input,
+    get env() {
+      return commandEnvironment();
+    },
+    params,
+    disarm,
+  };
 }
 
 /**
