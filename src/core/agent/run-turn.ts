@@ -103,11 +103,20 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
   let calls: Array<{ item: ResponseItem; output: Promise<ResponseItem> }> = [];
   // Starts the response's calls in order, a bounded number at once, edits alone. Calls still
   // queued when the turn is aborted never start.
-  let scheduler = new CallScheduler(opts.maxConcurrentCalls);
-  turn.signal.addEventListener("abort", () => scheduler.cancel(turn.signal.reason), { once: true });
+  // (Made at the response's first call: the first request goes out without waiting for it.)
+  let scheduler: CallScheduler | undefined;
+  const callScheduler = (): CallScheduler => {
+    if (scheduler) return scheduler;
+    const made = new CallScheduler(opts.maxConcurrentCalls);
+    if (turn.signal.aborted) made.cancel(turn.signal.reason);
+    scheduler = made;
+    return made;
+  };
+  turn.signal.addEventListener("abort", () => scheduler?.cancel(turn.signal.reason), { once: true });
   const scope = turnScope();
-  const webSearches = new WebSearchItems(opts.nextItemId, emit);
-  scope.atEnd(() => webSearches.settle());
+  let searches: WebSearchItems | undefined;
+  const webSearches = (): WebSearchItems => (searches ??= new WebSearchItems(opts.nextItemId, emit));
+  scope.atEnd(() => searches?.settle());
 
   emit({ type: "turn.started" });
   try {
@@ -150,7 +159,7 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
       compactor?.sent(history);
       let inputTokens = 0;
       calls = [];
-      scheduler = new CallScheduler(opts.maxConcurrentCalls);
+      scheduler = undefined;
       // The outputs in `history` reach the model now: sessions they name may be pruned from here on.
       opts.processes.sent?.();
       let failure: ModelError | undefined;
@@ -160,7 +169,7 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
             usage = addUsage(usage, part.usage);
             inputTokens = part.usage.input_tokens;
           } else if (part.type === "item-added") {
-            webSearches.added(part.item);
+            webSearches().added(part.item);
           } else if (part.type === "item-done") {
             const item = part.item;
             append(item);
@@ -168,7 +177,7 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
               opts.budget?.beforeToolCall();
               // Results are observed below, in call order; a call that fails the turn
               // (sandbox refusal, ...) stops the others at once, before a queued one starts.
-              const output = scheduler.add(callKind(item, toolsByName), (started) =>
+              const output = callScheduler().add(callKind(item, toolsByName), (started) =>
                 runCall(item, toolsByName, opts, turn.signal, scope, started).catch((e: unknown) => {
                   if (isOcxError(e) && !turn.signal.aborted) turn.abort(e);
                   throw e;
@@ -176,7 +185,7 @@ export async function runTurn(opts: TurnOptions): Promise<TurnResult> {
               );
               output.catch(() => {});
               calls.push({ item, output });
-            } else if (!webSearches.done(item)) {
+            } else if (!webSearches().done(item)) {
               const shown = showItem(item, opts);
               if (shown !== undefined) lastAgentMessage = shown;
             }

@@ -1,5 +1,6 @@
 // Models often send a patch as a shell command (`apply_patch <<'EOF' ... EOF`) instead of
 // calling the tool. Such a command is recognised here and handled as the tool, never run.
+import { once } from "../util/once.ts";
 
 export interface PatchInvocation {
   /** The patch text (the heredoc body or the single argument). */
@@ -12,13 +13,13 @@ const NAMES = "(?:apply_patch|applypatch)";
 const WORD = `(?:'[^']*'|"(?:[^"\\\\]|\\\\.)*"|[^\\s'"&;|<>]+)`;
 const CD = `(?:cd\\s+(${WORD})\\s*&&\\s*)?`;
 // apply_patch <<'EOF'   (delimiter quoted or not, optional space after <<); the body follows
-const HEREDOC_HEAD = new RegExp(`^\\s*${CD}${NAMES}\\s*<<(-?)\\s*(['"]?)([A-Za-z_][A-Za-z0-9_]*)\\3[ \\t]*\\n`);
+const HEREDOC_HEAD = once(() => new RegExp(`^\\s*${CD}${NAMES}\\s*<<(-?)\\s*(['"]?)([A-Za-z_][A-Za-z0-9_]*)\\3[ \\t]*\\n`));
 // apply_patch '*** Begin Patch ...'   (the patch as one quoted argument)
-const ARGUMENT = new RegExp(`^\\s*${CD}${NAMES}\\s+('[^']*'|"(?:[^"\\\\]|\\\\.)*")\\s*$`);
+const ARGUMENT = once(() => new RegExp(`^\\s*${CD}${NAMES}\\s+('[^']*'|"(?:[^"\\\\]|\\\\.)*")\\s*$`));
 
 /** The patch a shell command applies, or null when the command is anything else. */
 export function parsePatchInvocation(cmd: string): PatchInvocation | null {
-  const head = HEREDOC_HEAD.exec(cmd);
+  const head = HEREDOC_HEAD().exec(cmd);
   if (head) {
     // As in a shell, the body ends at the first line that is exactly the delimiter; anything
     // after it other than blank space means this is a longer script, not just a patch.
@@ -29,7 +30,7 @@ export function parsePatchInvocation(cmd: string): PatchInvocation | null {
     if (end < 0 || lines.slice(end + 1).join("\n").trim() !== "") return null;
     return withCd(lines.slice(0, end).join("\n"), head[1]);
   }
-  const arg = ARGUMENT.exec(cmd);
+  const arg = ARGUMENT().exec(cmd);
   if (arg) {
     const patch = unquote(arg[2]!);
     return patch.trimStart().startsWith("*** Begin Patch") ? withCd(patch, arg[1]) : null;

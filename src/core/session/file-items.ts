@@ -6,6 +6,7 @@
 // from the file (itemJsonBytes); anything else that reads the item's contents gets them parsed
 // from the file on demand, held only while it is used (a WeakRef: gone at the next collection).
 // Bytes that no longer match (the file was truncated or rewritten) fail the run with one line.
+import { once } from "../util/once.ts";
 import { OcxError } from "../errors.ts";
 import { forgetItemJson, rememberItemJsonSource } from "../model/item-json.ts";
 import type { ResponseItem } from "../model/types.ts";
@@ -26,7 +27,7 @@ export interface ItemFile {
   items: number;
 }
 
-const strictDecoder = new TextDecoder("utf-8", { ignoreBOM: true, fatal: true });
+const strictDecoder = once(() => new TextDecoder("utf-8", { ignoreBOM: true, fatal: true }));
 
 /**
  * A stand-in for `item`, whose JSON is the `byteLength` bytes at `offset` in `file` (whose
@@ -68,7 +69,7 @@ export function fileItem(file: ItemFile, item: ResponseItem, at: { offset: numbe
     if (held) return held;
     const bytes = new Uint8Array(at.byteLength);
     copyTo(bytes);
-    const parsed = JSON.parse(strictDecoder.decode(bytes)) as ResponseItem;
+    const parsed = JSON.parse(strictDecoder().decode(bytes)) as ResponseItem;
     recent = new WeakRef(parsed);
     return parsed;
   };

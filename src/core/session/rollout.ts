@@ -13,6 +13,7 @@ import { sandboxModes, type SandboxPolicy } from "../sandbox/policy.ts";
 import { historyAfterCompacted } from "../agent/compaction.ts";
 import { localParts, type ZoneSource } from "../util/local-time.ts";
 import { rememberItemJson } from "../model/item-json.ts";
+import { once } from "../util/once.ts";
 import { isUuid } from "../util/uuid.ts";
 import { FILE_ITEM_MIN_BYTES, fileItem, type ItemFile } from "./file-items.ts";
 
@@ -215,9 +216,12 @@ export function parseRollout(text: string): LoadedRollout {
   return out;
 }
 
-const firstLineDecoder = new TextDecoder();
-const lineDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
-const strictLineDecoder = new TextDecoder("utf-8", { ignoreBOM: true, fatal: true });
+/** The decoders of rollout lines, made when a rollout is first read (a new run reads none). */
+const decoders = once(() => ({
+  firstLine: new TextDecoder(),
+  line: new TextDecoder("utf-8", { ignoreBOM: true }),
+  strictLine: new TextDecoder("utf-8", { ignoreBOM: true, fatal: true }),
+}));
 
 /**
  * parseRollout of the UTF-8 `bytes`, decoding one line at a time (no string of the whole file):
@@ -301,12 +305,12 @@ export class RolloutReader {
     // Valid UTF-8 (then the line's text encodes back to these very bytes), after the first line.
     let raw: string;
     let exact = lineNo > 1;
-    if (!exact) raw = firstLineDecoder.decode(bytes);
+    if (!exact) raw = decoders().firstLine.decode(bytes);
     else {
       try {
-        raw = strictLineDecoder.decode(bytes);
+        raw = decoders().strictLine.decode(bytes);
       } catch {
-        raw = lineDecoder.decode(bytes);
+        raw = decoders().line.decode(bytes);
         exact = false;
       }
     }
