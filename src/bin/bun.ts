@@ -2,6 +2,14 @@
 // binary into the sandbox helper before anything else loads (it confines itself, then execs);
 // `__patch-write` into apply_patch's confined writer, which the helper starts.
 import { HELPER_ARG, PATCH_WRITER_ARG } from "../core/hidden-args.ts";
+import { VERSION_LINE } from "../core/version.ts";
+
+// `ocx --version` alone (what scripts run to check the binary) is answered before anything else
+// loads; its other forms go through the CLI. A reader that went away is not an error.
+if (process.argv.length === 3 && (process.argv[2] === "--version" || process.argv[2] === "-V")) {
+  await Bun.write(Bun.stdout, VERSION_LINE).catch(() => undefined);
+  process.exit(0);
+}
 
 if (process.argv[2] === HELPER_ARG) {
   const { runSandboxHelper } = await import("../adapters/sandbox/linux.ts");

@@ -2,7 +2,7 @@
 // Only the bin entry ends the process. Every command, and the help texts, load when used:
 // `ocx --version` evaluates nothing else.
 import { ExitCode, OcxError, describeError, isOcxError } from "../core/errors.ts";
-import { OCX_VERSION, versionInfo } from "../core/version.ts";
+import { VERSION_LINE, versionInfo } from "../core/version.ts";
 import type { Runtime } from "../core/runtime.ts";
 
 type Run = (rt: Runtime, argv: string[]) => Promise<number>;
@@ -25,7 +25,7 @@ function printVersion(runtime: Runtime, subcommand: boolean, rest: string[]): nu
     throw new OcxError("usage", `error: unexpected argument '${unknown}' (usage: ocx version [--json], ocx --version [--verbose])`);
   }
   if (!subcommand && rest.length === 0) {
-    runtime.stdout.write(`ocx ${OCX_VERSION}\n`);
+    runtime.stdout.write(VERSION_LINE);
     return ExitCode.ok;
   }
   const info = versionInfo(runtime);

@@ -1,6 +1,9 @@
 // The ocx version; build.ts checks it against package.json.
 export const OCX_VERSION = "0.1.0";
 
+/** What `ocx --version` prints. */
+export const VERSION_LINE = `ocx ${OCX_VERSION}\n`;
+
 // Injected by build.ts / scripts/build-release.ts with `bun build --define`; absent when running
 // from source.
 declare const OCX_BUILD_COMMIT: string | undefined;

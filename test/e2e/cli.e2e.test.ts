@@ -20,6 +20,11 @@ test("ocx --version prints `ocx <version>`", async () => {
   const r = await runOcx(["--version"], { home });
   expect(r.code).toBe(0);
   expect(r.stdout).toMatch(/^ocx \d+\.\d+\.\d+\n$/);
+  expect(r.stderr).toBe("");
+  expect((await runOcx(["-V"], { home })).stdout).toBe(r.stdout);
+  // With stdout closed there is nothing to print to: still exit 0, nothing on stderr.
+  const closed = Bun.spawnSync(["sh", "-c", 'exec 1>&-; "$0" --version', ocxBin()], { stderr: "pipe" });
+  expect([closed.exitCode, closed.stderr.toString()]).toEqual([0, ""]);
 });
 
 test("ocx --version --verbose and ocx version --json name version, commit, target and Bun", async () => {
