@@ -3,7 +3,6 @@ import type { UsageMeter } from "../agent/usage.ts";
 import type { StartedThread } from "./thread.ts";
 import type { Config } from "../config/schema.ts";
 import { isOcxError } from "../errors.ts";
-import { createChatClient } from "../model/chat.ts";
 import { createResponsesClient } from "../model/responses.ts";
 import type { ModelClient, ProviderInfo } from "../model/types.ts";
 import type { Redactor } from "../redact.ts";
@@ -36,7 +35,7 @@ export function runTools(run: RunSetup, mcpTools: Tool[]): Tool[] {
 
 /** The model client of the provider's wire, with each response's usage reported to `meter`. */
 export function runClient(runtime: Runtime, run: RunSetup, thread: Pick<StartedThread, "meter" | "ready">): ModelClient {
-  const create = run.provider.wireApi === "chat" ? createChatClient : createResponsesClient;
+  const create = run.provider.wireApi === "chat" ? chatClient : createResponsesClient;
   const client = create({
     fetch: runtime.fetch,
     provider: run.provider,
@@ -53,6 +52,17 @@ export function runClient(runtime: Runtime, run: RunSetup, thread: Pick<StartedT
     },
   });
   return meteredClient(thread.meter, withoutRefusedWebSearch(client, run.providerId, run.warn));
+}
+
+/** The Chat Completions client, its module loaded at the first request (only that wire needs it). */
+function chatClient(opts: Parameters<typeof createResponsesClient>[0]): ModelClient {
+  let client: Promise<ModelClient> | undefined;
+  return {
+    async *stream(request, signal) {
+      const made = await (client ??= import("../model/chat.ts").then((m) => m.createChatClient(opts)));
+      yield* made.stream(request, signal);
+    },
+  };
 }
 
 /** `client`, with every completed response's usage reported to `meter`. */

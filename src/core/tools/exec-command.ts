@@ -8,7 +8,7 @@ import type { PollResult, SessionEnd } from "../process/process-manager.ts";
 import { confinedArgv } from "../sandbox/confine.ts";
 import { randomHex } from "../util/random.ts";
 import { shellJoin } from "../util/shell-quote.ts";
-import { parsePatchInvocation } from "../patch/index.ts";
+import { parsePatchInvocation } from "../patch/invocation.ts";
 import { applyPatch } from "./apply-patch.ts";
 import { ToolError, defineTool } from "./define-tool.ts";
 

@@ -25,12 +25,11 @@ import type { FileChangeItem, ItemDetail } from "../../../src/core/events.ts";
 import type { Runtime, SpawnOptions } from "../../../src/core/runtime.ts";
 import type { SandboxPolicy } from "../../../src/core/sandbox/policy.ts";
 import {
-  OUTSIDE_REJECTION,
-  READ_ONLY_REJECTION,
   applyPatch,
   applyPatchCustomTool,
   applyPatchFunctionTool,
 } from "../../../src/core/tools/apply-patch.ts";
+import { OUTSIDE_REJECTION, READ_ONLY_REJECTION } from "../../../src/core/tools/apply-patch-run.ts";
 import { execCommandTool } from "../../../src/core/tools/exec-command.ts";
 import { fakeRuntime } from "../../support/fake-runtime.ts";
 import { FULL_ACCESS, READ_ONLY, toolHarness, workspaceWrite, type ToolHarness } from "../../support/tool-context.ts";
