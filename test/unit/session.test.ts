@@ -8,7 +8,8 @@ import type { EntryMatch } from "../../src/core/runtime.ts";
 import { createRedactor } from "../../src/core/redact.ts";
 import { closeDanglingCalls, parseRollout, parseRolloutBytes, rolloutRelativePath, RolloutReader, RolloutWriter, threadIdOfFile, type LoadedRollout } from "../../src/core/session/rollout.ts";
 import { itemJsonByteLength } from "../../src/core/model/item-json.ts";
-import { overridesKey, resumedSandbox } from "../../src/core/session/resume.ts";
+import { overridesKey } from "../../src/core/config/overrides.ts";
+import { resumedSandbox } from "../../src/core/session/resume.ts";
 import type { SandboxMode, SandboxPolicy } from "../../src/core/sandbox/policy.ts";
 
 const runtime = bunRuntime();

@@ -78,3 +78,12 @@ export function setPath(target: Record<string, unknown>, path: string[], value: 
   }
   node[path[path.length - 1]!] = value;
 }
+
+/** Whether `-c key=...` was given (a flag that overrides what a resumed session recorded). */
+export function overridesKey(overrides: readonly string[], key: string): boolean {
+  for (const o of overrides) {
+    const eq = o.indexOf("=");
+    if ((eq < 0 ? o : o.slice(0, eq)).trim() === key) return true;
+  }
+  return false;
+}

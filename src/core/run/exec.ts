@@ -2,7 +2,6 @@
 // it. Returns the exit code; expected failures before the turn starts throw OcxError.
 import { runTurn, type TurnOptions } from "../agent/run-turn.ts";
 import type { Runtime } from "../runtime.ts";
-import { releaseSandbox } from "../sandbox/confine.ts";
 import type { SandboxPolicy } from "../sandbox/policy.ts";
 import { finishRun } from "./finish.ts";
 import type { ExecOptions } from "./options.ts";
@@ -38,6 +37,7 @@ async function runTurnReleasing(runtime: Runtime, sandbox: SandboxPolicy, opts: 
   try {
     return await runTurn(opts);
   } finally {
-    await releaseSandbox(runtime, sandbox);
+    // (The confinement code loads with the first command, or here.)
+    await (await import("../sandbox/confine.ts")).releaseSandbox(runtime, sandbox);
   }
 }

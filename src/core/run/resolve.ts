@@ -11,7 +11,6 @@ import { DEFAULT_MODEL, DEFAULT_PROVIDER, credentialEnvVars, resolveProvider } f
 import type { Config } from "../config/schema.ts";
 import { describeError, OcxError } from "../errors.ts";
 import type { ProviderInfo } from "../model/types.ts";
-import { humanProcessor } from "../output/human.ts";
 import { jsonlProcessor } from "../output/jsonl.ts";
 import { HoldableOutput } from "../output/processor.ts";
 import { BASE_INSTRUCTIONS } from "../prompt/base-instructions.ts";
@@ -21,7 +20,8 @@ import { createRedactor, redactingSink, type Redactor } from "../redact.ts";
 import { FileTooLargeError, type OutputSink, type Runtime } from "../runtime.ts";
 import { resolveSandboxPolicy, type SandboxPolicy } from "../sandbox/policy.ts";
 import { DEFAULT_SESSION_LOCK_WAIT_MS, type LockOptions, type SessionLock } from "../session/lock.ts";
-import { loadResumed, overridesKey, resumedSandbox, type ResumedThread } from "../session/resume.ts";
+import { overridesKey } from "../config/overrides.ts";
+import type { ResumedThread } from "../session/resume.ts";
 import { formatBytes } from "../util/format.ts";
 import { uuidv7 } from "../util/uuid.ts";
 import { checkedCodexHome, gitRoot, resolveWorkdir } from "../workspace.ts";
@@ -100,7 +100,7 @@ export async function resolveRun(runtime: Runtime, opts: ExecOptions, scope: Run
     strict: opts.strictConfig,
   });
   const budgets = resolveBudgets(opts.budgets ?? {}, config);
-  const out = outputProcessor(runtime, opts, stdout, stderr);
+  const out = await outputProcessor(runtime, opts, stdout, stderr);
   const warn = (m: string) => out.warn(m);
 
   const where = await resolveThread(runtime, opts, config, home, scope, warn);
@@ -126,7 +126,7 @@ export async function resolveRun(runtime: Runtime, opts: ExecOptions, scope: Run
     // auth.json may hold other credentials than the ones in use; read when the first tool runs.
     const authFile = authFileSecrets(runtime, home);
     redactor.add(authFile.values);
-    const sandbox = resolveRunSandbox(runtime, config, opts, where.cwd, where.resumed && { thread: where.resumed, cwdFromFile: where.cwd !== where.startDir }, warn);
+    const sandbox = await resolveRunSandbox(runtime, config, opts, where.cwd, where.resumed && { thread: where.resumed, cwdFromFile: where.cwd !== where.startDir }, warn);
     const images = await imageParts(runtime, where.cwd, opts.images);
     const threadId = (opts.fork ? undefined : where.resumed?.id) ?? uuidv7(runtime.now(), runtime.randomFill);
     return {
@@ -146,7 +146,8 @@ async function resolveThread(runtime: Runtime, opts: ExecOptions, config: Config
   const lockOptions = opts.ephemeral ? undefined : sessionLockOptions(config, warn);
   // A fork reads its source and never writes it: no lock on the source.
   const source = opts.resume ?? opts.fork;
-  const resumed = source ? await loadResumed(runtime, home, source, startDir, warn, opts.fork ? undefined : lockOptions) : undefined;
+  // (The session code loads only for `resume` and `fork`.)
+  const resumed = source ? await (await import("../session/resume.ts")).loadResumed(runtime, home, source, startDir, warn, opts.fork ? undefined : lockOptions) : undefined;
   if (resumed?.lock) scope.locks.push(resumed.lock);
   // A resumed thread runs where it last ran unless -C says otherwise.
   const cwd = opts.cd === undefined && resumed?.cwd !== undefined ? await resolveWorkdir(runtime, resumed.cwd) : startDir;
@@ -204,15 +205,16 @@ async function resolveTask(runtime: Runtime, opts: ExecOptions, config: Config, 
  * a flag (-s, --full-auto, --yolo, -c sandbox_mode) says otherwise, but never gets more from its
  * session file than this run's flags and config grant (see resumedSandbox).
  */
-function resolveRunSandbox(
+async function resolveRunSandbox(
   runtime: Runtime,
   config: Config,
   opts: ExecOptions,
   cwd: string,
   resumed: { thread: ResumedThread; cwdFromFile: boolean } | undefined,
   warn: (message: string) => void,
-): SandboxPolicy {
+): Promise<SandboxPolicy> {
   if (!resumed) return resolveSandboxPolicy(runtime, config, opts, cwd);
+  const { resumedSandbox } = await import("../session/resume.ts");
   const flagsChose = opts.sandbox !== undefined || opts.bypass || overridesKey(opts.configOverrides, "sandbox_mode");
   const { policy, warning } = resumedSandbox({
     recorded: flagsChose ? undefined : resumed.thread.sandboxPolicy,
@@ -242,8 +244,10 @@ function secretEnvValues(runtime: Runtime, names: readonly string[]): () => Arra
   return () => values;
 }
 
-function outputProcessor(runtime: Runtime, opts: ExecOptions, stdout: OutputSink, stderr: OutputSink): HoldableOutput {
+/** The JSONL printer, or the human one (loaded only then). */
+async function outputProcessor(runtime: Runtime, opts: ExecOptions, stdout: OutputSink, stderr: OutputSink): Promise<HoldableOutput> {
   if (opts.json) return new HoldableOutput(jsonlProcessor(stdout, stderr));
+  const { humanProcessor } = await import("../output/human.ts");
   const color =
     opts.color === "always" ||
     (opts.color === "auto" && stderr.isTTY && !runtime.env("NO_COLOR") && runtime.env("TERM") !== "dumb");

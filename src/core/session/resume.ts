@@ -259,12 +259,3 @@ function warning(path: string, notes: string[]): string | undefined {
   return notes.length === 0 ? undefined : `the session file ${path} records ${notes.join("; it also records ")}`;
 }
 
-/** Whether absolute `path` is `root` or lies under it (lexically). */
-/** Whether `-c key=...` was given (a flag that overrides what the session recorded). */
-export function overridesKey(overrides: readonly string[], key: string): boolean {
-  for (const o of overrides) {
-    const eq = o.indexOf("=");
-    if ((eq < 0 ? o : o.slice(0, eq)).trim() === key) return true;
-  }
-  return false;
-}

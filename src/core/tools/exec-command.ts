@@ -5,7 +5,6 @@ import { resolve } from "../util/path.ts";
 import { OcxError, describeError } from "../errors.ts";
 import type { CommandExecutionItem } from "../events.ts";
 import type { PollResult, SessionEnd } from "../process/process-manager.ts";
-import { confinedArgv } from "../sandbox/confine.ts";
 import { randomHex } from "../util/random.ts";
 import { shellJoin } from "../util/shell-quote.ts";
 import { parsePatchInvocation } from "../patch/invocation.ts";
@@ -98,6 +97,7 @@ export const execCommandTool = defineTool({
     const argv = [shell, args.login === false ? "-c" : "-lc", args.cmd];
     const command = shellJoin(argv);
     // Fails the turn (exit 5) when the host cannot enforce the policy: never run unconfined.
+    const { confinedArgv } = await import("../sandbox/confine.ts");
     const spawnArgv = await confinedArgv(ctx.runtime, ctx.sandbox, argv, ctx.warn);
 
     let itemId = "";
