@@ -6,7 +6,7 @@ import type { Usage } from "../events.ts";
 import { emptyUsage } from "./usage-totals.ts";
 import { OcxError } from "../errors.ts";
 import type { ModelError, ResponseItem } from "../model/types.ts";
-import { compactHistory, type CompactRequestOptions } from "./compact-request.ts";
+import type { CompactRequestOptions } from "./compact-request.ts";
 import { estimateTokens, isUserMessage } from "./compaction.ts";
 
 export interface TurnCompaction {
@@ -99,6 +99,8 @@ export class Compactor {
     const old = history.slice(0, history.length - fresh);
     if (!old.some((i) => !isUserMessage(i))) return undefined;
     const tokensBefore = tokens ?? this.tokens(history);
+    // (The summarisation request's code loads when a history is first compacted.)
+    const { compactHistory } = await import("./compact-request.ts");
     const done = await compactHistory(old, { ...this.request, remote: this.o.remote, limit: this.o.limit, prompt: this.o.prompt });
     history.splice(0, history.length, ...done.history, ...history.slice(old.length));
     this.reported = undefined;
