@@ -7,7 +7,7 @@ import { join } from "../util/path.ts";
 import { OcxError, describeError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
 import { configSchema, type Config } from "./schema.ts";
-import { parseOverride, setPath } from "./overrides.ts";
+import { parseOverride, setPath, type ConfigOverride } from "./overrides.ts";
 
 export interface LoadConfigOptions {
   codexHome: string;
@@ -28,7 +28,7 @@ interface Layer {
 
 export async function loadConfig(runtime: Runtime, opts: LoadConfigOptions): Promise<Config> {
   // Parse overrides first: a bad -c is reported even when config.toml is fine.
-  const overrides: ReturnType<typeof parseOverride>[] = [];
+  const overrides: ConfigOverride[] = [];
   for (const o of opts.overrides) overrides.push(parseOverride(o));
   const layers: Layer[] = [];
   if (!opts.ignoreUserConfig) layers.push(await readLayer(runtime, join(opts.codexHome, "config.toml")));
@@ -47,7 +47,7 @@ export async function loadConfig(runtime: Runtime, opts: LoadConfigOptions): Pro
   // A layer is copied before merging when a later one has values: merging those would change its
   // tables, which `where` reads. (Usually only config.toml has any: nothing is copied.)
   let last = layers.length - 1;
-  while (last > 0 && isEmptyTable(layers[last]!.raw)) last--;
+  while (last > 0 && Object.keys(layers[last]!.raw).length === 0) last--;
   const raw: Record<string, unknown> = {};
   for (let i = 0; i < layers.length; i++) mergeInto(raw, i < last ? structuredClone(layers[i]!.raw) : layers[i]!.raw);
   if (opts.strict) {
@@ -167,11 +167,6 @@ function parseTomlFile(text: string, file: string): Record<string, unknown> {
     const msg = describeError(e).split("\n")[0];
     throw new OcxError("config", `Error loading config.toml: ${at}: ${msg}`, { cause: e });
   }
-}
-
-function isEmptyTable(table: Record<string, unknown>): boolean {
-  for (const _ in table) return false;
-  return true;
 }
 
 /** Deep-merges tables of `layer` into `base` (later layer wins). */

@@ -228,12 +228,6 @@ const CHUNK_BYTES = 256 * 1024;
  * session file). A resumed 50 MB history then starts going out at once, and no copy of the whole
  * body is ever held.
  */
-/** Whether any item's JSON length is known (a loop: Array#some's first use costs a compiled binary 20 µs). */
-function anyKnown(input: readonly unknown[], known: (item: unknown) => number | undefined): boolean {
-  for (const item of input) if (known(item) !== undefined) return true;
-  return false;
-}
-
 export function responsesBody(request: ModelRequest): string | StreamedBody {
   const body = buildResponsesBody(request);
   const input = request.input;
@@ -318,13 +312,15 @@ function utf8Length(s: string): number {
   return n;
 }
 
+/** Whether any item's JSON length is known (a loop: Array#some's first use costs a compiled binary 20 µs). */
+function anyKnown(input: readonly unknown[], known: (item: unknown) => number | undefined): boolean {
+  for (const item of input) if (known(item) !== undefined) return true;
+  return false;
+}
+
 export function endpointUrl(provider: ProviderInfo, path: string): string {
   const base = trimTrailingSlashes(provider.baseUrl);
-  let query = "";
-  for (const _ in provider.queryParams) {
-    query = new URLSearchParams(provider.queryParams).toString();
-    break;
-  }
+  const query = Object.keys(provider.queryParams).length > 0 ? new URLSearchParams(provider.queryParams).toString() : "";
   return `${base}/${path}${query ? `?${query}` : ""}`;
 }
 

@@ -3,7 +3,7 @@ import type { UsageMeter } from "../agent/usage.ts";
 import type { StartedThread } from "./thread.ts";
 import type { Config } from "../config/schema.ts";
 import { isOcxError } from "../errors.ts";
-import { createResponsesClient } from "../model/responses.ts";
+import { createResponsesClient, type ResponsesClientOptions } from "../model/responses.ts";
 import type { ModelClient, ProviderInfo } from "../model/types.ts";
 import type { Redactor } from "../redact.ts";
 import type { Runtime } from "../runtime.ts";
@@ -55,7 +55,7 @@ export function runClient(runtime: Runtime, run: RunSetup, thread: Pick<StartedT
 }
 
 /** The Chat Completions client, its module loaded at the first request (only that wire needs it). */
-function chatClient(opts: Parameters<typeof createResponsesClient>[0]): ModelClient {
+function chatClient(opts: ResponsesClientOptions): ModelClient {
   let client: Promise<ModelClient> | undefined;
   return {
     async *stream(request, signal) {
