@@ -3,9 +3,11 @@
 //   bun bench/all.ts [name...]     (e.g. `bun bench/all.ts startup sse`)
 export {};
 
-const BENCHES = ["startup", "exec", "sse", "big-output", "output-buffer", "patch", "sandbox", "sessions", "mcp"];
+const BENCHES = ["machine", "startup", "exec", "sse", "big-output", "output-buffer", "patch", "sandbox", "sessions", "mcp"];
 const only = process.argv.slice(2);
 const targets: string[] = [];
+/** What the machine charges (bench/machine.bench.ts), printed above the targets. */
+const machine: string[] = [];
 let failed = 0;
 for (const name of BENCHES.filter((b) => only.length === 0 || only.includes(b))) {
   const file = `bench/${name}.bench.ts`;
@@ -21,6 +23,7 @@ for (const name of BENCHES.filter((b) => only.length === 0 || only.includes(b)))
     for (const line of lines) {
       console.log(line);
       if (line.startsWith("TARGET ")) targets.push(line.slice(7));
+      if (line.startsWith("MACHINE ")) machine.push(line);
     }
   }
   if (rest) console.log(rest);
@@ -31,5 +34,6 @@ for (const name of BENCHES.filter((b) => only.length === 0 || only.includes(b)))
   }
 }
 console.log("\n== targets (issue 19), measured in this run");
+for (const m of machine) console.log(m);
 for (const t of targets) console.log(t);
 if (failed > 0) process.exit(1);
