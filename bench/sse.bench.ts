@@ -3,10 +3,13 @@
 //     16 KiB chunks and in one chunk per event; CPU (user+sys) of the whole read / events.
 // (b) End to end: dist/ocx against the local mock; ocx's CPU for the 1 MB answer minus its CPU
 //     for a one-delta answer ("ok"), divided by the extra events. With --json, also the CPU
-//     beyond the same 1 MB answer sent in one delta: the cost of the events themselves.
+//     beyond the same 1 MB answer sent in one delta: the cost of the events themselves. Beside
+//     it, the same figure for a floor: a Bun-compiled program (build.ts's flags) that posts to
+//     the mock and only reads the body to its end, which no client of this machine can beat.
 // Medians over several runs, printed next to the target. Figures only; nothing is asserted.
 //   bun bench/sse.bench.ts [runs]        (OCX_BIN overrides the binary; default runs: 7)
-import { rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { compileArgs, hostTarget } from "../scripts/build-common.ts";
 import { mockHome } from "./lib/mock-home.ts";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -125,6 +128,38 @@ const bin = resolve(process.env.OCX_BIN ?? "dist/ocx");
 const mock = await startMockResponses();
 const { home, env } = mockHome("ocx-bench-sse-", mock.url);
 
+/** The floor program: posts to the mock and reads the streamed body to its end. */
+function buildFloor(dir: string): string {
+  const entry = join(dir, "sse-floor.ts");
+  const outfile = join(dir, "sse-floor");
+  writeFileSync(
+    entry,
+    `const res = await fetch(process.argv[2] + "/responses", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+const reader = res.body!.getReader();
+let bytes = 0;
+for (;;) {
+  const { done, value } = await reader.read();
+  if (done) break;
+  bytes += value.length;
+}
+process.stdout.write(bytes + "\\n");
+`,
+  );
+  const proc = Bun.spawnSync(compileArgs({ outfile, target: hostTarget(), entry }), { stdio: ["ignore", "pipe", "pipe"] });
+  if (proc.exitCode !== 0) throw new Error(`building the floor program failed: ${proc.stderr}`);
+  return outfile;
+}
+
+/** The floor's CPU (user+sys, µs) for reading the SSE body of `events`. */
+async function floorCpu(floor: string, events: SseEvent[]): Promise<number> {
+  mock.push(sse(events));
+  const proc = Bun.spawn([floor, mock.url], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  if ((await proc.exited) !== 0 || !/^\d+\n$/.test(out)) throw new Error(`the floor program failed: ${out}${err}`);
+  const cpu = proc.resourceUsage()!.cpuTime;
+  return Number(cpu.user) + Number(cpu.system);
+}
+
 /** ocx's CPU (user+sys, µs) for one exec answered with `events`. */
 async function ocxCpu(events: SseEvent[], args: string[], expectText: string): Promise<number> {
   mock.push(sse(events));
@@ -141,8 +176,19 @@ async function ocxCpu(events: SseEvent[], args: string[], expectText: string): P
   return Number(cpu.user) + Number(cpu.system);
 }
 
+const floorDir = mkdtempSync(join(tmpdir(), "ocx-bench-sse-floor-"));
 try {
   const small = turn([message("ok")], usage(), { deltaChars: DELTA });
+  // The floor first: what reading these bodies costs on this machine, before any parsing.
+  const floor = buildFloor(floorDir);
+  const floorBig: number[] = [];
+  const floorSmall: number[] = [];
+  await floorCpu(floor, small);
+  for (let r = 0; r < runs; r++) {
+    floorBig.push(await floorCpu(floor, responsesEvents));
+    floorSmall.push(await floorCpu(floor, small));
+  }
+  const floorPerEvent = floorBig.map((b) => (b - median(floorSmall)) / (responsesEvents.length - small.length));
   // The same 1 MB answer in a single delta: what the answer's size costs (its done events, the
   // JSONL line, the session file), apart from the number of events.
   const whole = turn([message(text)], usage(), { deltaChars: text.length });
@@ -161,7 +207,14 @@ try {
     }
     const extra = responsesEvents.length - small.length;
     const perEvent = big.map((b) => (b - median(base)) / extra);
-    if (label.includes("--json")) reportTarget("SSE: CPU per event, 1 MB answer in 20-byte deltas (ocx --json)", `${median(perEvent).toFixed(2)} µs`, "≤ 3 µs (reference 29 µs)", median(perEvent) <= 3);
+    if (label.includes("--json")) {
+      reportTarget(
+        "SSE: CPU per event, 1 MB answer in 20-byte deltas (ocx --json)",
+        `${median(perEvent).toFixed(2)} µs (a program that only reads the body: ${median(floorPerEvent).toFixed(2)} µs)`,
+        "≤ 3 µs (reference 29 µs)",
+        median(perEvent) <= 3,
+      );
+    }
     line(label, perEvent, `   [1 MB answer ${(median(big) / 1000).toFixed(0)} ms CPU, one-delta answer ${(median(base) / 1000).toFixed(0)} ms]`);
     if (oneDelta.length > 0) {
       const events = responsesEvents.length - whole.length;
@@ -170,7 +223,9 @@ try {
       );
     }
   }
+  line("floor: a Bun program that only reads the body", floorPerEvent, `   [1 MB answer ${(median(floorBig) / 1000).toFixed(0)} ms CPU, one-delta answer ${(median(floorSmall) / 1000).toFixed(0)} ms]`);
 } finally {
   await mock.close();
   rmSync(home, { recursive: true, force: true });
+  rmSync(floorDir, { recursive: true, force: true });
 }
