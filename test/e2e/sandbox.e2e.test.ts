@@ -556,16 +556,49 @@ describe("without user namespaces: the metadata supervisor", () => {
   }, T);
 
   test("a path flipped between a file in the workspace and a symlink out of it never lets a chmod out", async () => {
-    const ws = makeDir("ws-");
-    const outside = makeDir("outside-");
-    const victim = join(outside, "victim");
-    writeFileSync(victim, "v");
-    chmodSync(victim, 0o600);
-    const script = [
-      `(i=0; while [ $i -lt 3000 ]; do ln -sfn ${victim} t; rm -f t; : > t; i=$((i+1)); done) &`,
-      "n=0; while [ $n -lt 1500 ]; do chmod 777 t 2>/dev/null; chmod 777 ./t 2>/dev/null; n=$((n+1)); done; wait; echo loops-done",
+    const victimIn = (dir: string) => {
+      const victim = join(dir, "victim");
+      writeFileSync(victim, "v");
+      chmodSync(victim, 0o600);
+      return victim;
+    };
+    // The flips and most of the chmods come from python3 (no process per attempt: thousands of
+    // races in a second or two even where starting a process costs milliseconds); coreutils'
+    // chmod races too. `t` is always there, swapped by rename between a file and a symlink out;
+    // the chmods start once the flipper runs ("go"), which goes on until they are done ("stop",
+    // at most 30 s). Unconfined, the victim ends up 0777.
+    const flipper = [
+      "import os, time",
+      "end = time.time() + 30",
+      'open("go", "w").close()',
+      'while not os.path.exists("stop") and time.time() < end:',
+      '    os.symlink(VICTIM, "s")',
+      '    os.rename("s", "t")',
+      '    open("f", "w").close()',
+      '    os.rename("f", "t")',
     ].join("\n");
-    const r = await sandboxed(script, { cwd: ws, args: WW, env: F });
+    const chmods = [
+      "import os, time",
+      'while not os.path.exists("go"):',
+      "    time.sleep(0.001)",
+      "for n in range(5000):",
+      '    for p in ("t", "./t"):',
+      ...["        try:", "            os.chmod(p, 0o777)", "        except OSError:", "            pass"],
+    ].join("\n");
+    const script = (victim: string) => [
+      `python3 -c '${flipper.replace("VICTIM", JSON.stringify(victim))}' &`,
+      `python3 -c '${chmods}'`,
+      "n=0; while [ $n -lt 200 ]; do chmod 777 t 2>/dev/null; chmod 777 ./t 2>/dev/null; n=$((n+1)); done",
+      ": > stop; wait; echo loops-done",
+    ].join("\n");
+    // The attack is real: run unconfined, it changes the victim's mode.
+    const plain = makeDir("plain-");
+    const exposed = victimIn(makeDir("outside-"));
+    const unconfined = Bun.spawnSync(["sh", "-c", script(exposed)], { cwd: plain, stdio: ["ignore", "pipe", "pipe"], timeout: 45_000 });
+    expect(unconfined.stdout.toString()).toContain("loops-done");
+    expect(modeOf(exposed)).toBe(0o777);
+    const victim = victimIn(makeDir("outside-"));
+    const r = await sandboxed(script(victim), { cwd: makeDir("ws-"), args: WW, env: F });
     expect(r.out).toContain("loops-done");
     expect(modeOf(victim)).toBe(0o600);
   }, 60_000);
