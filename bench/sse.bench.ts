@@ -9,7 +9,7 @@
 // Medians over several runs, printed next to the target. Figures only; nothing is asserted.
 //   bun bench/sse.bench.ts [runs]        (OCX_BIN overrides the binary; default runs: 7)
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { compileArgs, hostTarget } from "../scripts/build-common.ts";
+import { buildBunProgram, READ_BODY_SOURCE } from "./lib/bun-program.ts";
 import { mockHome } from "./lib/mock-home.ts";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -129,26 +129,8 @@ const mock = await startMockResponses();
 const { home, env } = mockHome("ocx-bench-sse-", mock.url);
 
 /** The floor program: posts to the mock and reads the streamed body to its end. */
-function buildFloor(dir: string): string {
-  const entry = join(dir, "sse-floor.ts");
-  const outfile = join(dir, "sse-floor");
-  writeFileSync(
-    entry,
-    `const res = await fetch(process.argv[2] + "/responses", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
-const reader = res.body!.getReader();
-let bytes = 0;
-for (;;) {
-  const { done, value } = await reader.read();
-  if (done) break;
-  bytes += value.length;
-}
-process.stdout.write(bytes + "\\n");
-`,
-  );
-  const proc = Bun.spawnSync(compileArgs({ outfile, target: hostTarget(), entry }), { stdio: ["ignore", "pipe", "pipe"] });
-  if (proc.exitCode !== 0) throw new Error(`building the floor program failed: ${proc.stderr}`);
-  return outfile;
-}
+const buildFloor = (dir: string): string =>
+  buildBunProgram(dir, "sse-floor", `const res = await fetch(process.argv[2] + "/responses", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });\n${READ_BODY_SOURCE}`);
 
 /** The floor's CPU (user+sys, µs) for reading the SSE body of `events`. */
 async function floorCpu(floor: string, events: SseEvent[]): Promise<number> {

@@ -17,7 +17,7 @@ import { reportTarget } from "./lib/targets.ts";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { dynamic, reply, startMockResponses } from "../test/mock/responses-server.ts";
-import { compileArgs, hostTarget } from "../scripts/build-common.ts";
+import { buildBunProgram, READ_BODY_SOURCE } from "./lib/bun-program.ts";
 
 const runs = Number(process.argv[2] ?? 30);
 const bin = resolve(process.env.OCX_BIN ?? "dist/ocx");
@@ -33,18 +33,9 @@ const answer = () =>
     return reply("ok");
   });
 
-function build(name: string, source: string): string {
-  const entry = join(work, `${name}.ts`);
-  const outfile = join(work, name);
-  writeFileSync(entry, source);
-  const args = compileArgs({ outfile, target: hostTarget(), entry });
-  const proc = Bun.spawnSync(args, { stdio: ["ignore", "pipe", "pipe"] });
-  if (proc.exitCode !== 0) throw new Error(`building ${name} failed: ${proc.stderr}`);
-  return outfile;
-}
-
 const smolToml = Bun.resolveSync("smol-toml", import.meta.dir);
-const floorBin = build(
+const floorBin = buildBunProgram(
+  work,
   "floor",
   `import { readFileSync } from "node:fs";
 import { parse } from ${JSON.stringify(smolToml)};
@@ -55,17 +46,9 @@ const res = await fetch(provider.base_url + "/responses", {
   headers: { "content-type": "application/json", accept: "text/event-stream", authorization: "Bearer " + process.env[provider.env_key] },
   body: JSON.stringify({ model: config.model, stream: true, input: [{ type: "message", role: "user", content: [{ type: "input_text", text: "hi" }] }] }),
 });
-const reader = res.body!.getReader();
-let bytes = 0;
-for (;;) {
-  const { done, value } = await reader.read();
-  if (done) break;
-  bytes += value.length;
-}
-process.stdout.write(bytes + "\\n");
-`,
+${READ_BODY_SOURCE}`,
 );
-const helloBin = build("hello", `console.log("hello world");\n`);
+const helloBin = buildBunProgram(work, "hello", `console.log("hello world");\n`);
 
 Bun.spawnSync(["mkdir", "-p", home]);
 writeFileSync(
