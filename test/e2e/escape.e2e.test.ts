@@ -997,9 +997,9 @@ for (const u of USERS) {
           timeoutMs: 20_000,
         });
         try {
+          // The count of the scan that ended the wait (a second scan could race a process's exec).
           const end = Date.now() + 10_000;
-          while (pidsWithArg(tags).length < 4 && Date.now() < end) await Bun.sleep(25);
-          seen = pidsWithArg(tags).length;
+          while ((seen = pidsWithArg(tags).length) < 4 && Date.now() < end) await Bun.sleep(25);
           process.kill(running.pid, "SIGKILL");
           stderr = (await running.result).stderr;
           left = await survivors(tags, 2000);
