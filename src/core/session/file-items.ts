@@ -32,13 +32,21 @@ const strictDecoder = once(() => new TextDecoder("utf-8", { ignoreBOM: true, fat
 /**
  * A stand-in for `item`, whose JSON is the `byteLength` bytes at `offset` in `file` (whose
  * SHA-256 is `digest`), `length` UTF-16 code units once decoded. The caller guarantees that those
- * bytes are (now) exactly JSON.stringify(item) and drops `item` afterwards.
+ * bytes are (now) exactly JSON.stringify(item) and drops `item` afterwards; `item` may hold
+ * something else for the keys in `unread` (a long string not read from the file yet): their
+ * values are read from the file when asked for.
  */
-export function fileItem(file: ItemFile, item: ResponseItem, at: { offset: number; byteLength: number; length: number; digest: string }): ResponseItem {
+export function fileItem(
+  file: ItemFile,
+  item: ResponseItem,
+  at: { offset: number; byteLength: number; length: number; digest: string },
+  unread?: ReadonlySet<string>,
+): ResponseItem {
   file.items++;
   const keys = Object.keys(item);
   const light = new Map<string, unknown>();
   for (const key of keys) {
+    if (unread?.has(key)) continue;
     const v = item[key];
     if (v === null || typeof v === "number" || typeof v === "boolean" || (typeof v === "string" && v.length <= LIGHT_STRING_MAX)) light.set(key, v);
   }

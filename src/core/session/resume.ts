@@ -123,8 +123,15 @@ async function readResumed(runtime: Runtime, path: string, req: ResumeRequest, w
   };
 }
 
-/** Pieces in which a large rollout is read: the next is read while the last one is parsed. */
-const READ_PIECE = 8 * 1024 * 1024;
+/**
+ * Pieces in which a large rollout is read: the next is read while the last one is parsed. Small,
+ * because memory first touched is what reading costs most where pages are dear (10-20 us each
+ * on a VM that hands freed memory back to its host), and large enough that the reads, each a
+ * round trip to the thread pool, stay few.
+ */
+const READ_PIECE = 1024 * 1024;
+/** How much is read between two (concurrent) collections of what the reading left behind. */
+const GC_EVERY = 8 * 1024 * 1024;
 /** What is read past the size stat gave (a file that grew meanwhile) per call. */
 const READ_MORE = 64 * 1024;
 
@@ -132,9 +139,10 @@ const READ_MORE = 64 * 1024;
  * The rollout at `path`, parsed. A large file is read in pieces, each read ahead of the parsing
  * (the reading runs meanwhile), until a read finds nothing more: the same bytes as one readFile.
  * The pieces take turns in two buffers (the reader keeps no view of a piece once it has pushed
- * it), so reading a 50 MB session allocates 16 MiB, not 50 MB that then waits for the collector.
- * Large items whose payload is exactly their JSON stay in the file (file-items.ts): the history
- * is then held in memory as light stand-ins, not as the file's size of strings.
+ * it), so reading a 50 MB session allocates 2 MiB, not 50 MB that then waits for the collector.
+ * Large items whose payload is exactly their JSON stay in the file (file-items.ts), and their
+ * long strings are never decoded (RolloutReader): the history is held in memory as light
+ * stand-ins, not as the file's size of strings.
  */
 export async function readRollout(runtime: Runtime, path: string, opts: Omit<ReadOptions, "file"> = {}): Promise<LoadedRollout> {
   const file = openItemFile(runtime, path);
@@ -193,9 +201,9 @@ async function readRolloutPieces(runtime: Runtime, path: string, opts: ReadOptio
     const more = large || piece.length === pieceSize;
     if (more) next = readAt(offset, (buffers[turn % 2] ??= new Uint8Array(pieceSize)));
     reader.push(piece);
-    // The lines decoded and parsed for the piece (about twice its size) are garbage now:
-    // collected alongside the reading of the next, not piled up until the request.
-    if (large) runtime.collectGarbage?.({ concurrent: true });
+    // The small lines decoded and parsed, and the skeletons of large ones, are garbage now:
+    // collected alongside the reading, every few pieces, not piled up until the request.
+    if (large && offset % GC_EVERY < piece.length) runtime.collectGarbage?.({ concurrent: true });
     if (!more) break;
   }
   const loaded = reader.end();

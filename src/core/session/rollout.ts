@@ -12,7 +12,8 @@ import type { Redactor } from "../redact.ts";
 import { sandboxModes, type SandboxPolicy } from "../sandbox/policy.ts";
 import { historyAfterCompacted } from "../agent/compaction.ts";
 import { localParts, type ZoneSource } from "../util/local-time.ts";
-import { rememberItemJson } from "../model/item-json.ts";
+import { isStringifyOf, rememberItemJson } from "../model/item-json.ts";
+import { cutLongStrings } from "../model/json-bytes.ts";
 import { once } from "../util/once.ts";
 import { isUuid } from "../util/uuid.ts";
 import { FILE_ITEM_MIN_BYTES, fileItem, type ItemFile } from "./file-items.ts";
@@ -237,7 +238,8 @@ export function parseRolloutBytes(bytes: Uint8Array, opts: ReadOptions = {}): Lo
 /**
  * parseRolloutBytes of a file given in pieces as they are read (a piece may be refilled once
  * pushed: the unfinished line is copied out of it). A line is read once the next one has begun or
- * the file ended: only then is it known whether it was the file's last.
+ * the file ended: only then is it known whether it was the file's last. With the file known, a
+ * large response_item line is read without decoding its long strings (readLargeItem).
  */
 export class RolloutReader {
   private readonly out: LoadedRollout;
@@ -302,6 +304,14 @@ export class RolloutReader {
   }
 
   private line(bytes: Uint8Array, lineNo: number, last: boolean, offset: number): void {
+    if (this.file && !this.out.entries && lineNo > 1 && bytes.length > FILE_ITEM_MIN_BYTES) {
+      const item = readLargeItem(bytes, offset, this.file);
+      if (item) {
+        this.out.lines++;
+        this.out.items.push(item);
+        return;
+      }
+    }
     // Valid UTF-8 (then the line's text encodes back to these very bytes), after the first line.
     let raw: string;
     let exact = lineNo > 1;
@@ -343,6 +353,42 @@ function keepItemJson(item: ResponseItem, text: string, line: ExactLine): Respon
   if (!file || byteLength < FILE_ITEM_MIN_BYTES) return item;
   const digest = file.sha256(bytes.subarray(from, from + byteLength));
   return fileItem(file, item, { offset: line.offset + from, byteLength, length: text.length - 1 - from, digest });
+}
+
+/** Strings of at least this many bytes are cut out of a large item's line (see readLargeItem). */
+const LONG_STRING_BYTES = 1024;
+/** The most bytes decoded to find a line's RESPONSE_ITEM_LINE head. */
+const HEAD_BYTES = 512;
+
+/**
+ * What keepItemJson makes of a large response_item line (its stand-in in the file), read without
+ * decoding its long strings (json-bytes.ts): only the rest of the line, the skeleton, is decoded,
+ * parsed and checked to be JSON.stringify's. Null when the line cannot be read so; it is then read
+ * as any other, to the same result: only a line that keepItemJson would leave in the file is read
+ * here (valid UTF-8, the head, a payload object that is exactly JSON.stringify of itself).
+ */
+function readLargeItem(bytes: Uint8Array, offset: number, file: ItemFile): ResponseItem | null {
+  const head = RESPONSE_ITEM_LINE.exec(decoders().line.decode(bytes.subarray(0, HEAD_BYTES)));
+  if (!head || bytes[bytes.length - 1] !== 125) return null;
+  const from = head[0].length;
+  const to = bytes.length - 1;
+  if (to - from < FILE_ITEM_MIN_BYTES) return null;
+  const cut = cutLongStrings(bytes, from, to, LONG_STRING_BYTES);
+  if (!cut) return null;
+  const { strictLine } = decoders();
+  let text: string;
+  let item: unknown;
+  try {
+    text = strictLine.decode(cut.skeleton);
+    item = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (!item || typeof item !== "object" || Array.isArray(item) || !isStringifyOf(item, text, 0, text.length, true)) return null;
+  const unread = new Set<string>();
+  for (const [k0, k1] of cut.cutKeys) unread.add(JSON.parse(strictLine.decode(cut.skeleton.subarray(k0, k1))) as string);
+  const digest = file.sha256(bytes.subarray(from, to));
+  return fileItem(file, item as ResponseItem, { offset: offset + from, byteLength: to - from, length: text.length + cut.cutLength, digest }, unread);
 }
 
 /** A line that is valid UTF-8 (its text encodes back to `bytes`), `offset` bytes into its file. */
