@@ -253,6 +253,33 @@ describe("finding sessions", () => {
     }
   });
 
+  test("summarize reads both ends of a file through one handle: what a line appended since the listing says counts, and no handle is left open", async () => {
+    const { h, put } = home();
+    const small = put(Date.UTC(2026, 4, 1), "/before");
+    const big = put(Date.UTC(2026, 4, 2), "/before", { big: true });
+    const { summarize } = await import("../../src/core/session/find.ts");
+    const listed = await listRolloutFiles(runtime, h);
+    const { appendFileSync, readdirSync } = await import("node:fs");
+    // Lines appended after the stat (a run that resumed the thread meanwhile): a small file is
+    // read past its listed size; the large one's tail window (where the listing put it) holds no
+    // turn_context, so the whole file is read, the new line too.
+    for (const f of [small, big]) appendFileSync(f.path, `${line("turn_context", { cwd: "/after" })}\n`);
+    const fds = () => readdirSync("/proc/self/fd").length;
+    const open = fds();
+    const byId = (id: string) => listed.find((f) => f.id === id)!;
+    const plain = { ...runtime, fs: { ...runtime.fs, openReadSync: undefined } };
+    for (const rt of [runtime, plain]) {
+      expect((await summarize(rt, byId(small.id))).cwd).toBe("/after");
+      const b = await summarize(rt, byId(big.id));
+      expect([b.cwd, b.meta?.id]).toEqual(["/after", big.id]);
+    }
+    expect(fds()).toBe(open);
+    // A file gone since the listing fails as it did before, with nothing left open.
+    rmSync(small.path);
+    for (const rt of [runtime, plain]) expect(summarize(rt, byId(small.id))).rejects.toThrow();
+    expect(fds()).toBe(open);
+  });
+
   test("a last turn bigger than the tail window is still found (whole-file fallback)", async () => {
     const { h, put } = home();
     const big = put(Date.UTC(2026, 5, 1), "/big", { big: true });

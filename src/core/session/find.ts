@@ -3,7 +3,7 @@
 // files), by name, and listing for people.
 import { dirname, join } from "../util/path.ts";
 import { S_IFMT, S_IFREG, type EntryMatch, type EntryStats, type FileStat, type Runtime } from "../runtime.ts";
-import { parseRollout, rolloutRelativePath, threadIdOfFile, type SessionMeta, type TurnContext } from "./rollout.ts";
+import { parseRollout, rolloutRelativePath, threadIdOfFile, type LoadedRollout, type SessionMeta, type TurnContext } from "./rollout.ts";
 
 export interface RolloutFile {
   path: string;
@@ -190,6 +190,7 @@ export async function findById(runtime: Runtime, home: string, id: string): Prom
 
 const TAIL_BYTES = 256 * 1024;
 const HEAD_BYTES = 64 * 1024;
+const GROWTH_SLACK = 4096;
 const decoder = new TextDecoder();
 
 /** Complete lines of a byte range (a cut first line dropped unless the range starts the file). */
@@ -213,13 +214,26 @@ export interface RolloutSummary {
 
 /** What listings and `--last` need: the head (meta, first prompt) and the tail (last turn_context). */
 export async function summarize(runtime: Runtime, file: RolloutFile): Promise<RolloutSummary> {
-  const head = parseRollout(rangeLines(await runtime.fs.readRange(file.path, 0, HEAD_BYTES), true));
-  let tail = head;
-  if (file.size > HEAD_BYTES) {
-    const from = Math.max(0, file.size - TAIL_BYTES);
-    tail = parseRollout(rangeLines(await runtime.fs.readRange(file.path, from, TAIL_BYTES), from === 0));
-    // A last turn bigger than the tail window: read the whole file once.
-    if (!tail.turnContext && from > 0) tail = parseRollout(decoder.decode(await runtime.fs.readFile(file.path)));
+  // One open for both ends, read synchronously where the runtime can (a file of a few KB costs
+  // less than the round trips of an asynchronous open, read and close), into buffers about the
+  // size stat found (a buffer's pages are dear where fresh memory is); GROWTH_SLACK more, for a
+  // file that grew since.
+  const handle = runtime.fs.openReadSync?.(file.path);
+  const range = (offset: number, length: number): Promise<Uint8Array> | Uint8Array =>
+    handle ? handle.readSync(offset, Math.min(length, Math.max(0, file.size - offset) + GROWTH_SLACK)) : runtime.fs.readRange(file.path, offset, length);
+  let head: LoadedRollout;
+  let tail: LoadedRollout;
+  try {
+    head = parseRollout(rangeLines(await range(0, HEAD_BYTES), true));
+    tail = head;
+    if (file.size > HEAD_BYTES) {
+      const from = Math.max(0, file.size - TAIL_BYTES);
+      tail = parseRollout(rangeLines(await range(from, TAIL_BYTES), from === 0));
+      // A last turn bigger than the tail window: read the whole file once.
+      if (!tail.turnContext && from > 0) tail = parseRollout(decoder.decode(await runtime.fs.readFile(file.path)));
+    }
+  } finally {
+    handle?.close();
   }
   const turnContext = tail.turnContext ?? head.turnContext;
   return {
