@@ -5,6 +5,8 @@
 //   2. `exec resume --last` among 10,000 session files: process start -> first request, and the
 //      lookup alone (findLatest in this process);
 //   and, for scale, the same start -> first request for a one-turn session resumed by id.
+// A session resumed by id is filed where ocx files its own (the folder of its id's creation
+// date), so the lookup is the one a real resume makes, not the fallback through every folder.
 // Figures only; nothing is asserted. Each is printed next to its target: the resume's first
 // request within 200 ms and its peak RSS within 2.5 times the file's size; `--last` (start ->
 // first request) within 60 ms.
@@ -16,10 +18,11 @@ import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:
 import { mockHome } from "./lib/mock-home.ts";
 import { median, reportTarget } from "./lib/targets.ts";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { reply, startMockResponses } from "../test/mock/responses-server.ts";
 import { bunRuntime } from "../src/adapters/bun.ts";
 import { findLatest } from "../src/core/session/find.ts";
+import { rolloutRelativePath } from "../src/core/session/rollout.ts";
 import { uuidv7 } from "../src/core/util/uuid.ts";
 
 const runs = Number(process.argv[2] ?? 10);
@@ -33,9 +36,14 @@ const line = (type: string, payload: unknown) => `${JSON.stringify({ timestamp: 
 const meta = (id: string, cwd: string) => line("session_meta", { id, timestamp: "2026-11-20T10:00:00.000Z", cwd, originator: "ocx_exec", cli_version: "0.1.0", source: "exec", model_provider: "mock" });
 const turnContext = (cwd: string) => line("turn_context", { cwd, approval_policy: "never", sandbox_policy: { type: "danger-full-access" }, model: "gpt-5.5" });
 
-function writeRollout(dir: string, id: string, cwd: string, turns: number, outputBytes: number): string {
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, `rollout-2026-11-20T10-00-00-${id}.jsonl`);
+/**
+ * Where ocx itself files the rollout of thread `id`: the folder and name of the id's creation
+ * time (a UUIDv7's first 48 bits) in local time, where `exec resume <id>` looks first.
+ */
+const filedAt = (id: string) => join(home, rolloutRelativePath(parseInt(id.replace(/-/g, "").slice(0, 12), 16), bunRuntime(), id));
+
+function writeRollout(path: string, id: string, cwd: string, turns: number, outputBytes: number): string {
+  mkdirSync(dirname(path), { recursive: true });
   const chunks: string[] = [meta(id, cwd)];
   const output = "x".repeat(outputBytes);
   for (let t = 0; t < turns; t++) {
@@ -84,14 +92,13 @@ const report = (label: string, xs: number[], targetMs?: number) => {
 try {
   // 1. A 2,000-turn session of about 50 MB. Each resume appends a turn; restore it each run.
   const bigId = uuidv7();
-  const bigDir = join(home, "sessions", "2026", "11", "20");
-  const bigPath = writeRollout(bigDir, bigId, work, 2000, 25_000);
+  const bigPath = writeRollout(filedAt(bigId), bigId, work, 2000, 25_000);
   const size = Bun.file(bigPath).size;
   const times: number[] = [];
   const rss: number[] = [];
   for (let i = 0; i < runs + 1; i++) {
     const t = await timeToFirstRequest(["exec", "resume", bigId, "--skip-git-repo-check", "--json", "next step"], work);
-    writeRollout(bigDir, bigId, work, 2000, 25_000);
+    writeRollout(bigPath, bigId, work, 2000, 25_000);
     if (i > 0) times.push(t), rss.push(lastMaxRss);
   }
   report(`resume by id, 2,000 turns (${(size / 1e6).toFixed(1)} MB): start -> first request`, times, 200);
@@ -106,7 +113,7 @@ try {
 
   // For scale: what any resume costs (start-up, config, one small file).
   const smallId = uuidv7();
-  writeRollout(bigDir, smallId, work, 1, 200);
+  writeRollout(filedAt(smallId), smallId, work, 1, 200);
   const small: number[] = [];
   for (let i = 0; i < runs; i++) small.push(await timeToFirstRequest(["exec", "resume", smallId, "--ephemeral", "--skip-git-repo-check", "--json", "hi"], work));
   report("resume by id, 1 turn: start -> first request", small);
@@ -119,7 +126,7 @@ try {
     const day = String(1 + (i % 28)).padStart(2, "0");
     const month = String(1 + Math.floor(i / 2800)).padStart(2, "0");
     const id = uuidv7();
-    const path = writeRollout(join(home, "sessions", "2026", month, day), id, i === 9_999 ? work : others, 1, 200);
+    const path = writeRollout(join(home, "sessions", "2026", month, day, `rollout-2026-${month}-${day}T10-00-00-${id}.jsonl`), id, i === 9_999 ? work : others, 1, 200);
     const mtime = new Date(Date.UTC(2026, 0, 1) + i * 60_000);
     utimesSync(path, mtime, mtime);
     if (i === 9_999) latestId = id;
