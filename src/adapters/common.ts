@@ -191,9 +191,14 @@ export function writeSomeSync(fd: number, chunk: string | Uint8Array): Uint8Arra
     const n = nodeFs().writeSync(fd, chunk);
     return n < chunk.length ? encoder.encode(chunk.slice(n)) : null;
   }
-  const bytes = typeof chunk === "string" ? encoder.encode(chunk) : chunk;
-  const n = nodeFs().writeSync(fd, bytes, 0, bytes.length);
-  return n < bytes.length ? bytes.subarray(n) : null;
+  if (typeof chunk === "string") {
+    // Encoded into the scratch the next write reuses: what a short write leaves is copied out.
+    const bytes = encodeText(chunk, false);
+    const n = nodeFs().writeSync(fd, bytes, 0, bytes.length);
+    return n < bytes.length ? bytes.slice(n) : null;
+  }
+  const n = nodeFs().writeSync(fd, chunk, 0, chunk.length);
+  return n < chunk.length ? chunk.subarray(n) : null;
 }
 
 /** The longest string writeSomeSync looks through for a character outside ASCII. */
@@ -202,6 +207,41 @@ const ASCII_CHECK_MAX = 4096;
 function isAscii(s: string): boolean {
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
   return true;
+}
+
+/** The scratch encodeLines writes into, kept for the next lines while it is not too large to keep. */
+let scratch: Uint8Array | undefined;
+const SCRATCH_KEPT_MAX = 16 * 1024 * 1024;
+
+/**
+ * `lines`, each followed by a newline, as UTF-8: a view of a scratch buffer that the next call
+ * overwrites (written out before then). Each line is encoded where it goes, so a long one is
+ * neither joined to its newline nor copied out of a buffer of its own: where memory first touched
+ * is dear, a line of megabytes cost that twice or three times over.
+ */
+export function encodeLines(lines: readonly string[]): Uint8Array {
+  return encodeText(lines, true);
+}
+
+/** `texts` as UTF-8 in the scratch, each followed by a newline when `lines`. */
+function encodeText(texts: string | readonly string[], lines: boolean): Uint8Array {
+  const all = typeof texts === "string" ? [texts] : texts;
+  let need = 0;
+  for (const text of all) need += 3 * text.length + 1; // at most 3 bytes per UTF-16 unit
+  let buf = scratch;
+  if (!buf || buf.length < need) {
+    // Not zeroed: only what is written is read (and only those pages are ever touched). A plain
+    // Uint8Array over it: a Buffer's slice() would be a view, not the copy writeSomeSync makes.
+    const block = process.getBuiltinModule("node:buffer").Buffer.allocUnsafeSlow(Math.max(need, 64 * 1024));
+    buf = new Uint8Array(block.buffer, block.byteOffset, block.length);
+    if (buf.length <= SCRATCH_KEPT_MAX) scratch = buf;
+  }
+  let at = 0;
+  for (const text of all) {
+    at += encoder.encodeInto(text, buf.subarray(at)).written;
+    if (lines) buf[at++] = 0x0a;
+  }
+  return buf.subarray(0, at);
 }
 
 /** All of `chunk` to `fd`, through as many writes as a blocking descriptor needs. */
@@ -553,11 +593,11 @@ function openAppendSync(path: string): AppendHandle {
   const fd = fs.openSync(path, "a", 0o600);
   let open = true;
   return {
-    append(data) {
+    appendLines(lines) {
       if (!open) throw new Error("the file is closed");
       // Removed (or its folder): appendFileSync would fail with ENOENT, so does this.
       if (fs.fstatSync(fd).nlink === 0) throw Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), { code: "ENOENT" });
-      writeAllSync(fd, data);
+      writeAllSync(fd, encodeLines(lines));
     },
     close() {
       if (!open) return;

@@ -54,8 +54,12 @@ export interface SandboxPort {
 
 /** A file opened for appending (FileSystem.openAppendSync). */
 export interface AppendHandle {
-  /** Appends synchronously (O_APPEND), the whole of `data`. */
-  append(data: string): void;
+  /**
+   * Appends each of `lines` and a newline after it, synchronously (O_APPEND), in one write where
+   * the system takes it whole (the text is never joined into one string first: a line of
+   * megabytes would be copied again for the newline).
+   */
+  appendLines(lines: readonly string[]): void;
   close(): void;
 }
 

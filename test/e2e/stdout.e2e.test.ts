@@ -68,3 +68,41 @@ test("a slow reader of a blocking pipe gets all of a large answer", async () => 
   expect(await proc.exited).toBe(0);
   expect(out).toBe(`${text}\n`);
 });
+
+test("a long answer (non-ASCII, quotes, the key inside): stdout, the JSONL line and the session file hold it whole, the key redacted, in both modes", async () => {
+  const { runOcx } = await import("./harness.ts");
+  const { readdirSync, readFileSync, statSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const key = "sk-long-answer-key-0123456789";
+  const piece = 'ünïcödé ✓ 🚀 "q" \\ tab\t';
+  const text = `${piece.repeat(6000)}${key}\n${piece.repeat(6000)}`;
+  const shown = text.replace(key, "[REDACTED]");
+  const sessions = (h: string) => {
+    const out: string[] = [];
+    const walk = (d: string) => {
+      for (const n of readdirSync(d)) statSync(join(d, n)).isDirectory() ? walk(join(d, n)) : out.push(join(d, n));
+    };
+    walk(join(h, "sessions"));
+    return out;
+  };
+  for (const json of [true, false]) {
+    const h = makeHome(mock.url);
+    mock.push(reply(text));
+    const r = await runOcx(["exec", ...(json ? ["--json"] : []), "--skip-git-repo-check", "hi"], { home: h, cwd: makeDir(), env: { CODEX_API_KEY: key } });
+    expect(r.code).toBe(0);
+    if (json) {
+      const events = parseJsonl(r.stdout)!;
+      expect(events[2].item.text).toBe(shown);
+      expect(r.stdout.endsWith("}\n")).toBe(true);
+    } else {
+      expect(r.stdout).toBe(`${shown}\n`);
+    }
+    const [file] = sessions(h);
+    const rollout = readFileSync(file!, "utf8");
+    expect(rollout).not.toContain(key);
+    expect(rollout.endsWith("\n")).toBe(true);
+    const lines = rollout.trimEnd().split("\n").map((l) => JSON.parse(l));
+    const agent = lines.find((l) => l.type === "event_msg" && l.payload.type === "agent_message");
+    expect(agent.payload.message).toBe(shown);
+  }
+});

@@ -92,3 +92,51 @@ describe("fdSink", () => {
     expect(asked).toBe(1);
   });
 });
+
+describe("encodeLines (the rollout's appends)", () => {
+  test("each line and a newline as UTF-8, the same bytes as TextEncoder makes of the joined text, call after call on one scratch", async () => {
+    const fc = (await import("fast-check")).default;
+    const { encodeLines } = await import("../../src/adapters/common.ts");
+    const enc = new TextEncoder();
+    fc.assert(
+      fc.property(fc.array(fc.array(fc.oneof(fc.string({ unit: "binary" }), fc.string({ unit: "grapheme", maxLength: 3 }).map((s) => s.repeat(5000))), { maxLength: 4 }), { minLength: 1, maxLength: 4 }), (calls) => {
+        for (const lines of calls) {
+          const got = encodeLines(lines);
+          // Compared before the next call overwrites the scratch.
+          expect(Buffer.from(got).equals(Buffer.from(enc.encode(lines.map((l) => `${l}\n`).join(""))))).toBe(true);
+        }
+      }),
+      { numRuns: 300 },
+    );
+    // Lines larger than the scratch kept: written from a buffer of their own, then the kept one again.
+    const huge = "é".repeat(6 * 1024 * 1024);
+    expect(encodeLines([huge, "x"]).length).toBe(12 * 1024 * 1024 + 3);
+    expect(new TextDecoder().decode(encodeLines(["a", "ü"]))).toBe("a\nü\n");
+  });
+
+  test("a rollout writer's lines reach the file whole, held ones in one write", async () => {
+    const { mkdtempSync, readFileSync, rmSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const { bunRuntime } = await import("../../src/adapters/bun.ts");
+    const { RolloutWriter } = await import("../../src/core/session/rollout.ts");
+    const { createRedactor } = await import("../../src/core/redact.ts");
+    const dir = mkdtempSync(join(tmpdir(), "ocx-lines-"));
+    try {
+      const path = join(dir, "r.jsonl");
+      const w = new RolloutWriter(bunRuntime(), path, createRedactor(() => []), 0, undefined, { held: true });
+      const long = "lïne ✓ 🚀 ".repeat(200_000);
+      w.event({ type: "agent_message", message: long });
+      w.event({ type: "agent_message", message: "short" });
+      w.release();
+      w.event({ type: "agent_message", message: `${long}2` });
+      w.close();
+      const lines = readFileSync(path, "utf8").split("\n");
+      expect(lines.length).toBe(4);
+      expect(lines[3]).toBe("");
+      expect(lines.slice(0, 3).map((l) => JSON.parse(l).payload.message)).toEqual([long, "short", `${long}2`]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

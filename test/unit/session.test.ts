@@ -137,7 +137,7 @@ describe("file names and the writer", () => {
     let writes = 0;
     const counting = {
       ...runtime,
-      fs: { ...runtime.fs, openAppendSync: (p: string) => { const h = runtime.fs.openAppendSync!(p); return { append: (d: string) => (writes++, h.append(d)), close: () => h.close() }; } },
+      fs: { ...runtime.fs, openAppendSync: (p: string) => { const h = runtime.fs.openAppendSync!(p); return { appendLines: (lines: readonly string[]) => (writes++, h.appendLines(lines)), close: () => h.close() }; } },
     };
     const w = new RolloutWriter(counting, path, createRedactor(() => ["sk-held-secret-1"]), 0, undefined, { held: true });
     w.write("session_meta", { id: "x" });

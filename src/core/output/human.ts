@@ -6,7 +6,7 @@
 import { blendedTokens, formatTokens, formatUsd } from "../agent/usage.ts";
 import type { ItemDetail, ThreadEvent, ThreadItem } from "../events.ts";
 import type { OutputSink } from "../runtime.ts";
-import type { OutputProcessor, RunHeader } from "./processor.ts";
+import { type OutputProcessor, type RunHeader, writeLine } from "./processor.ts";
 
 export interface HumanOptions {
   stdout: OutputSink;
@@ -180,7 +180,7 @@ export function humanProcessor(opts: HumanOptions): OutputProcessor {
       const text = outcome.lastAgentMessage;
       if (!outcome.ok || text === undefined) return;
       if (stdout.isTTY && stderr.isTTY) return;
-      stdout.write(`${text}\n`);
+      writeLine(stdout, text);
     },
   };
 }

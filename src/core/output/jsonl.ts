@@ -1,12 +1,12 @@
 // --json: one event per line on stdout, nothing else there. Warnings go to stderr.
 import type { OutputSink } from "../runtime.ts";
-import type { OutputProcessor } from "./processor.ts";
+import { type OutputProcessor, writeLine } from "./processor.ts";
 
 export function jsonlProcessor(stdout: OutputSink, stderr: OutputSink): OutputProcessor {
   return {
     header() {},
     emit(event) {
-      stdout.write(`${JSON.stringify(event)}\n`);
+      writeLine(stdout, JSON.stringify(event));
     },
     detail() {},
     warn(message) {

@@ -86,7 +86,7 @@ export class RolloutWriter {
   private ordinal = 0;
   private broken = false;
   private file: AppendHandle | undefined;
-  /** Lines written while held, in order, waiting for release(). */
+  /** Lines written while held (without their newlines), in order, waiting for release(). */
   private held: string[] | undefined;
 
   constructor(
@@ -114,15 +114,15 @@ export class RolloutWriter {
   copy(type: string, payload: unknown, timestamp = new Date(this.runtime.now()).toISOString()): void {
     const line = this.redactor.text(JSON.stringify({ timestamp, ordinal: this.ordinal++, type, payload }));
     if (this.broken) return;
-    if (this.held) this.held.push(`${line}\n`);
-    else this.append(`${line}\n`);
+    if (this.held) this.held.push(line);
+    else this.append([line]);
   }
 
   /** Writes the lines held so far, in one write; later lines are written as they come. */
   release(): void {
     const lines = this.held;
     this.held = undefined;
-    if (lines && lines.length > 0 && !this.broken) this.append(lines.join(""));
+    if (lines && lines.length > 0 && !this.broken) this.append(lines);
   }
 
   /** The file cannot be written (the caller said why): held lines and later ones are dropped. */
@@ -131,11 +131,12 @@ export class RolloutWriter {
     this.broken = true;
   }
 
-  private append(text: string): void {
+  /** Appends `lines`, each with its newline. */
+  private append(lines: readonly string[]): void {
     try {
       const fs = this.runtime.fs;
-      if (!fs.openAppendSync) fs.appendFileSync(this.path, text);
-      else (this.file ??= fs.openAppendSync(this.path)).append(text);
+      if (!fs.openAppendSync) fs.appendFileSync(this.path, `${lines.join("\n")}\n`);
+      else (this.file ??= fs.openAppendSync(this.path)).appendLines(lines);
     } catch (e) {
       this.broken = true;
       this.close();
