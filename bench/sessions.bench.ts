@@ -23,7 +23,7 @@ import { reply, startMockResponses } from "../test/mock/responses-server.ts";
 import { bunRuntime } from "../src/adapters/bun.ts";
 import { findLatest } from "../src/core/session/find.ts";
 import { rolloutRelativePath } from "../src/core/session/rollout.ts";
-import { uuidv7 } from "../src/core/util/uuid.ts";
+import { uuidv7, uuidv7Ms } from "../src/core/util/uuid.ts";
 
 const runs = Number(process.argv[2] ?? 10);
 const bin = resolve(process.env.OCX_BIN ?? "dist/ocx");
@@ -38,9 +38,9 @@ const turnContext = (cwd: string) => line("turn_context", { cwd, approval_policy
 
 /**
  * Where ocx itself files the rollout of thread `id`: the folder and name of the id's creation
- * time (a UUIDv7's first 48 bits) in local time, where `exec resume <id>` looks first.
+ * time in local time, where `exec resume <id>` looks first.
  */
-const filedAt = (id: string) => join(home, rolloutRelativePath(parseInt(id.replace(/-/g, "").slice(0, 12), 16), bunRuntime(), id));
+const filedAt = (id: string) => join(home, rolloutRelativePath(uuidv7Ms(id)!, bunRuntime(), id));
 
 function writeRollout(path: string, id: string, cwd: string, turns: number, outputBytes: number): string {
   mkdirSync(dirname(path), { recursive: true });

@@ -193,7 +193,7 @@ export function writeSomeSync(fd: number, chunk: string | Uint8Array): Uint8Arra
   }
   if (typeof chunk === "string") {
     // Encoded into the scratch the next write reuses: what a short write leaves is copied out.
-    const bytes = encodeText(chunk, false);
+    const bytes = encodeInScratch([chunk], false);
     const n = nodeFs().writeSync(fd, bytes, 0, bytes.length);
     return n < bytes.length ? bytes.slice(n) : null;
   }
@@ -209,7 +209,17 @@ function isAscii(s: string): boolean {
   return true;
 }
 
-/** The scratch encodeLines writes into, kept for the next lines while it is not too large to keep. */
+/**
+ * `size` bytes that are not zeroed (a plain Uint8Array, whose slice() copies, over memory of its
+ * own): only what is written is ever touched, by whoever writes it, where a zeroed array of a few
+ * MB costs the calling thread milliseconds on a machine where fresh pages are dear.
+ */
+export function unzeroedBytes(size: number): Uint8Array {
+  const block = process.getBuiltinModule("node:buffer").Buffer.allocUnsafeSlow(size);
+  return new Uint8Array(block.buffer, block.byteOffset, block.length);
+}
+
+/** The scratch encodeInScratch writes into, kept for the next call while it is not too large to keep. */
 let scratch: Uint8Array | undefined;
 const SCRATCH_KEPT_MAX = 16 * 1024 * 1024;
 
@@ -220,26 +230,22 @@ const SCRATCH_KEPT_MAX = 16 * 1024 * 1024;
  * is dear, a line of megabytes cost that twice or three times over.
  */
 export function encodeLines(lines: readonly string[]): Uint8Array {
-  return encodeText(lines, true);
+  return encodeInScratch(lines, true);
 }
 
-/** `texts` as UTF-8 in the scratch, each followed by a newline when `lines`. */
-function encodeText(texts: string | readonly string[], lines: boolean): Uint8Array {
-  const all = typeof texts === "string" ? [texts] : texts;
+/** `texts` as UTF-8, one after the other (each followed by a newline when `newlines`), in the scratch. */
+function encodeInScratch(texts: readonly string[], newlines: boolean): Uint8Array {
   let need = 0;
-  for (const text of all) need += 3 * text.length + 1; // at most 3 bytes per UTF-16 unit
+  for (const text of texts) need += 3 * text.length + 1; // at most 3 bytes per UTF-16 unit
   let buf = scratch;
   if (!buf || buf.length < need) {
-    // Not zeroed: only what is written is read (and only those pages are ever touched). A plain
-    // Uint8Array over it: a Buffer's slice() would be a view, not the copy writeSomeSync makes.
-    const block = process.getBuiltinModule("node:buffer").Buffer.allocUnsafeSlow(Math.max(need, 64 * 1024));
-    buf = new Uint8Array(block.buffer, block.byteOffset, block.length);
+    buf = unzeroedBytes(Math.max(need, 64 * 1024));
     if (buf.length <= SCRATCH_KEPT_MAX) scratch = buf;
   }
   let at = 0;
-  for (const text of all) {
+  for (const text of texts) {
     at += encoder.encodeInto(text, buf.subarray(at)).written;
-    if (lines) buf[at++] = 0x0a;
+    if (newlines) buf[at++] = 0x0a;
   }
   return buf.subarray(0, at);
 }

@@ -4,7 +4,7 @@
 // it when the answer is asked for (common.ts).
 import { FFIType, ptr } from "bun:ffi";
 import type { EntryMatch, EntryStats } from "../core/runtime.ts";
-import { statEntries as nodeStatEntries } from "./common.ts";
+import { statEntries as nodeStatEntries, unzeroedBytes } from "./common.ts";
 import { loadNative } from "./native-bun.ts";
 import { cArray, cstr } from "./sandbox/libc.ts";
 import source from "./dir-stats.c" with { type: "text" };
@@ -66,10 +66,9 @@ export function startStatEntriesInC(
   const suffix = cstr(match.suffix);
   const start = (cap: number, namesCap: number) => {
     // One block for every column, not zeroed: the C threads write what is read (rows up to each
-    // share's count), and only the pages they write are ever touched, there and not here (a
-    // zeroed room of a few MB cost this thread milliseconds where fresh pages are dear).
+    // share's count), so only the pages they write are ever touched, and there, not here.
     const rows = shares * cap;
-    const block = Buffer.allocUnsafe(rows * (8 + 8 + 4 + 4 + 4) + shares * namesCap + 8);
+    const block = unzeroedBytes(rows * (8 + 8 + 4 + 4 + 4) + shares * namesCap + 8);
     let at = (8 - (block.byteOffset % 8)) % 8;
     const column = <T>(make: new (b: ArrayBuffer, offset: number, length: number) => T, bytes: number, length: number): T => {
       const col = new make(block.buffer as ArrayBuffer, block.byteOffset + at, length);

@@ -3,6 +3,7 @@
 // files), by name, and listing for people.
 import { dirname, join } from "../util/path.ts";
 import { S_IFMT, S_IFREG, type EntryMatch, type EntryStats, type FileStat, type Runtime } from "../runtime.ts";
+import { uuidv7Ms } from "../util/uuid.ts";
 import { parseRollout, rolloutRelativePath, threadIdOfFile, type LoadedRollout, type SessionMeta, type TurnContext } from "./rollout.ts";
 
 export interface RolloutFile {
@@ -167,12 +168,6 @@ export async function rolloutFilesNewestFirst(runtime: Runtime, home: string): P
   })();
 }
 
-/** The creation time inside a UUIDv7 (ms), or null for other versions. */
-function uuidv7Ms(id: string): number | null {
-  if (id[14] !== "7") return null;
-  return parseInt(id.replace(/-/g, "").slice(0, 12), 16);
-}
-
 /** The rollout of thread `id`, or null. Looks in the folders of its creation date first. */
 export async function findById(runtime: Runtime, home: string, id: string): Promise<string | null> {
   const want = id.toLowerCase();
@@ -230,7 +225,7 @@ export async function summarize(runtime: Runtime, file: RolloutFile): Promise<Ro
       const from = Math.max(0, file.size - TAIL_BYTES);
       tail = parseRollout(rangeLines(await range(from, TAIL_BYTES), from === 0));
       // A last turn bigger than the tail window: read the whole file once.
-      if (!tail.turnContext && from > 0) tail = parseRollout(decoder.decode(await runtime.fs.readFile(file.path)));
+      if (!tail.turnContext && from > 0) tail = parseRollout(decoder.decode(handle ? handle.readSync(0, handle.size()) : await runtime.fs.readFile(file.path)));
     }
   } finally {
     handle?.close();

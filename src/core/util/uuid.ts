@@ -8,6 +8,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Whether `s` is a UUID (any version, any case). */
 export const isUuid = (s: string): boolean => UUID.test(s);
 
+/** The creation time inside a UUIDv7 (ms), or null for other versions. */
+export function uuidv7Ms(id: string): number | null {
+  if (id[14] !== "7") return null;
+  return parseInt(id.replace(/-/g, "").slice(0, 12), 16);
+}
+
 let lastMs = -1;
 let counter = 0;
 
