@@ -69,7 +69,6 @@ export function bunRuntime(): Runtime {
     utcOffsetMs: (ms) => hostZone().offsetMs(ms),
     // Bun.gc(false) starts a full collection that JavaScriptCore runs on its own threads.
     collectGarbage: (opts) => Bun.gc(!opts?.concurrent),
-    sha256: (bytes) => Bun.SHA256.hash(bytes, "base64"),
     preconnect: bunPreconnect,
     // In C on other threads (dir-stats.c), loaded when first used.
     ...(process.platform === "linux" ? { startStatEntries: async (dirs, match) => (await import("./dir-stats.ts")).startStatEntries(dirs, match) } : {}),

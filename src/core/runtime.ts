@@ -64,6 +64,18 @@ export interface AppendHandle {
 }
 
 /** A file opened for reading at any offset (FileSystem.openReadSync). */
+/**
+ * Tags of byte strings under a key made for this digest alone, random and held only in this
+ * process's memory: bytes that are not the ones a tag was made of do not match it, whoever made
+ * them, short of guessing the key (a message authentication code).
+ */
+export interface KeyedDigest {
+  /** The tag of `bytes` (a short string; it holds what the check needs besides the key). */
+  tag(bytes: Uint8Array): string;
+  /** Whether `bytes` are the bytes `tag` (made by this digest) was made of. */
+  matches(bytes: Uint8Array, tag: string): boolean;
+}
+
 export interface ReadHandle {
   /**
    * Up to `length` bytes from `offset` (fewer at the end of the file), synchronously; read into
@@ -282,12 +294,12 @@ export interface Runtime {
    */
   collectGarbage?(opts?: { concurrent?: boolean }): void;
   /**
-   * The SHA-256 of `bytes` (any encoding of it, the same each time), natively: what tells a
-   * resumed history's bytes, read again from its session file, from any bytes written there
-   * since, also ones made to pass a weaker check (a CRC is forged in milliseconds). About 30 ms
-   * per 50 MB here. Optional: absent, such bytes are not read again (the history stays in memory).
+   * A new keyed digest (see KeyedDigest): what tells a resumed history's bytes, read again from
+   * its session file, from any bytes written there since, also ones made to pass a check that
+   * can be computed without the key (a CRC is forged in milliseconds). Optional: absent, such
+   * bytes are not read again (the history stays in memory).
    */
-  sha256?(bytes: Uint8Array): string;
+  keyedDigest?(): KeyedDigest;
   /**
    * Fills `bytes` from the operating system's random source, where that is cheaper than
    * crypto.getRandomValues' first call (which starts WebCrypto's generator: about 0.1 ms of a

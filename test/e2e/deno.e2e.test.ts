@@ -143,7 +143,7 @@ describe.skipIf(!hasDeno)("ocx on Deno", () => {
     expect(sent.input[firstInput.length]).toMatchObject({ type: "message", role: "assistant" });
     expect(sent.input.at(-1)).toEqual({ type: "message", role: "user", content: [{ type: "input_text", text: "again" }] });
   }, T);
-  test("resume of large items (they stay in the session file, read again through node:fs and checked with node:crypto's SHA-256): the same bytes", async () => {
+  test("resume of large items (they stay in the session file, read again through node:fs and checked with the keyed digest, AES-GMAC through node:crypto): the same bytes", async () => {
     const { firstInput } = await resumedOnDeno(`long ✓ "prompt" 🚀\n${"x".repeat(20_000)}`);
     expect(JSON.stringify(firstInput)).toContain("x".repeat(20_000));
   }, T);

@@ -2,6 +2,7 @@
 // read as the items they stand for, a request copies their bytes from the file, and a file that
 // changed under them fails in one line instead of giving other bytes.
 import { afterAll, describe, expect, test } from "bun:test";
+import fc from "fast-check";
 import { closeSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -185,9 +186,45 @@ describe("restored items that stay in the session file", () => {
     expect(JSON.stringify(output)).toBe(`{"type":"function_call_output","output":"shortened"}`);
   });
 
-  test("the runtime's SHA-256 is SHA-256 (as node:crypto computes it)", () => {
-    const bytes = new TextEncoder().encode("resume ✓ 🚀 ".repeat(1000));
-    expect(runtime.sha256?.(bytes)).toBe(createHash("sha256").update(bytes).digest("base64"));
-    expect(runtime.sha256?.(new TextEncoder().encode("abc"))).toBe(Buffer.from("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", "hex").toString("base64"));
+  describe("the runtime's keyed digest (what the items' bytes are checked with)", () => {
+    const bytesOf = fc.uint8Array({ minLength: 0, maxLength: 600 });
+
+    test("a tag matches the bytes it was made of, also given as a view into other bytes, and nothing else", () => {
+      const digest = runtime.keyedDigest!();
+      fc.assert(
+        fc.property(bytesOf, fc.nat(), fc.integer({ min: 1, max: 255 }), (bytes, at, flip) => {
+          const framed = new Uint8Array(bytes.length + 7);
+          framed.set(bytes, 3);
+          const tag = digest.tag(framed.subarray(3, 3 + bytes.length));
+          expect(digest.matches(Uint8Array.from(bytes), tag)).toBe(true);
+          if (bytes.length > 0) {
+            const changed = Uint8Array.from(bytes);
+            changed[at % bytes.length]! ^= flip;
+            expect(digest.matches(changed, tag)).toBe(false);
+            expect(digest.matches(bytes.subarray(0, bytes.length - 1), tag)).toBe(false);
+          }
+          expect(digest.matches(concatBytes([bytes, new Uint8Array(1)]), tag)).toBe(false);
+        }),
+        { numRuns: 500 },
+      );
+    });
+
+    test("it is keyed: another digest's tags of the same bytes differ and do not match, and each tag is made under a nonce of its own", () => {
+      const one = runtime.keyedDigest!();
+      const other = runtime.keyedDigest!();
+      const bytes = new TextEncoder().encode("resume ✓ 🚀 ".repeat(1000));
+      const [a, b] = [one.tag(bytes), one.tag(bytes)];
+      expect(a).not.toBe(b);
+      expect(one.matches(bytes, a) && one.matches(bytes, b)).toBe(true);
+      const c = other.tag(bytes);
+      expect(c.slice(c.indexOf(":"))).not.toBe(a.slice(a.indexOf(":")));
+      expect(other.matches(bytes, a)).toBe(false);
+      expect(one.matches(bytes, c.replace(/^\d+/, "0"))).toBe(false);
+      // Nothing computed from the bytes alone passes for a tag (not their SHA-256, nor anything else without the key).
+      const sha = createHash("sha256").update(bytes).digest("base64");
+      for (const forged of [sha, `0:${sha}`, `0:${sha.slice(0, 24)}`, `1:${a.slice(2)}`, "", ":", "x:y", "-1:" + a.slice(2), `99:${a.slice(2)}`]) {
+        expect(one.matches(bytes, forged)).toBe(false);
+      }
+    });
   });
 });

@@ -161,10 +161,9 @@ export async function readRollout(runtime: Runtime, path: string, opts: Omit<Rea
  * runtime can read it again that way; it stays open while the process runs.
  */
 function openItemFile(runtime: Runtime, path: string): ItemFile | undefined {
-  const { sha256 } = runtime;
-  if (!runtime.fs.openReadSync || !sha256) return undefined;
+  if (!runtime.fs.openReadSync || !runtime.keyedDigest) return undefined;
   try {
-    return { path, handle: runtime.fs.openReadSync(path), sha256: (bytes) => sha256(bytes), items: 0 };
+    return { path, handle: runtime.fs.openReadSync(path), digest: runtime.keyedDigest(), items: 0 };
   } catch {
     return undefined; // not a file that can be opened: reading it says why
   }

@@ -352,7 +352,7 @@ function keepItemJson(item: ResponseItem, text: string, line: ExactLine): Respon
   if (!rememberItemJson(item, text, from, text.length - 1, byteLength)) return item;
   const file = line.file;
   if (!file || byteLength < FILE_ITEM_MIN_BYTES) return item;
-  const digest = file.sha256(bytes.subarray(from, from + byteLength));
+  const digest = file.digest.tag(bytes.subarray(from, from + byteLength));
   return fileItem(file, item, { offset: line.offset + from, byteLength, length: text.length - 1 - from, digest });
 }
 
@@ -388,7 +388,7 @@ function readLargeItem(bytes: Uint8Array, offset: number, file: ItemFile): Respo
   if (!item || typeof item !== "object" || Array.isArray(item) || !isStringifyOf(item, text, 0, text.length, true)) return null;
   const unread = new Set<string>();
   for (const [k0, k1] of cut.cutKeys) unread.add(JSON.parse(strictLine.decode(cut.skeleton.subarray(k0, k1))) as string);
-  const digest = file.sha256(bytes.subarray(from, to));
+  const digest = file.digest.tag(bytes.subarray(from, to));
   return fileItem(file, item as ResponseItem, { offset: offset + from, byteLength: to - from, length: text.length + cut.cutLength, digest }, unread);
 }
 
