@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import fc from "fast-check";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -89,6 +90,40 @@ describe("closeDanglingCalls", () => {
       "custom_tool_call_output:c",
     ]);
     expect(String(out[3]!.output)).toContain("aborted");
+  });
+
+  /** The rule, written plainly: every output anywhere answers its call; a call never answered gets one right after it. */
+  const oracle = (items: Record<string, unknown>[]) => {
+    const answered = new Set(items.filter((i) => (i.type === "function_call_output" || i.type === "custom_tool_call_output") && typeof i.call_id === "string").map((i) => i.call_id));
+    const out: Record<string, unknown>[] = [];
+    for (const i of items) {
+      out.push(i);
+      if ((i.type === "function_call" || i.type === "custom_tool_call") && typeof i.call_id === "string" && !answered.has(i.call_id)) {
+        out.push({ type: i.type === "function_call" ? "function_call_output" : "custom_tool_call_output", call_id: i.call_id, output: "aborted: ocx stopped before this call finished; its result is unknown" });
+        answered.add(i.call_id);
+      }
+    }
+    return out;
+  };
+
+  test("what the reader noted of the calls while reading gives what a pass over the items gives (outputs before calls, repeated ids, compacted history)", () => {
+    const id = fc.oneof(fc.constantFrom("a", "b", "c", "d"), fc.constant(7), fc.constant(undefined));
+    const item = fc.record({ type: fc.constantFrom("function_call", "function_call_output", "custom_tool_call", "custom_tool_call_output", "message"), call_id: id });
+    const entry = fc.oneof(
+      { weight: 8, arbitrary: item.map((payload) => ({ type: "response_item", payload })) },
+      { weight: 1, arbitrary: fc.array(item, { maxLength: 4 }).map((replacement_history) => ({ type: "compacted", payload: { message: "s", replacement_history } })) },
+    );
+    fc.assert(
+      fc.property(fc.array(entry, { maxLength: 30 }), (entries) => {
+        const text = [{ type: "session_meta", payload: { id: "019a9f3c-1c00-7abc-8def-0123456789ab" } }, ...entries].map((e) => JSON.stringify(e)).join("\n");
+        for (const loaded of [parseRollout(text), parseRolloutBytes(new TextEncoder().encode(text))]) {
+          const expected = oracle(loaded.items as Record<string, unknown>[]);
+          expect(closeDanglingCalls(loaded.items, loaded.calls)).toEqual(expected as never);
+          expect(closeDanglingCalls(loaded.items)).toEqual(expected as never);
+        }
+      }),
+      { numRuns: 1000 },
+    );
   });
 });
 

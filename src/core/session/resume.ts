@@ -116,7 +116,7 @@ async function readResumed(runtime: Runtime, path: string, req: ResumeRequest, w
     model: tc?.model,
     provider: loaded.meta?.model_provider,
     sandboxPolicy: recordedSandboxPolicy(tc),
-    items: closeDanglingCalls(loaded.items),
+    items: closeDanglingCalls(loaded.items, loaded.calls),
     usage: loaded.usage ?? emptyUsage(),
     lines: loaded.lines,
     ...(loaded.entries ? { entries: loaded.entries } : {}),

@@ -180,6 +180,8 @@ export interface LoadedRollout {
   skipped: Array<{ line: number; last: boolean }>;
   /** The number of lines read (for continuing the ordinal). */
   lines: number;
+  /** The calls among `items`, noted as they were read (see closeDanglingCalls). */
+  calls: CallLedger;
   /** Every line with a type, as parsed (kept when asked: what `exec fork` copies). */
   entries?: RolloutEntry[];
 }
@@ -204,7 +206,7 @@ export interface ReadOptions {
 
 /** Parses a rollout's text. Unreadable lines are skipped and reported, never fatal. */
 export function parseRollout(text: string): LoadedRollout {
-  const out: LoadedRollout = { items: [], skipped: [], lines: 0 };
+  const out: LoadedRollout = { items: [], skipped: [], lines: 0, calls: new CallLedger() };
   let start = 0;
   let lineNo = 0;
   while (start < text.length) {
@@ -248,7 +250,7 @@ export class RolloutReader {
   private lineNo = 0;
 
   constructor(opts: ReadOptions = {}) {
-    this.out = { items: [], skipped: [], lines: 0, ...(opts.entries ? { entries: [] } : {}) };
+    this.out = { items: [], skipped: [], lines: 0, calls: new CallLedger(), ...(opts.entries ? { entries: [] } : {}) };
     this.file = opts.file;
   }
 
@@ -310,6 +312,7 @@ export class RolloutReader {
       if (item) {
         this.out.lines++;
         this.out.items.push(item);
+        this.out.calls.note(item);
         return;
       }
     }
@@ -417,10 +420,13 @@ function readLine(out: LoadedRollout, raw: string, lineNo: number, last: boolean
   if (!payload || typeof payload !== "object") return;
   switch (entry.type) {
     case "response_item":
-      out.items.push(exact ? keepItemJson(payload as ResponseItem, raw, exact) : (payload as ResponseItem));
+      const item = exact ? keepItemJson(payload as ResponseItem, raw, exact) : (payload as ResponseItem);
+      out.items.push(item);
+      out.calls.note(item);
       break;
     case "compacted":
       out.items = historyAfterCompacted(out.items, payload);
+      out.calls = CallLedger.of(out.items);
       break;
     case "session_meta":
       out.meta ??= payload as unknown as SessionMeta;
@@ -441,14 +447,47 @@ function readLine(out: LoadedRollout, raw: string, lineNo: number, last: boolean
 }
 
 /**
- * Calls without an output (the process died while they ran) get one saying so: the Responses
- * API refuses a history with an unanswered call.
+ * The calls among history items, and which of them no output answers (yet): what
+ * closeDanglingCalls needs, noted item by item (a rollout's reader notes them as it reads, so a
+ * resumed 50 MB history is not walked again for them).
  */
-export function closeDanglingCalls(items: ResponseItem[]): ResponseItem[] {
-  const answered = new Set<string>();
-  for (const it of items) {
-    if ((it.type === "function_call_output" || it.type === "custom_tool_call_output") && typeof it.call_id === "string") answered.add(it.call_id);
+export class CallLedger {
+  /** The call ids some output answers. */
+  readonly answered = new Set<string>();
+  /** The call ids of calls no output has answered so far. */
+  private readonly open = new Set<string>();
+
+  static of(items: readonly ResponseItem[]): CallLedger {
+    const ledger = new CallLedger();
+    for (const it of items) ledger.note(it);
+    return ledger;
   }
+
+  note(it: ResponseItem): void {
+    const id = it.call_id;
+    if (typeof id !== "string") return;
+    if (it.type === "function_call_output" || it.type === "custom_tool_call_output") {
+      this.answered.add(id);
+      this.open.delete(id);
+    } else if ((it.type === "function_call" || it.type === "custom_tool_call") && !this.answered.has(id)) {
+      this.open.add(id);
+    }
+  }
+
+  /** Every call has an output. */
+  get closed(): boolean {
+    return this.open.size === 0;
+  }
+}
+
+/**
+ * Calls without an output (the process died while they ran) get one saying so: the Responses
+ * API refuses a history with an unanswered call. `calls`: what is known of the items' calls
+ * (noted while they were read); the items themselves when nothing is left open.
+ */
+export function closeDanglingCalls(items: ResponseItem[], calls = CallLedger.of(items)): ResponseItem[] {
+  if (calls.closed) return items;
+  const answered = new Set(calls.answered);
   const out: ResponseItem[] = [];
   for (const it of items) {
     out.push(it);
