@@ -4,7 +4,6 @@
 // `response_item` for every model input and output item. ocx writes each line synchronously as
 // it happens, so a killed process loses at most the line being written; resume reads them back.
 import type { AppendHandle, Runtime } from "../runtime.ts";
-import { concatBytes } from "../util/bytes.ts";
 import type { ResponseItem } from "../model/types.ts";
 import type { Usage } from "../events.ts";
 import { usageFromRecord } from "../agent/usage.ts";
@@ -254,9 +253,13 @@ export class RolloutReader {
     this.file = opts.file;
   }
 
-  /** The bytes of the line begun and not yet ended (pieces, joined once its newline comes). */
-  private carry: Uint8Array[] = [];
-  /** A line ended by a newline, read once it is known whether anything follows. */
+  /**
+   * The bytes of the line begun and not yet ended: the first `partialLength` bytes of a buffer
+   * kept for every such line (one at each piece's end), so that joining it allocates nothing.
+   */
+  private partial = new Uint8Array(0);
+  private partialLength = 0;
+  /** A line that ended its piece, read once it is known whether anything follows it. */
   private pending: { bytes: Uint8Array; lineNo: number; offset: number } | undefined;
   /** Bytes pushed so far, and where in them the line begun last starts. */
   private pushed = 0;
@@ -271,21 +274,25 @@ export class RolloutReader {
       this.flushPending(false);
       const end = chunk.indexOf(10, start);
       if (end === -1) {
-        this.carry.push(chunk.slice(start));
+        this.keepPartial(chunk.subarray(start));
         break;
       }
-      this.pending = { bytes: this.joinCarry(chunk.subarray(start, end)), lineNo: ++this.lineNo, offset: this.lineStart };
+      const bytes = this.joinPartial(chunk.subarray(start, end));
+      const lineNo = ++this.lineNo;
+      const offset = this.lineStart;
       start = end + 1;
       this.lineStart = base + start;
+      // A line followed by more bytes is not the file's last; one that ends the piece waits for
+      // the next (with bytes of its own, when they are the piece's).
+      if (start < chunk.length) this.line(bytes, lineNo, false, offset);
+      else this.pending = { bytes: bytes.buffer === chunk.buffer ? bytes.slice() : bytes, lineNo, offset };
     }
-    // The line read last waits for what follows it: it gets bytes of its own.
-    if (this.pending && this.pending.bytes.buffer === chunk.buffer) this.pending.bytes = this.pending.bytes.slice();
   }
 
   end(): LoadedRollout {
-    if (this.carry.length > 0) {
+    if (this.partialLength > 0) {
       this.flushPending(false);
-      this.line(this.joinCarry(new Uint8Array(0)), ++this.lineNo, true, this.lineStart);
+      this.line(this.joinPartial(new Uint8Array(0)), ++this.lineNo, true, this.lineStart);
     } else {
       this.flushPending(true);
     }
@@ -299,11 +306,24 @@ export class RolloutReader {
     this.line(p.bytes, p.lineNo, last, p.offset);
   }
 
-  private joinCarry(tail: Uint8Array): Uint8Array {
-    if (this.carry.length === 0) return tail;
-    const joined = concatBytes([...this.carry, tail]);
-    this.carry = [];
-    return joined;
+  private keepPartial(bytes: Uint8Array): void {
+    const length = this.partialLength + bytes.length;
+    if (length > this.partial.length) {
+      const grown = new Uint8Array(Math.max(length, 2 * this.partial.length, 64 * 1024));
+      grown.set(this.partial.subarray(0, this.partialLength));
+      this.partial = grown;
+    }
+    this.partial.set(bytes, this.partialLength);
+    this.partialLength = length;
+  }
+
+  /** The line that ends with `tail`: the partial bytes and `tail` (a view, good until the next keepPartial), or `tail` when there are none. */
+  private joinPartial(tail: Uint8Array): Uint8Array {
+    if (this.partialLength === 0) return tail;
+    this.keepPartial(tail);
+    const line = this.partial.subarray(0, this.partialLength);
+    this.partialLength = 0;
+    return line;
   }
 
   private line(bytes: Uint8Array, lineNo: number, last: boolean, offset: number): void {
