@@ -63,7 +63,6 @@ export interface AppendHandle {
   close(): void;
 }
 
-/** A file opened for reading at any offset (FileSystem.openReadSync). */
 /**
  * Tags of byte strings under a key made for this digest alone, random and held only in this
  * process's memory: bytes that are not the ones a tag was made of do not match it, whoever made
@@ -76,6 +75,7 @@ export interface KeyedDigest {
   matches(bytes: Uint8Array, tag: string): boolean;
 }
 
+/** A file opened for reading at any offset (FileSystem.openReadSync). */
 export interface ReadHandle {
   /**
    * Up to `length` bytes from `offset` (fewer at the end of the file), synchronously; read into

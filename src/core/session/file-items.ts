@@ -2,9 +2,10 @@
 // otherwise be held as 50 MB of JS strings for the whole run, only to be serialised again into
 // the very bytes the file holds. A large restored item whose payload text is exactly its
 // JSON.stringify (item-json.ts) is kept as a light stand-in instead: its small fields, its keys,
-// and where its payload lies in the file (offset, length, and a keyed digest's tag of its bytes). A request copies those bytes
-// from the file (itemJsonBytes); anything else that reads the item's contents gets them parsed
-// from the file on demand, held only while it is used (a WeakRef: gone at the next collection).
+// and where its payload lies in the file (offset, length, and a keyed digest's tag of its
+// bytes). A request copies those bytes from the file (itemJsonBytes); anything else that reads
+// the item's contents gets them parsed from the file on demand, held only while it is used (a
+// WeakRef: gone at the next collection).
 // Bytes that no longer match (the file was truncated or rewritten) fail the run with one line.
 import { once } from "../util/once.ts";
 import { OcxError } from "../errors.ts";
@@ -32,8 +33,8 @@ const strictDecoder = once(() => new TextDecoder("utf-8", { ignoreBOM: true, fat
 
 /**
  * A stand-in for `item`, whose JSON is the `byteLength` bytes at `offset` in `file` (tagged
- * `digest` by the file's digest), `length` UTF-16 code units once decoded. The caller guarantees that those
- * bytes are (now) exactly JSON.stringify(item) and drops `item` afterwards; `item` may hold
+ * `digest` by the file's digest), `length` UTF-16 code units once decoded. The caller
+ * guarantees that those bytes are (now) exactly JSON.stringify(item) and drops `item` afterwards; `item` may hold
  * something else for the keys in `unread` (a long string not read from the file yet): their
  * values are read from the file when asked for.
  */
@@ -90,8 +91,10 @@ export function fileItem(
   /** The item becomes an ordinary object (something is changing it): its JSON is no longer known. */
   const own = (): ResponseItem => {
     if (!owned) {
-      const parsed = heavy.length > 0 ? full() : undefined;
-      for (const key of heavy) Object.defineProperty(target, key, { value: parsed![key], writable: true, enumerable: true, configurable: true });
+      if (heavy.length > 0) {
+        const parsed = full();
+        for (const key of heavy) Object.defineProperty(target, key, { value: parsed[key], writable: true, enumerable: true, configurable: true });
+      }
       owned = true;
       forgetItemJson(proxy);
     }

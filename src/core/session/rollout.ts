@@ -439,11 +439,12 @@ function readLine(out: LoadedRollout, raw: string, lineNo: number, last: boolean
   const payload = entry.payload as Record<string, unknown> | undefined;
   if (!payload || typeof payload !== "object") return;
   switch (entry.type) {
-    case "response_item":
+    case "response_item": {
       const item = exact ? keepItemJson(payload as ResponseItem, raw, exact) : (payload as ResponseItem);
       out.items.push(item);
       out.calls.note(item);
       break;
+    }
     case "compacted":
       out.items = historyAfterCompacted(out.items, payload);
       out.calls = CallLedger.of(out.items);
