@@ -419,10 +419,10 @@ function gmacDigest(): KeyedDigest {
       const crypto = process.getBuiltinModule("node:crypto");
       key = { crypto, bytes: crypto.randomFillSync(new Uint8Array(32)) };
     }
+    // The counter, big-endian, in the last eight bytes (no DataView: a small array's buffer is
+    // made on first access, at a cost per tag).
     const nonce = new Uint8Array(12);
-    const view = new DataView(nonce.buffer);
-    view.setUint32(4, Math.floor(n / 2 ** 32));
-    view.setUint32(8, n >>> 0);
+    for (let k = 11, v = n; k >= 4; k--, v = Math.floor(v / 256)) nonce[k] = v % 256;
     const gcm = key.crypto.createCipheriv("aes-256-gcm", key.bytes, nonce);
     gcm.setAAD(bytes);
     gcm.final();

@@ -220,6 +220,10 @@ describe("restored items that stay in the session file", () => {
       expect(c.slice(c.indexOf(":"))).not.toBe(a.slice(a.indexOf(":")));
       expect(other.matches(bytes, a)).toBe(false);
       expect(one.matches(bytes, c.replace(/^\d+/, "0"))).toBe(false);
+      // Every counter is a nonce of its own (past one byte of it, too): no two tags of the same bytes agree.
+      const macs = new Set<string>();
+      for (let n = 0; n < 600; n++) macs.add(one.tag(bytes).replace(/^\d+:/, ""));
+      expect(macs.size).toBe(600);
       // Nothing computed from the bytes alone passes for a tag (not their SHA-256, nor anything else without the key).
       const sha = createHash("sha256").update(bytes).digest("base64");
       for (const forged of [sha, `0:${sha}`, `0:${sha.slice(0, 24)}`, `1:${a.slice(2)}`, "", ":", "x:y", "-1:" + a.slice(2), `99:${a.slice(2)}`]) {

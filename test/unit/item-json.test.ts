@@ -189,6 +189,23 @@ describe("restored items know their JSON's length only when they are JSON.string
     expect(itemJsonByteLength(item!)).toBeDefined();
   });
 
+  test("lines read among others (a run of small lines is decoded at once) know what each knows alone, also with a line of invalid UTF-8 among them", () => {
+    const lines = [...texts.filter((t) => t.startsWith("{")).map((t) => enc.encode(rolloutLine(t))), ...odd.map(([, l]) => enc.encode(l))];
+    const alone = (l: Uint8Array) => parseRolloutBytes(concatBytes([enc.encode(`${meta}\n`), l, enc.encode("\n")])).items;
+    const bad = enc.encode(rolloutLine(`{"type":"message","role":"user","content":[{"type":"input_text","text":"ab"}]}`));
+    const invalid = concatBytes([bad.subarray(0, 60), new Uint8Array([0xff]), bad.subarray(60)]);
+    for (const at of [-1, 0, 5, lines.length]) {
+      const body = lines.flatMap((l, i) => (i === at ? [invalid, l] : [l]));
+      if (at === lines.length) body.push(invalid);
+      const file = concatBytes([enc.encode(`${meta}\n`), ...body.flatMap((l) => [l, enc.encode("\n")]), enc.encode(`${meta}\n`)]);
+      const items = parseRolloutBytes(file).items;
+      const expected = body.flatMap(alone);
+      expect(items.map((i) => JSON.stringify(i))).toEqual(expected.map((i) => JSON.stringify(i)));
+      expect(items.map((i) => itemJsonByteLength(i) ?? null)).toEqual(expected.map((i) => itemJsonByteLength(i) ?? null));
+      expect(items.filter((i) => itemJsonByteLength(i) !== undefined).length).toBeGreaterThan(texts.length / 4);
+    }
+  });
+
   test("invalid UTF-8 in the line: nothing kept (its text is not those bytes)", () => {
     const line = enc.encode(rolloutLine(`{"type":"message","role":"user","content":[{"type":"input_text","text":"ab"}]}`));
     const at = line.indexOf("a".charCodeAt(0), line.indexOf(enc.encode("input_text")[0]!) + 20);

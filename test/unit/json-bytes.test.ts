@@ -10,7 +10,7 @@ import { bunRuntime } from "../../src/adapters/bun.ts";
 import { cutLongStrings, scanString, type StringScan } from "../../src/core/model/json-bytes.ts";
 import { itemJsonByteLength, itemJsonBytes, itemJsonLength } from "../../src/core/model/item-json.ts";
 import { readRollout } from "../../src/core/session/resume.ts";
-import { parseRollout } from "../../src/core/session/rollout.ts";
+import { parseRollout, RESPONSE_ITEM_LINE, responseItemHead } from "../../src/core/session/rollout.ts";
 import { wordsOf } from "../../src/core/util/bytes.ts";
 
 const enc = new TextEncoder();
@@ -226,6 +226,38 @@ describe("a large history line read without decoding its long strings", () => {
       }),
       { numRuns: 150 },
     );
+  });
+
+  test("a line's head is found on its bytes exactly where the pattern finds it in the text of its first 512 bytes", () => {
+    const lenient = new TextDecoder("utf-8", { ignoreBOM: true });
+    let found = 0;
+    /** The part as ocx writes it, mostly; else one of the ways it can differ. */
+    const part = (good: string, ...others: string[]) => fc.oneof({ weight: 3, arbitrary: fc.constant(good) }, { weight: 1, arbitrary: fc.constantFrom(...others) });
+    const printable = fc.string({ unit: fc.constantFrom(..."0123456789-T:.Z azAZ!#[]~{}"), maxLength: 30 });
+    const head = fc.record({
+      open: part('{"timestamp":"', '{"timestamp": "', '{"timestamp":', '{"Timestamp":"', ' {"timestamp":"'),
+      ts: fc.oneof(
+        { weight: 2, arbitrary: printable },
+        { weight: 2, arbitrary: fc.tuple(printable, fc.constantFrom('"', "\\", "é", "\u0000", "\u001f", "\u007f", "🚀"), printable).map((p) => p.join("")) },
+        { weight: 1, arbitrary: fc.integer({ min: 440, max: 520 }).map((n) => "2".repeat(n)) },
+      ),
+      close: part('",', '" ,', '"', ",", '";', '""'),
+      ordinal: fc.oneof(fc.constant(""), part("12", "0", "01", "7", "-1", "", "1a", "00", "9".repeat(480)).map((d) => `"ordinal":${d},`), fc.constant('"ordinal":3')),
+      type: part('"type":"response_item","payload":', '"type":"response_item","payload" :', '"type":"event_msg","payload":', '"type":"response_item"', ""),
+      rest: fc.constantFrom('{"type":"message"}}', "", "é}"),
+      cut: fc.option(fc.nat(), { nil: undefined }),
+    });
+    fc.assert(
+      fc.property(head, ({ open, ts, close, ordinal, type, rest, cut }) => {
+        let bytes = enc.encode(open + ts + close + ordinal + type + rest);
+        if (cut !== undefined) bytes = bytes.subarray(0, cut % (bytes.length + 1));
+        const match = RESPONSE_ITEM_LINE.exec(lenient.decode(bytes.subarray(0, 512)));
+        expect(responseItemHead(bytes)).toBe(match ? match[0].length : -1);
+        found += match ? 1 : 0;
+      }),
+      { numRuns: 3000 },
+    );
+    expect(found).toBeGreaterThan(40); // the generator makes heads that match, not only ones that do not
   });
 
   test("cutLongStrings takes out exactly the long string values: the skeleton is the item with them empty, the keys are its own members'", () => {

@@ -265,6 +265,16 @@ export class RolloutReader {
   private pushed = 0;
   private lineStart = 0;
 
+  /**
+   * The run of small lines read last from the piece being pushed, not yet read: each wholly in
+   * the piece and followed by more of it, decoded together (one decode for the run, not one per
+   * line). `runEnds` holds where each line ends in the piece.
+   */
+  private runFrom = 0;
+  private runLineNo = 0;
+  private runOffset = 0;
+  private readonly runEnds: number[] = [];
+
   /** Reads `chunk`; keeps no view of it afterwards (the caller may fill it again). */
   push(chunk: Uint8Array): void {
     const base = this.pushed;
@@ -274,19 +284,66 @@ export class RolloutReader {
       this.flushPending(false);
       const end = chunk.indexOf(10, start);
       if (end === -1) {
+        this.flushRun(chunk);
         this.keepPartial(chunk.subarray(start));
         break;
       }
-      const bytes = this.joinPartial(chunk.subarray(start, end));
       const lineNo = ++this.lineNo;
       const offset = this.lineStart;
-      start = end + 1;
-      this.lineStart = base + start;
+      const next = end + 1;
+      this.lineStart = base + next;
+      if (this.partialLength === 0 && next < chunk.length && lineNo > 1 && end - start <= FILE_ITEM_MIN_BYTES) {
+        if (this.runEnds.length === 0) {
+          this.runFrom = start;
+          this.runLineNo = lineNo;
+          this.runOffset = offset;
+        }
+        this.runEnds.push(end);
+        start = next;
+        continue;
+      }
+      this.flushRun(chunk);
+      const bytes = this.joinPartial(chunk.subarray(start, end));
+      start = next;
       // A line followed by more bytes is not the file's last; one that ends the piece waits for
       // the next (with bytes of its own, when they are the piece's).
       if (start < chunk.length) this.line(bytes, lineNo, false, offset);
       else this.pending = { bytes: bytes.buffer === chunk.buffer ? bytes.slice() : bytes, lineNo, offset };
     }
+    this.flushRun(chunk);
+  }
+
+  /**
+   * Reads the run of small lines (see runEnds): decoded as one text when it is valid UTF-8 (a
+   * newline byte is then exactly a newline of the text, so the text's lines are the lines'
+   * texts), else line by line as any other.
+   */
+  private flushRun(chunk: Uint8Array): void {
+    const ends = this.runEnds;
+    if (ends.length === 0) return;
+    let text: string | undefined;
+    try {
+      text = decoders().strictLine.decode(chunk.subarray(this.runFrom, ends[ends.length - 1]));
+    } catch {
+      text = undefined;
+    }
+    let start = this.runFrom;
+    let lineNo = this.runLineNo;
+    let offset = this.runOffset;
+    let at = 0;
+    for (const end of ends) {
+      if (text === undefined) this.line(chunk.subarray(start, end), lineNo, false, offset);
+      else {
+        let stop = text.indexOf("\n", at);
+        if (stop === -1) stop = text.length;
+        readLine(this.out, text.slice(at, stop), lineNo, false, { byteLength: end - start, offset, file: this.file });
+        at = stop + 1;
+      }
+      offset += end + 1 - start;
+      start = end + 1;
+      lineNo++;
+    }
+    ends.length = 0;
   }
 
   end(): LoadedRollout {
@@ -348,7 +405,7 @@ export class RolloutReader {
         exact = false;
       }
     }
-    readLine(this.out, raw, lineNo, last, exact ? { bytes, offset, file: this.file } : undefined);
+    readLine(this.out, raw, lineNo, last, exact ? { bytes, byteLength: bytes.length, offset, file: this.file } : undefined);
   }
 }
 
@@ -356,7 +413,7 @@ export class RolloutReader {
  * The start of a response_item line as ocx (with an ordinal) and the reference write it, in ASCII:
  * what follows, up to the line's closing brace, is the payload's own text.
  */
-const RESPONSE_ITEM_LINE = /^\{"timestamp":"[ !#-[\]-~]*",(?:"ordinal":(?:0|[1-9][0-9]*),)?"type":"response_item","payload":/;
+export const RESPONSE_ITEM_LINE = /^\{"timestamp":"[ !#-[\]-~]*",(?:"ordinal":(?:0|[1-9][0-9]*),)?"type":"response_item","payload":/;
 
 /**
  * Remembers the payload's UTF-8 length for requests and token estimates (see item-json.ts) when
@@ -366,15 +423,15 @@ const RESPONSE_ITEM_LINE = /^\{"timestamp":"[ !#-[\]-~]*",(?:"ordinal":(?:0|[1-9
  * which its text encodes back to.
  */
 function keepItemJson(item: ResponseItem, text: string, line: ExactLine): ResponseItem {
-  const { bytes } = line;
   const head = RESPONSE_ITEM_LINE.exec(text);
-  if (!head || text.charCodeAt(text.length - 1) !== 125 || bytes[bytes.length - 1] !== 125) return item;
+  // (The text is the line's valid UTF-8: it ends in a brace exactly when the bytes do.)
+  if (!head || text.charCodeAt(text.length - 1) !== 125) return item;
   // The head is ASCII and the closing brace one byte: the payload's bytes lie between them.
   const from = head[0].length;
-  const byteLength = bytes.length - 1 - from;
+  const byteLength = line.byteLength - 1 - from;
   if (!rememberItemJson(item, text, from, text.length - 1, byteLength)) return item;
-  const file = line.file;
-  if (!file || byteLength < FILE_ITEM_MIN_BYTES) return item;
+  const { file, bytes } = line;
+  if (!file || !bytes || byteLength < FILE_ITEM_MIN_BYTES) return item;
   const digest = file.digest.tag(bytes.subarray(from, from + byteLength));
   return fileItem(file, item, { offset: line.offset + from, byteLength, length: text.length - 1 - from, digest });
 }
@@ -392,9 +449,8 @@ const HEAD_BYTES = 512;
  * here (valid UTF-8, the head, a payload object that is exactly JSON.stringify of itself).
  */
 function readLargeItem(bytes: Uint8Array, offset: number, file: ItemFile): ResponseItem | null {
-  const head = RESPONSE_ITEM_LINE.exec(decoders().line.decode(bytes.subarray(0, HEAD_BYTES)));
-  if (!head || bytes[bytes.length - 1] !== 125) return null;
-  const from = head[0].length;
+  const from = responseItemHead(bytes);
+  if (from === -1 || bytes[bytes.length - 1] !== 125) return null;
   const to = bytes.length - 1;
   if (to - from < FILE_ITEM_MIN_BYTES) return null;
   const cut = cutLongStrings(bytes, from, to, LONG_STRING_BYTES);
@@ -409,16 +465,68 @@ function readLargeItem(bytes: Uint8Array, offset: number, file: ItemFile): Respo
     return null;
   }
   if (!item || typeof item !== "object" || Array.isArray(item) || !isStringifyOf(item, text, 0, text.length, true)) return null;
+  // An ASCII skeleton's bytes are its text's characters: its keys are cut from the text.
+  const ascii = text.length === cut.skeleton.length;
   const unread = new Set<string>();
-  for (const [k0, k1] of cut.cutKeys) unread.add(JSON.parse(strictLine.decode(cut.skeleton.subarray(k0, k1))) as string);
+  for (const [k0, k1] of cut.cutKeys) unread.add(JSON.parse(ascii ? text.slice(k0, k1) : strictLine.decode(cut.skeleton.subarray(k0, k1))) as string);
   const digest = file.digest.tag(bytes.subarray(from, to));
   return fileItem(file, item as ResponseItem, { offset: offset + from, byteLength: to - from, length: text.length + cut.cutLength, digest }, unread);
 }
 
-/** A line that is valid UTF-8 (its text encodes back to `bytes`), `offset` bytes into its file. */
+const asciiBytes = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
+/** The parts of RESPONSE_ITEM_LINE, as bytes. */
+const HEAD_PARTS = once(() => ({
+  timestamp: asciiBytes('{"timestamp":"'),
+  ordinal: asciiBytes('"ordinal":'),
+  type: asciiBytes('"type":"response_item","payload":'),
+}));
+
+/** Where `part` ends when `b` holds it at `i` (before `n`), else -1. */
+function bytesAt(b: Uint8Array, i: number, n: number, part: Uint8Array): number {
+  if (i + part.length > n) return -1;
+  for (let k = 0; k < part.length; k++) if (b[i + k] !== part[k]) return -1;
+  return i + part.length;
+}
+
+/**
+ * The length of RESPONSE_ITEM_LINE's match at the start of the line's UTF-8 `b`, looked for in
+ * its first HEAD_BYTES as in their text (the head is ASCII: its bytes are its characters), or -1
+ * when there is none: the same answer as the pattern's, without decoding.
+ */
+export function responseItemHead(b: Uint8Array): number {
+  const n = Math.min(b.length, HEAD_BYTES);
+  const parts = HEAD_PARTS();
+  let i = bytesAt(b, 0, n, parts.timestamp);
+  if (i === -1) return -1;
+  // [ !#-[\]-~]*: printable ASCII but for the quote and the backslash.
+  while (i < n) {
+    const c = b[i]!;
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) break;
+    i++;
+  }
+  if (i + 1 >= n || b[i] !== 0x22 || b[i + 1] !== 0x2c) return -1;
+  i += 2;
+  // (?:"ordinal":(?:0|[1-9][0-9]*),)?: no other member starts as it does, so once its name is
+  // there, the rest of it must be too.
+  let j = bytesAt(b, i, n, parts.ordinal);
+  if (j !== -1) {
+    if (j < n && b[j] === 0x30) j++;
+    else {
+      if (j >= n || b[j]! < 0x31 || b[j]! > 0x39) return -1;
+      while (j < n && b[j]! >= 0x30 && b[j]! <= 0x39) j++;
+    }
+    if (j >= n || b[j] !== 0x2c) return -1;
+    i = j + 1;
+  }
+  return bytesAt(b, i, n, parts.type);
+}
+
+/** A line that is valid UTF-8 (its text encodes back to its bytes), `offset` bytes into its file. */
 interface ExactLine {
-  bytes: Uint8Array;
+  byteLength: number;
   offset: number;
+  /** The line's bytes: given when it may be large enough to stay in the file. */
+  bytes?: Uint8Array;
   file?: ItemFile;
 }
 
