@@ -245,11 +245,21 @@ export function responsesBody(request: ModelRequest): string | StreamedBody {
   const tail = JSON.stringify(after).slice(1);
   const open = `${head}${head.length > 1 ? "," : ""}"input":[`;
   const close = `]${tail.length > 1 ? "," : ""}${tail}`;
-  // Items of unknown length are serialised now (to be counted); the others when sent.
-  const sizes = input.map(known);
-  const unknownJson = input.map((item, i) => (sizes[i] === undefined ? (JSON.stringify(item) ?? "null") : undefined));
-  const lengths = sizes.map((size, i) => size ?? utf8Length(unknownJson[i]!));
-  const byteLength = utf8Length(open) + utf8Length(close) + Math.max(0, input.length - 1) + lengths.reduce((n, l) => n + l, 0);
+  // Items of unknown length are serialised now (to be counted); the others when sent. (One loop:
+  // a resumed history has thousands of items, and each pass over them costs.)
+  const unknownJson: Array<string | undefined> = new Array(input.length);
+  const lengths: number[] = new Array(input.length);
+  let byteLength = utf8Length(open) + utf8Length(close) + Math.max(0, input.length - 1);
+  for (let i = 0; i < input.length; i++) {
+    let length = known(input[i]);
+    if (length === undefined) {
+      const json = JSON.stringify(input[i]) ?? "null";
+      unknownJson[i] = json;
+      length = utf8Length(json);
+    }
+    lengths[i] = length;
+    byteLength += length;
+  }
   function* chunks(): Generator<Uint8Array> {
     let chunk = new Uint8Array(CHUNK_BYTES);
     let used = 0;

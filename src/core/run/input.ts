@@ -69,15 +69,41 @@ export function recordTurnStart(rollout: RolloutWriter | undefined, run: RunSetu
  * For each marker, the JSON of the content of the latest user message in `items` that holds it;
  * each message's content is serialised once (a large restored one is read from its file).
  */
-function latestSent(items: ResponseItem[], markers: string[]): Map<string, string> {
+export function latestSent(items: ResponseItem[], markers: string[]): Map<string, string> {
   const found = new Map<string, string>();
   for (let i = items.length - 1; i >= 0 && found.size < markers.length; i--) {
     const it = items[i]!;
     if (it.type !== "message" || it.role !== "user") continue;
-    const json = JSON.stringify((it as { content?: unknown }).content);
+    const content = (it as { content?: unknown }).content;
+    // Most user messages hold neither marker: their content is not serialised to find that out.
+    let maybe = false;
+    for (const marker of markers) maybe ||= !found.has(marker) && holds(content, marker);
+    if (!maybe) continue;
+    const json = JSON.stringify(content);
     for (const marker of markers) if (!found.has(marker) && json.includes(marker)) found.set(marker, json);
   }
   return found;
+}
+
+/**
+ * Whether a string of `value` (a key or a string value, at any depth) contains `marker`: true
+ * whenever JSON.stringify(value) contains it, for a marker that starts with neither a letter nor
+ * a digit and holds no character JSON escapes or writes between tokens (`"`, `\\`, control
+ * characters, `{}[],:`), as the two markers do: in the JSON, such a marker lies within one string
+ * token, and not across an escape. (It may also be true of a key JSON.stringify leaves out.)
+ */
+function holds(value: unknown, marker: string): boolean {
+  if (typeof value === "string") return value.includes(marker);
+  if (typeof value !== "object" || value === null) return false;
+  if (Array.isArray(value)) {
+    for (const v of value) if (holds(v, marker)) return true;
+    return false;
+  }
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    if (key.includes(marker) || holds((value as Record<string, unknown>)[key], marker)) return true;
+  }
+  return false;
 }
 
 /** The reasoning settings of config (none when neither is set), for the request and turn_context. */

