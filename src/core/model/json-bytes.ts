@@ -17,6 +17,13 @@ export interface StringScan {
    * surrogate escape counts as not canonical (its pairing would need a closer look).
    */
   canonical: boolean;
+  /**
+   * Where the next backslash of `backslashIn` is, at or after the last place one was looked for
+   * (its length when there is none): kept between the tokens of one text, so that it is looked
+   * for once per backslash, not once per token.
+   */
+  backslash?: number;
+  backslashIn?: Uint8Array;
 }
 
 const HIGH = 0x80808080 | 0;
@@ -43,6 +50,35 @@ function unplain(a: number, c: number): boolean {
 function plainWords(words: Int32Array, k: number, end: number): number {
   while (k < end && !unplain(words[k]!, words[k + 1]!) && !unplain(words[k + 2]!, words[k + 3]!)) k += 4;
   return k;
+}
+
+/** Whether every byte of `b[from, to)` is printable ASCII or DEL (0x20 to 0x7f), read a word at a time where aligned. */
+function printableAscii(b: Uint8Array, words: Int32Array, from: number, to: number): boolean {
+  const base = b.byteOffset;
+  let i = from;
+  for (; i < to && ((base + i) & 3) !== 0; i++) if (b[i]! < 0x20 || b[i]! >= 0x80) return false;
+  // Per word: a byte below 0x20 borrows into its top bit, one from 0x80 up has it set.
+  let k = (base + i) >> 2;
+  const end = (base + to) >> 2;
+  for (; k + 4 <= end; k += 4) {
+    const w0 = words[k]!;
+    const w1 = words[k + 1]!;
+    const w2 = words[k + 2]!;
+    const w3 = words[k + 3]!;
+    if ((((w0 - CONTROL) | w0 | (w1 - CONTROL) | w1 | (w2 - CONTROL) | w2 | (w3 - CONTROL) | w3) & HIGH) !== 0) return false;
+  }
+  for (; k < end; k++) if ((((words[k]! - CONTROL) | words[k]!) & HIGH) !== 0) return false;
+  for (i = (k << 2) - base; i < to; i++) if (b[i]! < 0x20 || b[i]! >= 0x80) return false;
+  return true;
+}
+
+/** The first backslash in `b` at or after `i` (`b.length` when none), through the cache in `scan`. */
+function backslashFrom(b: Uint8Array, i: number, scan: StringScan): number {
+  if (scan.backslashIn === b && scan.backslash !== undefined && scan.backslash >= i) return scan.backslash;
+  const k = b.indexOf(0x5c, i);
+  scan.backslashIn = b;
+  scan.backslash = k === -1 ? b.length : k;
+  return scan.backslash;
 }
 
 /** The length of the well-formed UTF-8 sequence of 2 to 4 bytes at `i` (before `limit`), or 0. */
@@ -86,6 +122,15 @@ function canonicalControlEscape(x: number, y: number): boolean {
  * read sixteen bytes at a time through `words` (wordsOf(b)).
  */
 export function scanString(b: Uint8Array, words: Int32Array, i: number, limit: number, scan: StringScan): number {
+  // Contents with no backslash end at the next quote, which memchr finds (as it does the next
+  // backslash): they are then only checked to be printable ASCII, a cheaper test per word than
+  // the one below. Anything else is read as below.
+  const quote = b.indexOf(0x22, i);
+  if (quote !== -1 && quote < limit && backslashFrom(b, i, scan) > quote && printableAscii(b, words, i, quote)) {
+    scan.length = quote - i;
+    scan.canonical = true;
+    return quote;
+  }
   const base = b.byteOffset;
   let length = 0;
   let canonical = true;

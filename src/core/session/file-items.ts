@@ -9,7 +9,7 @@
 // Bytes that no longer match (the file was truncated or rewritten) fail the run with one line.
 import { once } from "../util/once.ts";
 import { OcxError } from "../errors.ts";
-import { forgetItemJson, rememberItemJsonSource } from "../model/item-json.ts";
+import { forgetItemJson, type ItemJsonBytes, rememberItemJsonSource } from "../model/item-json.ts";
 import type { ResponseItem } from "../model/types.ts";
 import type { KeyedDigest, ReadHandle } from "../runtime.ts";
 
@@ -38,35 +38,70 @@ const strictDecoder = once(() => new TextDecoder("utf-8", { ignoreBOM: true, fat
  * something else for the keys in `unread` (a long string not read from the file yet): their
  * values are read from the file when asked for.
  */
-export function fileItem(
-  file: ItemFile,
-  item: ResponseItem,
-  at: { offset: number; byteLength: number; length: number; digest: string },
-  unread?: ReadonlySet<string>,
-): ResponseItem {
+export function fileItem(file: ItemFile, item: ResponseItem, at: ItemPlace, unread?: ReadonlySet<string>): ResponseItem {
   file.items++;
   // The stand-in's own properties, in the item's order: the light ones as values, the others as
   // getters that read the file. Reads then need no proxy trap (each would be a call out of the
   // engine: about 1 us in a process this short, for every `type` a pass over the history reads);
-  // only changes are trapped.
+  // only changes are trapped. What a stand-in needs of its own is one StandIn: the getters and
+  // the traps are shared by all (a resume makes thousands of stand-ins).
   const target = {} as ResponseItem;
   const heavy: string[] = [];
   for (const key of Object.keys(item)) {
     const v = item[key];
     const light = !unread?.has(key) && (v === null || typeof v === "number" || typeof v === "boolean" || (typeof v === "string" && v.length <= LIGHT_STRING_MAX));
-    if (!light) heavy.push(key);
-    Object.defineProperty(target, key, light ? { value: v, writable: true, enumerable: true, configurable: true } : { get: () => full()[key], enumerable: true, configurable: true });
+    if (!light) {
+      heavy.push(key);
+      Object.defineProperty(target, key, heavyField(key));
+    } else if (key === "__proto__") Object.defineProperty(target, key, { value: v, writable: true, enumerable: true, configurable: true });
+    else target[key] = v;
   }
-  let recent: WeakRef<ResponseItem> | undefined;
+  const proxy = new Proxy(target, TRAPS);
+  const standIn = new StandIn(file, at, target, proxy, heavy);
+  standIns.set(target, standIn);
+  standIns.set(proxy, standIn);
+  rememberItemJsonSource(proxy, { byteLength: at.byteLength, length: at.length }, standIn);
+  return proxy;
+}
+
+/** Where an item's JSON lies in its file, and the tag of its bytes there. */
+interface ItemPlace {
+  offset: number;
+  byteLength: number;
+  length: number;
+  digest: string;
+}
+
+/** The stand-ins by their proxies (what a getter is called on) and by their targets (what a trap is given). */
+const standIns = new WeakMap<object, StandIn>();
+
+/** A stand-in's own part: where its item is, and whether something changed it. */
+class StandIn implements ItemJsonBytes {
+  private recent: WeakRef<ResponseItem> | undefined;
   /** Something changed the item: it is an ordinary object for good. */
-  let owned = false;
+  private owned = false;
+
+  constructor(
+    private readonly file: ItemFile,
+    private readonly at: ItemPlace,
+    private readonly target: ResponseItem,
+    private readonly proxy: ResponseItem,
+    private readonly heavy: string[],
+  ) {}
+
+  /** The bytes of the item's JSON, for a request (see ItemJsonBytes). */
+  copyTo(into: Uint8Array): void {
+    if (this.owned) throw new Error("a restored history item changed after it was read");
+    this.read(into);
+  }
 
   /**
    * The file's bytes of the item, checked: the same length as when the file was read, and the
    * bytes the digest's tag was made of (bytes a process rewrote meanwhile are caught, however
    * they were made: it does not know the key).
    */
-  const copyTo = (into: Uint8Array): void => {
+  private read(into: Uint8Array): void {
+    const { file, at } = this;
     let read: Uint8Array;
     try {
       read = file.handle.readSync(at.offset, at.byteLength, into);
@@ -75,50 +110,63 @@ export function fileItem(
     }
     if (read.length !== at.byteLength) throw changed(file.path, "it is shorter than when this run read it");
     if (!file.digest.matches(read, at.digest)) throw changed(file.path, "its history is no longer the bytes this run read");
-  };
+  }
 
   /** The item, parsed from the file (the same object again while it is still in use). */
-  const full = (): ResponseItem => {
-    const held = recent?.deref();
+  full(): ResponseItem {
+    const held = this.recent?.deref();
     if (held) return held;
-    const bytes = new Uint8Array(at.byteLength);
-    copyTo(bytes);
+    const bytes = new Uint8Array(this.at.byteLength);
+    this.read(bytes);
     const parsed = JSON.parse(strictDecoder().decode(bytes)) as ResponseItem;
-    recent = new WeakRef(parsed);
+    this.recent = new WeakRef(parsed);
     return parsed;
-  };
+  }
 
   /** The item becomes an ordinary object (something is changing it): its JSON is no longer known. */
-  const own = (): ResponseItem => {
-    if (!owned) {
-      if (heavy.length > 0) {
-        const parsed = full();
-        for (const key of heavy) Object.defineProperty(target, key, { value: parsed[key], writable: true, enumerable: true, configurable: true });
+  own(): ResponseItem {
+    const { target } = this;
+    if (!this.owned) {
+      if (this.heavy.length > 0) {
+        const parsed = this.full();
+        for (const key of this.heavy) Object.defineProperty(target, key, { value: parsed[key], writable: true, enumerable: true, configurable: true });
       }
-      owned = true;
-      forgetItemJson(proxy);
+      this.owned = true;
+      forgetItemJson(this.proxy);
     }
     return target;
-  };
+  }
+}
 
-  const proxy = new Proxy(target, {
-    set(_target, key, value) {
-      return Reflect.set(own(), key, value);
-    },
-    defineProperty(_target, key, descriptor) {
-      return Reflect.defineProperty(own(), key, descriptor);
-    },
-    deleteProperty(_target, key) {
-      return Reflect.deleteProperty(own(), key);
-    },
-  });
-  rememberItemJsonSource(proxy, { byteLength: at.byteLength, length: at.length }, {
-    copyTo: (into) => {
-      if (owned) throw new Error("a restored history item changed after it was read");
-      copyTo(into);
-    },
-  });
-  return proxy;
+/** Changes to a stand-in: each makes it an ordinary object first. */
+const TRAPS: ProxyHandler<ResponseItem> = {
+  set(target, key, value) {
+    return Reflect.set(standIns.get(target)!.own(), key, value);
+  },
+  defineProperty(target, key, descriptor) {
+    return Reflect.defineProperty(standIns.get(target)!.own(), key, descriptor);
+  },
+  deleteProperty(target, key) {
+    return Reflect.deleteProperty(standIns.get(target)!.own(), key);
+  },
+};
+
+/** The getter of the field `key` of stand-ins, one for all of them: the field of the item parsed from the file. */
+const heavyFields = new Map<string, PropertyDescriptor>();
+function heavyField(key: string): PropertyDescriptor {
+  let d = heavyFields.get(key);
+  if (!d) {
+    d = {
+      get(this: object) {
+        return standIns.get(this)!.full()[key];
+      },
+      enumerable: true,
+      configurable: true,
+    };
+    // (Keys are few: the items' field names. A history of odd ones makes one each, as before.)
+    if (heavyFields.size < 1024) heavyFields.set(key, d);
+  }
+  return d;
 }
 
 function changed(path: string, why: string): OcxError {
