@@ -473,13 +473,11 @@ function readLargeItem(bytes: Uint8Array, offset: number, file: ItemFile): Respo
   return fileItem(file, item as ResponseItem, { offset: offset + from, byteLength: to - from, length: text.length + cut.cutLength, digest }, unread);
 }
 
-const asciiBytes = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
 /** The parts of RESPONSE_ITEM_LINE, as bytes. */
-const HEAD_PARTS = once(() => ({
-  timestamp: asciiBytes('{"timestamp":"'),
-  ordinal: asciiBytes('"ordinal":'),
-  type: asciiBytes('"type":"response_item","payload":'),
-}));
+const HEAD_PARTS = once(() => {
+  const enc = new TextEncoder();
+  return { timestamp: enc.encode('{"timestamp":"'), ordinal: enc.encode('"ordinal":'), type: enc.encode('"type":"response_item","payload":') };
+});
 
 /** Where `part` ends when `b` holds it at `i` (before `n`), else -1. */
 function bytesAt(b: Uint8Array, i: number, n: number, part: Uint8Array): number {

@@ -13,7 +13,7 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** An Int32Array over all of `bytes.buffer`, for reading `bytes` four at a time (see indexOfByte). */
+/** An Int32Array over all of `bytes.buffer`, for reading `bytes` four at a time (see scanString in model/json-bytes.ts). */
 export function wordsOf(bytes: Uint8Array): Int32Array {
   return new Int32Array(bytes.buffer, 0, bytes.buffer.byteLength >> 2);
 }
