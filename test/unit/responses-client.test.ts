@@ -722,3 +722,29 @@ describe("events that carry nothing for ocx", () => {
     expect(toStreamPart({ event: "response.output_text.delta", data: JSON.stringify({ type: "response.output_text.delta", delta: "hi" }) })).toBeDefined();
   });
 });
+
+describe("a large response.completed", () => {
+  // Its output repeats the answer; only the id and the usage are read.
+  const answer = 'say "hi" to C:\\path\\é 😀\n\t'.repeat(40_000);
+  const usage = { input_tokens: 12, input_tokens_details: { cached_tokens: 3 }, output_tokens: 345, output_tokens_details: { reasoning_tokens: 7 }, total_tokens: 357 };
+  const completed = (response: Record<string, unknown>) => JSON.stringify({ type: "response.completed", sequence_number: 9, response });
+  const output = [{ type: "message", role: "assistant", content: [{ type: "output_text", text: answer, annotations: [] }] }];
+
+  test("gives the id and usage a small one gives, named or not", () => {
+    const big = completed({ id: "resp_big", object: "response", output, usage, status: "completed" });
+    expect(big.length).toBeGreaterThan(1_000_000);
+    const small = toStreamPart({ data: completed({ id: "resp_big", usage }) });
+    expect(small).toEqual({ type: "completed", responseId: "resp_big", usage: { input_tokens: 12, cached_input_tokens: 3, cache_write_input_tokens: 0, output_tokens: 345, reasoning_output_tokens: 7 } });
+    expect(toStreamPart({ event: "response.completed", data: big })).toEqual(small);
+    expect(toStreamPart({ data: big })).toEqual(small);
+    // The usage after the output, and keys that are themselves long, change nothing.
+    const after = completed({ output, [`x${"k".repeat(70_000)}`]: answer, id: "resp_big", usage });
+    expect(toStreamPart({ event: "response.completed", data: after })).toEqual(small);
+  });
+
+  test("that is not JSON outside its long strings is not a completion", () => {
+    const big = completed({ id: "resp_big", output, usage });
+    expect(toStreamPart({ event: "response.completed", data: big.slice(0, -1) })).toBeUndefined();
+    expect(toStreamPart({ event: "response.completed", data: `${big.slice(0, 200_000)}` })).toBeUndefined();
+  });
+});

@@ -189,6 +189,23 @@ describe("property: chunking never changes the events", () => {
     expect(events).toEqual([{ event: "response.completed", data: '{"a":1}' }]);
   });
 
+  test("a skipped data line of multi-byte characters, cut at every pair of points, leaves what follows whole", async () => {
+    // The rest of a skipped line is not decoded: a chunk may start, end or lie wholly inside
+    // it, cutting characters anywhere, and each line ending ends it.
+    for (const nl of ["\n", "\r\n", "\r"]) {
+      const text = `event: s.done${nl}data: ${"é😀✓".repeat(8)}${nl}${nl}event: keep${nl}data: ü😀 ✓${nl}${nl}data: é${nl}${nl}`;
+      const expected: SseEvent[] = [{ event: "s.done", data: "" }, { event: "keep", data: "ü😀 ✓" }, { data: "é" }];
+      const bytes = new TextEncoder().encode(text);
+      for (let i = 0; i <= bytes.length; i++) {
+        for (let j = i; j <= bytes.length; j++) {
+          const chunks = [bytes.subarray(0, i), bytes.subarray(i, j), bytes.subarray(j)];
+          const events = await collect(sseEvents(streamOf(chunks), { skip: new Set(["s.done"]) }));
+          if (!Bun.deepEquals(events, expected)) expect({ nl, i, j, events }).toEqual({ nl, i, j, events: expected });
+        }
+      }
+    }
+  });
+
   test("a skipped event's data is never joined: a long data line split over many chunks is dropped as it comes", async () => {
     const long = "x".repeat(100_000);
     const text = `event: big.done\ndata: {"text":"${long}"}\n\nevent: keep\ndata: ${long}\n\ndata: first\nevent: big.done\n\n`;

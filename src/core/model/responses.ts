@@ -14,6 +14,7 @@ import {
   retryAfterRefusal,
   sleep as abortableSleep,
 } from "./retry.ts";
+import { withoutLongStrings } from "./json-text.ts";
 import { BodyTooLargeError, EventTooLargeError, SseDecoder, type SseEvent } from "./sse.ts";
 import {
   type ModelClient,
@@ -745,10 +746,18 @@ export const IGNORED_EVENTS: ReadonlySet<string> = new Set([
   "response.custom_tool_call_input.done",
 ]);
 
+/** A response.completed event of more characters than this is parsed without its long strings. */
+const LARGE_COMPLETED = 64 * 1024;
+/** What is a long string there: far longer than any id. */
+const LONG_STRING = 4096;
+
 /** Maps one SSE event; undefined for events that carry nothing for us (or do not parse). */
 export function toStreamPart(ev: SseEvent): StreamPart | ModelError | undefined {
   if (ev.event !== undefined && IGNORED_EVENTS.has(ev.event)) return undefined;
-  const data = asRecord(parseJson(ev.data));
+  // A large response.completed is read without its long strings: its output repeats the items
+  // (and the answer) that came in their own events, and only its id and usage are read.
+  const text = ev.event === "response.completed" && ev.data.length > LARGE_COMPLETED ? withoutLongStrings(ev.data, LONG_STRING) : ev.data;
+  const data = asRecord(parseJson(text));
   if (!data) return undefined;
   switch (data.type) {
     case "response.created": {

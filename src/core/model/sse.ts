@@ -16,6 +16,7 @@ export interface SseEvent {
 }
 
 const LF = 0x0a;
+const CR = 0x0d;
 const COLON = 0x3a;
 const SPACE = 0x20;
 
@@ -46,6 +47,14 @@ export class SseTextParser {
   constructor(maxEventChars: number = Number.POSITIVE_INFINITY, skip?: ReadonlySet<string>) {
     this.maxEventChars = maxEventChars;
     this.skip = skip;
+  }
+
+  /**
+   * Inside a skipped event's data line: what comes up to the next CR or LF is not read (the
+   * caller may leave it out of the next push, which then starts at that line break).
+   */
+  get droppingLine(): boolean {
+    return this.dropping;
   }
 
   /**
@@ -255,12 +264,29 @@ export class SseDecoder {
     if (this.seen > this.maxBytes) throw new BodyTooLargeError(this.maxBytes);
     const before = out.length;
     try {
-      this.parser.push(this.decoder.decode(chunk, STREAM), out);
+      let bytes = chunk;
+      if (this.parser.droppingLine) {
+        // The rest of a skipped event's data line (an answer's `.done` events repeat all of it)
+        // is left undecoded: a CR or LF byte is never part of a longer UTF-8 character. A
+        // character the decoder holds the start of comes out as U+FFFD before the line break,
+        // in the part the parser drops.
+        const end = lineBreak(chunk);
+        if (end === -1) return;
+        bytes = chunk.subarray(end);
+      }
+      this.parser.push(this.decoder.decode(bytes, STREAM), out);
     } catch (err) {
       out.length = before;
       throw err;
     }
   }
+}
+
+/** Where the first CR or LF byte of `bytes` is, or -1. */
+function lineBreak(bytes: Uint8Array): number {
+  const lf = bytes.indexOf(LF);
+  const cr = (lf === -1 ? bytes : bytes.subarray(0, lf)).indexOf(CR);
+  return cr === -1 ? lf : cr;
 }
 
 /**
