@@ -22,7 +22,7 @@ function answer(size: number): string {
 }
 
 const TEXT = answer(1_000_000);
-const manyDeltas = () => sse(turn([message(TEXT)], usage(), { deltaChars: 20 }));
+const manyDeltas = () => sse(turn([message(TEXT)], usage(4321, 765, 21, 9), { deltaChars: 20 }));
 
 describe("a 1 MB answer in 20-character deltas", () => {
   test("--json: one agent_message with the whole text, a well-formed stream", async () => {
@@ -33,6 +33,10 @@ describe("a 1 MB answer in 20-character deltas", () => {
     const messages = items(r.events, "item.completed", "agent_message");
     expect(messages).toHaveLength(1);
     expect(messages[0].text === TEXT).toBe(true);
+    // The usage comes from response.completed, whose output repeats the 1 MB answer.
+    const usageOf = r.events.at(-1) as { type: string; usage: Record<string, number> };
+    expect(usageOf.type).toBe("turn.completed");
+    expect(usageOf.usage).toMatchObject({ input_tokens: 4321, cached_input_tokens: 21, output_tokens: 765, reasoning_output_tokens: 9 });
   }, T);
 
   test("human mode, stdout read slowly: the whole answer is written before ocx exits", async () => {
