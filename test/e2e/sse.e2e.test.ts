@@ -34,7 +34,7 @@ describe("a 1 MB answer in 20-character deltas", () => {
     expect(messages).toHaveLength(1);
     expect(messages[0].text === TEXT).toBe(true);
     // The usage comes from response.completed, whose output repeats the 1 MB answer.
-    const usageOf = r.events.at(-1) as { type: string; usage: Record<string, number> };
+    const usageOf = r.events!.at(-1) as { type: string; usage: Record<string, number> };
     expect(usageOf.type).toBe("turn.completed");
     expect(usageOf.usage).toMatchObject({ input_tokens: 4321, cached_input_tokens: 21, output_tokens: 765, reasoning_output_tokens: 9 });
   }, T);
