@@ -34,9 +34,9 @@ const strictDecoder = once(() => new TextDecoder("utf-8", { ignoreBOM: true, fat
 /**
  * A stand-in for `item`, whose JSON is the `byteLength` bytes at `offset` in `file` (tagged
  * `digest` by the file's digest), `length` UTF-16 code units once decoded. The caller
- * guarantees that those bytes are (now) exactly JSON.stringify(item) and drops `item` afterwards; `item` may hold
- * something else for the keys in `unread` (a long string not read from the file yet): their
- * values are read from the file when asked for.
+ * guarantees that those bytes are (now) exactly JSON.stringify(item) and drops `item`
+ * afterwards; `item` may hold something else for the keys in `unread` (a long string not read
+ * from the file yet): their values are read from the file when asked for.
  */
 export function fileItem(file: ItemFile, item: ResponseItem, at: ItemPlace, unread?: ReadonlySet<string>): ResponseItem {
   file.items++;
