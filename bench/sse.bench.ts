@@ -97,10 +97,10 @@ async function inProcess(make: (f: typeof fetch) => ModelClient, chunks: Uint8Ar
     let got = "";
     const t0 = cpuUs();
     for await (const part of client.stream(request, new AbortController().signal)) {
-      if (part.type === "text-delta") got += part.delta;
+      if (part.type === "item-done" && part.item.type === "message") got += (part.item.content as Array<{ text: string }>).map((c) => c.text).join("");
     }
     const spent = cpuUs() - t0;
-    if (got !== text) throw new Error("the deltas do not add up to the answer");
+    if (got !== text) throw new Error("the answer's item does not hold the answer");
     if (r >= 0) out.push(spent / events);
   }
   return out;

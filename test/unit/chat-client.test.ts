@@ -100,6 +100,7 @@ describe("chat stream to parts", () => {
 
   test("servers that send `reasoning` instead of `reasoning_content`", async () => {
     const { out } = await parts(body(delta({ reasoning: "hmm" }), delta({ content: "ok" }, "stop"), "[DONE]"));
-    expect(out.map((p) => p.type)).toEqual(["created", "reasoning-delta", "text-delta", "item-done", "item-done", "completed"]);
+    expect(out.map((p) => p.type)).toEqual(["created", "item-done", "item-done", "completed"]);
+    expect(out[1]).toMatchObject({ item: { type: "reasoning", content: [{ type: "reasoning_text", text: "hmm" }] } });
   });
 });

@@ -307,10 +307,6 @@ describe("stream parts", () => {
     expect(error).toBeUndefined();
     expect(parts).toEqual([
       { type: "created", responseId: "resp_1" },
-      { type: "text-delta", delta: "Hel" },
-      { type: "text-delta", delta: "lo" },
-      { type: "reasoning-delta", delta: "think" },
-      { type: "reasoning-delta", delta: "raw" },
       { type: "item-done", item },
       {
         type: "completed",
@@ -341,7 +337,8 @@ describe("stream parts", () => {
   });
 
   test("a multi-byte character split across body chunks survives", async () => {
-    const bytes = enc.encode(frame({ type: "response.output_text.delta", delta: "héllo 😀" }) + completed());
+    const item = { type: "message", role: "assistant", content: [{ type: "output_text", text: "héllo 😀" }] };
+    const bytes = enc.encode(frame({ type: "response.output_item.done", item }, "response.output_item.done") + completed());
     const chunks = Array.from(bytes, (b) => Uint8Array.of(b));
     const stream = new ReadableStream<Uint8Array>({
       start(controller) {
@@ -351,7 +348,7 @@ describe("stream parts", () => {
     });
     const f = fakeFetch(() => new Response(stream, { status: 200, headers: { "content-type": "text/event-stream" } }));
     const { parts } = await run(client(f.fetch).client);
-    expect(parts[0]).toEqual({ type: "text-delta", delta: "héllo 😀" });
+    expect(parts[0]).toEqual({ type: "item-done", item });
   });
 });
 
@@ -554,9 +551,10 @@ describe("response.failed and error events", () => {
 
 describe("stream failures", () => {
   test("body closes before response.completed: parts kept, then retryable error", async () => {
-    const f = fakeFetch(() => sseResponse([created, frame({ type: "response.output_text.delta", delta: "hi" })]));
+    const item = { type: "reasoning", id: "rs_1", summary: [] };
+    const f = fakeFetch(() => sseResponse([created, frame({ type: "response.output_item.done", item }), frame({ type: "response.output_text.delta", delta: "hi" })]));
     const { parts, error } = await run(client(f.fetch).client);
-    expect(parts.map((p) => p.type)).toEqual(["created", "text-delta"]);
+    expect(parts.map((p) => p.type)).toEqual(["created", "item-done"]);
     const e = modelError(error);
     expect(e.kind).toBe("retryable");
     expect(e.message).toBe("stream disconnected before completion: stream closed before response.completed");
@@ -622,7 +620,7 @@ describe("stream failures", () => {
     const f = fakeFetch(() => new Response(stream, { status: 200 }));
     const { parts, error } = await run(client(f.fetch, { provider: provider({ streamIdleTimeoutMs: 60 }) }).client);
     expect(error).toBeUndefined();
-    expect(parts.map((p) => p.type)).toEqual(["created", "text-delta", "completed"]);
+    expect(parts.map((p) => p.type)).toEqual(["created", "completed"]);
   });
 });
 
@@ -716,10 +714,17 @@ describe("events that carry nothing for ocx", () => {
   });
 
   test("a named event outside the set is parsed as before", () => {
-    expect(toStreamPart({ event: "response.output_text.delta", data: JSON.stringify({ type: "response.output_text.delta", delta: "hi" }) })).toEqual(
-      toStreamPart({ data: JSON.stringify({ type: "response.output_text.delta", delta: "hi" }) }),
-    );
-    expect(toStreamPart({ event: "response.output_text.delta", data: JSON.stringify({ type: "response.output_text.delta", delta: "hi" }) })).toBeDefined();
+    const item = { type: "message", id: "m1" };
+    const data = JSON.stringify({ type: "response.output_item.done", item });
+    expect(toStreamPart({ event: "response.output_item.done", data })).toEqual({ type: "item-done", item });
+    expect(toStreamPart({ event: "response.output_item.done", data })).toEqual(toStreamPart({ data }));
+  });
+
+  test("the deltas are among them: exec shows only finished items", () => {
+    for (const name of ["response.output_text.delta", "response.reasoning_summary_text.delta", "response.reasoning_text.delta"]) {
+      expect(IGNORED_EVENTS.has(name)).toBe(true);
+      expect(toStreamPart({ event: name, data: JSON.stringify({ type: name, delta: "hi" }) })).toBeUndefined();
+    }
   });
 });
 

@@ -237,7 +237,7 @@ function expectFailed(h: Harness, result: TurnResult, exitCode: number, code: st
 
 describe("runTurn: messages and items", () => {
   test("a plain answer: turn.started, agent_message, turn.completed; request carries the turn options", async () => {
-    const h = harness([[{ type: "created", responseId: "r1" }, { type: "text-delta", delta: "Hi" }, done(assistant("Hi there")), completed(usage(100, 40, 7, 3))]], {
+    const h = harness([[{ type: "created", responseId: "r1" }, done(assistant("Hi there")), completed(usage(100, 40, 7, 3))]], {
       reasoning: { effort: "low", summary: "auto" },
       textFormat: { type: "json_schema", name: "out" },
     });

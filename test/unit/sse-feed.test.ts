@@ -1,6 +1,6 @@
 // The body reader behind both wire APIs (openEvents: one read per chunk, one timer, one abort
-// listener) and what the Responses client makes of it (consecutive deltas of one read as one
-// part). The events and the text must not depend on how the body is cut into chunks.
+// listener) and what the Responses client makes of it (items as they finish; the deltas are not
+// parts). The events and the parts must not depend on how the body is cut into chunks.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { readChatParts } from "../../src/core/model/chat.ts";
@@ -120,18 +120,6 @@ async function parts(c: ReturnType<typeof createResponsesClient>): Promise<{ par
   }
 }
 
-/** Parts with consecutive deltas of one kind joined: what does not depend on the chunking. */
-function joined(ps: StreamPart[]): StreamPart[] {
-  const out: StreamPart[] = [];
-  for (const p of ps) {
-    const last = out.at(-1);
-    if ((p.type === "text-delta" || p.type === "reasoning-delta") && last?.type === p.type) {
-      out[out.length - 1] = { type: p.type, delta: last.delta + p.delta };
-    } else out.push(p.type === "text-delta" || p.type === "reasoning-delta" ? { ...p } : p);
-  }
-  return out;
-}
-
 describe("Responses client: the parts do not depend on the chunking", () => {
   const text = fc.string({ unit: "grapheme", maxLength: 12 });
   const ev = fc.oneof(
@@ -148,7 +136,7 @@ describe("Responses client: the parts do not depend on the chunking", () => {
     "", // the body just ends
   );
 
-  test("random events, random cuts: the same parts (deltas joined) and the same error as one event per chunk", async () => {
+  test("random events, random cuts: the same parts and the same error as one event per chunk", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(ev, { maxLength: 12 }), end, fc.array(fc.nat(), { maxLength: 10 }), async (events, last, cuts) => {
         const all = [frame({ type: "response.created", response: { id: "r" } }), ...events, last];
@@ -156,54 +144,40 @@ describe("Responses client: the parts do not depend on the chunking", () => {
         const bytes = enc.encode(all.join(""));
         const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
         const got = await parts(client(cut(bytes, points)));
-        expect(joined(got.parts)).toEqual(joined(reference.parts));
+        expect(got.parts).toEqual(reference.parts);
         expect(String(got.error)).toEqual(String(reference.error));
       }),
       { numRuns: 200 },
     );
   });
 
-  test("one event per chunk: one part per delta, as before", async () => {
-    const all = [
-      frame({ type: "response.created", response: { id: "r" } }),
-      frame({ type: "response.output_text.delta", delta: "a" }),
-      frame({ type: "response.output_text.delta", delta: "b" }),
-      frame({ type: "response.completed", response: { id: "r" } }),
-    ];
-    const { parts: ps } = await parts(client(all.map((s) => enc.encode(s))));
-    expect(ps.map((p) => (p.type === "text-delta" ? p.delta : p.type))).toEqual(["created", "a", "b", "completed"]);
-  });
-
-  test("deltas read together: one part per run of one kind, in order, out before what follows them", async () => {
+  test("deltas are not parts, even when their data is not JSON: the items are, in order, before the failure", async () => {
     const body = [
       frame({ type: "response.created", response: { id: "r" } }),
-      frame({ type: "response.output_text.delta", delta: "He" }),
-      frame({ type: "response.output_text.delta", delta: "llo" }),
-      frame({ type: "response.reasoning_text.delta", delta: "hm" }),
-      frame({ type: "response.reasoning_text.delta", delta: "m" }),
-      frame({ type: "response.output_text.delta", delta: " you" }),
-      frame({ type: "response.output_item.done", item: { type: "message", id: "m1" } }),
+      frame({ type: "response.output_text.delta", delta: "He" }, "response.output_text.delta"),
+      "event: response.output_text.delta\ndata: {not json\n\n",
+      frame({ type: "response.reasoning_text.delta", delta: "hm" }, "response.reasoning_text.delta"),
+      frame({ type: "response.reasoning_summary_text.delta", delta: "m" }, "response.reasoning_summary_text.delta"),
+      frame({ type: "response.output_item.done", item: { type: "message", id: "m1" } }, "response.output_item.done"),
       frame({ type: "response.output_text.delta", delta: "!" }),
       frame({ type: "response.failed", response: { error: { code: "server_error", message: "boom" } } }),
     ].join("");
     const { parts: ps, error } = await parts(client([enc.encode(body)]));
     expect(ps).toEqual([
       { type: "created", responseId: "r" },
-      { type: "text-delta", delta: "Hello" },
-      { type: "reasoning-delta", delta: "hmm" },
-      { type: "text-delta", delta: " you" },
       { type: "item-done", item: { type: "message", id: "m1" } },
-      { type: "text-delta", delta: "!" },
     ]);
     expect((error as ModelError).message).toBe("stream disconnected before completion: boom");
   });
 
-  test("deltas are handed out before the reader waits for more bytes", async () => {
+  test("a finished item is handed out before the reader waits for more bytes", async () => {
     let release!: () => void;
     const more = new Promise<void>((r) => (release = r));
     let i = 0;
     const chunks = [
-      frame({ type: "response.created", response: { id: "r" } }) + frame({ type: "response.output_text.delta", delta: "a" }) + frame({ type: "response.output_text.delta", delta: "b" }),
+      frame({ type: "response.created", response: { id: "r" } }) +
+        frame({ type: "response.output_text.delta", delta: "a" }, "response.output_text.delta") +
+        frame({ type: "response.output_item.done", item: { type: "message", id: "m1" } }),
       frame({ type: "response.completed", response: { id: "r" } }),
     ];
     const body = new ReadableStream<Uint8Array>({
@@ -216,22 +190,46 @@ describe("Responses client: the parts do not depend on the chunking", () => {
     const fetch = (async () => new Response(body, { status: 200 })) as unknown as typeof globalThis.fetch;
     const it = createResponsesClient({ fetch, provider: provider(), headers: {} }).stream(request, signal)[Symbol.asyncIterator]();
     expect((await it.next()).value).toEqual({ type: "created", responseId: "r" });
-    expect((await it.next()).value).toEqual({ type: "text-delta", delta: "ab" }); // the second chunk is still held back
+    expect((await it.next()).value).toEqual({ type: "item-done", item: { type: "message", id: "m1" } }); // the second chunk is still held back
     release();
     expect((await it.next()).value).toMatchObject({ type: "completed" });
   });
 
-  test("chat: deltas of one read joined too, the text whole", async () => {
+  test("skipped delta events are progress: a stream of only deltas, each sooner than the idle timeout, is not idle", async () => {
+    // 6 deltas 40 ms apart with a 100 ms idle timeout: 240 ms without any other event.
+    const frames = [
+      frame({ type: "response.created", response: { id: "r" } }),
+      ...Array.from({ length: 6 }, () => frame({ type: "response.output_text.delta", delta: "x" }, "response.output_text.delta")),
+      frame({ type: "response.completed", response: { id: "r" } }),
+    ];
+    let i = 0;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(c) {
+        if (i > 0) await sleep(40);
+        if (i < frames.length) c.enqueue(enc.encode(frames[i++]!));
+        else c.close();
+      },
+    });
+    const fetch = (async () => new Response(body, { status: 200 })) as unknown as typeof globalThis.fetch;
+    const { parts: ps, error } = await parts(createResponsesClient({ fetch, provider: provider({ streamIdleTimeoutMs: 100 }), headers: {} }));
+    expect(error).toBeUndefined();
+    expect(ps.map((p) => p.type)).toEqual(["created", "completed"]);
+  });
+
+  test("chat: the deltas of a response gathered into its items, the text whole", async () => {
     const chunk = (d: object, finish: string | null = null) => `data: ${JSON.stringify({ id: "c", choices: [{ index: 0, delta: d, finish_reason: finish }] })}\n\n`;
-    const body = [chunk({ role: "assistant", content: "" }), chunk({ reasoning_content: "t" }), chunk({ reasoning_content: "u" }), chunk({ content: "Hel" }), chunk({ content: "lo" }), chunk({}, "stop"), "data: [DONE]\n\n"].join("");
-    const out: StreamPart[] = [];
-    for await (const p of readChatParts(openEvents(streamOf([enc.encode(body)]), signal, { provider: provider() }))) out.push(p);
-    expect(out.slice(0, 3)).toEqual([
-      { type: "created", responseId: "c" },
-      { type: "reasoning-delta", delta: "tu" },
-      { type: "text-delta", delta: "Hello" },
-    ]);
-    expect(out.at(-1)).toMatchObject({ type: "completed", responseId: "c" });
+    const all = [chunk({ role: "assistant", content: "" }), chunk({ reasoning_content: "t" }), chunk({ reasoning_content: "u" }), chunk({ content: "Hel" }), chunk({ content: "lo" }), chunk({}, "stop"), "data: [DONE]\n\n"];
+    const bytes = enc.encode(all.join(""));
+    for (const chunks of [[bytes], all.map((s) => enc.encode(s))]) {
+      const out: StreamPart[] = [];
+      for await (const p of readChatParts(openEvents(streamOf(chunks), signal, { provider: provider() }))) out.push(p);
+      expect(out).toEqual([
+        { type: "created", responseId: "c" },
+        { type: "item-done", item: { type: "reasoning", id: "rs_c", summary: [], content: [{ type: "reasoning_text", text: "tu" }] } },
+        { type: "item-done", item: { type: "message", id: "msg_c", role: "assistant", content: [{ type: "output_text", text: "Hello" }] } },
+        { type: "completed", responseId: "c", usage: { input_tokens: 0, cached_input_tokens: 0, cache_write_input_tokens: 0, output_tokens: 0, reasoning_output_tokens: 0 } },
+      ]);
+    }
   });
 });
 

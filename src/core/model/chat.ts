@@ -6,7 +6,6 @@ import type { Usage } from "../events.ts";
 import {
   asRecord,
   count,
-  DeltaRun,
   DISCONNECTED,
   endpointUrl,
   type EventFeed,
@@ -152,7 +151,8 @@ interface CallDraft {
 }
 
 /**
- * Chunks to StreamParts: deltas as they come, then the finished items, then `completed`.
+ * Chunks to StreamParts: the deltas are gathered into the finished items, which come out at the
+ * end, then `completed`.
  * `feed` may be a function that opens it (the request is sent when the parts are first asked for).
  */
 export async function* readChatParts(feed: EventFeed | (() => Promise<EventFeed>)): AsyncGenerator<StreamPart> {
@@ -164,25 +164,16 @@ export async function* readChatParts(feed: EventFeed | (() => Promise<EventFeed>
   let usage: Usage | undefined;
   const calls = new Map<number, CallDraft>();
   let started = false;
-  const deltas = new DeltaRun();
   try {
     for (;;) {
-      const next = events.take();
-      if (next === undefined) {
-        // Everything read so far is handled: the deltas go out before the wait for more.
-        if (deltas.pending) yield deltas.flush();
-        if (await events.fill()) continue;
-        break;
-      }
+      const next = events.take() ?? ((await events.fill()) ? events.take() : undefined);
+      if (next === undefined) break;
       const data = next.data.trim();
       if (data === "[DONE]") break;
       const chunk = asRecord(parseJson(data));
       if (!chunk) continue;
       const error = asRecord(chunk.error);
-      if (error) {
-        if (deltas.pending) yield deltas.flush();
-        throw chatError(error);
-      }
+      if (error) throw chatError(error);
       if (!started) {
         started = true;
         if (typeof chunk.id === "string") responseId = chunk.id;
@@ -193,16 +184,8 @@ export async function* readChatParts(feed: EventFeed | (() => Promise<EventFeed>
       if (!choice) continue;
       const delta = asRecord(choice.delta) ?? asRecord(choice.message) ?? {};
       const thought = typeof delta.reasoning_content === "string" ? delta.reasoning_content : typeof delta.reasoning === "string" ? delta.reasoning : "";
-      if (thought) {
-        reasoning += thought;
-        const before = deltas.add({ type: "reasoning-delta", delta: thought });
-        if (before) yield before;
-      }
-      if (typeof delta.content === "string" && delta.content) {
-        text += delta.content;
-        const before = deltas.add({ type: "text-delta", delta: delta.content });
-        if (before) yield before;
-      }
+      reasoning += thought;
+      if (typeof delta.content === "string") text += delta.content;
       if (Array.isArray(delta.tool_calls)) for (const [position, raw] of delta.tool_calls.entries()) {
         const tc = asRecord(raw);
         if (!tc) continue;
@@ -218,7 +201,6 @@ export async function* readChatParts(feed: EventFeed | (() => Promise<EventFeed>
       if (typeof choice.finish_reason === "string" && choice.finish_reason) {
         finished = true;
         if (choice.finish_reason === "length" && calls.size === 0 && !text) {
-          if (deltas.pending) yield deltas.flush();
           throw new ModelError("fatal", "The model stopped at its output limit before answering (finish_reason: length).");
         }
       }
@@ -226,7 +208,6 @@ export async function* readChatParts(feed: EventFeed | (() => Promise<EventFeed>
   } finally {
     events.cancel();
   }
-  if (deltas.pending) yield deltas.flush();
   if (!finished) throw new ModelError("retryable", `${DISCONNECTED}stream closed before finish_reason`);
 
   const id = responseId ?? "chat";

@@ -450,28 +450,13 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 
 async function* readParts(open: () => Promise<EventFeed>): AsyncGenerator<StreamPart> {
   const events = await open();
-  const deltas = new DeltaRun();
   try {
     for (;;) {
-      const ev = events.take();
-      if (ev === undefined) {
-        // Everything read so far is handled: the deltas go out before the wait for more.
-        if (deltas.pending) yield deltas.flush();
-        if (await events.fill()) continue;
-        throw new ModelError("retryable", `${DISCONNECTED}stream closed before response.completed`);
-      }
+      const ev = events.take() ?? ((await events.fill()) ? events.take() : undefined);
+      if (ev === undefined) throw new ModelError("retryable", `${DISCONNECTED}stream closed before response.completed`);
       const part = toStreamPart(ev);
       if (!part) continue;
-      if (part instanceof ModelError) {
-        if (deltas.pending) yield deltas.flush();
-        throw part;
-      }
-      if (part.type === "text-delta" || part.type === "reasoning-delta") {
-        const before = deltas.add(part);
-        if (before) yield before;
-        continue;
-      }
-      if (deltas.pending) yield deltas.flush();
+      if (part instanceof ModelError) throw part;
       if (part.type === "completed") {
         // Stop reading: whatever follows response.completed is of no use.
         events.cancel();
@@ -482,43 +467,6 @@ async function* readParts(open: () => Promise<EventFeed>): AsyncGenerator<Stream
     }
   } finally {
     events.cancel();
-  }
-}
-
-/**
- * Consecutive deltas of one kind that arrived together (in one read of the body) as one part:
- * the same text, in the same order, with one trip through the async iterators instead of one
- * per server-sent event. A delta never waits for the network: the run is handed out before
- * each read, and before any other part or failure.
- */
-export class DeltaRun {
-  private type: "text-delta" | "reasoning-delta" = "text-delta";
-  private text = "";
-  pending = false;
-
-  /** Adds `part` to the run; returns the run before it when `part` is of the other kind. */
-  add(part: { type: "text-delta" | "reasoning-delta"; delta: string }): StreamPart | undefined {
-    if (!this.pending) {
-      this.type = part.type;
-      this.text = part.delta;
-      this.pending = true;
-      return undefined;
-    }
-    if (part.type === this.type) {
-      this.text += part.delta;
-      return undefined;
-    }
-    const before = this.flush();
-    this.add(part);
-    return before;
-  }
-
-  /** The run as one part (call only when pending). */
-  flush(): StreamPart {
-    const part: StreamPart = { type: this.type, delta: this.text };
-    this.text = "";
-    this.pending = false;
-    return part;
   }
 }
 
@@ -729,10 +677,16 @@ class BoundedEvents implements EventFeed {
 /**
  * Events that carry nothing for us, by the SSE event name servers give them (as the data's own
  * `type`): their data is not even parsed. Several repeat a whole answer (output_text.done,
- * content_part.done), so a 1 MB answer would otherwise be parsed twice more for nothing.
+ * content_part.done), so a 1 MB answer would otherwise be parsed twice more for nothing. The
+ * deltas are among them: exec shows an answer or a reasoning summary only once it is complete
+ * (response.output_item.done, the authoritative copy), as the reference's exec does; their
+ * events still count as progress (stream_idle_timeout_ms).
  */
 export const IGNORED_EVENTS: ReadonlySet<string> = new Set([
   "response.in_progress",
+  "response.output_text.delta",
+  "response.reasoning_summary_text.delta",
+  "response.reasoning_text.delta",
   "response.content_part.added",
   "response.content_part.done",
   "response.output_text.done",
@@ -764,11 +718,6 @@ export function toStreamPart(ev: SseEvent): StreamPart | ModelError | undefined 
       const id = asRecord(data.response)?.id;
       return { type: "created", ...(typeof id === "string" ? { responseId: id } : {}) };
     }
-    case "response.output_text.delta":
-      return typeof data.delta === "string" ? { type: "text-delta", delta: data.delta } : undefined;
-    case "response.reasoning_summary_text.delta":
-    case "response.reasoning_text.delta":
-      return typeof data.delta === "string" ? { type: "reasoning-delta", delta: data.delta } : undefined;
     case "response.output_item.added": {
       // Only hosted tools' items are shown as they begin; the rest wait for their done event.
       const item = asRecord(data.item);

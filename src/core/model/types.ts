@@ -66,8 +66,6 @@ export interface ModelRequest {
 /** What a wire adapter yields while a response streams. */
 export type StreamPart =
   | { type: "created"; responseId?: string }
-  | { type: "text-delta"; delta: string }
-  | { type: "reasoning-delta"; delta: string }
   /** A hosted tool's output item has begun (response.output_item.added of a web_search_call). */
   | { type: "item-added"; item: ResponseItem }
   /** An output item has finished: the authoritative copy (response.output_item.done). */
