@@ -101,14 +101,19 @@ export class SseTextParser {
         start = next;
         continue;
       }
-      let line: string;
-      if (this.partial === "") line = text.slice(start, end);
+      if (this.skipping && this.partial === "" && isDataLine(text, start, end)) {
+        // A skipped event's data line, whole in this chunk: not even cut out.
+        this.hasData = true;
+        start = next;
+        continue;
+      }
+      if (this.partial === "") this.line(text, start, end, out);
       else {
-        line = this.partial + text.slice(start, end);
+        const line = this.partial + text.slice(start, end);
         this.partial = "";
+        this.line(line, 0, line.length, out);
       }
       start = next;
-      this.line(line, out);
     }
     if (start < n && !this.dropping) {
       if (this.skipping && this.partial === "" && text.startsWith("data", start)) this.dropping = this.hasData = true;
@@ -118,8 +123,9 @@ export class SseTextParser {
     if (this.partial.length + this.data.length > this.maxEventChars) throw new EventTooLargeError(this.maxEventChars);
   }
 
-  private line(line: string, out: SseEvent[]): void {
-    const len = line.length;
+  /** The line text[start, end). */
+  private line(text: string, start: number, end: number, out: SseEvent[]): void {
+    const len = end - start;
     if (len === 0) {
       this.skipping = false;
       if (this.hasData) {
@@ -133,27 +139,29 @@ export class SseTextParser {
       this.eventType = "";
       return;
     }
-    const c0 = line.charCodeAt(0);
+    const c0 = text.charCodeAt(start);
     if (c0 === COLON) return; // a comment
     // The common fields are told apart by their first letter and the colon after them, without
     // cutting the name out of the line.
-    let colon: number;
+    let colon: number; // from start
     let field: string;
-    if (c0 === 0x64 /* d */ && len >= 5 && line.charCodeAt(4) === COLON && line.startsWith("data")) {
+    if (c0 === 0x64 /* d */ && len >= 5 && text.charCodeAt(start + 4) === COLON && text.startsWith("data", start)) {
       colon = 4;
       field = "data";
-    } else if (c0 === 0x65 /* e */ && len >= 6 && line.charCodeAt(5) === COLON && line.startsWith("event")) {
+    } else if (c0 === 0x65 /* e */ && len >= 6 && text.charCodeAt(start + 5) === COLON && text.startsWith("event", start)) {
       colon = 5;
       field = "event";
     } else {
+      // (searched in the line alone: a search through the rest of the chunk, line after line, would be quadratic)
+      const line = text.slice(start, end);
       colon = line.indexOf(":");
       field = colon === -1 ? line : line.slice(0, colon);
     }
     let value: string;
     if (colon === -1) value = "";
     else {
-      const from = line.charCodeAt(colon + 1) === SPACE ? colon + 2 : colon + 1;
-      value = from >= len ? "" : line.slice(from);
+      const from = start + colon + (text.charCodeAt(start + colon + 1) === SPACE && start + colon + 1 < end ? 2 : 1);
+      value = from >= end ? "" : text.slice(from, end);
     }
     switch (field) {
       case "data":
@@ -181,6 +189,11 @@ export class SseTextParser {
       // "retry" and unknown fields are ignored.
     }
   }
+}
+
+/** Whether text[start, end) is a line of the field `data` ("data" alone, or "data:" and a value). */
+function isDataLine(text: string, start: number, end: number): boolean {
+  return end - start >= 4 && text.startsWith("data", start) && (end - start === 4 || text.charCodeAt(start + 4) === COLON);
 }
 
 /**
