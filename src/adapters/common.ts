@@ -173,8 +173,11 @@ export function fdSink(writeSome: WriteSome, isTTY: () => boolean): OutputSink {
   return {
     write(chunk) {
       if (gone || chunk.length === 0) return;
-      queue.push(chunk);
-      if (queue.length === 1 && !waiting) pump();
+      const idle = queue.length === 0 && !waiting;
+      // A long string goes in pieces, each encoded into the scratch in turn (never all at once).
+      if (typeof chunk === "string" && chunk.length > PIECE_CHARS) queue.push(...pieces(chunk));
+      else queue.push(chunk);
+      if (idle) pump();
     },
     flush: () => (queue.length === 0 ? Promise.resolve() : new Promise<void>((resolve) => drained.push(resolve))),
     get isTTY() {
@@ -185,7 +188,10 @@ export function fdSink(writeSome: WriteSome, isTTY: () => boolean): OutputSink {
 
 const encoder = new TextEncoder();
 
-/** One write(2) of `chunk` to `fd` through node:fs; what is left after a short write. */
+/**
+ * One write(2) of `chunk` to `fd` through node:fs; what is left after a short write. A string of
+ * at most PIECE_CHARS units is encoded into the scratch (a longer one into a buffer of its own).
+ */
 export function writeSomeSync(fd: number, chunk: string | Uint8Array): Uint8Array | null {
   // A short ASCII line (a notice, an event) is written as it is: its bytes are its characters.
   if (typeof chunk === "string" && chunk.length <= ASCII_CHECK_MAX && isAscii(chunk)) {
@@ -194,7 +200,7 @@ export function writeSomeSync(fd: number, chunk: string | Uint8Array): Uint8Arra
   }
   if (typeof chunk === "string") {
     // Encoded into the scratch the next write reuses: what a short write leaves is copied out.
-    const bytes = encodeInScratch([chunk], false);
+    const bytes = chunk.length <= PIECE_CHARS ? encodeInScratch(chunk) : encoder.encode(chunk);
     const n = nodeFs().writeSync(fd, bytes, 0, bytes.length);
     return n < bytes.length ? bytes.slice(n) : null;
   }
@@ -220,40 +226,69 @@ export function unzeroedBytes(size: number): Uint8Array {
   return new Uint8Array(block.buffer, block.byteOffset, block.length);
 }
 
-/** The scratch encodeInScratch writes into, kept for the next call while it is not too large to keep. */
-let scratch: Uint8Array | undefined;
-const SCRATCH_KEPT_MAX = 16 * 1024 * 1024;
-
 /**
- * `lines`, each followed by a newline, as UTF-8: a view of a scratch buffer that the next call
- * overwrites (written out before then). Each line is encoded where it goes, so a long one is
- * neither joined to its newline nor copied out of a buffer of its own: where memory first touched
- * is dear, a line of megabytes cost that twice or three times over.
+ * The one buffer strings are encoded into on their way to a file descriptor, reused call after
+ * call (nothing is left in it between calls). A string of megabytes goes through it in pieces: a
+ * buffer its size would be memory touched for the first time (dear on some machines) and enough
+ * fresh allocation to set off a garbage collection, for every long answer.
  */
-export function encodeLines(lines: readonly string[]): Uint8Array {
-  return encodeInScratch(lines, true);
+let scratch: Uint8Array | undefined;
+const SCRATCH_BYTES = 192 * 1024;
+/** The most UTF-16 units encoded in one go: at most 3 bytes each, they fit the scratch. */
+export const PIECE_CHARS = SCRATCH_BYTES / 3;
+
+/** `text` as UTF-8 in the scratch (text.length ≤ PIECE_CHARS): valid until the next call. */
+function encodeInScratch(text: string): Uint8Array {
+  const buf = (scratch ??= unzeroedBytes(SCRATCH_BYTES));
+  return buf.subarray(0, encoder.encodeInto(text, buf).written);
 }
 
-/** `texts` as UTF-8, one after the other (each followed by a newline when `newlines`), in the scratch. */
-function encodeInScratch(texts: readonly string[], newlines: boolean): Uint8Array {
-  let need = 0;
-  for (const text of texts) need += 3 * text.length + 1; // at most 3 bytes per UTF-16 unit
-  let buf = scratch;
-  if (!buf || buf.length < need) {
-    buf = unzeroedBytes(Math.max(need, 64 * 1024));
-    if (buf.length <= SCRATCH_KEPT_MAX) scratch = buf;
+/** `text` cut into pieces of at most PIECE_CHARS units, none cut inside a surrogate pair. */
+export function pieces(text: string): string[] {
+  const out: string[] = [];
+  for (let at = 0; at < text.length; ) {
+    let end = Math.min(at + PIECE_CHARS, text.length);
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--; // a high surrogate waits for its pair
+    out.push(text.slice(at, end));
+    at = end;
   }
+  return out;
+}
+
+/**
+ * `lines`, each followed by a newline, as UTF-8 to `fd`, through the scratch: as many writes as
+ * the bytes need (a blocking descriptor; a short write goes on with the rest). Each line is
+ * encoded where it goes: a long one is neither joined to its newline nor copied.
+ */
+export function writeLinesSync(fd: number, lines: readonly string[]): void {
+  const buf = (scratch ??= unzeroedBytes(SCRATCH_BYTES));
   let at = 0;
-  for (const text of texts) {
-    at += encoder.encodeInto(text, buf.subarray(at)).written;
-    if (newlines) buf[at++] = 0x0a;
+  const flush = () => {
+    writeAllSync(fd, buf.subarray(0, at));
+    at = 0;
+  };
+  for (const line of lines) {
+    let rest = line;
+    for (;;) {
+      const { read, written } = encoder.encodeInto(rest, buf.subarray(at));
+      at += written;
+      if (read === rest.length) break;
+      // The scratch is full (a character does not fit whole): out with it, on with the rest.
+      rest = rest.slice(read);
+      flush();
+    }
+    if (at === buf.length) flush();
+    buf[at++] = 0x0a;
   }
-  return buf.subarray(0, at);
+  if (at > 0) flush();
 }
 
 /** All of `chunk` to `fd`, through as many writes as a blocking descriptor needs. */
 export function writeAllSync(fd: number, chunk: string | Uint8Array): void {
-  for (let rest = writeSomeSync(fd, chunk); rest; rest = writeSomeSync(fd, rest));
+  for (const piece of typeof chunk === "string" && chunk.length > PIECE_CHARS ? pieces(chunk) : [chunk]) {
+    for (let rest = writeSomeSync(fd, piece); rest; rest = writeSomeSync(fd, rest));
+  }
 }
 
 /** fdSink through node:fs writeSync (taken at the first write). */
@@ -629,7 +664,7 @@ function openAppendSync(path: string): AppendHandle {
       if (!open) throw new Error("the file is closed");
       // Removed (or its folder): appendFileSync would fail with ENOENT, so does this.
       if (fs.fstatSync(fd).nlink === 0) throw Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), { code: "ENOENT" });
-      writeAllSync(fd, encodeLines(lines));
+      writeLinesSync(fd, lines);
     },
     close() {
       if (!open) return;

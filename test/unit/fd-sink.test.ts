@@ -93,28 +93,87 @@ describe("fdSink", () => {
   });
 });
 
-describe("encodeLines (the rollout's appends)", () => {
-  test("each line and a newline as UTF-8, the same bytes as TextEncoder makes of the joined text, call after call on one scratch", async () => {
+describe("writeLinesSync (the rollout's appends) and the pieces of long strings", () => {
+  /** What `write(fd)` put in a fresh file, as bytes. */
+  async function written(write: (fd: number) => void): Promise<Buffer> {
+    const { closeSync, mkdtempSync, openSync, readFileSync, rmSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const dir = mkdtempSync(join(tmpdir(), "ocx-lines-"));
+    try {
+      const path = join(dir, "f");
+      const fd = openSync(path, "a", 0o600);
+      try {
+        write(fd);
+      } finally {
+        closeSync(fd);
+      }
+      return readFileSync(path);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  test("each line and a newline as UTF-8, the same bytes as TextEncoder makes of the joined text, call after call", async () => {
     const fc = (await import("fast-check")).default;
-    const { encodeLines } = await import("../../src/adapters/common.ts");
+    const { writeLinesSync } = await import("../../src/adapters/common.ts");
     const enc = new TextEncoder();
-    fc.assert(
-      fc.property(fc.array(fc.array(fc.oneof(fc.string({ unit: "binary" }), fc.string({ unit: "grapheme", maxLength: 3 }).map((s) => s.repeat(5000))), { maxLength: 4 }), { minLength: 1, maxLength: 4 }), (calls) => {
-        for (const lines of calls) {
-          const got = encodeLines(lines);
-          // Compared before the next call overwrites the scratch.
-          expect(Buffer.from(got).equals(Buffer.from(enc.encode(lines.map((l) => `${l}\n`).join(""))))).toBe(true);
-        }
-      }),
-      { numRuns: 300 },
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(fc.oneof(fc.string({ unit: "binary" }), fc.string({ unit: "grapheme", maxLength: 3 }).map((s) => s.repeat(30_000))), { maxLength: 4 }), { minLength: 1, maxLength: 4 }),
+        async (calls) => {
+          const got = await written((fd) => {
+            for (const lines of calls) writeLinesSync(fd, lines);
+          });
+          const want = enc.encode(calls.flat().map((l) => `${l}\n`).join(""));
+          expect(got.equals(Buffer.from(want))).toBe(true);
+        },
+      ),
+      { numRuns: 100 },
     );
-    // Lines larger than the scratch kept: written from a buffer of their own, then the kept one again.
-    const huge = "é".repeat(6 * 1024 * 1024);
-    expect(encodeLines([huge, "x"]).length).toBe(12 * 1024 * 1024 + 3);
-    expect(new TextDecoder().decode(encodeLines(["a", "ü"]))).toBe("a\nü\n");
   });
 
-  test("a rollout writer's lines reach the file whole, held ones in one write", async () => {
+  test("lines far larger than the scratch, characters of 1 to 4 bytes and lone surrogates astride every cut", async () => {
+    const { PIECE_CHARS, writeLinesSync } = await import("../../src/adapters/common.ts");
+    const enc = new TextEncoder();
+    // The scratch holds 3 * PIECE_CHARS bytes: shift where each kind of character meets its end.
+    const lines: string[] = [];
+    for (const unit of ["a", "é", "€", "😀", "\ud800", "\udc00x"]) {
+      for (const shift of [0, 1, 2, 3]) lines.push("a".repeat(shift) + unit.repeat(Math.ceil((7 * PIECE_CHARS) / unit.length)));
+    }
+    lines.push("", "end");
+    const got = await written((fd) => writeLinesSync(fd, lines));
+    expect(got.equals(Buffer.from(enc.encode(lines.map((l) => `${l}\n`).join(""))))).toBe(true);
+  });
+
+  test("pieces: at most PIECE_CHARS units each, a surrogate pair never cut, the text whole again when joined", async () => {
+    const { PIECE_CHARS, pieces } = await import("../../src/adapters/common.ts");
+    for (const shift of [0, 1, 2]) {
+      const text = "x".repeat(shift) + "😀".repeat(PIECE_CHARS + 7) + "\ud800" + "é".repeat(PIECE_CHARS);
+      const ps = pieces(text);
+      expect(ps.join("")).toBe(text);
+      for (const [k, p] of ps.entries()) {
+        expect(p.length).toBeLessThanOrEqual(PIECE_CHARS);
+        if (k < ps.length - 1) {
+          const last = p.charCodeAt(p.length - 1);
+          expect(last >= 0xd800 && last <= 0xdbff && ps[k + 1]!.charCodeAt(0) >= 0xdc00 && ps[k + 1]!.charCodeAt(0) <= 0xdfff).toBe(false);
+        }
+      }
+    }
+  });
+
+  test("a sink over a real descriptor: a long string of mixed characters arrives as TextEncoder makes it", async () => {
+    const { nodeFdSink, PIECE_CHARS } = await import("../../src/adapters/common.ts");
+    const text = `${"a".repeat(PIECE_CHARS - 1)}😀${"é€😀\udfff".repeat(PIECE_CHARS)}\n`;
+    const got = await written((fd) => {
+      const sink = nodeFdSink(fd);
+      sink.write(text);
+      sink.write("after\n");
+    });
+    expect(got.equals(Buffer.from(new TextEncoder().encode(`${text}after\n`)))).toBe(true);
+  });
+
+  test("a rollout writer's lines reach the file whole, held ones and later ones", async () => {
     const { mkdtempSync, readFileSync, rmSync } = await import("node:fs");
     const { join } = await import("node:path");
     const { tmpdir } = await import("node:os");
