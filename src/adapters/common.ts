@@ -239,7 +239,7 @@ export const PIECE_CHARS = SCRATCH_BYTES / 3;
 
 /** `text` as UTF-8 in the scratch (text.length ≤ PIECE_CHARS): valid until the next call. */
 function encodeInScratch(text: string): Uint8Array {
-  const buf = (scratch ??= unzeroedBytes(SCRATCH_BYTES));
+  const buf = (scratch ??= new Uint8Array(SCRATCH_BYTES));
   return buf.subarray(0, encoder.encodeInto(text, buf).written);
 }
 
@@ -262,7 +262,7 @@ export function pieces(text: string): string[] {
  * encoded where it goes: a long one is neither joined to its newline nor copied.
  */
 export function writeLinesSync(fd: number, lines: readonly string[]): void {
-  const buf = (scratch ??= unzeroedBytes(SCRATCH_BYTES));
+  const buf = (scratch ??= new Uint8Array(SCRATCH_BYTES));
   let at = 0;
   const flush = () => {
     writeAllSync(fd, buf.subarray(0, at));

@@ -213,7 +213,79 @@ describe("property: chunking never changes the events", () => {
     const chunks: Uint8Array[] = [];
     for (let i = 0; i < bytes.length; i += 997) chunks.push(bytes.subarray(i, i + 997));
     // A cap below the skipped line's length: only kept data counts against it.
-    const events = await collect(sseEvents(streamOf(chunks), { skip: new Set(["big.done"]), maxEventChars: 100_010 }));
+    const events = await collect(sseEvents(streamOf(chunks), { skip: new Set(["big.done"]), maxEventBytes: 100_010 }));
     expect(events).toEqual([{ event: "big.done", data: "" }, { event: "keep", data: long }, { event: "big.done", data: "" }]);
+  });
+});
+
+describe("bytes: only what is kept is decoded, line by line", () => {
+  const enc = new TextEncoder();
+  const cutAt = (bytes: Uint8Array, points: number[]) => {
+    const chunks: Uint8Array[] = [];
+    let prev = 0;
+    for (const p of [...points, bytes.length]) {
+      chunks.push(bytes.subarray(prev, p));
+      prev = p;
+    }
+    return chunks;
+  };
+  const concat = (...parts: Uint8Array[]) => {
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  };
+
+  test("invalid UTF-8 in values, cut anywhere: U+FFFD where TextDecoder puts it, line by line", async () => {
+    // Any bytes but CR and LF: truncated and overlong sequences, lone continuation bytes, surrogates.
+    const value = fc.uint8Array({ maxLength: 12 }).map((b) => b.map((x) => (x === 0x0a || x === 0x0d ? 0xe2 : x)));
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.array(value, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 4 }), fc.array(fc.nat(), { maxLength: 8 }), async (events, cuts) => {
+        const parts: Uint8Array[] = [];
+        for (const lines of events) {
+          for (const v of lines) parts.push(enc.encode("data: "), v, enc.encode("\n"));
+          parts.push(enc.encode("\n"));
+        }
+        const bytes = concat(...parts);
+        const expected = events.map((lines) => ({ data: lines.map((v) => new TextDecoder().decode(v)).join("\n") }));
+        const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+        expect(await parseBytes(cutAt(bytes, points))).toEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test("one byte order mark opens the stream, cut anywhere; one inside a value is kept", async () => {
+    const bytes = enc.encode("\uFEFFdata: a\n\ndata: \uFEFFb\uFEFF\n\n");
+    for (let i = 0; i <= bytes.length; i++) {
+      const events = await parseBytes(cutAt(bytes, [i]));
+      expect({ i, events }).toEqual({ i, events: [{ data: "a" }, { data: "\uFEFFb\uFEFF" }] });
+    }
+  });
+
+  test("event names that differ in their last byte or their length are told apart, skipped or not", async () => {
+    const text = "event: s.done\ndata: 1\n\nevent: s.don\ndata: 2\n\nevent: s.done\ndata: 3\n\nevent: s.donf\ndata: 4\n\nevent: s.done\ndata: 5\n\nevent: s.done2\ndata: 6\n\n";
+    const events = await collect(sseEvents(streamOf([enc.encode(text)]), { skip: new Set(["s.done"]) }));
+    expect(events).toEqual([
+      { event: "s.done", data: "" },
+      { event: "s.don", data: "2" },
+      { event: "s.done", data: "" },
+      { event: "s.donf", data: "4" },
+      { event: "s.done", data: "" },
+      { event: "s.done2", data: "6" },
+    ]);
+  });
+
+  test("a long line of multi-byte characters in chunks of one byte, and the cap counts bytes", async () => {
+    const long = "é😀✓".repeat(5_000);
+    const bytes = enc.encode(`event: keep\ndata: ${long}\n\n`);
+    expect(await parseBytes(Array.from(bytes, (b) => Uint8Array.of(b)))).toEqual([{ event: "keep", data: long }]);
+    // 5 × "é" is 10 bytes (5 characters): within a cap of 11 bytes; 6 × "é" is not.
+    expect(await collect(sseEvents(streamOf([enc.encode(`data: ${"é".repeat(5)}\n\n`)]), { maxEventBytes: 11 }))).toEqual([{ data: "ééééé" }]);
+    const over = collect(sseEvents(streamOf([enc.encode(`data: ${"é".repeat(6)}\n\n`)]), { maxEventBytes: 11 }));
+    await expect(over).rejects.toThrow("one server-sent event is larger than 11 bytes");
   });
 });

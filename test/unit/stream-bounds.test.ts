@@ -26,22 +26,22 @@ async function drain<T>(stream: ReadableStream<T>): Promise<{ out: T[]; error?: 
   }
 }
 
-describe("sseParser maxEventChars", () => {
+describe("sseParser maxEventBytes", () => {
   test("events up to the cap pass; the cap counts the open line and the data so far, across chunks", async () => {
-    const ok = await drain(streamOf(["data: 12", "345\n\n"]).pipeThrough(sseParser({ maxEventChars: 11 })));
+    const ok = await drain(streamOf(["data: 12", "345\n\n"]).pipeThrough(sseParser({ maxEventBytes: 11 })));
     expect(ok).toEqual({ out: [{ data: "12345" }] });
-    const lines = await drain(streamOf(["data: 123456\n", "data: 123456\n", "\n"]).pipeThrough(sseParser({ maxEventChars: 12 })));
+    const lines = await drain(streamOf(["data: 123456\n", "data: 123456\n", "\n"]).pipeThrough(sseParser({ maxEventBytes: 12 })));
     expect(lines.error).toBeInstanceOf(EventTooLargeError);
   });
 
   test("a line that never ends errors the stream once past the cap", async () => {
-    const r = await drain(streamOf(["data: ", ...Array(100).fill("x".repeat(100))], false).pipeThrough(sseParser({ maxEventChars: 1000 })));
+    const r = await drain(streamOf(["data: ", ...Array(100).fill("x".repeat(100))], false).pipeThrough(sseParser({ maxEventBytes: 1000 })));
     expect(r.out).toEqual([]);
     expect(r.error).toBeInstanceOf(EventTooLargeError);
   });
 
   test("many small events never add up to the per-event cap", async () => {
-    const r = await drain(streamOf(Array(200).fill("data: abcdefgh\n\n")).pipeThrough(sseParser({ maxEventChars: 20 })));
+    const r = await drain(streamOf(Array(200).fill("data: abcdefgh\n\n")).pipeThrough(sseParser({ maxEventBytes: 20 })));
     expect(r.error).toBeUndefined();
     expect(r.out).toHaveLength(200);
   });

@@ -544,7 +544,7 @@ class BoundedEvents implements EventFeed {
     this.maxEvent = provider.streamMaxEventBytes ?? STREAM_MAX_EVENT_BYTES;
     const start = this.now();
     this.deadline = start + this.maxDuration;
-    this.decoder = new SseDecoder({ maxBytes: this.maxBytes, maxEventChars: this.maxEvent, skip: opts.skip });
+    this.decoder = new SseDecoder({ maxBytes: this.maxBytes, maxEventBytes: this.maxEvent, skip: opts.skip });
     this.reader = body.getReader();
     signal.addEventListener("abort", this.onAbort, { once: true });
     this.arm(start, Math.min(this.deadline, start + this.idle));

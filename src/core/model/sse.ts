@@ -1,10 +1,12 @@
 // Server-sent events, parsed by the WHATWG EventSource rules
 // (https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation).
 //
-// One pass per body chunk, no stream pipeline: the chunk's bytes are counted (the body's cap),
-// decoded (a character split across chunks waits for its last byte) and cut into lines with the
-// native indexOf; whole events come out in an array. The reading, with its timers, is the
-// caller's (openEvents in responses.ts): a read per chunk, not per event.
+// One pass per body chunk, over its bytes, no stream pipeline: the chunk's bytes are counted
+// (the body's cap) and cut into lines with the native indexOf (a CR or LF byte is never part of
+// a longer UTF-8 character); only what is kept is decoded: a field's value, once its line is
+// whole. The events nobody reads (SseLimits.skip) are never decoded at all. Whole events come
+// out in an array. The reading, with its timers, is the caller's (openEvents in responses.ts):
+// a read per chunk, not per event.
 
 export interface SseEvent {
   /** The `event:` field, when the event had a non-empty one. */
@@ -19,112 +21,151 @@ const LF = 0x0a;
 const CR = 0x0d;
 const COLON = 0x3a;
 const SPACE = 0x20;
+const D = 0x64;
+const E = 0x65;
+/** A carry buffer larger than this is let go once its line is read. */
+const CARRY_KEPT_MAX = 1024 * 1024;
+
+export interface SseLimits {
+  /** Most bytes one event's data (and the line being read) may hold. */
+  maxEventBytes?: number;
+  /** Most bytes the whole body may hold. */
+  maxBytes?: number;
+  /**
+   * Event types nobody reads. Their data is neither decoded nor kept: they are dispatched with
+   * empty data (still progress). An answer's `.done` events repeat all of its text.
+   */
+  skip?: ReadonlySet<string>;
+}
 
 /**
- * Text in, events out. Lines may end in CRLF, LF or CR and may be split anywhere across
- * chunks; an event is dispatched on a blank line; an event not closed by a blank line before
- * the stream ends is dropped, as the spec says (nothing is ever emitted for it).
+ * Body bytes in, events out. Lines may end in CRLF, LF or CR and may be split anywhere across
+ * chunks (inside a character too); an event is dispatched on a blank line; an event not closed by
+ * a blank line before the stream ends is dropped, as the spec says. Invalid UTF-8 becomes U+FFFD,
+ * as TextDecoder makes it; one leading byte order mark is dropped.
  */
-export class SseTextParser {
-  private readonly maxEventChars: number;
+export class SseDecoder {
+  private readonly decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+  private readonly maxEventBytes: number;
+  private readonly maxBytes: number;
   private readonly skip: ReadonlySet<string> | undefined;
-  private partial = ""; // an unterminated line carried over from earlier chunks
-  /** The event being read has a type in `skip`: its data is not kept. */
-  private skipping = false;
-  /** The unterminated line is a data line of a skipped event: its text was not kept. */
+  private seen = 0;
+  /**
+   * The bytes of an unterminated line, carried over from earlier chunks: copied into one buffer
+   * that grows by doubling (a line cut into many small chunks costs no more than one).
+   */
+  private carry = new Uint8Array(0);
+  private carryBytes = 0;
+  /** Inside a skipped event's data line: its bytes are not kept, up to the next CR or LF. */
   private dropping = false;
-  private skipLeadingLf = false; // the previous chunk ended in CR: a LF opening this one ends nothing
+  /** The previous chunk ended in CR: a LF opening this one ends nothing. */
+  private skipLeadingLf = false;
+  /** No line has been read yet (a byte order mark may open the first). */
   private first = true;
   private data = "";
+  private dataBytes = 0;
   private hasData = false;
   private eventType = "";
+  /** The event being read has a type in `skip`. */
+  private skipping = false;
   private lastId = "";
+  /** The last `event:` value read, its bytes and whether it is skipped: most events repeat a few names. */
+  private nameBytes: Uint8Array = new Uint8Array(0);
+  private name = "";
+  private nameSkipped: boolean;
 
-  /**
-   * `skip`: event types nobody reads. Their data is neither kept nor joined (an answer's `.done`
-   * events repeat all of its text): they are dispatched with empty data (still progress).
-   */
-  constructor(maxEventChars: number = Number.POSITIVE_INFINITY, skip?: ReadonlySet<string>) {
-    this.maxEventChars = maxEventChars;
-    this.skip = skip;
+  constructor(limits: SseLimits = {}) {
+    this.maxEventBytes = limits.maxEventBytes ?? Number.POSITIVE_INFINITY;
+    this.maxBytes = limits.maxBytes ?? Number.POSITIVE_INFINITY;
+    this.skip = limits.skip;
+    this.nameSkipped = this.skip?.has("") === true;
   }
 
   /**
-   * Inside a skipped event's data line: what comes up to the next CR or LF is not read (the
-   * caller may leave it out of the next push, which then starts at that line break).
+   * Appends the events `chunk` completes to `out`. Throws BodyTooLargeError (nothing of the
+   * chunk is parsed) or EventTooLargeError; after a throw, nothing this call appended counts.
    */
-  get droppingLine(): boolean {
-    return this.dropping;
+  push(chunk: Uint8Array, out: SseEvent[]): void {
+    this.seen += chunk.byteLength;
+    if (this.seen > this.maxBytes) throw new BodyTooLargeError(this.maxBytes);
+    const before = out.length;
+    try {
+      this.parse(chunk, out);
+    } catch (err) {
+      out.length = before;
+      throw err;
+    }
   }
 
-  /**
-   * Parses one chunk of text, appending the events it completes to `out`. Throws
-   * EventTooLargeError once one event (its data so far plus the line still open) outgrows the
-   * cap; the events this chunk appended before that are then best discarded by the caller.
-   */
-  push(text: string, out: SseEvent[]): void {
-    const n = text.length;
-    if (n === 0) return;
+  private parse(bytes: Uint8Array, out: SseEvent[]): void {
+    const n = bytes.length;
     let start = 0;
-    if (this.first) {
-      this.first = false;
-      if (text.charCodeAt(0) === 0xfeff) start = 1;
-    }
-    if (this.skipLeadingLf) {
+    if (this.skipLeadingLf && n > 0) {
       this.skipLeadingLf = false;
-      if (start < n && text.charCodeAt(start) === LF) start++;
+      if (bytes[0] === LF) start = 1;
     }
-    // Where the next CR and LF are, each searched for once per pass over the text; most
+    // Where the next CR and LF are, each searched for once per pass over the bytes; most
     // streams have no CR at all, so that search runs once per chunk.
-    let cr = text.indexOf("\r", start);
-    let lf = text.indexOf("\n", start);
+    let cr = bytes.indexOf(CR, start);
+    let lf = bytes.indexOf(LF, start);
     while (cr !== -1 || lf !== -1) {
       let end: number; // the line ends before `end`
       let next: number; // the next line starts at `next`
       if (lf !== -1 && (cr === -1 || lf < cr)) {
         end = lf;
         next = lf + 1;
-        lf = text.indexOf("\n", next);
+        lf = bytes.indexOf(LF, next);
       } else {
         end = cr;
         next = cr + 1;
         if (next === n) this.skipLeadingLf = true;
         else if (lf === next) {
           next++;
-          lf = text.indexOf("\n", next);
+          lf = bytes.indexOf(LF, next);
         }
-        cr = text.indexOf("\r", next);
+        cr = bytes.indexOf(CR, next);
       }
       if (this.dropping) {
         // The end of a skipped event's data line: nothing of it was kept.
         this.dropping = false;
-        start = next;
-        continue;
-      }
-      if (this.skipping && this.partial === "" && isDataLine(text, start, end)) {
-        // A skipped event's data line, whole in this chunk: not even cut out.
-        this.hasData = true;
-        start = next;
-        continue;
-      }
-      if (this.partial === "") this.line(text, start, end, out);
-      else {
-        const line = this.partial + text.slice(start, end);
-        this.partial = "";
-        this.line(line, 0, line.length, out);
+      } else if (this.carryBytes === 0) {
+        this.line(bytes, start, end, out);
+      } else {
+        this.keep(bytes, start, end);
+        const length = this.carryBytes;
+        this.carryBytes = 0;
+        // (read at once: the next line carried over overwrites it)
+        this.line(this.carry, 0, length, out);
+        if (this.carry.length > CARRY_KEPT_MAX) this.carry = new Uint8Array(0);
       }
       start = next;
     }
     if (start < n && !this.dropping) {
-      if (this.skipping && this.partial === "" && text.startsWith("data", start)) this.dropping = this.hasData = true;
-      else this.partial = this.partial === "" ? text.slice(start) : this.partial + text.slice(start);
+      if (this.skipping && this.carryBytes === 0 && startsWithData(bytes, start, n)) this.dropping = this.hasData = true;
+      else this.keep(bytes, start, n);
     }
     // A server that never ends a line or an event must not fill memory.
-    if (this.partial.length + this.data.length > this.maxEventChars) throw new EventTooLargeError(this.maxEventChars);
+    if (this.carryBytes + this.dataBytes > this.maxEventBytes) throw new EventTooLargeError(this.maxEventBytes);
   }
 
-  /** The line text[start, end). */
-  private line(text: string, start: number, end: number, out: SseEvent[]): void {
+  /** Appends bytes[from, to) to the carried line. */
+  private keep(bytes: Uint8Array, from: number, to: number): void {
+    const need = this.carryBytes + (to - from);
+    if (need > this.carry.length) {
+      const grown = new Uint8Array(Math.max(need, 2 * this.carry.length, 1024));
+      grown.set(this.carry.subarray(0, this.carryBytes));
+      this.carry = grown;
+    }
+    this.carry.set(bytes.subarray(from, to), this.carryBytes);
+    this.carryBytes = need;
+  }
+
+  /** The line bytes[start, end). */
+  private line(bytes: Uint8Array, start: number, end: number, out: SseEvent[]): void {
+    if (this.first) {
+      this.first = false;
+      if (end - start >= 3 && bytes[start] === 0xef && bytes[start + 1] === 0xbb && bytes[start + 2] === 0xbf) start += 3;
+    }
     const len = end - start;
     if (len === 0) {
       this.skipping = false;
@@ -134,88 +175,113 @@ export class SseTextParser {
         if (this.lastId !== "") ev.id = this.lastId;
         out.push(ev);
         this.data = "";
+        this.dataBytes = 0;
         this.hasData = false;
       }
       this.eventType = "";
       return;
     }
-    const c0 = text.charCodeAt(start);
+    const c0 = bytes[start];
     if (c0 === COLON) return; // a comment
-    // The common fields are told apart by their first letter and the colon after them, without
-    // cutting the name out of the line.
-    let colon: number; // from start
-    let field: string;
-    if (c0 === 0x64 /* d */ && len >= 5 && text.charCodeAt(start + 4) === COLON && text.startsWith("data", start)) {
-      colon = 4;
-      field = "data";
-    } else if (c0 === 0x65 /* e */ && len >= 6 && text.charCodeAt(start + 5) === COLON && text.startsWith("event", start)) {
-      colon = 5;
-      field = "event";
+    // The common fields are told apart by their bytes, without decoding the line.
+    if (c0 === D && len >= 5 && bytes[start + 4] === COLON && bytes[start + 1] === 0x61 && bytes[start + 2] === 0x74 && bytes[start + 3] === 0x61) {
+      if (this.skipping) this.hasData = true;
+      else this.addData(bytes, valueStart(bytes, start + 5, end), end);
+      return;
+    }
+    if (c0 === E && len >= 6 && bytes[start + 5] === COLON && bytes[start + 1] === 0x76 && bytes[start + 2] === 0x65 && bytes[start + 3] === 0x6e && bytes[start + 4] === 0x74) {
+      this.setEvent(bytes, valueStart(bytes, start + 6, end), end);
+      return;
+    }
+    // Any other line: its field name, up to the first colon (searched in the line alone).
+    const colon = bytes.subarray(start, end).indexOf(COLON);
+    const fieldEnd = colon === -1 ? end : start + colon;
+    const from = colon === -1 ? end : valueStart(bytes, fieldEnd + 1, end);
+    if (isWord(bytes, start, fieldEnd, "data")) {
+      if (this.skipping) this.hasData = true;
+      else this.addData(bytes, from, end);
+    } else if (isWord(bytes, start, fieldEnd, "event")) this.setEvent(bytes, from, end);
+    else if (isWord(bytes, start, fieldEnd, "id")) {
+      if (bytes.subarray(from, end).indexOf(0) === -1) this.lastId = from >= end ? "" : this.decoder.decode(bytes.subarray(from, end));
+    }
+    // "retry" and unknown fields are ignored.
+  }
+
+  private addData(bytes: Uint8Array, from: number, end: number): void {
+    const value = from >= end ? "" : this.decoder.decode(bytes.subarray(from, end));
+    if (this.hasData) {
+      this.data = `${this.data}\n${value}`;
+      this.dataBytes += 1 + end - from;
     } else {
-      // (searched in the line alone: a search through the rest of the chunk, line after line, would be quadratic)
-      const line = text.slice(start, end);
-      colon = line.indexOf(":");
-      field = colon === -1 ? line : line.slice(0, colon);
+      this.data = value;
+      this.dataBytes = end - from;
+      this.hasData = true;
     }
-    let value: string;
-    if (colon === -1) value = "";
-    else {
-      const from = start + colon + (text.charCodeAt(start + colon + 1) === SPACE && start + colon + 1 < end ? 2 : 1);
-      value = from >= end ? "" : text.slice(from, end);
+    if (this.dataBytes > this.maxEventBytes) throw new EventTooLargeError(this.maxEventBytes);
+  }
+
+  private setEvent(bytes: Uint8Array, from: number, end: number): void {
+    if (!sameBytes(this.nameBytes, bytes, from, end)) {
+      this.nameBytes = bytes.slice(from, end);
+      this.name = from >= end ? "" : this.decoder.decode(this.nameBytes);
+      this.nameSkipped = this.skip?.has(this.name) === true;
     }
-    switch (field) {
-      case "data":
-        if (this.skipping) {
-          this.hasData = true;
-          break;
-        }
-        if (this.hasData) this.data = `${this.data}\n${value}`;
-        else {
-          this.data = value;
-          this.hasData = true;
-        }
-        if (this.data.length > this.maxEventChars) throw new EventTooLargeError(this.maxEventChars);
-        break;
-      case "event":
-        this.eventType = value;
-        // The last event line names the event: a later one may end the skipping (data dropped
-        // meanwhile stays dropped: only a server that names an event twice loses it).
-        this.skipping = this.skip?.has(value) === true;
-        if (this.skipping) this.data = "";
-        break;
-      case "id":
-        if (!value.includes("\0")) this.lastId = value;
-        break;
-      // "retry" and unknown fields are ignored.
+    this.eventType = this.name;
+    // The last event line names the event: a later one may end the skipping (data dropped
+    // meanwhile stays dropped: only a server that names an event twice loses it).
+    this.skipping = this.nameSkipped;
+    if (this.skipping) {
+      this.data = "";
+      this.dataBytes = 0;
     }
   }
 }
 
-/** Whether text[start, end) is a line of the field `data` ("data" alone, or "data:" and a value). */
-function isDataLine(text: string, start: number, end: number): boolean {
-  return end - start >= 4 && text.startsWith("data", start) && (end - start === 4 || text.charCodeAt(start + 4) === COLON);
+/** Where a field's value starts, the field's colon just before `at`: one space after it is not part of it. */
+function valueStart(bytes: Uint8Array, at: number, end: number): number {
+  return at < end && bytes[at] === SPACE ? at + 1 : at;
+}
+
+/** Whether bytes[from, end) equals `a`. */
+function sameBytes(a: Uint8Array, bytes: Uint8Array, from: number, end: number): boolean {
+  if (a.length !== end - from) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== bytes[from + i]) return false;
+  return true;
+}
+
+/** Whether bytes[start, end) is the ASCII `word`. */
+function isWord(bytes: Uint8Array, start: number, end: number, word: string): boolean {
+  if (end - start !== word.length) return false;
+  for (let i = 0; i < word.length; i++) if (bytes[start + i] !== word.charCodeAt(i)) return false;
+  return true;
+}
+
+/** Whether the unterminated line bytes[start, n) is one of the field `data` with a value ("data:"). */
+function startsWithData(bytes: Uint8Array, start: number, n: number): boolean {
+  return n - start >= 5 && bytes[start] === D && bytes[start + 1] === 0x61 && bytes[start + 2] === 0x74 && bytes[start + 3] === 0x61 && bytes[start + 4] === COLON;
 }
 
 /**
- * A TransformStream of text to events (SseTextParser as a stream). A pending line or event
- * without its closing blank line is discarded at the end.
+ * A TransformStream of text to events (the text encoded as UTF-8, then SseDecoder). A pending
+ * line or event without its closing blank line is discarded at the end.
  */
-export function sseParser(opts: { maxEventChars?: number } = {}): TransformStream<string, SseEvent> {
-  const parser = new SseTextParser(opts.maxEventChars);
+export function sseParser(opts: { maxEventBytes?: number } = {}): TransformStream<string, SseEvent> {
+  const decoder = new SseDecoder(opts);
+  const encoder = new TextEncoder();
   const out: SseEvent[] = [];
   return new TransformStream<string, SseEvent>({
     transform(chunk, controller) {
       out.length = 0;
-      parser.push(chunk, out);
+      decoder.push(encoder.encode(chunk), out);
       for (const ev of out) controller.enqueue(ev);
     },
   });
 }
 
-/** Thrown when one event outgrows `maxEventChars`. */
+/** Thrown when one event outgrows `maxEventBytes`. */
 export class EventTooLargeError extends Error {
   constructor(readonly limit: number) {
-    super(`one server-sent event is larger than ${limit} characters`);
+    super(`one server-sent event is larger than ${limit} bytes`);
     this.name = "EventTooLargeError";
   }
 }
@@ -238,68 +304,6 @@ export function byteLimit(maxBytes: number): TransformStream<Uint8Array, Uint8Ar
       out.enqueue(chunk);
     },
   });
-}
-
-/** decode() options, made once: an object literal per call showed in profiles of small chunks. */
-const STREAM: TextDecodeOptions = { stream: true };
-
-export interface SseLimits {
-  /** Most characters one event (and the line being read) may hold. */
-  maxEventChars?: number;
-  /** Most bytes the whole body may hold. */
-  maxBytes?: number;
-  /** Event types whose data is not read (see SseTextParser). */
-  skip?: ReadonlySet<string>;
-}
-
-/**
- * Body bytes in, events out: counts the bytes against `maxBytes` (decompressed bytes, as fetch
- * hands them), decodes them as UTF-8 (split characters survive; a leading BOM goes, as with
- * TextDecoderStream) and parses them.
- */
-export class SseDecoder {
-  private readonly decoder = new TextDecoder();
-  private readonly parser: SseTextParser;
-  private readonly maxBytes: number;
-  private seen = 0;
-
-  constructor(limits: SseLimits = {}) {
-    this.parser = new SseTextParser(limits.maxEventChars, limits.skip);
-    this.maxBytes = limits.maxBytes ?? Number.POSITIVE_INFINITY;
-  }
-
-  /**
-   * Appends the events `chunk` completes to `out`. Throws BodyTooLargeError (nothing of the
-   * chunk is parsed) or EventTooLargeError; after a throw, nothing this call appended counts.
-   */
-  push(chunk: Uint8Array, out: SseEvent[]): void {
-    this.seen += chunk.byteLength;
-    if (this.seen > this.maxBytes) throw new BodyTooLargeError(this.maxBytes);
-    const before = out.length;
-    try {
-      let bytes = chunk;
-      if (this.parser.droppingLine) {
-        // The rest of a skipped event's data line (an answer's `.done` events repeat all of it)
-        // is left undecoded: a CR or LF byte is never part of a longer UTF-8 character. A
-        // character the decoder holds the start of comes out as U+FFFD before the line break,
-        // in the part the parser drops.
-        const end = lineBreak(chunk);
-        if (end === -1) return;
-        bytes = chunk.subarray(end);
-      }
-      this.parser.push(this.decoder.decode(bytes, STREAM), out);
-    } catch (err) {
-      out.length = before;
-      throw err;
-    }
-  }
-}
-
-/** Where the first CR or LF byte of `bytes` is, or -1. */
-function lineBreak(bytes: Uint8Array): number {
-  const lf = bytes.indexOf(LF);
-  const cr = (lf === -1 ? bytes : bytes.subarray(0, lf)).indexOf(CR);
-  return cr === -1 ? lf : cr;
 }
 
 /**
