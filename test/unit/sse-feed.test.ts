@@ -7,6 +7,7 @@ import { readChatParts } from "../../src/core/model/chat.ts";
 import { createResponsesClient, type EventFeed, openEvents } from "../../src/core/model/responses.ts";
 import type { SseEvent } from "../../src/core/model/sse.ts";
 import { ModelError, type ModelRequest, type ProviderInfo, type StreamPart } from "../../src/core/model/types.ts";
+import { cut, cutPoints } from "../support/chunks.ts";
 
 const enc = new TextEncoder();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -28,17 +29,6 @@ function streamOf(chunks: Uint8Array[], close = true): ReadableStream<Uint8Array
     },
   });
   return Object.assign(s, { cancelled: () => cancelled });
-}
-
-/** `bytes` cut at `points` (sorted, deduplicated, within bounds). */
-function cut(bytes: Uint8Array, points: number[]): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  let prev = 0;
-  for (const p of [...points, bytes.length]) {
-    out.push(bytes.subarray(prev, p));
-    prev = p;
-  }
-  return out;
 }
 
 async function allEvents(feed: EventFeed): Promise<SseEvent[]> {
@@ -142,8 +132,7 @@ describe("Responses client: the parts do not depend on the chunking", () => {
         const all = [frame({ type: "response.created", response: { id: "r" } }), ...events, last];
         const reference = await parts(client(all.map((s) => enc.encode(s))));
         const bytes = enc.encode(all.join(""));
-        const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-        const got = await parts(client(cut(bytes, points)));
+        const got = await parts(client(cut(bytes, cutPoints(bytes, cuts))));
         expect(got.parts).toEqual(reference.parts);
         expect(String(got.error)).toEqual(String(reference.error));
       }),

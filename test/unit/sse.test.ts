@@ -1,6 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { concatBytes } from "../../src/core/util/bytes.ts";
 import { type SseEvent, sseEvents, sseParser } from "../../src/core/model/sse.ts";
+import { cut, cutPoints } from "../support/chunks.ts";
 
 function streamOf<T>(chunks: T[]): ReadableStream<T> {
   return new ReadableStream<T>({
@@ -165,13 +167,7 @@ describe("property: chunking never changes the events", () => {
             expected.push(out);
           }
           const bytes = new TextEncoder().encode(text);
-          const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-          const chunks: Uint8Array[] = [];
-          let prev = 0;
-          for (const p of [...points, bytes.length]) {
-            chunks.push(bytes.subarray(prev, p));
-            prev = p;
-          }
+          const chunks = cut(bytes, cutPoints(bytes, cuts));
           expect(await parseBytes(chunks)).toEqual(expected);
           // Skipped types (here: those starting with "s") come out with empty data, in place.
           const skip = new Set(events.map(([ev]) => ev.event).filter((e): e is string => e?.startsWith("s") === true));
@@ -220,24 +216,6 @@ describe("property: chunking never changes the events", () => {
 
 describe("bytes: only what is kept is decoded, line by line", () => {
   const enc = new TextEncoder();
-  const cutAt = (bytes: Uint8Array, points: number[]) => {
-    const chunks: Uint8Array[] = [];
-    let prev = 0;
-    for (const p of [...points, bytes.length]) {
-      chunks.push(bytes.subarray(prev, p));
-      prev = p;
-    }
-    return chunks;
-  };
-  const concat = (...parts: Uint8Array[]) => {
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
-  };
 
   test("invalid UTF-8 in values, cut anywhere: U+FFFD where TextDecoder puts it, line by line", async () => {
     // Any bytes but CR and LF: truncated and overlong sequences, lone continuation bytes, surrogates.
@@ -249,10 +227,9 @@ describe("bytes: only what is kept is decoded, line by line", () => {
           for (const v of lines) parts.push(enc.encode("data: "), v, enc.encode("\n"));
           parts.push(enc.encode("\n"));
         }
-        const bytes = concat(...parts);
+        const bytes = concatBytes(parts);
         const expected = events.map((lines) => ({ data: lines.map((v) => new TextDecoder().decode(v)).join("\n") }));
-        const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-        expect(await parseBytes(cutAt(bytes, points))).toEqual(expected);
+        expect(await parseBytes(cut(bytes, cutPoints(bytes, cuts)))).toEqual(expected);
       }),
       { numRuns: 300 },
     );
@@ -261,7 +238,7 @@ describe("bytes: only what is kept is decoded, line by line", () => {
   test("one byte order mark opens the stream, cut anywhere; one inside a value is kept", async () => {
     const bytes = enc.encode("\uFEFFdata: a\n\ndata: \uFEFFb\uFEFF\n\n");
     for (let i = 0; i <= bytes.length; i++) {
-      const events = await parseBytes(cutAt(bytes, [i]));
+      const events = await parseBytes(cut(bytes, [i]));
       expect({ i, events }).toEqual({ i, events: [{ data: "a" }, { data: "\uFEFFb\uFEFF" }] });
     }
   });
