@@ -419,9 +419,27 @@ export interface RuntimeParts {
 
 /**
  * Runtime.randomFill: /dev/urandom, read with node:fs (0.02 ms where starting WebCrypto's
- * generator costs 0.1 ms); crypto.getRandomValues where the device cannot be read.
+ * generator costs 0.1 ms), 256 bytes at a time: a run's ids (16 bytes each) take theirs from one
+ * read, each byte handed out once. crypto.getRandomValues where the device cannot be read.
  */
 function randomFill(bytes: Uint8Array): void {
+  if (randomPool.length - randomAt < bytes.length) {
+    randomPool = urandom(Math.max(RANDOM_POOL_BYTES, bytes.length));
+    randomAt = 0;
+  }
+  bytes.set(randomPool.subarray(randomAt, randomAt + bytes.length));
+  // Handed out: not kept where a later dump of the pool could show it.
+  randomPool.fill(0, randomAt, randomAt + bytes.length);
+  randomAt += bytes.length;
+}
+
+const RANDOM_POOL_BYTES = 256;
+let randomPool: Uint8Array = new Uint8Array(0);
+let randomAt = 0;
+
+/** `size` bytes from /dev/urandom, or from crypto.getRandomValues where the device cannot be read. */
+function urandom(size: number): Uint8Array {
+  const bytes = new Uint8Array(size);
   let fd: number | undefined;
   try {
     const fs = nodeFs();
@@ -432,10 +450,11 @@ function randomFill(bytes: Uint8Array): void {
       done += n;
     }
   } catch {
-    crypto.getRandomValues(bytes);
+    for (let at = 0; at < size; at += 65536) crypto.getRandomValues(bytes.subarray(at, Math.min(size, at + 65536)));
   } finally {
     if (fd !== undefined) nodeFs().closeSync(fd);
   }
+  return bytes;
 }
 
 /**

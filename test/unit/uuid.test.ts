@@ -26,3 +26,22 @@ test("UUIDv7 takes its random bits from the runtime's source when given one (the
   expect(a.some((x) => x !== 0)).toBe(true);
   expect(Buffer.from(a).equals(Buffer.from(b))).toBe(false);
 });
+
+test("the runtime's random bytes come from a pool read ahead, each handed out once, in any size asked", async () => {
+  const { bunRuntime } = await import("../../src/adapters/bun.ts");
+  const fill = bunRuntime().randomFill!;
+  // Sizes that cross the 256-byte pool's end, and one larger than the pool.
+  const sizes = [16, 16, 100, 16, 200, 7, 1000, 16, 33, 16];
+  const seen = new Set<string>();
+  for (let round = 0; round < 20; round++) {
+    for (const size of sizes) {
+      const bytes = new Uint8Array(size);
+      fill(bytes);
+      // 7 or more random bytes are never all zero, and no block comes out twice.
+      expect(bytes.some((x) => x !== 0)).toBe(true);
+      const key = Buffer.from(bytes).toString("hex");
+      expect(seen.has(key)).toBe(false);
+      seen.add(key);
+    }
+  }
+});

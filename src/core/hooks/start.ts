@@ -29,7 +29,8 @@ export async function startHooks(
     threadId: string;
     turnId: string;
     model: string;
-    transcriptPath: string | undefined;
+    /** The rollout's path (made when first asked for: only when a hook is found). */
+    transcriptPath(): string | undefined;
     /** Writes the transcript (held until the first request) before a hook may read it. */
     transcriptReady?(): Promise<void>;
     emit: (e: ThreadEvent) => void;
@@ -60,7 +61,7 @@ export async function startHooks(
     cwd: o.cwd,
     common: {
       session_id: o.threadId,
-      transcript_path: o.transcriptPath ?? null,
+      transcript_path: o.transcriptPath() ?? null,
       cwd: o.cwd,
       model: o.model,
       permission_mode: o.sandbox.mode === "danger-full-access" ? "bypassPermissions" : "default",

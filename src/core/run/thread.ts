@@ -16,8 +16,11 @@ import { OCX_VERSION } from "../version.ts";
 import type { RunScope, RunSetup } from "./resolve.ts";
 
 export interface StartedThread {
-  /** The rollout's path; undefined with --ephemeral. */
-  path: string | undefined;
+  /**
+   * The rollout's path; undefined with --ephemeral. A new file's name holds the thread's start in
+   * local time: made when first asked for (the time zone is read then, not before the request).
+   */
+  path(): string | undefined;
   /**
    * The thread's rollout (undefined with --ephemeral), begun if it had not: its first lines
    * (session_meta, then what whenBegun() waits to write) are made then, and wait in memory
@@ -60,16 +63,20 @@ export async function startThread(runtime: Runtime, run: RunSetup, scope: RunSco
     sessionId: threadId,
     prompt: run.prompt,
   });
-  const path = opts.ephemeral ? undefined : resumed && !opts.fork ? resumed.path : join(run.home, rolloutRelativePath(runtime.now(), runtime, threadId));
-  const created = !!path && (!resumed || !!opts.fork);
+  const startedMs = runtime.now();
+  const path = once((): string | undefined =>
+    opts.ephemeral ? undefined : resumed && !opts.fork ? resumed.path : join(run.home, rolloutRelativePath(startedMs, runtime, threadId)),
+  );
+  const created = !opts.ephemeral && (!resumed || !!opts.fork);
   let rollout: RolloutWriter | undefined;
   let begun = false;
   const beginning: Array<() => void> = [];
   const writer = (): RolloutWriter | undefined => {
     if (begun) return rollout;
     begun = true;
-    if (path) {
-      rollout = new RolloutWriter(runtime, path, run.redactor, opts.fork ? 0 : (resumed?.lines ?? 0), run.warn, { held: true });
+    const file = path();
+    if (file) {
+      rollout = new RolloutWriter(runtime, file, run.redactor, opts.fork ? 0 : (resumed?.lines ?? 0), run.warn, { held: true });
       if (created) {
         rollout.write("session_meta", {
           id: threadId,
@@ -93,7 +100,7 @@ export async function startThread(runtime: Runtime, run: RunSetup, scope: RunSco
     out.release();
   });
   // A fork's copy of its source goes straight to the file (it may be large): opened first.
-  if (path && opts.fork && resumed) {
+  if (!opts.ephemeral && opts.fork && resumed) {
     await ready();
     copyThread(resumed.entries ?? [], writer()!);
     delete resumed.entries; // copied: not held for the rest of the run

@@ -71,8 +71,19 @@ export function isAbsolute(p: string): boolean {
   return posix(p) ? p.startsWith("/") : pathe.isAbsolute(p);
 }
 
+/**
+ * Whether the POSIX path `p` is normal as it is: no empty segment (`//`), none that is or starts
+ * with a dot (`/.`, a leading `.`: `.` and `..` among them), no trailing slash but the root's. Most
+ * paths made before the first request are (a folder and a file name joined): they are checked with
+ * a few native searches instead of a loop over their characters.
+ */
+const plainPath = (p: string): boolean =>
+  !p.includes("//") && !p.includes("/.") && p.charCodeAt(0) !== 46 && (p.length === 1 || p.charCodeAt(p.length - 1) !== 47);
+
 export function normalize(p: string): string {
   if (p === "" || !posix(p)) return pathe.normalize(p);
+  // (A body that starts like a drive, `/c:…`, goes the long way: pathe has rules of its own.)
+  if (plainPath(p) && p.charCodeAt(p.charCodeAt(0) === 47 ? 2 : 1) !== 58) return p;
   const absolute = p.startsWith("/");
   const trailing = p.endsWith("/");
   const body = normalizeSegments(p, !absolute);
