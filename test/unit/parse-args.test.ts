@@ -67,3 +67,25 @@ describe("parseArgs", () => {
     );
   });
 });
+
+describe("parseFlags: values outside a flag's choices", () => {
+  test("the first bad value in the table's order is reported, whatever the order on the command line", async () => {
+    const { parseFlags } = await import("../../src/cli/flags.ts");
+    const message = (argv: string[]) => {
+      try {
+        parseFlags(EXEC_FLAGS, argv);
+        return "parsed";
+      } catch (e) {
+        return (e as Error).message.split("\n")[0];
+      }
+    };
+    // In exec's table, sandbox comes before color.
+    const names = Object.keys(EXEC_FLAGS);
+    expect(names.indexOf("sandbox")).toBeLessThan(names.indexOf("color"));
+    const sandbox = "error: invalid value 'x' for '--sandbox': possible values: read-only, workspace-write, danger-full-access";
+    expect(message(["--color", "y", "-s", "x", "hi"])).toBe(sandbox);
+    expect(message(["-s", "x", "--color", "y", "hi"])).toBe(sandbox);
+    expect(message(["--color", "y", "hi"])).toBe("error: invalid value 'y' for '--color': possible values: always, never, auto");
+    expect(message(["--color", "never", "-s", "read-only", "hi"])).toBe("parsed");
+  });
+});
