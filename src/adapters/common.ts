@@ -175,7 +175,7 @@ export function fdSink(writeSome: WriteSome, isTTY: () => boolean): OutputSink {
       if (gone || chunk.length === 0) return;
       const idle = queue.length === 0 && !waiting;
       // A long string goes in pieces, each encoded into the scratch in turn (never all at once).
-      if (typeof chunk === "string" && chunk.length > PIECE_CHARS) queue.push(...pieces(chunk));
+      if (typeof chunk === "string") queue.push(...pieces(chunk));
       else queue.push(chunk);
       if (idle) pump();
     },
@@ -245,6 +245,7 @@ function encodeInScratch(text: string): Uint8Array {
 
 /** `text` cut into pieces of at most PIECE_CHARS units, none cut inside a surrogate pair. */
 export function pieces(text: string): string[] {
+  if (text.length <= PIECE_CHARS) return [text];
   const out: string[] = [];
   for (let at = 0; at < text.length; ) {
     let end = Math.min(at + PIECE_CHARS, text.length);
@@ -286,7 +287,7 @@ export function writeLinesSync(fd: number, lines: readonly string[]): void {
 
 /** All of `chunk` to `fd`, through as many writes as a blocking descriptor needs. */
 export function writeAllSync(fd: number, chunk: string | Uint8Array): void {
-  for (const piece of typeof chunk === "string" && chunk.length > PIECE_CHARS ? pieces(chunk) : [chunk]) {
+  for (const piece of typeof chunk === "string" ? pieces(chunk) : [chunk]) {
     for (let rest = writeSomeSync(fd, piece); rest; rest = writeSomeSync(fd, rest));
   }
 }

@@ -21,8 +21,6 @@ const LF = 0x0a;
 const CR = 0x0d;
 const COLON = 0x3a;
 const SPACE = 0x20;
-const D = 0x64;
-const E = 0x65;
 /** A carry buffer larger than this is let go once its line is read. */
 const CARRY_KEPT_MAX = 1024 * 1024;
 
@@ -141,7 +139,7 @@ export class SseDecoder {
       start = next;
     }
     if (start < n && !this.dropping) {
-      if (this.skipping && this.carryBytes === 0 && startsWithData(bytes, start, n)) this.dropping = this.hasData = true;
+      if (this.skipping && this.carryBytes === 0 && hasPrefix(bytes, start, n, "data:")) this.dropping = this.hasData = true;
       else this.keep(bytes, start, n);
     }
     // A server that never ends a line or an event must not fill memory.
@@ -166,8 +164,7 @@ export class SseDecoder {
       this.first = false;
       if (end - start >= 3 && bytes[start] === 0xef && bytes[start + 1] === 0xbb && bytes[start + 2] === 0xbf) start += 3;
     }
-    const len = end - start;
-    if (len === 0) {
+    if (start === end) {
       this.skipping = false;
       if (this.hasData) {
         const ev: SseEvent = { data: this.data };
@@ -181,15 +178,14 @@ export class SseDecoder {
       this.eventType = "";
       return;
     }
-    const c0 = bytes[start];
-    if (c0 === COLON) return; // a comment
-    // The common fields are told apart by their bytes, without decoding the line.
-    if (c0 === D && len >= 5 && bytes[start + 4] === COLON && bytes[start + 1] === 0x61 && bytes[start + 2] === 0x74 && bytes[start + 3] === 0x61) {
+    if (bytes[start] === COLON) return; // a comment
+    // The common fields (and their colon) are told apart by their bytes, without decoding the line.
+    if (hasPrefix(bytes, start, end, "data:")) {
       if (this.skipping) this.hasData = true;
       else this.addData(bytes, valueStart(bytes, start + 5, end), end);
       return;
     }
-    if (c0 === E && len >= 6 && bytes[start + 5] === COLON && bytes[start + 1] === 0x76 && bytes[start + 2] === 0x65 && bytes[start + 3] === 0x6e && bytes[start + 4] === 0x74) {
+    if (hasPrefix(bytes, start, end, "event:")) {
       this.setEvent(bytes, valueStart(bytes, start + 6, end), end);
       return;
     }
@@ -249,17 +245,15 @@ function sameBytes(a: Uint8Array, bytes: Uint8Array, from: number, end: number):
   return true;
 }
 
-/** Whether bytes[start, end) is the ASCII `word`. */
-function isWord(bytes: Uint8Array, start: number, end: number, word: string): boolean {
-  if (end - start !== word.length) return false;
-  for (let i = 0; i < word.length; i++) if (bytes[start + i] !== word.charCodeAt(i)) return false;
+/** Whether bytes[start, end) begins with the ASCII `prefix`. */
+function hasPrefix(bytes: Uint8Array, start: number, end: number, prefix: string): boolean {
+  if (end - start < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (bytes[start + i] !== prefix.charCodeAt(i)) return false;
   return true;
 }
 
-/** Whether the unterminated line bytes[start, n) is one of the field `data` with a value ("data:"). */
-function startsWithData(bytes: Uint8Array, start: number, n: number): boolean {
-  return n - start >= 5 && bytes[start] === D && bytes[start + 1] === 0x61 && bytes[start + 2] === 0x74 && bytes[start + 3] === 0x61 && bytes[start + 4] === COLON;
-}
+/** Whether bytes[start, end) is the ASCII `word`. */
+const isWord = (bytes: Uint8Array, start: number, end: number, word: string): boolean => end - start === word.length && hasPrefix(bytes, start, end, word);
 
 /**
  * A TransformStream of text to events (the text encoded as UTF-8, then SseDecoder). A pending
