@@ -35,6 +35,11 @@ export function compileArgs(opts: { outfile: string; target: string; bunTarget?:
     // One chunk per lazily imported part: `ocx --version` and `--help` load none of the agent, and
     // a chunk that is never imported costs nothing (one bundle file is loaded whole: ~7 ms).
     "--splitting",
+    // JavaScriptCore's JIT tier-up thresholds times 10 at start: nearly everything before the
+    // first request runs once, and compiling it delayed that request by about 0.7 ms (paired
+    // runs, bench/startup.bench.ts). The runtime sets the normal policy back once start-up is
+    // over (Runtime.afterStartup; at once for every command but exec).
+    "--compile-jit-policy=10",
     "--no-compile-autoload-dotenv",
     "--no-compile-autoload-bunfig",
     `--define=OCX_BUILD_COMMIT=${JSON.stringify(buildCommit())}`,

@@ -2,6 +2,7 @@
 import { AddressInUseError, type ListenOptions, type Runtime, type SandboxPort } from "../core/runtime.ts";
 import { spawnBun } from "./bun-spawn.ts";
 import { fdSink, isatty as nodeIsatty, nodeCompatibleRuntime, nodeFsLoaded, nodeHostZone, writeSomeSync, type WriteSome } from "./common.ts";
+import { normalJitPolicy } from "./jit-policy.ts";
 import type { HostZone } from "./timezone.ts";
 
 /** How to start this program again: the compiled binary alone, or bun with the entry file. */
@@ -70,6 +71,8 @@ export function bunRuntime(): Runtime {
     // Bun.gc(false) starts a full collection that JavaScriptCore runs on its own threads.
     collectGarbage: (opts) => Bun.gc(!opts?.concurrent),
     preconnect: bunPreconnect,
+    // The binary starts with JIT tier-up thresholds scaled up (build-common.ts): normal from here.
+    afterStartup: normalJitPolicy,
     // In C on other threads (dir-stats.c), loaded when first used.
     ...(process.platform === "linux" ? { startStatEntries: async (dirs, match) => (await import("./dir-stats.ts")).startStatEntries(dirs, match) } : {}),
   });

@@ -414,6 +414,8 @@ export interface RuntimeParts {
   collectGarbage?: Runtime["collectGarbage"];
   /** See Runtime.preconnect. */
   preconnect?: (url: string) => void;
+  /** See Runtime.afterStartup. */
+  afterStartup?: () => void;
   /** FileSystem.startStatEntries, when the runtime has a faster one than node:fs. */
   startStatEntries?: FileSystem["startStatEntries"];
 }
@@ -623,6 +625,7 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
     ...(parts.utcOffsetMs ? { utcOffsetMs: parts.utcOffsetMs } : {}),
     ...(parts.collectGarbage ? { collectGarbage: parts.collectGarbage } : {}),
     ...(parts.preconnect ? { preconnect: parts.preconnect } : {}),
+    ...(parts.afterStartup ? { afterStartup: parts.afterStartup } : {}),
     keyedDigest: gmacDigest,
     ...(process.platform === "win32" ? {} : { randomFill }),
     stdout,

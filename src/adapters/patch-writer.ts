@@ -8,6 +8,7 @@ import * as fsp from "node:fs/promises";
 import process from "node:process";
 import { parseSteps, performSteps, type StepFs } from "../core/patch/write.ts";
 import { createExclusive } from "./common.ts";
+import { normalJitPolicy } from "./jit-policy.ts";
 
 const nodeFs: StepFs = {
   mkdir: async (p, o) => void (await fsp.mkdir(p, o)),
@@ -19,6 +20,8 @@ const nodeFs: StepFs = {
 
 /** Runs the writer and ends the process. */
 export async function runPatchWriter(): Promise<never> {
+  // A patch may edit files of any size: its code is compiled as usual.
+  normalJitPolicy();
   // One blocking read to the end: several times faster than iterating process.stdin.
   const steps = parseSteps(readFileSync(0, "utf8"));
   if (typeof steps === "string") {

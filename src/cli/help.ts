@@ -3,7 +3,7 @@
 import { renderUsage, type CommandDef } from "citty";
 import type { Runtime } from "../core/runtime.ts";
 import { OCX_VERSION } from "../core/version.ts";
-import { execCommand } from "./exec.ts";
+import { execCommand } from "./exec-flags.ts";
 import { loginCommand, logoutCommand } from "./login.ts";
 import { mcpCommand } from "./mcp.ts";
 import { sandboxCommand } from "./sandbox.ts";

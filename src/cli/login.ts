@@ -2,7 +2,7 @@
 import type { CommandDef } from "citty";
 import { OcxError } from "../core/errors.ts";
 import type { Runtime } from "../core/runtime.ts";
-import { EXEC_FLAGS } from "./exec.ts";
+import { EXEC_FLAGS } from "./exec-flags.ts";
 import { cittyArgs, parseFlags, type FlagTable } from "./flags.ts";
 
 const COMMON: FlagTable = {

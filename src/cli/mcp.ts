@@ -3,7 +3,7 @@ import type { CommandDef } from "citty";
 import { OcxError } from "../core/errors.ts";
 import type { Runtime } from "../core/runtime.ts";
 import { cittyArgs, parseFlags, type FlagTable } from "./flags.ts";
-import { CONFIG_FLAGS, configOptions } from "./exec.ts";
+import { CONFIG_FLAGS, configOptions } from "./exec-flags.ts";
 
 const FLAGS: FlagTable = {
   json: { type: "boolean", description: "Print the result as one JSON object" },

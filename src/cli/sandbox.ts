@@ -4,7 +4,7 @@ import { OcxError } from "../core/errors.ts";
 import type { Runtime } from "../core/runtime.ts";
 import { sandboxModes, type SandboxMode } from "../core/sandbox/policy.ts";
 import { cittyArgs, parseFlags, type FlagTable } from "./flags.ts";
-import { CONFIG_FLAGS, configOptions, EXEC_FLAGS } from "./exec.ts";
+import { CONFIG_FLAGS, configOptions, EXEC_FLAGS } from "./exec-flags.ts";
 
 const CHECK_FLAGS: FlagTable = {
   json: { type: "boolean", description: "Print the result as one JSON object" },

@@ -3,7 +3,7 @@ import type { CommandDef } from "citty";
 import { OcxError } from "../core/errors.ts";
 import type { Runtime } from "../core/runtime.ts";
 import { cittyArgs, parseFlags, type FlagTable } from "./flags.ts";
-import { EXEC_FLAGS } from "./exec.ts";
+import { EXEC_FLAGS } from "./exec-flags.ts";
 
 const SESSIONS_FLAGS: FlagTable = {
   all: { type: "boolean", description: "Sessions of every directory, not only this one" },

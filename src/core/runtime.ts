@@ -282,6 +282,13 @@ export interface Runtime {
    * runtime can; the request made later then finds the connection ready. Optional.
    */
   preconnect?(url: string): void;
+  /**
+   * Start-up is over (the first request is on its way, or work that can run long begins): from
+   * here on the runtime compiles code that runs often as it normally would. A binary may start
+   * with its compiler held back, because nearly all code before the first request runs once and
+   * compiling it only delays that request. Optional; calling it again does nothing more.
+   */
+  afterStartup?(): void;
   /** Wall-clock milliseconds since the epoch. */
   now(): number;
   /** Monotonic milliseconds, for durations. */

@@ -1,7 +1,7 @@
 // The command line itself, on the compiled binary: version, help, usage errors, and that every
 // flag a wrapper may pass (contract section 1.1) is accepted.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { EXEC_FLAGS } from "../../src/cli/exec.ts";
+import { EXEC_FLAGS } from "../../src/cli/exec-flags.ts";
 import { execCommand, reply, sse, startMockResponses, turn, type Mock } from "../mock/responses-server.ts";
 import { cleanupTemp, makeDir, makeHome, ocxBin, runOcx } from "./harness.ts";
 

@@ -181,6 +181,19 @@ describe("layers, strict mode and where errors point", () => {
     expect(b.exitCode).toBe(3);
   });
 
+  test("a value outside a fixed set is reported as valibot's picklist reports it, and a good one is kept", async () => {
+    const wire = await load(homeWith({ "config.toml": `[model_providers.m]\nwire_api = "grpc"\n` })).catch((e) => e);
+    expect(wire.exitCode).toBe(3);
+    expect(wire.message).toEndWith('invalid value for `model_providers.m.wire_api`: Invalid type: Expected ("responses" | "chat") but received "grpc"');
+    const mode = await load(homeWith({ "config.toml": `sandbox_mode = 5\n` })).catch((e) => e);
+    expect(mode.message).toEndWith('invalid value for `sandbox_mode`: Invalid type: Expected ("read-only" | "workspace-write" | "danger-full-access") but received 5');
+    const table = await load(homeWith({ "config.toml": `web_search = [1]\n` })).catch((e) => e);
+    expect(table.message).toEndWith('invalid value for `web_search`: Invalid type: Expected ("disabled" | "cached" | "live") but received Array');
+    const good = await load(homeWith({ "config.toml": `sandbox_mode = "workspace-write"\n[model_providers.m]\nwire_api = "chat"\n` }));
+    expect(good.sandbox_mode).toBe("workspace-write");
+    expect(good.model_providers?.m?.wire_api).toBe("chat");
+  });
+
   test("what was expected is said in words (a duration, a price)", async () => {
     const soon = await load(homeWith({ "config.toml": `timeout = "soon"\n` })).catch((e) => e);
     expect(soon.message).toEndWith('invalid value for `timeout`: expected a duration above zero like "90s", "15m", "1h" or a number of seconds');

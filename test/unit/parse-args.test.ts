@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { parseArgs as nodeParseArgs } from "node:util";
 import { parseArgs, type ArgOption } from "../../src/cli/parse-args.ts";
-import { EXEC_FLAGS } from "../../src/cli/exec.ts";
+import { EXEC_FLAGS } from "../../src/cli/exec-flags.ts";
 
 const OPTIONS: Record<string, ArgOption> = {
   json: { type: "boolean", short: "j" },

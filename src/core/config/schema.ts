@@ -30,6 +30,18 @@ const httpUrl = once(() => v.pipe(
     }
   }, (issue) => `expected an http:// or https:// URL such as "http://127.0.0.1:8000/v1", got ${JSON.stringify(issue.input)}`),
 ));
+/**
+ * v.picklist, checked without building one: a picklist's factory maps over its options, and that
+ * first use of Array#map costs a compiled binary 0.1-0.2 ms before the first request. A value
+ * that is not one of the options is reported with the picklist's own message, made then.
+ */
+function choice<const T extends readonly string[]>(options: T) {
+  return v.custom<T[number]>(
+    (input) => options.includes(input as T[number]),
+    (issue) => v.safeParse(v.picklist(options), issue.input).issues?.[0]?.message ?? issue.message,
+  );
+}
+
 /** A price in USD per million tokens: zero or more. */
 const price = once(() => v.pipe(v.number("expected a price in USD per million tokens"), v.check((n) => Number.isFinite(n) && n >= 0, "expected a price of 0 or more (USD per million tokens)")));
 const count = once(() => v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(100)));
@@ -57,7 +69,7 @@ const providerConfig = once(() => namedEntriesObject({
   base_url: () => v.optional(httpUrl()),
   env_key: () => v.optional(v.string()),
   env_key_instructions: () => v.optional(v.string()),
-  wire_api: () => v.optional(v.picklist(["responses", "chat"])),
+  wire_api: () => v.optional(choice(["responses", "chat"])),
   query_params: () => v.optional(stringRecord()),
   http_headers: () => v.optional(stringRecord()),
   env_http_headers: () => v.optional(stringRecord()),
@@ -74,7 +86,7 @@ const providerConfig = once(() => namedEntriesObject({
 export type ProviderConfig = v.InferOutput<ReturnType<typeof providerConfig>>;
 
 const seconds = once(() => v.pipe(v.number(), v.minValue(0)));
-const approvalMode = once(() => v.picklist(["auto", "prompt", "approve"]));
+const approvalMode = once(() => choice(["auto", "prompt", "approve"]));
 
 /** One `[mcp_servers.<name>]` table: stdio (command) or streamable HTTP (url), as the reference names the keys. */
 const mcpServerConfig = once(() => v.pipe(
@@ -112,17 +124,17 @@ const CONFIG_ENTRIES = {
   chatgpt_issuer: () => v.optional(v.string()),
   chatgpt_client_id: () => v.optional(v.string()),
   chatgpt_base_url: () => v.optional(httpUrl()),
-  forced_login_method: () => v.optional(v.picklist(["api", "chatgpt"])),
+  forced_login_method: () => v.optional(choice(["api", "chatgpt"])),
   model_reasoning_effort: () => v.optional(v.string()),
   model_reasoning_summary: () => v.optional(v.string()),
-  model_verbosity: () => v.optional(v.picklist(["low", "medium", "high"])),
+  model_verbosity: () => v.optional(choice(["low", "medium", "high"])),
   /** --oss without --local-provider: which local server. */
-  oss_provider: () => v.optional(v.picklist(["ollama", "lmstudio"])),
+  oss_provider: () => v.optional(choice(["ollama", "lmstudio"])),
   /** MCP servers (stdio or streamable HTTP), the reference's keys; see mcp/. */
   mcp_servers: () => v.optional(v.record(v.string(), mcpServerConfig())),
   shell_environment_policy: () => v.optional(
     v.object({
-      inherit: v.optional(v.picklist(["all", "core", "none"])),
+      inherit: v.optional(choice(["all", "core", "none"])),
       ignore_default_excludes: v.optional(v.boolean()),
       exclude: v.optional(v.array(v.string())),
       include_only: v.optional(v.array(v.string())),
@@ -130,7 +142,7 @@ const CONFIG_ENTRIES = {
       experimental_use_profile: v.optional(v.boolean()),
     }),
   ),
-  sandbox_mode: () => v.optional(v.picklist(["read-only", "workspace-write", "danger-full-access"])),
+  sandbox_mode: () => v.optional(choice(["read-only", "workspace-write", "danger-full-access"])),
   sandbox_workspace_write: () => v.optional(
     v.object({
       writable_roots: v.optional(v.array(v.string())),
@@ -143,9 +155,9 @@ const CONFIG_ENTRIES = {
   project_doc_fallback_filenames: () => v.optional(v.array(v.string())),
   // Accepted so that configs shared with the reference and the SDK's -c flags pass
   // --strict-config; they change nothing in ocx (exec never asks for approval, sends no analytics).
-  approval_policy: () => v.optional(v.picklist(["untrusted", "on-failure", "on-request", "never"])),
+  approval_policy: () => v.optional(choice(["untrusted", "on-failure", "on-request", "never"])),
   /** The provider's hosted web search: "cached" (default), "live", or "disabled". */
-  web_search: () => v.optional(v.picklist(["disabled", "cached", "live"])),
+  web_search: () => v.optional(choice(["disabled", "cached", "live"])),
   analytics: () => v.optional(v.looseObject({})),
   features: () => v.optional(v.looseObject({})),
   /** Budgets of a run (--max-turns, --max-tool-calls, --max-tokens, --timeout): exit 6 when one runs out. */
@@ -170,7 +182,7 @@ const CONFIG_ENTRIES = {
   /** Hooks as `[[hooks.<Event>]]` tables (and `[hooks.state]` trust entries); see hooks/. */
   hooks: () => v.optional(v.looseObject({})),
   /** How hooks are confined: "inherit" (the commands' sandbox, default) or "none" (ocx's own key). */
-  hooks_sandbox: () => v.optional(v.picklist(["inherit", "none"])),
+  hooks_sandbox: () => v.optional(choice(["inherit", "none"])),
   /** A program run after each completed turn with the notification JSON as its last argument. */
   notify: () => v.optional(v.array(v.string())),
   tools: () => v.optional(

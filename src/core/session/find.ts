@@ -104,9 +104,9 @@ async function startListing(runtime: Runtime, home: string): Promise<Listing> {
 const ahead = new Map<string, Promise<Listing>>();
 
 /**
- * Starts listing and stating the rollouts of `home` (`exec resume --last`, before the agent's
- * modules and the config load), for the next rolloutFilesNewestFirst of `home` to take; resolves
- * once that is under way. Where the runtime does it on other threads, the two overlap.
+ * Starts listing and stating the rollouts of `home` (`exec resume --last`, before the config is
+ * read), for the next rolloutFilesNewestFirst of `home` to take; resolves once that is under way.
+ * Where the runtime does it on other threads, the two overlap.
  */
 export async function lookAhead(runtime: Runtime, home: string): Promise<void> {
   let started = ahead.get(home);
