@@ -39,6 +39,8 @@ function setup(url: string) {
   const runtime: Runtime = {
     ...base,
     cwd: () => cwd,
+    // A clock before every time other tests give uuidv7 (its ids increase across this process).
+    now: () => Date.UTC(2001, 0, 1),
     afterStartup: () => log.push(`start-up over (rollouts on disk: ${rolloutsUnder(sessions).length})`),
     fetch: ((input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
       log.push("request");
