@@ -40,15 +40,14 @@ export function runClient(runtime: Runtime, run: RunSetup, thread: Pick<StartedT
     fetch: runtime.fetch,
     provider: run.provider,
     ...(runtime.collectGarbage ? { collectGarbage: () => runtime.collectGarbage?.() } : {}),
-    // Once the first request is on its way, start-up is over, and the rollout is written (and the
-    // output printed): in the next task, so that the request goes out before that work and before
+    // Once the first request is on its way, start-up is over; the rollout is written (and the
+    // output printed) in the next task, so that the request goes out before that work and before
     // anything is printed. (A failure there is the run's: thread.ready() is awaited again as the
-    // run ends.)
-    onSent: () =>
-      void setTimeout(() => {
-        runtime.afterStartup?.();
-        void thread.ready().catch(() => {});
-      }, 0),
+    // run ends, also when the answer came first.)
+    onSent: () => {
+      runtime.afterStartup?.();
+      setTimeout(() => void thread.ready().catch(() => {}), 0);
+    },
     headers: {
       originator: runtime.env("CODEX_INTERNAL_ORIGINATOR_OVERRIDE") ?? "ocx_exec",
       "user-agent": `ocx/${OCX_VERSION} (${runtime.osDescription()}; ${runtime.arch})`,
