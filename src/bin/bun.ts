@@ -23,9 +23,5 @@ if (process.argv[2] === PATCH_WRITER_ARG) {
 const { bunRuntime } = await import("../adapters/bun.ts");
 const { main } = await import("../cli/main.ts");
 const runtime = bunRuntime();
-// The binary starts with its JIT held back (build-common.ts) for the few milliseconds before
-// `exec`'s first request, which ends that (Runtime.afterStartup); every other command runs with
-// the normal policy from the start.
-if (process.argv[2] !== "exec" && process.argv[2] !== "e") runtime.afterStartup?.();
 const code = await main(runtime);
 await runtime.exit(code);

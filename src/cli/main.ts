@@ -55,6 +55,9 @@ export async function main(runtime: Runtime): Promise<number> {
     if (!command) {
       throw new OcxError("usage", `error: unrecognized subcommand '${first}'\n\nFor more information, try '--help'.`);
     }
+    // Start-up (the JIT held back, see Runtime.afterStartup) lasts until `exec`'s first request;
+    // every other command runs with the normal policy from the start.
+    if (command !== exec) runtime.afterStartup?.();
     if (wantsHelp(rest)) {
       const { commandHelp } = await import("./help.ts");
       runtime.stdout.write(await commandHelp(runtime, first, rest));
