@@ -6,6 +6,7 @@ import { join, resolve } from "node:path";
 import { afterEach } from "bun:test";
 import { startMockResponses, type Mock, type Step } from "../mock/responses-server.ts";
 import { eventSchemaProblems } from "../event-schema.ts";
+import { filesUnder } from "../temp.ts";
 
 export const REPO_ROOT = resolve(import.meta.dir, "../..");
 
@@ -414,17 +415,4 @@ export function threadId(events: any[] | undefined): string {
   return (events ?? []).find((e) => e.type === "thread.started")?.thread_id;
 }
 
-/** Every file below `dir` (none when it does not exist), depth first. */
-export function filesUnder(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    if (!existsSync(d)) return;
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out.push(p);
-    }
-  };
-  walk(dir);
-  return out;
-}
+export { filesUnder };

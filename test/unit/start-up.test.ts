@@ -3,24 +3,18 @@
 // rollout written; `resume`, `fork` and `review` end it before reading anything, since reading a
 // session (or a diff) can be long work.
 import { describe, expect, test } from "bun:test";
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runExecCommand } from "../../src/cli/exec.ts";
 import type { Runtime } from "../../src/core/runtime.ts";
 import { REFERENCE_THREAD_ID, referenceRollout } from "../fixtures/reference-rollout.ts";
 import { reply, startMockResponses } from "../mock/responses-server.ts";
 import { fakeRuntime, stdinFrom } from "../support/fake-runtime.ts";
-import { useTempDirs } from "../temp.ts";
+import { filesUnder, useTempDirs } from "../temp.ts";
 
 const tempDir = useTempDirs();
 
-const rolloutsUnder = (dir: string): string[] => {
-  try {
-    return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? rolloutsUnder(join(dir, e.name)) : e.name.endsWith(".jsonl") ? [join(dir, e.name)] : []));
-  } catch {
-    return [];
-  }
-};
+const rolloutsUnder = (dir: string): string[] => filesUnder(dir).filter((p) => p.endsWith(".jsonl"));
 
 /** A home whose config points at `url`, a working directory, and a runtime that logs start-up's end, requests and session reads. */
 function setup(url: string) {
