@@ -19,7 +19,12 @@ const started = performance.now();
 const cParts = [
   { source: "src/adapters/sandbox/namespace.c", object: "dist/obj/ocx-namespace.so" },
   // Linux only (statx, Linux's dirent); elsewhere node:fs serves.
-  ...(process.platform === "linux" ? [{ source: "src/adapters/dir-stats.c", object: "dist/obj/ocx-dir-stats.so" }] : []),
+  ...(process.platform === "linux"
+    ? [
+        { source: "src/adapters/dir-stats.c", object: "dist/obj/ocx-dir-stats.so" },
+        { source: "src/adapters/sse-skip.c", object: "dist/obj/ocx-sse-skip.so" },
+      ]
+    : []),
 ];
 mkdirSync("dist/obj", { recursive: true });
 const compiler = ["cc", "gcc", "clang"].find((c) => Bun.which(c));

@@ -156,6 +156,15 @@ export interface EntryMatch {
   suffix: string;
 }
 
+/**
+ * What passes over the server-sent events nobody reads faster than JavaScript can (a stream is
+ * mostly deltas exec does not show): from bytes[at], a line start between events, the whole
+ * events before `limit` that are each the line `head` and a LF, then lines beginning with `data:`
+ * that end in LF, then a blank line (LF), are passed over. Returns where the first other event
+ * starts, and adds to counts[0] the events passed over that had a data line.
+ */
+export type SkipEvents = (bytes: Uint8Array, at: number, limit: number, head: Uint8Array, counts: Int32Array) => number;
+
 /** FileSystem.startStatEntries' answer: one column per field, entry k in row k (no object per file). */
 export interface EntryStats {
   /** The index of the entry's folder in the request. */
@@ -300,6 +309,11 @@ export interface Runtime {
    * started and runs alongside (the caller goes on at once). Optional: absent, nothing happens.
    */
   collectGarbage?(opts?: { concurrent?: boolean }): void;
+  /**
+   * A native SkipEvents, loaded when first asked for (while a request is on its way); null where
+   * there is none, and the SSE decoder does that work itself. Optional.
+   */
+  loadSkipEvents?(): Promise<SkipEvents | null>;
   /**
    * A new keyed digest (see KeyedDigest): what tells a resumed history's bytes, read again from
    * its session file, from any bytes written there since, also ones made to pass a check that

@@ -3,6 +3,7 @@
 import { trimTrailingSlashes } from "../util/format.ts";
 import { timerDelay } from "../util/duration.ts";
 import type { Usage } from "../events.ts";
+import type { SkipEvents } from "../runtime.ts";
 import { createRedactor } from "../redact.ts";
 import {
   backoffMs,
@@ -39,6 +40,8 @@ export interface ResponsesClientOptions {
   collectGarbage?: () => void;
   /** Called each time a request has been handed to fetch, before its answer is awaited. */
   onSent?: () => void;
+  /** Runtime.loadSkipEvents. */
+  loadSkipEvents?: () => Promise<SkipEvents | null>;
 }
 
 /** Defaults of the per-response bounds (provider keys stream_max_duration_ms, stream_max_bytes, stream_max_event_bytes). */
@@ -57,10 +60,20 @@ const CONTEXT_WINDOW_MESSAGE =
 export const DISCONNECTED = "stream disconnected before completion: ";
 
 export function createResponsesClient(opts: ResponsesClientOptions): ModelClient {
-  const post = streamingPost(opts, endpointUrl(opts.provider, "responses"));
+  // The runtime's native pass over unread events, asked for once the first request is on its way.
+  let skipper: Promise<SkipEvents | null> | undefined;
+  const onSent = () => {
+    opts.onSent?.();
+    if (opts.loadSkipEvents) skipper ??= opts.loadSkipEvents().catch(() => null);
+  };
+  const post = streamingPost({ ...opts, onSent }, endpointUrl(opts.provider, "responses"));
   return {
     stream: (request, signal) =>
-      readParts(async () => openEvents(await post(responsesBody(request), signal, request.headers), signal, { ...opts, skip: IGNORED_EVENTS })),
+      readParts(async () => {
+        const body = await post(responsesBody(request), signal, request.headers);
+        const skipEvents = (await skipper) ?? undefined;
+        return openEvents(body, signal, { ...opts, skip: IGNORED_EVENTS, ...(skipEvents ? { skipEvents } : {}) });
+      }),
   };
 }
 
@@ -497,7 +510,7 @@ export function openEvents(body: ReadableStream<Uint8Array>, signal: AbortSignal
 }
 
 /** What openEvents reads a body with: the provider's bounds, the clock, and event types not read (SseLimits.skip). */
-type EventOptions = Pick<ResponsesClientOptions, "provider" | "now"> & { skip?: ReadonlySet<string> };
+type EventOptions = Pick<ResponsesClientOptions, "provider" | "now"> & { skip?: ReadonlySet<string>; skipEvents?: SkipEvents };
 
 const IDLE_MESSAGE = `${DISCONNECTED}idle timeout waiting for SSE`;
 
@@ -518,6 +531,8 @@ class BoundedEvents implements EventFeed {
   private readonly maxEvent: number;
   private readonly deadline: number;
   private queue: SseEvent[] = [];
+  /** SseDecoder.skippedEvents when last looked at. */
+  private skippedSeen = 0;
   private head = 0;
   /** Ended: the body finished, failed, or was cancelled (nothing more will be read). */
   private closed = false;
@@ -544,7 +559,7 @@ class BoundedEvents implements EventFeed {
     this.maxEvent = provider.streamMaxEventBytes ?? STREAM_MAX_EVENT_BYTES;
     const start = this.now();
     this.deadline = start + this.maxDuration;
-    this.decoder = new SseDecoder({ maxBytes: this.maxBytes, maxEventBytes: this.maxEvent, skip: opts.skip });
+    this.decoder = new SseDecoder({ maxBytes: this.maxBytes, maxEventBytes: this.maxEvent, skip: opts.skip, ...(opts.skipEvents ? { skipEvents: opts.skipEvents } : {}) });
     this.reader = body.getReader();
     signal.addEventListener("abort", this.onAbort, { once: true });
     this.arm(start, Math.min(this.deadline, start + this.idle));
@@ -594,6 +609,12 @@ class BoundedEvents implements EventFeed {
           throw this.boundError(err);
         }
         if (this.queue.length > 0) return true;
+        // Events nobody reads are not handed out, but they are progress all the same.
+        const skipped = this.decoder.skippedEvents;
+        if (skipped !== this.skippedSeen) {
+          this.skippedSeen = skipped;
+          this.waitingSince = this.now();
+        }
       }
     } catch (err) {
       throw this.end(err);

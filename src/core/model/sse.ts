@@ -7,6 +7,7 @@
 // whole. The events nobody reads (SseLimits.skip) are never decoded at all. Whole events come
 // out in an array. The reading, with its timers, is the caller's (openEvents in responses.ts):
 // a read per chunk, not per event.
+import type { SkipEvents } from "../runtime.ts";
 
 export interface SseEvent {
   /** The `event:` field, when the event had a non-empty one. */
@@ -20,6 +21,12 @@ export interface SseEvent {
 const LF = 0x0a;
 const CR = 0x0d;
 const COLON = 0x3a;
+const A = 0x61;
+const D = 0x64;
+const E = 0x65;
+const N = 0x6e;
+const T = 0x74;
+const V = 0x76;
 const SPACE = 0x20;
 /** A carry buffer larger than this is let go once its line is read. */
 const CARRY_KEPT_MAX = 1024 * 1024;
@@ -30,11 +37,15 @@ export interface SseLimits {
   /** Most bytes the whole body may hold. */
   maxBytes?: number;
   /**
-   * Event types nobody reads. Their data is neither decoded nor kept: they are dispatched with
-   * empty data (still progress). An answer's `.done` events repeat all of its text.
+   * Event types nobody reads. Their data is neither decoded nor kept, and they are not
+   * dispatched, only counted (SseDecoder.skippedEvents: still progress). An answer's `.done`
+   * events repeat all of its text; its deltas are most of a stream's events.
    */
   skip?: ReadonlySet<string>;
+  /** What passes over runs of skipped events, when the runtime has a faster one than skipRun (Runtime.loadSkipEvents). */
+  skipEvents?: SkipEvents;
 }
+
 
 /**
  * Body bytes in, events out. Lines may end in CRLF, LF or CR and may be split anywhere across
@@ -67,6 +78,11 @@ export class SseDecoder {
   /** The event being read has a type in `skip`. */
   private skipping = false;
   private lastId = "";
+  /** The last `event:` line read that named a skipped event (see skipRun). */
+  private skipLine: Uint8Array | null = null;
+  private skipped = 0;
+  private readonly skipEvents: SkipEvents | undefined;
+  private readonly counts = new Int32Array(1);
   /** The last `event:` value read, its bytes and whether it is skipped: most events repeat a few names. */
   private nameBytes: Uint8Array = new Uint8Array(0);
   private name = "";
@@ -76,7 +92,13 @@ export class SseDecoder {
     this.maxEventBytes = limits.maxEventBytes ?? Number.POSITIVE_INFINITY;
     this.maxBytes = limits.maxBytes ?? Number.POSITIVE_INFINITY;
     this.skip = limits.skip;
+    this.skipEvents = limits.skipEvents;
     this.nameSkipped = this.skip?.has("") === true;
+  }
+
+  /** How many events of a skipped type have ended so far (they are not dispatched, but they are progress). */
+  get skippedEvents(): number {
+    return this.skipped;
   }
 
   /**
@@ -107,6 +129,15 @@ export class SseDecoder {
     let cr = bytes.indexOf(CR, start);
     let lf = bytes.indexOf(LF, start);
     while (cr !== -1 || lf !== -1) {
+      // Between events, whole skipped events are passed over at once (most of a stream).
+      if (this.skipLine !== null && !this.hasData && this.eventType === "" && this.carryBytes === 0 && !this.dropping && !this.first) {
+        const to = this.skipRun(bytes, start, cr === -1 ? n : cr);
+        if (to !== start) {
+          start = to;
+          lf = bytes.indexOf(LF, start);
+          continue;
+        }
+      }
       let end: number; // the line ends before `end`
       let next: number; // the next line starts at `next`
       if (lf !== -1 && (cr === -1 || lf < cr)) {
@@ -139,11 +170,46 @@ export class SseDecoder {
       start = next;
     }
     if (start < n && !this.dropping) {
-      if (this.skipping && this.carryBytes === 0 && hasPrefix(bytes, start, n, "data:")) this.dropping = this.hasData = true;
+      if (this.skipping && this.carryBytes === 0 && isDataLine(bytes, start, n)) this.dropping = this.hasData = true;
       else this.keep(bytes, start, n);
     }
     // A server that never ends a line or an event must not fill memory.
     if (this.carryBytes + this.dataBytes > this.maxEventBytes) throw new EventTooLargeError(this.maxEventBytes);
+  }
+
+  /**
+   * From `at`, a line start between events: the whole events that follow, each an `event:` line
+   * exactly like the last skipped event's, `data:` lines and a blank line, all ending in LF
+   * before `limit`, passed over (counted in skippedEvents). Where the first other line starts.
+   */
+  private skipRun(bytes: Uint8Array, at: number, limit: number): number {
+    if (this.skipEvents) {
+      const to = this.skipEvents(bytes, at, limit, this.skipLine!, this.counts);
+      this.skipped += this.counts[0]!;
+      this.counts[0] = 0;
+      return to;
+    }
+    // One function, its loops written out: it runs for most events of a stream, and each
+    // function that hot costs the JIT several milliseconds to compile.
+    const head = this.skipLine!;
+    const h = head.length;
+    let pos = at;
+    for (;;) {
+      if (pos + h >= limit || bytes[pos + h] !== LF) return pos;
+      for (let i = 0; i < h; i++) if (bytes[pos + i] !== head[i]) return pos;
+      let p = pos + h + 1;
+      let data = false;
+      while (p + 5 <= limit && bytes[p] === D && bytes[p + 1] === A && bytes[p + 2] === T && bytes[p + 3] === A && bytes[p + 4] === COLON) {
+        const lf = bytes.indexOf(LF, p + 5);
+        if (lf === -1 || lf >= limit) return pos;
+        p = lf + 1;
+        data = true;
+      }
+      if (p >= limit || bytes[p] !== LF) return pos;
+      // (an event without data is not an event)
+      if (data) this.skipped++;
+      pos = p + 1;
+    }
   }
 
   /** Appends bytes[from, to) to the carried line. */
@@ -165,8 +231,12 @@ export class SseDecoder {
       if (end - start >= 3 && bytes[start] === 0xef && bytes[start + 1] === 0xbb && bytes[start + 2] === 0xbf) start += 3;
     }
     if (start === end) {
+      const skipped = this.skipping;
       this.skipping = false;
-      if (this.hasData) {
+      if (this.hasData && skipped) {
+        this.skipped++;
+        this.hasData = false;
+      } else if (this.hasData) {
         const ev: SseEvent = { data: this.data };
         if (this.eventType !== "") ev.event = this.eventType;
         if (this.lastId !== "") ev.id = this.lastId;
@@ -178,18 +248,26 @@ export class SseDecoder {
       this.eventType = "";
       return;
     }
-    if (bytes[start] === COLON) return; // a comment
-    // The common fields (and their colon) are told apart by their bytes, without decoding the line.
-    if (hasPrefix(bytes, start, end, "data:")) {
+    // The common fields (and their colon) are told apart by their bytes, without decoding the
+    // line: byte by byte, written out (a loop over a string would cost the JIT more to compile
+    // than a whole stream of deltas costs to read).
+    if (isDataLine(bytes, start, end)) {
       if (this.skipping) this.hasData = true;
       else this.addData(bytes, valueStart(bytes, start + 5, end), end);
       return;
     }
-    if (hasPrefix(bytes, start, end, "event:")) {
+    if (isEventLine(bytes, start, end)) {
       this.setEvent(bytes, valueStart(bytes, start + 6, end), end);
+      // The line itself, when it names a skipped event: the next ones like it are passed over whole.
+      if (this.skipping && (this.skipLine === null || !sameBytes(this.skipLine, bytes, start, end))) this.skipLine = bytes.slice(start, end);
       return;
     }
-    // Any other line: its field name, up to the first colon (searched in the line alone).
+    if (bytes[start] === COLON) return; // a comment
+    this.otherField(bytes, start, end);
+  }
+
+  /** A line that is not data, event, a comment or blank: its field name, up to the first colon. */
+  private otherField(bytes: Uint8Array, start: number, end: number): void {
     const colon = bytes.subarray(start, end).indexOf(COLON);
     const fieldEnd = colon === -1 ? end : start + colon;
     const from = colon === -1 ? end : valueStart(bytes, fieldEnd + 1, end);
@@ -244,6 +322,14 @@ function sameBytes(a: Uint8Array, bytes: Uint8Array, from: number, end: number):
   for (let i = 0; i < a.length; i++) if (a[i] !== bytes[from + i]) return false;
   return true;
 }
+
+/** Whether the line bytes[start, end) begins with `data:`. */
+const isDataLine = (bytes: Uint8Array, start: number, end: number): boolean =>
+  end - start >= 5 && bytes[start] === D && bytes[start + 1] === A && bytes[start + 2] === T && bytes[start + 3] === A && bytes[start + 4] === COLON;
+
+/** Whether the line bytes[start, end) begins with `event:`. */
+const isEventLine = (bytes: Uint8Array, start: number, end: number): boolean =>
+  end - start >= 6 && bytes[start] === E && bytes[start + 1] === V && bytes[start + 2] === E && bytes[start + 3] === N && bytes[start + 4] === T && bytes[start + 5] === COLON;
 
 /** Whether bytes[start, end) begins with the ASCII `prefix`. */
 function hasPrefix(bytes: Uint8Array, start: number, end: number, prefix: string): boolean {
