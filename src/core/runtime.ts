@@ -165,6 +165,26 @@ export interface EntryMatch {
  */
 export type SkipEvents = (bytes: Uint8Array, at: number, limit: number, head: Uint8Array, counts: Int32Array) => number;
 
+/**
+ * What reading a model's stream does natively where the runtime can (Runtime.loadStreamNatives):
+ * each gives exactly the answer of the JavaScript it stands in for.
+ */
+export interface StreamNatives {
+  skipEvents: SkipEvents;
+  /**
+   * The string values (not keys) of the JSON text `bytes` whose contents, the bytes between the
+   * quotes, are at least `minLong` bytes: where each one's contents start and end, in pairs, in
+   * order. Null when a string is not closed. Only quotes are looked for.
+   */
+  longStrings(bytes: Uint8Array, minLong: number): Int32Array | null;
+  /**
+   * The contents of a JSON string (between its quotes) with its escapes undone, as UTF-8 (other
+   * bytes as they are). Null when they are not a JSON string's (a control character, an unknown
+   * escape) or hold a \u escape of an unpaired surrogate.
+   */
+  unescape(contents: Uint8Array): Uint8Array | null;
+}
+
 /** FileSystem.startStatEntries' answer: one column per field, entry k in row k (no object per file). */
 export interface EntryStats {
   /** The index of the entry's folder in the request. */
@@ -310,10 +330,10 @@ export interface Runtime {
    */
   collectGarbage?(opts?: { concurrent?: boolean }): void;
   /**
-   * A native SkipEvents, loaded when first asked for (while a request is on its way); null where
-   * there is none, and the SSE decoder does that work itself. Optional.
+   * StreamNatives, loaded when first asked for (while a request is on its way); null where there
+   * are none, and the stream's reader does that work in JavaScript. Optional.
    */
-  loadSkipEvents?(): Promise<SkipEvents | null>;
+  loadStreamNatives?(): Promise<StreamNatives | null>;
   /**
    * A new keyed digest (see KeyedDigest): what tells a resumed history's bytes, read again from
    * its session file, from any bytes written there since, also ones made to pass a check that

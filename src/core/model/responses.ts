@@ -3,7 +3,7 @@
 import { trimTrailingSlashes } from "../util/format.ts";
 import { timerDelay } from "../util/duration.ts";
 import type { Usage } from "../events.ts";
-import type { SkipEvents } from "../runtime.ts";
+import type { StreamNatives } from "../runtime.ts";
 import { createRedactor } from "../redact.ts";
 import {
   backoffMs,
@@ -16,7 +16,8 @@ import {
   sleep as abortableSleep,
 } from "./retry.ts";
 import { withoutLongStrings } from "./json-text.ts";
-import { BodyTooLargeError, EventTooLargeError, SseDecoder, type SseEvent } from "./sse.ts";
+import { LONG_STRING, parseEventJson } from "./event-json.ts";
+import { BodyTooLargeError, EventTooLargeError, SseDecoder, type SseEvent, type SseLimits } from "./sse.ts";
 import {
   type ModelClient,
   ModelError,
@@ -40,8 +41,8 @@ export interface ResponsesClientOptions {
   collectGarbage?: () => void;
   /** Called each time a request has been handed to fetch, before its answer is awaited. */
   onSent?: () => void;
-  /** Runtime.loadSkipEvents. */
-  loadSkipEvents?: () => Promise<SkipEvents | null>;
+  /** Runtime.loadStreamNatives. */
+  loadStreamNatives?: () => Promise<StreamNatives | null>;
 }
 
 /** Defaults of the per-response bounds (provider keys stream_max_duration_ms, stream_max_bytes, stream_max_event_bytes). */
@@ -60,20 +61,25 @@ const CONTEXT_WINDOW_MESSAGE =
 export const DISCONNECTED = "stream disconnected before completion: ";
 
 export function createResponsesClient(opts: ResponsesClientOptions): ModelClient {
-  // The runtime's native pass over unread events, asked for once the first request is on its way.
-  let skipper: Promise<SkipEvents | null> | undefined;
+  // The runtime's native loops, asked for once the first request is on its way.
+  let loading: Promise<StreamNatives | null> | undefined;
   const onSent = () => {
     opts.onSent?.();
-    if (opts.loadSkipEvents) skipper ??= opts.loadSkipEvents().catch(() => null);
+    if (opts.loadStreamNatives) loading ??= opts.loadStreamNatives().catch(() => null);
   };
   const post = streamingPost({ ...opts, onSent }, endpointUrl(opts.provider, "responses"));
   return {
-    stream: (request, signal) =>
-      readParts(async () => {
-        const body = await post(responsesBody(request), signal, request.headers);
-        const skipEvents = (await skipper) ?? undefined;
-        return openEvents(body, signal, { ...opts, skip: IGNORED_EVENTS, ...(skipEvents ? { skipEvents } : {}) });
-      }),
+    stream: (request, signal) => {
+      let natives: StreamNatives | undefined;
+      return readParts(
+        async () => {
+          const body = await post(responsesBody(request), signal, request.headers);
+          natives = (await loading) ?? undefined;
+          return openEvents(body, signal, { ...opts, skip: IGNORED_EVENTS, raw: RAW_EVENTS, ...(natives ? { skipEvents: natives.skipEvents } : {}) });
+        },
+        (ev) => toStreamPart(ev, natives),
+      );
+    },
   };
 }
 
@@ -461,13 +467,13 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 // ---------------------------------------------------------------------------------------------
 // The SSE body
 
-async function* readParts(open: () => Promise<EventFeed>): AsyncGenerator<StreamPart> {
+async function* readParts(open: () => Promise<EventFeed>, map: (ev: SseEvent) => StreamPart | ModelError | undefined = toStreamPart): AsyncGenerator<StreamPart> {
   const events = await open();
   try {
     for (;;) {
       const ev = events.take() ?? ((await events.fill()) ? events.take() : undefined);
       if (ev === undefined) throw new ModelError("retryable", `${DISCONNECTED}stream closed before response.completed`);
-      const part = toStreamPart(ev);
+      const part = map(ev);
       if (!part) continue;
       if (part instanceof ModelError) throw part;
       if (part.type === "completed") {
@@ -510,7 +516,7 @@ export function openEvents(body: ReadableStream<Uint8Array>, signal: AbortSignal
 }
 
 /** What openEvents reads a body with: the provider's bounds, the clock, and event types not read (SseLimits.skip). */
-type EventOptions = Pick<ResponsesClientOptions, "provider" | "now"> & { skip?: ReadonlySet<string>; skipEvents?: SkipEvents };
+type EventOptions = Pick<ResponsesClientOptions, "provider" | "now"> & Pick<SseLimits, "skip" | "raw" | "skipEvents">;
 
 const IDLE_MESSAGE = `${DISCONNECTED}idle timeout waiting for SSE`;
 
@@ -559,7 +565,7 @@ class BoundedEvents implements EventFeed {
     this.maxEvent = provider.streamMaxEventBytes ?? STREAM_MAX_EVENT_BYTES;
     const start = this.now();
     this.deadline = start + this.maxDuration;
-    this.decoder = new SseDecoder({ maxBytes: this.maxBytes, maxEventBytes: this.maxEvent, skip: opts.skip, ...(opts.skipEvents ? { skipEvents: opts.skipEvents } : {}) });
+    this.decoder = new SseDecoder({ maxBytes: this.maxBytes, maxEventBytes: this.maxEvent, skip: opts.skip, raw: opts.raw, ...(opts.skipEvents ? { skipEvents: opts.skipEvents } : {}) });
     this.reader = body.getReader();
     signal.addEventListener("abort", this.onAbort, { once: true });
     this.arm(start, Math.min(this.deadline, start + this.idle));
@@ -721,18 +727,18 @@ export const IGNORED_EVENTS: ReadonlySet<string> = new Set([
   "response.custom_tool_call_input.done",
 ]);
 
-/** A response.completed event of more characters than this is parsed without its long strings. */
-const LARGE_COMPLETED = 64 * 1024;
-/** What is a long string there: far longer than any id. */
-const LONG_STRING = 4096;
+/**
+ * The events that may be large, read from their bytes (event-json.ts). response.completed is read
+ * without its long strings: its output repeats the items (and the answer) that came in their own
+ * events, and only its id and usage are read.
+ */
+const RAW_EVENTS: ReadonlySet<string> = new Set(["response.output_item.done", "response.completed"]);
 
 /** Maps one SSE event; undefined for events that carry nothing for us (or do not parse). */
-export function toStreamPart(ev: SseEvent): StreamPart | ModelError | undefined {
+export function toStreamPart(ev: SseEvent, natives?: StreamNatives): StreamPart | ModelError | undefined {
   if (ev.event !== undefined && IGNORED_EVENTS.has(ev.event)) return undefined;
-  // A large response.completed is read without its long strings: its output repeats the items
-  // (and the answer) that came in their own events, and only its id and usage are read.
-  const text = ev.event === "response.completed" && ev.data.length > LARGE_COMPLETED ? withoutLongStrings(ev.data, LONG_STRING) : ev.data;
-  const data = asRecord(parseJson(text));
+  const long = ev.event === "response.completed" ? "drop" : "keep";
+  const data = asRecord(ev.bytes ? parseEventJson(ev.bytes, natives, long) : parseJson(long === "drop" && ev.data.length > LONG_STRING ? withoutLongStrings(ev.data, LONG_STRING) : ev.data));
   if (!data) return undefined;
   switch (data.type) {
     case "response.created": {

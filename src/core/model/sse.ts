@@ -8,6 +8,7 @@
 // out in an array. The reading, with its timers, is the caller's (openEvents in responses.ts):
 // a read per chunk, not per event.
 import type { SkipEvents } from "../runtime.ts";
+import { concatBytes } from "../util/bytes.ts";
 
 export interface SseEvent {
   /** The `event:` field, when the event had a non-empty one. */
@@ -16,6 +17,11 @@ export interface SseEvent {
   data: string;
   /** The last event id seen on this stream (it persists across events), when non-empty. */
   id?: string;
+  /**
+   * The data as its UTF-8 bytes, not decoded (`data` is then empty): an event of a type in
+   * SseLimits.raw (one that may be large, read by other means than a string of it all).
+   */
+  bytes?: Uint8Array;
 }
 
 const LF = 0x0a;
@@ -28,8 +34,6 @@ const N = 0x6e;
 const T = 0x74;
 const V = 0x76;
 const SPACE = 0x20;
-/** A carry buffer larger than this is let go once its line is read. */
-const CARRY_KEPT_MAX = 1024 * 1024;
 
 export interface SseLimits {
   /** Most bytes one event's data (and the line being read) may hold. */
@@ -42,7 +46,9 @@ export interface SseLimits {
    * events repeat all of its text; its deltas are most of a stream's events.
    */
   skip?: ReadonlySet<string>;
-  /** What passes over runs of skipped events, when the runtime has a faster one than skipRun (Runtime.loadSkipEvents). */
+  /** Event types whose data is handed out as bytes, undecoded (SseEvent.bytes). */
+  raw?: ReadonlySet<string>;
+  /** What passes over runs of skipped events, when the runtime has a faster one than skipRun (Runtime.loadStreamNatives). */
   skipEvents?: SkipEvents;
 }
 
@@ -60,10 +66,10 @@ export class SseDecoder {
   private readonly skip: ReadonlySet<string> | undefined;
   private seen = 0;
   /**
-   * The bytes of an unterminated line, carried over from earlier chunks: copied into one buffer
-   * that grows by doubling (a line cut into many small chunks costs no more than one).
+   * The pieces of an unterminated line, from earlier chunks (views of them, not copies: a chunk
+   * is not changed once pushed), joined once the line ends.
    */
-  private carry = new Uint8Array(0);
+  private pieces: Uint8Array[] = [];
   private carryBytes = 0;
   /** Inside a skipped event's data line: its bytes are not kept, up to the next CR or LF. */
   private dropping = false;
@@ -74,9 +80,16 @@ export class SseDecoder {
   private data = "";
   private dataBytes = 0;
   private hasData = false;
+  /** The event's data is kept as bytes (its first data line came while its type was raw). */
+  private dataRaw = false;
+  private rawParts: Uint8Array[] = [];
   private eventType = "";
   /** The event being read has a type in `skip`. */
   private skipping = false;
+  /** The event being read has a type in `raw`. */
+  private rawing = false;
+  private readonly raw: ReadonlySet<string> | undefined;
+  private nameRaw = false;
   private lastId = "";
   /** The last `event:` line read that named a skipped event (see skipRun). */
   private skipLine: Uint8Array | null = null;
@@ -92,6 +105,7 @@ export class SseDecoder {
     this.maxEventBytes = limits.maxEventBytes ?? Number.POSITIVE_INFINITY;
     this.maxBytes = limits.maxBytes ?? Number.POSITIVE_INFINITY;
     this.skip = limits.skip;
+    this.raw = limits.raw;
     this.skipEvents = limits.skipEvents;
     this.nameSkipped = this.skip?.has("") === true;
   }
@@ -102,7 +116,8 @@ export class SseDecoder {
   }
 
   /**
-   * Appends the events `chunk` completes to `out`. Throws BodyTooLargeError (nothing of the
+   * Appends the events `chunk` completes to `out`; the chunk's bytes may be kept (viewed) until
+   * the line it leaves open ends, and handed out (SseEvent.bytes): they must not change. Throws BodyTooLargeError (nothing of the
    * chunk is parsed) or EventTooLargeError; after a throw, nothing this call appended counts.
    */
   push(chunk: Uint8Array, out: SseEvent[]): void {
@@ -161,11 +176,11 @@ export class SseDecoder {
         this.line(bytes, start, end, out);
       } else {
         this.keep(bytes, start, end);
-        const length = this.carryBytes;
+        const pieces = this.pieces;
+        const line = pieces.length === 1 ? pieces[0]! : concatBytes(pieces);
+        this.pieces = [];
         this.carryBytes = 0;
-        // (read at once: the next line carried over overwrites it)
-        this.line(this.carry, 0, length, out);
-        if (this.carry.length > CARRY_KEPT_MAX) this.carry = new Uint8Array(0);
+        this.line(line, 0, line.length, out);
       }
       start = next;
     }
@@ -214,14 +229,9 @@ export class SseDecoder {
 
   /** Appends bytes[from, to) to the carried line. */
   private keep(bytes: Uint8Array, from: number, to: number): void {
-    const need = this.carryBytes + (to - from);
-    if (need > this.carry.length) {
-      const grown = new Uint8Array(Math.max(need, 2 * this.carry.length, 1024));
-      grown.set(this.carry.subarray(0, this.carryBytes));
-      this.carry = grown;
-    }
-    this.carry.set(bytes.subarray(from, to), this.carryBytes);
-    this.carryBytes = need;
+    if (to === from) return;
+    this.pieces.push(bytes.subarray(from, to));
+    this.carryBytes += to - from;
   }
 
   /** The line bytes[start, end). */
@@ -233,11 +243,21 @@ export class SseDecoder {
     if (start === end) {
       const skipped = this.skipping;
       this.skipping = false;
+      this.rawing = false;
       if (this.hasData && skipped) {
         this.skipped++;
         this.hasData = false;
       } else if (this.hasData) {
         const ev: SseEvent = { data: this.data };
+        if (this.dataRaw) {
+          const parts = this.rawParts;
+          const bytes = parts.length === 1 ? parts[0]! : joinLines(parts);
+          // (a type named after the data came is raw only if it is one)
+          if (this.raw?.has(this.eventType) === true) ev.bytes = bytes;
+          else ev.data = this.decoder.decode(bytes);
+          this.rawParts = [];
+          this.dataRaw = false;
+        }
         if (this.eventType !== "") ev.event = this.eventType;
         if (this.lastId !== "") ev.id = this.lastId;
         out.push(ev);
@@ -282,6 +302,14 @@ export class SseDecoder {
   }
 
   private addData(bytes: Uint8Array, from: number, end: number): void {
+    if (!this.hasData) this.dataRaw = this.rawing;
+    if (this.dataRaw) {
+      this.rawParts.push(bytes.subarray(from, Math.max(from, end)));
+      this.dataBytes += (this.hasData ? 1 : 0) + Math.max(0, end - from);
+      this.hasData = true;
+      if (this.dataBytes > this.maxEventBytes) throw new EventTooLargeError(this.maxEventBytes);
+      return;
+    }
     const value = from >= end ? "" : this.decoder.decode(bytes.subarray(from, end));
     if (this.hasData) {
       this.data = `${this.data}\n${value}`;
@@ -299,16 +327,32 @@ export class SseDecoder {
       this.nameBytes = bytes.slice(from, end);
       this.name = from >= end ? "" : this.decoder.decode(this.nameBytes);
       this.nameSkipped = this.skip?.has(this.name) === true;
+      this.nameRaw = this.raw?.has(this.name) === true;
     }
     this.eventType = this.name;
+    this.rawing = this.nameRaw;
     // The last event line names the event: a later one may end the skipping (data dropped
     // meanwhile stays dropped: only a server that names an event twice loses it).
     this.skipping = this.nameSkipped;
     if (this.skipping) {
       this.data = "";
       this.dataBytes = 0;
+      this.rawParts = [];
+      this.dataRaw = false;
     }
   }
+}
+
+/** Lines joined with LF. */
+function joinLines(lines: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(lines.reduce((n, l) => n + l.length, lines.length - 1));
+  let at = 0;
+  lines.forEach((l, i) => {
+    if (i > 0) out[at++] = LF;
+    out.set(l, at);
+    at += l.length;
+  });
+  return out;
 }
 
 /** Where a field's value starts, the field's colon just before `at`: one space after it is not part of it. */
