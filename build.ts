@@ -22,7 +22,7 @@ const cParts = [
   ...(process.platform === "linux"
     ? [
         { source: "src/adapters/dir-stats.c", object: "dist/obj/ocx-dir-stats.so" },
-        { source: "src/adapters/stream-native.c", object: "dist/obj/ocx-stream-native.so" },
+        { source: "src/adapters/byte-loops.c", object: "dist/obj/ocx-byte-loops.so" },
       ]
     : []),
 ];

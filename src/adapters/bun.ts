@@ -73,8 +73,8 @@ export function bunRuntime(): Runtime {
     preconnect: bunPreconnect,
     // The binary starts with JIT tier-up thresholds scaled up (build-common.ts): normal from here.
     afterStartup: normalJitPolicy,
-    // In C (stream-native.c), loaded while the first request is on its way.
-    ...(process.platform === "linux" ? { loadStreamNatives: async () => (await import("./stream-native.ts")).streamNatives() } : {}),
+    // In C (byte-loops.c), loaded while the first request is on its way.
+    ...(process.platform === "linux" ? { loadByteLoops: async () => (await import("./byte-loops.ts")).byteLoops() } : {}),
     // In C on other threads (dir-stats.c), loaded when first used.
     ...(process.platform === "linux" ? { startStatEntries: async (dirs, match) => (await import("./dir-stats.ts")).startStatEntries(dirs, match) } : {}),
   });

@@ -416,8 +416,8 @@ export interface RuntimeParts {
   preconnect?: (url: string) => void;
   /** See Runtime.afterStartup. */
   afterStartup?: () => void;
-  /** See Runtime.loadStreamNatives. */
-  loadStreamNatives?: Runtime["loadStreamNatives"];
+  /** See Runtime.loadByteLoops. */
+  loadByteLoops?: Runtime["loadByteLoops"];
   /** FileSystem.startStatEntries, when the runtime has a faster one than node:fs. */
   startStatEntries?: FileSystem["startStatEntries"];
 }
@@ -628,7 +628,7 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
     ...(parts.collectGarbage ? { collectGarbage: parts.collectGarbage } : {}),
     ...(parts.preconnect ? { preconnect: parts.preconnect } : {}),
     ...(parts.afterStartup ? { afterStartup: parts.afterStartup } : {}),
-    ...(parts.loadStreamNatives ? { loadStreamNatives: parts.loadStreamNatives } : {}),
+    ...(parts.loadByteLoops ? { loadByteLoops: parts.loadByteLoops } : {}),
     keyedDigest: gmacDigest,
     ...(process.platform === "win32" ? {} : { randomFill }),
     stdout,

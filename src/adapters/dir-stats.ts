@@ -84,7 +84,8 @@ export function startStatEntriesInC(
       names: column(Uint8Array, 1, shares * namesCap),
     };
     const c = columns;
-    const job = l.ocx_stat_entries_start(ptr(addresses), dirs.length, ptr(prefix), ptr(suffix), ptr(c.folder), ptr(c.name), ptr(c.mode), ptr(c.mtimeMs), ptr(c.size), cap, ptr(c.names), namesCap, shares);
+    // (i32 arguments made ones with `| 0`: bun:ffi reads a number held as a double wrongly, see byte-loops.ts)
+    const job = l.ocx_stat_entries_start(ptr(addresses), dirs.length, ptr(prefix), ptr(suffix), ptr(c.folder), ptr(c.name), ptr(c.mode), ptr(c.mtimeMs), ptr(c.size), cap | 0, ptr(c.names), namesCap, shares | 0);
     if (!job) throw new Error("dir-stats: out of memory");
     const kept = [paths, addresses, prefix, suffix, columns];
     underWay.add(kept);

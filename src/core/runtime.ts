@@ -166,10 +166,12 @@ export interface EntryMatch {
 export type SkipEvents = (bytes: Uint8Array, at: number, limit: number, head: Uint8Array, counts: Int32Array) => number;
 
 /**
- * What reading a model's stream does natively where the runtime can (Runtime.loadStreamNatives):
- * each gives exactly the answer of the JavaScript it stands in for.
+ * The loops over every byte of a model's stream that the runtime does natively where it can
+ * (Runtime.loadByteLoops): in JavaScript they run hot enough for the JIT to compile
+ * them at full optimisation, which costs more than the loops themselves on a slow machine. Each
+ * gives exactly the answer of the JavaScript it stands in for.
  */
-export interface StreamNatives {
+export interface ByteLoops {
   skipEvents: SkipEvents;
   /**
    * The string values (not keys) of the JSON text `bytes` whose contents, the bytes between the
@@ -330,10 +332,10 @@ export interface Runtime {
    */
   collectGarbage?(opts?: { concurrent?: boolean }): void;
   /**
-   * StreamNatives, loaded when first asked for (while a request is on its way); null where there
-   * are none, and the stream's reader does that work in JavaScript. Optional.
+   * ByteLoops, loaded when first asked for (while a request is on its way); null where there are
+   * none, and the JavaScript ones serve. Optional.
    */
-  loadStreamNatives?(): Promise<StreamNatives | null>;
+  loadByteLoops?(): Promise<ByteLoops | null>;
   /**
    * A new keyed digest (see KeyedDigest): what tells a resumed history's bytes, read again from
    * its session file, from any bytes written there since, also ones made to pass a check that

@@ -1,13 +1,13 @@
-// A large event's JSON read from its bytes (event-json.ts): with the C loops (stream-native.c) and
+// A large event's JSON read from its bytes (event-json.ts): with the C loops (byte-loops.c) and
 // without them, the value is exactly what JSON.parse of the decoded bytes gives, for any text the
 // server may send: long strings with every escape, characters of every width, invalid UTF-8,
 // unpaired surrogates, control characters, strings that read as the marks it puts in their place.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { streamNatives } from "../../src/adapters/stream-native.ts";
+import { byteLoops } from "../../src/adapters/byte-loops.ts";
 import { LONG_STRING, parseEventJson } from "../../src/core/model/event-json.ts";
 
-const natives = streamNatives() ?? undefined;
+const natives = byteLoops() ?? undefined;
 if (!natives) console.log("event-json.test.ts: the C loops could not be loaded here; only the JavaScript path is tested");
 
 const enc = new TextEncoder();
@@ -123,6 +123,20 @@ describe("parseEventJson: the value JSON.parse gives", () => {
       const got = parseEventJson(bytes, n, "keep");
       expect(got === undefined ? undefined : innermost(got)).toEqual(want);
     }
+  });
+});
+
+describe("the C loops (byte-loops.c) and numbers held as doubles", () => {
+  test("a whole number JavaScriptCore holds as a double is the same i32 to them (bun:ffi would read it as 0)", () => {
+    if (!natives) return;
+    const held = new Float64Array([2, 1024]);
+    const text = enc.encode(JSON.stringify({ type: "x", output: "y".repeat(2000) }));
+    expect(Array.from(natives.longStrings(text, held[1]!)!)).toEqual(Array.from(natives.longStrings(text, 1024)!));
+    expect(Array.from(natives.longStrings(text, 1024)!)).toEqual([22, 2022]);
+    const events = enc.encode("xxevent: d\ndata: 1\n\nevent: d\ndata: 2\n\n");
+    const counts = new Int32Array(1);
+    expect(natives.skipEvents(events, held[0]!, events.length, enc.encode("event: d"), counts)).toBe(events.length);
+    expect(counts[0]).toBe(2);
   });
 });
 

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bunRuntime } from "../../src/adapters/bun.ts";
+import { byteLoops } from "../../src/adapters/byte-loops.ts";
 import { cutLongStrings, scanString, type StringScan } from "../../src/core/model/json-bytes.ts";
 import { itemJsonByteLength, itemJsonBytes, itemJsonLength } from "../../src/core/model/item-json.ts";
 import { readRollout } from "../../src/core/session/resume.ts";

@@ -1,12 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { concatBytes } from "../../src/core/util/bytes.ts";
-import { streamNatives } from "../../src/adapters/stream-native.ts";
+import { byteLoops } from "../../src/adapters/byte-loops.ts";
 import { SseDecoder, type SseEvent, sseEvents, type SseLimits, sseParser } from "../../src/core/model/sse.ts";
 import { cut, cutPoints } from "../support/chunks.ts";
 
-/** The C pass over skipped events (stream-native.c), compiled here by TinyCC; null where it cannot be. */
-const native = streamNatives()?.skipEvents;
+/** The C pass over skipped events (byte-loops.c), compiled here by TinyCC; null where it cannot be. */
+const native = byteLoops()?.skipEvents;
 if (!native) console.log("sse.test.ts: the C pass over skipped events could not be loaded here; only the JavaScript one is tested");
 
 /** Every event the chunks make, and how many skipped ones ended. */

@@ -2,11 +2,11 @@
 // in response.output_item.done and again in response.completed: decoded with the rest of the
 // event and parsed, each copy costs several times its size in memory touched for the first time
 // (JSON.parse builds a string with escapes piece by piece), which is what a large answer costs
-// most on some machines. With the runtime's StreamNatives, the long strings are cut out of the
+// most on some machines. With the runtime's ByteLoops, the long strings are cut out of the
 // bytes first: the rest (the skeleton) is decoded and parsed, and each long string is unescaped
 // natively and decoded once, straight into the string it is, or left out where nobody reads it.
 // Either way the value is exactly what JSON.parse of the decoded bytes gives.
-import type { StreamNatives } from "../runtime.ts";
+import type { ByteLoops } from "../runtime.ts";
 import { concatBytes } from "../util/bytes.ts";
 import { withoutLongStrings } from "./json-text.ts";
 
@@ -29,7 +29,7 @@ function parseJson(text: string): unknown {
  * parse. `long: "drop"` reads the text with each long string made empty ("") instead: for events
  * whose long strings nobody reads (a text that is not JSON only inside one then parses).
  */
-export function parseEventJson(bytes: Uint8Array, natives: StreamNatives | undefined, long: "keep" | "drop"): unknown {
+export function parseEventJson(bytes: Uint8Array, natives: ByteLoops | undefined, long: "keep" | "drop"): unknown {
   const ranges = natives && bytes.length > LONG_STRING ? natives.longStrings(bytes, LONG_STRING) : null;
   if (!ranges || ranges.length === 0) {
     const text = decoder.decode(bytes);

@@ -3,7 +3,7 @@
 import { trimTrailingSlashes } from "../util/format.ts";
 import { timerDelay } from "../util/duration.ts";
 import type { Usage } from "../events.ts";
-import type { StreamNatives } from "../runtime.ts";
+import type { ByteLoops } from "../runtime.ts";
 import { createRedactor } from "../redact.ts";
 import {
   backoffMs,
@@ -41,8 +41,8 @@ export interface ResponsesClientOptions {
   collectGarbage?: () => void;
   /** Called each time a request has been handed to fetch, before its answer is awaited. */
   onSent?: () => void;
-  /** Runtime.loadStreamNatives. */
-  loadStreamNatives?: () => Promise<StreamNatives | null>;
+  /** Runtime.loadByteLoops. */
+  loadByteLoops?: () => Promise<ByteLoops | null>;
 }
 
 /** Defaults of the per-response bounds (provider keys stream_max_duration_ms, stream_max_bytes, stream_max_event_bytes). */
@@ -62,15 +62,15 @@ export const DISCONNECTED = "stream disconnected before completion: ";
 
 export function createResponsesClient(opts: ResponsesClientOptions): ModelClient {
   // The runtime's native loops, asked for once the first request is on its way.
-  let loading: Promise<StreamNatives | null> | undefined;
+  let loading: Promise<ByteLoops | null> | undefined;
   const onSent = () => {
     opts.onSent?.();
-    if (opts.loadStreamNatives) loading ??= opts.loadStreamNatives().catch(() => null);
+    if (opts.loadByteLoops) loading ??= opts.loadByteLoops().catch(() => null);
   };
   const post = streamingPost({ ...opts, onSent }, endpointUrl(opts.provider, "responses"));
   return {
     stream: (request, signal) => {
-      let natives: StreamNatives | undefined;
+      let natives: ByteLoops | undefined;
       return readParts(
         async () => {
           const body = await post(responsesBody(request), signal, request.headers);
@@ -735,7 +735,7 @@ export const IGNORED_EVENTS: ReadonlySet<string> = new Set([
 const RAW_EVENTS: ReadonlySet<string> = new Set(["response.output_item.done", "response.completed"]);
 
 /** Maps one SSE event; undefined for events that carry nothing for us (or do not parse). */
-export function toStreamPart(ev: SseEvent, natives?: StreamNatives): StreamPart | ModelError | undefined {
+export function toStreamPart(ev: SseEvent, natives?: ByteLoops): StreamPart | ModelError | undefined {
   if (ev.event !== undefined && IGNORED_EVENTS.has(ev.event)) return undefined;
   const long = ev.event === "response.completed" ? "drop" : "keep";
   const data = asRecord(ev.bytes ? parseEventJson(ev.bytes, natives, long) : parseJson(long === "drop" && ev.data.length > LONG_STRING ? withoutLongStrings(ev.data, LONG_STRING) : ev.data));

@@ -48,7 +48,7 @@ export interface SseLimits {
   skip?: ReadonlySet<string>;
   /** Event types whose data is handed out as bytes, undecoded (SseEvent.bytes). */
   raw?: ReadonlySet<string>;
-  /** What passes over runs of skipped events, when the runtime has a faster one than skipRun (Runtime.loadStreamNatives). */
+  /** What passes over runs of skipped events, when the runtime has a faster one than skipRun (Runtime.loadByteLoops). */
   skipEvents?: SkipEvents;
 }
 

@@ -40,7 +40,7 @@ export function runClient(runtime: Runtime, run: RunSetup, thread: Pick<StartedT
     fetch: runtime.fetch,
     provider: run.provider,
     ...(runtime.collectGarbage ? { collectGarbage: () => runtime.collectGarbage?.() } : {}),
-    ...(runtime.loadStreamNatives ? { loadStreamNatives: () => runtime.loadStreamNatives!() } : {}),
+    ...(runtime.loadByteLoops ? { loadByteLoops: () => runtime.loadByteLoops!() } : {}),
     // Once the first request is on its way, start-up is over; the rollout is written (and the
     // output printed) in the next task, so that the request goes out before that work and before
     // anything is printed. (A failure there is the run's: thread.ready() is awaited again as the

@@ -1,4 +1,4 @@
-// What the model stream's reader does in C on Bun (stream-native.ts): loops over every byte of a
+// What the model stream's reader does in C on Bun (byte-loops.ts): loops over every byte of a
 // response that JavaScript would run hot enough for the JIT to compile at full optimisation,
 // which costs more than the stream itself on a slow machine, and copies JavaScript makes into
 // memory first touched. Each is called once per body chunk or once per large event.
