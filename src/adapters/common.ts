@@ -28,6 +28,7 @@ import {
   type ReadHandle,
   type Runtime,
   type SandboxPort,
+  type TextLine,
 } from "../core/runtime.ts";
 
 let fsModule: typeof import("node:fs") | undefined;
@@ -262,7 +263,7 @@ export function pieces(text: string): string[] {
  * the bytes need (a blocking descriptor; a short write goes on with the rest). Each line is
  * encoded where it goes: a long one is neither joined to its newline nor copied.
  */
-export function writeLinesSync(fd: number, lines: readonly string[]): void {
+export function writeLinesSync(fd: number, lines: readonly TextLine[]): void {
   const buf = (scratch ??= new Uint8Array(SCRATCH_BYTES));
   let at = 0;
   const flush = () => {
@@ -270,14 +271,16 @@ export function writeLinesSync(fd: number, lines: readonly string[]): void {
     at = 0;
   };
   for (const line of lines) {
-    let rest = line;
-    for (;;) {
-      const { read, written } = encoder.encodeInto(rest, buf.subarray(at));
-      at += written;
-      if (read === rest.length) break;
-      // The scratch is full (a character does not fit whole): out with it, on with the rest.
-      rest = rest.slice(read);
-      flush();
+    for (const piece of typeof line === "string" ? [line] : line) {
+      let rest = piece;
+      for (;;) {
+        const { read, written } = encoder.encodeInto(rest, buf.subarray(at));
+        at += written;
+        if (read === rest.length) break;
+        // The scratch is full (a character does not fit whole): out with it, on with the rest.
+        rest = rest.slice(read);
+        flush();
+      }
     }
     if (at === buf.length) flush();
     buf[at++] = 0x0a;

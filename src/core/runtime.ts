@@ -53,13 +53,16 @@ export interface SandboxPort {
 }
 
 /** A file opened for appending (FileSystem.openAppendSync). */
+/** A line of text: one string, or pieces whose concatenation it is (see util/json-pieces.ts). */
+export type TextLine = string | readonly string[];
+
 export interface AppendHandle {
   /**
-   * Appends each of `lines` and a newline after it, synchronously (O_APPEND), in one write where
-   * the system takes it whole (the text is never joined into one string first: a line of
-   * megabytes would be copied again for the newline).
+   * Appends each of `lines` (a string, or pieces written one after the other) and a newline
+   * after it, synchronously (O_APPEND), in one write where the system takes it whole (the text is
+   * never joined into one string first: a line of megabytes would be copied again).
    */
-  appendLines(lines: readonly string[]): void;
+  appendLines(lines: readonly TextLine[]): void;
   close(): void;
 }
 

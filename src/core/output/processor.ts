@@ -1,18 +1,22 @@
 // One output processor per mode, chosen once at the edge. Each maps events to bytes on stdout
 // and stderr; nothing else in ocx writes to stdout.
 import type { EmitDetail, EmitEvent } from "../events.ts";
-import type { OutputSink } from "../runtime.ts";
+import type { OutputSink, TextLine } from "../runtime.ts";
 
 /** A line at least this long is written apart from its newline. */
 const LONG_LINE = 64 * 1024;
 
 /**
  * `text` and a newline to `sink`. A long line (an answer of megabytes, the JSONL line that
- * carries it) is written as it is, then the newline: joined, it would be copied whole once more
- * on its way out, where memory first touched is what a large answer costs most.
+ * carries it) is written as it is, or piece by piece, then the newline: joined, it would be
+ * copied whole once more on its way out, where memory first touched is what a large answer costs
+ * most.
  */
-export function writeLine(sink: OutputSink, text: string): void {
-  if (text.length < LONG_LINE) sink.write(`${text}\n`);
+export function writeLine(sink: OutputSink, text: TextLine): void {
+  if (typeof text !== "string") {
+    for (const piece of text) sink.write(piece);
+    sink.write("\n");
+  } else if (text.length < LONG_LINE) sink.write(`${text}\n`);
   else {
     sink.write(text);
     sink.write("\n");

@@ -3,7 +3,8 @@
 // `event_msg` (task_started, user_message, agent_message, token_count, task_complete) and a
 // `response_item` for every model input and output item. ocx writes each line synchronously as
 // it happens, so a killed process loses at most the line being written; resume reads them back.
-import type { AppendHandle, Runtime } from "../runtime.ts";
+import type { AppendHandle, Runtime, TextLine } from "../runtime.ts";
+import { stringifyPieces } from "../util/json-pieces.ts";
 import type { ResponseItem } from "../model/types.ts";
 import type { Usage } from "../events.ts";
 import { usageFromRecord } from "../agent/usage.ts";
@@ -86,12 +87,12 @@ export class RolloutWriter {
   private broken = false;
   private file: AppendHandle | undefined;
   /** Lines written while held (without their newlines), in order, waiting for release(). */
-  private held: string[] | undefined;
+  private held: TextLine[] | undefined;
 
   constructor(
     private readonly runtime: Runtime,
     readonly path: string,
-    private readonly redactor: Pick<Redactor, "text">,
+    private readonly redactor: Pick<Redactor, "text" | "fragment">,
     startOrdinal = 0,
     private readonly warn: (message: string) => void = () => {},
     opts: { held?: boolean } = {},
@@ -111,7 +112,10 @@ export class RolloutWriter {
 
   /** A line as another rollout recorded it (a fork's copy): its own timestamp, this file's ordinal. */
   copy(type: string, payload: unknown, timestamp = new Date(this.runtime.now()).toISOString()): void {
-    const line = this.redactor.text(JSON.stringify({ timestamp, ordinal: this.ordinal++, type, payload }));
+    // (A long string, the answer most often, is a piece of the line: escaped once for every line
+    // that holds it, never joined; each piece redacted, secrets cut at its edges too.)
+    const json = stringifyPieces({ timestamp, ordinal: this.ordinal++, type, payload });
+    const line = typeof json === "string" ? this.redactor.text(json) : json.map((p, i) => this.redactor.fragment(p, { before: i > 0, after: i < json.length - 1 }));
     if (this.broken) return;
     if (this.held) this.held.push(line);
     else this.append([line]);
@@ -131,10 +135,10 @@ export class RolloutWriter {
   }
 
   /** Appends `lines`, each with its newline. */
-  private append(lines: readonly string[]): void {
+  private append(lines: readonly TextLine[]): void {
     try {
       const fs = this.runtime.fs;
-      if (!fs.openAppendSync) fs.appendFileSync(this.path, `${lines.join("\n")}\n`);
+      if (!fs.openAppendSync) fs.appendFileSync(this.path, `${lines.map((l) => (typeof l === "string" ? l : l.join(""))).join("\n")}\n`);
       else (this.file ??= fs.openAppendSync(this.path)).appendLines(lines);
     } catch (e) {
       this.broken = true;
