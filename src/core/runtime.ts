@@ -52,10 +52,10 @@ export interface SandboxPort {
   releasePlaceholders?(paths: readonly string[]): Promise<void>;
 }
 
-/** A file opened for appending (FileSystem.openAppendSync). */
 /** A line of text: one string, or pieces whose concatenation it is (see util/json-pieces.ts). */
 export type TextLine = string | readonly string[];
 
+/** A file opened for appending (FileSystem.openAppendSync). */
 export interface AppendHandle {
   /**
    * Appends each of `lines` (a string, or pieces written one after the other) and a newline

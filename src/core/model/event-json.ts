@@ -2,7 +2,7 @@
 // in response.output_item.done and again in response.completed: decoded with the rest of the
 // event and parsed, each copy costs several times its size in memory touched for the first time
 // (JSON.parse builds a string with escapes piece by piece), which is what a large answer costs
-// most on some machines. With the runtime's ByteLoops, the long strings are cut out of the
+// most on some machines. With the runtime's byte loops, the long strings are cut out of the
 // bytes first: the rest (the skeleton) is decoded and parsed, and each long string is unescaped
 // natively and decoded once, straight into the string it is, or left out where nobody reads it.
 // Either way the value is exactly what JSON.parse of the decoded bytes gives.
@@ -29,8 +29,8 @@ function parseJson(text: string): unknown {
  * parse. `long: "drop"` reads the text with each long string made empty ("") instead: for events
  * whose long strings nobody reads (a text that is not JSON only inside one then parses).
  */
-export function parseEventJson(bytes: Uint8Array, natives: ByteLoops | undefined, long: "keep" | "drop"): unknown {
-  const ranges = natives && bytes.length > LONG_STRING ? natives.longStrings(bytes, LONG_STRING) : null;
+export function parseEventJson(bytes: Uint8Array, loops: ByteLoops | undefined, long: "keep" | "drop"): unknown {
+  const ranges = loops && bytes.length > LONG_STRING ? loops.longStrings(bytes, LONG_STRING) : null;
   if (!ranges || ranges.length === 0) {
     const text = decoder.decode(bytes);
     return parseJson(long === "drop" && text.length > LONG_STRING ? withoutLongStrings(text, LONG_STRING) : text);
@@ -49,7 +49,7 @@ export function parseEventJson(bytes: Uint8Array, natives: ByteLoops | undefined
   if (long === "drop" || value === undefined) return value;
   const strings: string[] = [];
   for (let k = 0; k < ranges.length; k += 2) {
-    const contents = natives!.unescape(bytes.subarray(ranges[k]!, ranges[k + 1]!));
+    const contents = loops!.unescape(bytes.subarray(ranges[k]!, ranges[k + 1]!));
     // Not a string JSON.parse reads as UTF-8 can hold: the whole text, as JSON.parse reads it.
     if (!contents) return parseJson(decoder.decode(bytes));
     strings.push(decoder.decode(contents));

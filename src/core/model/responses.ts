@@ -70,14 +70,14 @@ export function createResponsesClient(opts: ResponsesClientOptions): ModelClient
   const post = streamingPost({ ...opts, onSent }, endpointUrl(opts.provider, "responses"));
   return {
     stream: (request, signal) => {
-      let natives: ByteLoops | undefined;
+      let loops: ByteLoops | undefined;
       return readParts(
         async () => {
           const body = await post(responsesBody(request), signal, request.headers);
-          natives = (await loading) ?? undefined;
-          return openEvents(body, signal, { ...opts, skip: IGNORED_EVENTS, raw: RAW_EVENTS, ...(natives ? { skipEvents: natives.skipEvents } : {}) });
+          loops = (await loading) ?? undefined;
+          return openEvents(body, signal, { ...opts, skip: IGNORED_EVENTS, raw: RAW_EVENTS, ...(loops ? { skipEvents: loops.skipEvents } : {}) });
         },
-        (ev) => toStreamPart(ev, natives),
+        (ev) => toStreamPart(ev, loops),
       );
     },
   };
@@ -735,10 +735,10 @@ export const IGNORED_EVENTS: ReadonlySet<string> = new Set([
 const RAW_EVENTS: ReadonlySet<string> = new Set(["response.output_item.done", "response.completed"]);
 
 /** Maps one SSE event; undefined for events that carry nothing for us (or do not parse). */
-export function toStreamPart(ev: SseEvent, natives?: ByteLoops): StreamPart | ModelError | undefined {
+export function toStreamPart(ev: SseEvent, loops?: ByteLoops): StreamPart | ModelError | undefined {
   if (ev.event !== undefined && IGNORED_EVENTS.has(ev.event)) return undefined;
   const long = ev.event === "response.completed" ? "drop" : "keep";
-  const data = asRecord(ev.bytes ? parseEventJson(ev.bytes, natives, long) : parseJson(long === "drop" && ev.data.length > LONG_STRING ? withoutLongStrings(ev.data, LONG_STRING) : ev.data));
+  const data = asRecord(ev.bytes ? parseEventJson(ev.bytes, loops, long) : parseJson(long === "drop" && ev.data.length > LONG_STRING ? withoutLongStrings(ev.data, LONG_STRING) : ev.data));
   if (!data) return undefined;
   switch (data.type) {
     case "response.created": {

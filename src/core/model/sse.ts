@@ -52,7 +52,6 @@ export interface SseLimits {
   skipEvents?: SkipEvents;
 }
 
-
 /**
  * Body bytes in, events out. Lines may end in CRLF, LF or CR and may be split anywhere across
  * chunks (inside a character too); an event is dispatched on a blank line; an event not closed by
@@ -117,8 +116,9 @@ export class SseDecoder {
 
   /**
    * Appends the events `chunk` completes to `out`; the chunk's bytes may be kept (viewed) until
-   * the line it leaves open ends, and handed out (SseEvent.bytes): they must not change. Throws BodyTooLargeError (nothing of the
-   * chunk is parsed) or EventTooLargeError; after a throw, nothing this call appended counts.
+   * the line it leaves open ends, and handed out (SseEvent.bytes): they must not change. Throws
+   * BodyTooLargeError (nothing of the chunk is parsed) or EventTooLargeError; after a throw,
+   * nothing this call appended counts.
    */
   push(chunk: Uint8Array, out: SseEvent[]): void {
     this.seen += chunk.byteLength;
@@ -268,9 +268,7 @@ export class SseDecoder {
       this.eventType = "";
       return;
     }
-    // The common fields (and their colon) are told apart by their bytes, without decoding the
-    // line: byte by byte, written out (a loop over a string would cost the JIT more to compile
-    // than a whole stream of deltas costs to read).
+    // The common fields (and their colon) are told apart by their bytes, without decoding the line.
     if (isDataLine(bytes, start, end)) {
       if (this.skipping) this.hasData = true;
       else this.addData(bytes, valueStart(bytes, start + 5, end), end);
