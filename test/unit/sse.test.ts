@@ -319,6 +319,28 @@ describe("bytes: only what is kept is decoded, line by line", () => {
     });
   });
 
+  test("a long line sent a byte per chunk is held in one growing buffer, not a view per byte; large chunks are viewed, not copied", () => {
+    // A server (or a proxy) that trickles a line must not make memory grow by an object per byte.
+    const value = "é😀 x".repeat(40_000);
+    const line = enc.encode(`event: big\ndata: ${value}\n\n`);
+    const decoder = new SseDecoder({ raw: new Set(["big"]) });
+    const events: SseEvent[] = [];
+    let most = 0;
+    for (let i = 0; i < line.length; i++) {
+      decoder.push(line.subarray(i, i + 1), events);
+      most = Math.max(most, (decoder as unknown as { pieces: unknown[] }).pieces.length);
+    }
+    expect(most).toBeLessThanOrEqual(1);
+    expect(events.map((e) => new TextDecoder().decode(e.bytes))).toEqual([value]);
+    // In two large chunks: each part a view of its chunk.
+    const big = new SseDecoder({ raw: new Set(["big"]) });
+    const half = line.length >> 1;
+    const out: SseEvent[] = [];
+    big.push(line.subarray(0, half), out);
+    big.push(line.subarray(half), out);
+    expect(new TextDecoder().decode(out[0]!.bytes)).toBe(value);
+  });
+
   test("a long line of multi-byte characters in chunks of one byte, and the cap counts bytes", async () => {
     const long = "é😀✓".repeat(5_000);
     const bytes = enc.encode(`event: keep\ndata: ${long}\n\n`);

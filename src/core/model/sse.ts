@@ -34,6 +34,8 @@ const N = 0x6e;
 const T = 0x74;
 const V = 0x76;
 const SPACE = 0x20;
+/** A part of a chunk at least this long is kept as a view when it carries over; a shorter one is copied. */
+const VIEW_MIN = 16 * 1024;
 
 export interface SseLimits {
   /** Most bytes one event's data (and the line being read) may hold. */
@@ -65,11 +67,15 @@ export class SseDecoder {
   private readonly skip: ReadonlySet<string> | undefined;
   private seen = 0;
   /**
-   * The pieces of an unterminated line, from earlier chunks (views of them, not copies: a chunk
-   * is not changed once pushed), joined once the line ends.
+   * The pieces of an unterminated line, from earlier chunks, joined once the line ends: views of
+   * large parts of chunks (not copies: a chunk is not changed once pushed), and small parts copied
+   * one after the other into `tail`, a buffer that grows by doubling (a line sent a byte per
+   * chunk is then one buffer, not a view per byte).
    */
   private pieces: Uint8Array[] = [];
   private carryBytes = 0;
+  private tail: Uint8Array | null = null;
+  private tailBytes = 0;
   /** Inside a skipped event's data line: its bytes are not kept, up to the next CR or LF. */
   private dropping = false;
   /** The previous chunk ended in CR: a LF opening this one ends nothing. */
@@ -81,7 +87,13 @@ export class SseDecoder {
   private hasData = false;
   /** The event's data is kept as bytes (its first data line came while its type was raw). */
   private dataRaw = false;
-  private rawParts: Uint8Array[] = [];
+  /**
+   * Its data lines so far: the first as a view; from the second on, all of them joined by LF in
+   * `rawJoined` (copied, growing by doubling: an event of a million short lines is one buffer).
+   */
+  private rawFirst: Uint8Array | null = null;
+  private rawJoined: Uint8Array | null = null;
+  private rawBytes = 0;
   private eventType = "";
   /** The event being read has a type in `skip`. */
   private skipping = false;
@@ -176,6 +188,7 @@ export class SseDecoder {
         this.line(bytes, start, end, out);
       } else {
         this.keep(bytes, start, end);
+        this.closeTail();
         const pieces = this.pieces;
         const line = pieces.length === 1 ? pieces[0]! : concatBytes(pieces);
         this.pieces = [];
@@ -229,9 +242,28 @@ export class SseDecoder {
 
   /** Appends bytes[from, to) to the carried line. */
   private keep(bytes: Uint8Array, from: number, to: number): void {
-    if (to === from) return;
-    this.pieces.push(bytes.subarray(from, to));
-    this.carryBytes += to - from;
+    const n = to - from;
+    if (n === 0) return;
+    this.carryBytes += n;
+    if (n >= VIEW_MIN) {
+      this.closeTail();
+      this.pieces.push(bytes.subarray(from, to));
+      return;
+    }
+    if (this.tail === null || this.tailBytes + n > this.tail.length) {
+      const grown = new Uint8Array(Math.max(this.tailBytes + n, 2 * (this.tail?.length ?? 0), 1024));
+      if (this.tail !== null) grown.set(this.tail.subarray(0, this.tailBytes));
+      this.tail = grown;
+    }
+    this.tail.set(bytes.subarray(from, to), this.tailBytes);
+    this.tailBytes += n;
+  }
+
+  /** The tail's bytes become a piece; later small parts go to a new one. */
+  private closeTail(): void {
+    if (this.tail !== null && this.tailBytes > 0) this.pieces.push(this.tail.subarray(0, this.tailBytes));
+    this.tail = null;
+    this.tailBytes = 0;
   }
 
   /** The line bytes[start, end). */
@@ -250,13 +282,11 @@ export class SseDecoder {
       } else if (this.hasData) {
         const ev: SseEvent = { data: this.data };
         if (this.dataRaw) {
-          const parts = this.rawParts;
-          const bytes = parts.length === 1 ? parts[0]! : joinLines(parts);
+          const bytes = this.rawJoined !== null ? this.rawJoined.subarray(0, this.rawBytes) : this.rawFirst!;
           // (a type named after the data came is raw only if it is one)
           if (this.raw?.has(this.eventType) === true) ev.bytes = bytes;
           else ev.data = this.decoder.decode(bytes);
-          this.rawParts = [];
-          this.dataRaw = false;
+          this.dropRaw();
         }
         if (this.eventType !== "") ev.event = this.eventType;
         if (this.lastId !== "") ev.id = this.lastId;
@@ -302,10 +332,12 @@ export class SseDecoder {
   private addData(bytes: Uint8Array, from: number, end: number): void {
     if (!this.hasData) this.dataRaw = this.rawing;
     if (this.dataRaw) {
-      this.rawParts.push(bytes.subarray(from, Math.max(from, end)));
-      this.dataBytes += (this.hasData ? 1 : 0) + Math.max(0, end - from);
-      this.hasData = true;
+      const part = bytes.subarray(from, Math.max(from, end));
+      this.dataBytes += (this.hasData ? 1 : 0) + part.length;
       if (this.dataBytes > this.maxEventBytes) throw new EventTooLargeError(this.maxEventBytes);
+      if (!this.hasData) this.rawFirst = part;
+      else this.joinRaw(part);
+      this.hasData = true;
       return;
     }
     const value = from >= end ? "" : this.decoder.decode(bytes.subarray(from, end));
@@ -318,6 +350,33 @@ export class SseDecoder {
       this.hasData = true;
     }
     if (this.dataBytes > this.maxEventBytes) throw new EventTooLargeError(this.maxEventBytes);
+  }
+
+  /** Adds a second or later data line of a raw event (see rawJoined). */
+  private joinRaw(part: Uint8Array): void {
+    if (this.rawJoined === null) {
+      const first = this.rawFirst!;
+      this.rawJoined = new Uint8Array(Math.max(1024, 2 * (first.length + 1 + part.length)));
+      this.rawJoined.set(first);
+      this.rawBytes = first.length;
+    }
+    const need = this.rawBytes + 1 + part.length;
+    if (need > this.rawJoined.length) {
+      const grown = new Uint8Array(Math.max(need, 2 * this.rawJoined.length));
+      grown.set(this.rawJoined.subarray(0, this.rawBytes));
+      this.rawJoined = grown;
+    }
+    this.rawJoined[this.rawBytes] = LF;
+    this.rawJoined.set(part, this.rawBytes + 1);
+    this.rawBytes = need;
+  }
+
+  /** The raw data of the event read so far is let go. */
+  private dropRaw(): void {
+    this.rawFirst = null;
+    this.rawJoined = null;
+    this.rawBytes = 0;
+    this.dataRaw = false;
   }
 
   private setEvent(bytes: Uint8Array, from: number, end: number): void {
@@ -335,22 +394,9 @@ export class SseDecoder {
     if (this.skipping) {
       this.data = "";
       this.dataBytes = 0;
-      this.rawParts = [];
-      this.dataRaw = false;
+      this.dropRaw();
     }
   }
-}
-
-/** Lines joined with LF. */
-function joinLines(lines: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(lines.reduce((n, l) => n + l.length, lines.length - 1));
-  let at = 0;
-  lines.forEach((l, i) => {
-    if (i > 0) out[at++] = LF;
-    out.set(l, at);
-    at += l.length;
-  });
-  return out;
 }
 
 /** Where a field's value starts, the field's colon just before `at`: one space after it is not part of it. */
