@@ -11,10 +11,10 @@ import {
   type EventFeed,
   isContextWindowError,
   openEvents,
-  parseJson,
   type ResponsesClientOptions,
   streamingPost,
 } from "./responses.ts";
+import { parseJson } from "./event-json.ts";
 import { type ModelClient, ModelError, type ModelRequest, type ResponseItem, type StreamPart, type ToolSpec } from "./types.ts";
 
 export function createChatClient(opts: ResponsesClientOptions): ModelClient {

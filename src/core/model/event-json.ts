@@ -16,12 +16,18 @@ export const LONG_STRING = 4096;
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 const encoder = new TextEncoder();
 
-function parseJson(text: string): unknown {
+/** JSON.parse's value, or undefined when the text is not JSON. */
+export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
     return undefined;
   }
+}
+
+/** parseEventJson of an event's decoded text (`long: "drop"`: its long strings made empty). */
+export function parseEventText(text: string, long: "keep" | "drop"): unknown {
+  return parseJson(long === "drop" && text.length > LONG_STRING ? withoutLongStrings(text, LONG_STRING) : text);
 }
 
 /**
@@ -31,10 +37,9 @@ function parseJson(text: string): unknown {
  */
 export function parseEventJson(bytes: Uint8Array, loops: ByteLoops | undefined, long: "keep" | "drop"): unknown {
   const ranges = loops && bytes.length > LONG_STRING ? loops.longStrings(bytes, LONG_STRING) : null;
-  if (!ranges || ranges.length === 0) {
-    const text = decoder.decode(bytes);
-    return parseJson(long === "drop" && text.length > LONG_STRING ? withoutLongStrings(text, LONG_STRING) : text);
-  }
+  /** The whole text, decoded and parsed as any other. */
+  const whole = () => parseEventText(decoder.decode(bytes), long);
+  if (!ranges || ranges.length === 0) return whole();
   // The skeleton: the text with each long string's contents replaced by a mark (`\u0000` and its
   // number), or by nothing.
   const parts: Uint8Array[] = [];
@@ -51,12 +56,12 @@ export function parseEventJson(bytes: Uint8Array, loops: ByteLoops | undefined, 
   for (let k = 0; k < ranges.length; k += 2) {
     const contents = loops!.unescape(bytes.subarray(ranges[k]!, ranges[k + 1]!));
     // Not a string JSON.parse reads as UTF-8 can hold: the whole text, as JSON.parse reads it.
-    if (!contents) return parseJson(decoder.decode(bytes));
+    if (!contents) return whole();
     strings.push(decoder.decode(contents));
   }
   // Each mark put back; a string of the text that reads as a mark (then more are found than were
   // made) sends the whole text to JSON.parse instead.
-  return putBack(value, strings) === strings.length ? value : parseJson(decoder.decode(bytes));
+  return putBack(value, strings) === strings.length ? value : whole();
 }
 
 const MARK = /^\u0000(\d+)$/;

@@ -15,8 +15,7 @@ import {
   retryAfterRefusal,
   sleep as abortableSleep,
 } from "./retry.ts";
-import { withoutLongStrings } from "./json-text.ts";
-import { LONG_STRING, parseEventJson } from "./event-json.ts";
+import { parseEventJson, parseEventText, parseJson } from "./event-json.ts";
 import { BodyTooLargeError, EventTooLargeError, SseDecoder, type SseEvent, type SseLimits } from "./sse.ts";
 import {
   type ModelClient,
@@ -738,7 +737,7 @@ const RAW_EVENTS: ReadonlySet<string> = new Set(["response.output_item.done", "r
 export function toStreamPart(ev: SseEvent, loops?: ByteLoops): StreamPart | ModelError | undefined {
   if (ev.event !== undefined && IGNORED_EVENTS.has(ev.event)) return undefined;
   const long = ev.event === "response.completed" ? "drop" : "keep";
-  const data = asRecord(ev.bytes ? parseEventJson(ev.bytes, loops, long) : parseJson(long === "drop" && ev.data.length > LONG_STRING ? withoutLongStrings(ev.data, LONG_STRING) : ev.data));
+  const data = asRecord(ev.bytes ? parseEventJson(ev.bytes, loops, long) : parseEventText(ev.data, long));
   if (!data) return undefined;
   switch (data.type) {
     case "response.created": {
@@ -818,14 +817,6 @@ function mapUsage(usage: Record<string, unknown> | undefined): Usage {
 
 export function count(value: unknown): number {
   return typeof value === "number" && Number.isFinite(value) ? value : 0;
-}
-
-export function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
 
 export function asRecord(value: unknown): Record<string, unknown> | undefined {

@@ -97,19 +97,17 @@ export class SseDecoder {
   private eventType = "";
   /** The event being read has a type in `skip`. */
   private skipping = false;
-  /** The event being read has a type in `raw`. */
-  private rawing = false;
   private readonly raw: ReadonlySet<string> | undefined;
-  private nameRaw = false;
   private lastId = "";
   /** The last `event:` line read that named a skipped event (see skipRun). */
   private skipLine: Uint8Array | null = null;
   private skipped = 0;
   private readonly skipEvents: SkipEvents | undefined;
   private readonly counts = new Int32Array(1);
-  /** The last `event:` value read, its bytes and whether it is skipped: most events repeat a few names. */
+  /** The last `event:` value read, its bytes and whether it is skipped or raw: most events repeat a few names. */
   private nameBytes: Uint8Array = new Uint8Array(0);
   private name = "";
+  private nameRaw = false;
   private nameSkipped: boolean;
 
   constructor(limits: SseLimits = {}) {
@@ -275,7 +273,6 @@ export class SseDecoder {
     if (start === end) {
       const skipped = this.skipping;
       this.skipping = false;
-      this.rawing = false;
       if (this.hasData && skipped) {
         this.skipped++;
         this.hasData = false;
@@ -284,7 +281,7 @@ export class SseDecoder {
         if (this.dataRaw) {
           const bytes = this.rawJoined !== null ? this.rawJoined.subarray(0, this.rawBytes) : this.rawFirst!;
           // (a type named after the data came is raw only if it is one)
-          if (this.raw?.has(this.eventType) === true) ev.bytes = bytes;
+          if (this.typedRaw()) ev.bytes = bytes;
           else ev.data = this.decoder.decode(bytes);
           this.dropRaw();
         }
@@ -330,7 +327,7 @@ export class SseDecoder {
   }
 
   private addData(bytes: Uint8Array, from: number, end: number): void {
-    if (!this.hasData) this.dataRaw = this.rawing;
+    if (!this.hasData) this.dataRaw = this.typedRaw();
     if (this.dataRaw) {
       const part = bytes.subarray(from, Math.max(from, end));
       this.dataBytes += (this.hasData ? 1 : 0) + part.length;
@@ -350,6 +347,11 @@ export class SseDecoder {
       this.hasData = true;
     }
     if (this.dataBytes > this.maxEventBytes) throw new EventTooLargeError(this.maxEventBytes);
+  }
+
+  /** Whether the event read so far is named, with a type in `raw`. */
+  private typedRaw(): boolean {
+    return this.eventType !== "" && this.nameRaw;
   }
 
   /** Adds a second or later data line of a raw event (see rawJoined). */
@@ -387,7 +389,6 @@ export class SseDecoder {
       this.nameRaw = this.raw?.has(this.name) === true;
     }
     this.eventType = this.name;
-    this.rawing = this.nameRaw;
     // The last event line names the event: a later one may end the skipping (data dropped
     // meanwhile stays dropped: only a server that names an event twice loses it).
     this.skipping = this.nameSkipped;

@@ -33,10 +33,10 @@ export function stringifyPieces(value: unknown): string | string[] {
   // the text whole.
   if (rest.length !== longs.length + 1) return JSON.stringify(value);
   const pieces: string[] = [];
-  rest.forEach((part, i) => {
-    if (part !== "") pieces.push(part);
-    if (i < longs!.length) pieces.push(jsonOfLong(longs![i]!));
-  });
+  for (let i = 0; i < rest.length; i++) {
+    if (rest[i] !== "") pieces.push(rest[i]!);
+    if (i < longs.length) pieces.push(jsonOfLong(longs[i]!));
+  }
   return pieces;
 }
 
