@@ -75,8 +75,8 @@ export function bunRuntime(): Runtime {
     afterStartup: normalJitPolicy,
     // In C (byte-loops.c), loaded while the first request is on its way.
     ...(process.platform === "linux" ? { loadByteLoops: async () => (await import("./byte-loops.ts")).byteLoops() } : {}),
-    // In C on other threads (dir-stats.c), loaded when first used.
-    ...(process.platform === "linux" ? { startStatEntries: async (dirs, match) => (await import("./dir-stats.ts")).startStatEntries(dirs, match) } : {}),
+    // In C on other threads (dir-stats.c), loaded when first used (or by the entry, startEarly).
+    ...(process.platform === "linux" ? { startStatDays: async (root, match) => (await import("./dir-stats.ts")).startStatDays(root, match) } : {}),
   });
 }
 

@@ -421,8 +421,8 @@ export interface RuntimeParts {
   afterStartup?: () => void;
   /** See Runtime.loadByteLoops. */
   loadByteLoops?: Runtime["loadByteLoops"];
-  /** FileSystem.startStatEntries, when the runtime has a faster one than node:fs. */
-  startStatEntries?: FileSystem["startStatEntries"];
+  /** See FileSystem.startStatDays (where the runtime has one). */
+  startStatDays?: FileSystem["startStatDays"];
 }
 
 /**
@@ -665,7 +665,8 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
       readDir: async (p) => (await fsp()).readdir(p),
       chmod: async (p, mode) => nodeFs().chmodSync(p, mode),
       readDirs,
-      startStatEntries: parts.startStatEntries ?? (async (dirs, match) => () => statEntries(dirs, match)),
+      startStatEntries: async (dirs, match) => () => statEntries(dirs, match),
+      ...(parts.startStatDays ? { startStatDays: parts.startStatDays } : {}),
     },
     spawn: parts.spawn,
     listen: parts.listen,

@@ -1,18 +1,18 @@
-// FileSystem.startStatEntries on Bun through dir-stats.c: the folders listed and their entries
-// stat'ed in C on a thread per processor while JavaScript goes on, the answer read from typed
-// arrays (a name decoded only when asked for). Where the C part cannot be loaded, node:fs does
-// it when the answer is asked for (common.ts).
-import { FFIType, ptr } from "bun:ffi";
-import type { EntryMatch, EntryStats } from "../core/runtime.ts";
-import { statEntries as nodeStatEntries, unzeroedBytes } from "./common.ts";
-import { loadNative } from "./native-bun.ts";
-import { cArray, cstr } from "./sandbox/libc.ts";
+// FileSystem.startStatDays on Bun through dir-stats.c: the date folders listed and their entries
+// stat'ed in C, on threads of its own, while JavaScript goes on; the answer read in place from
+// the C part's memory (a name decoded only when asked for), which is freed once nothing holds
+// it. `exec resume --last` starts it from the entry, before the rest of ocx loads (startEarly).
+// Where the C part cannot be loaded, the caller lists the folders through the runtime.
+import { FFIType, toArrayBuffer, type Pointer } from "bun:ffi";
+import type { DatedEntryStats, EntryMatch } from "../core/runtime.ts";
+import { loadNative, loadNativeAsync } from "./native-bun.ts";
 import source from "./dir-stats.c" with { type: "text" };
 
 const p = FFIType.ptr;
 const SYMBOLS = {
-  ocx_stat_entries_start: { args: [p, FFIType.i32, p, p, p, p, p, p, p, FFIType.i32, p, FFIType.i64, FFIType.i32], returns: p },
-  ocx_stat_entries_wait: { args: [p, p], returns: FFIType.i32 },
+  ocx_stat_days_start: { args: [p, p, p, FFIType.i32], returns: p },
+  ocx_stat_days_wait: { args: [p, p], returns: p },
+  ocx_stat_days_free: { args: [p], returns: FFIType.void },
 } as const;
 
 let lib: ReturnType<typeof loadNative<typeof SYMBOLS>> | null | undefined;
@@ -28,100 +28,83 @@ function native() {
   return lib;
 }
 
+const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+const cstr = (s: string) => encoder.encode(`${s}\0`);
 
-/** Room to start with, shared among the threads (then what the C part says it needs): entries, and bytes of names. */
-const FIRST_ROOM = { entries: 32768, nameBytes: 2 << 20 };
-/** Threads: one per processor, up to dir-stats.c's MAX_SHARES, never more than folders. */
+/** Threads: one per processor, up to dir-stats.c's MAX_SHARES. */
 const MAX_SHARES = 16;
 
-/** FileSystem.startStatEntries: in C on other threads where it can be loaded, else through node:fs when asked. */
-export function startStatEntries(dirs: readonly string[], match: EntryMatch): () => Promise<EntryStats> {
-  const inC = startStatEntriesInC(dirs, match);
-  return inC ? async () => inC() : () => nodeStatEntries(dirs, match);
-}
-
-/** Scans under way: their buffers, which C threads write, kept alive until waited for. */
-const underWay = new Set<unknown>();
+/** Frees an answer's block once its memory (every column and the names are views of it) is unreachable. */
+const blocks = new FinalizationRegistry<Pointer>((block) => lib?.ocx_stat_days_free(block));
 
 /**
- * statEntries through dir-stats.c, started now on `threads` threads; the function returned
- * waits for them (once). Null where the C part cannot be loaded or a string holds a NUL.
+ * A walk through dir-stats.c, started now on `threads` threads; the function returned waits for
+ * it (once). Null where the C part cannot be loaded or a string holds a NUL; the answer is null
+ * when the walk ran out of memory.
  */
-export function startStatEntriesInC(
-  dirs: readonly string[],
-  match: EntryMatch,
-  opts: { threads?: number; room?: { entries: number; nameBytes: number } } = {},
-): (() => EntryStats) | null {
+export function startStatDaysInC(root: string, match: EntryMatch, opts: { threads?: number } = {}): (() => DatedEntryStats | null) | null {
   const l = native();
   // A NUL cannot reach C; node:fs refuses such paths.
-  if (!l || dirs.some((d) => d.includes("\0")) || `${match.prefix}${match.suffix}`.includes("\0")) return null;
-  if (dirs.length === 0) return () => ({ folder: new Uint32Array(0), name: () => "", mode: new Uint32Array(0), mtimeMs: new Float64Array(0), size: new Float64Array(0) });
-  const shares = Math.max(1, Math.min(MAX_SHARES, dirs.length, opts.threads ?? navigator.hardwareConcurrency ?? 2));
-  const room = opts.room ?? FIRST_ROOM;
-  const paths: unknown[] = [];
-  // (NULL-terminated: the count is passed too.)
-  const addresses = cArray({ addressOf: (b) => BigInt(ptr(b)) }, dirs, paths);
-  const prefix = cstr(match.prefix);
-  const suffix = cstr(match.suffix);
-  const start = (cap: number, namesCap: number) => {
-    // One block for every column, not zeroed: the C threads write what is read (rows up to each
-    // share's count), so only the pages they write are ever touched, and there, not here.
-    const rows = shares * cap;
-    const block = unzeroedBytes(rows * (8 + 8 + 4 + 4 + 4) + shares * namesCap + 8);
-    let at = (8 - (block.byteOffset % 8)) % 8;
-    const column = <T>(make: new (b: ArrayBuffer, offset: number, length: number) => T, bytes: number, length: number): T => {
-      const col = new make(block.buffer as ArrayBuffer, block.byteOffset + at, length);
-      at += bytes * length;
+  if (!l || `${root}${match.prefix}${match.suffix}`.includes("\0")) return null;
+  const shares = Math.max(1, Math.min(MAX_SHARES, opts.threads ?? navigator.hardwareConcurrency ?? 2));
+  // (i32 arguments made ones with `| 0`: bun:ffi reads a number held as a double wrongly, see byte-loops.ts)
+  const job = l.ocx_stat_days_start(cstr(root), cstr(match.prefix), cstr(match.suffix), shares | 0);
+  if (!job) return null;
+  let waited = false;
+  return () => {
+    if (waited) throw new Error("dir-stats: a walk's answer is taken once");
+    waited = true;
+    // rows, date folders, where the folders' paths start, where the columns start, the size, the newest row
+    const sizes = new BigInt64Array(6);
+    const block = l.ocx_stat_days_wait(job, sizes) as Pointer | null;
+    if (!block) return null;
+    const [rows, ndays, daysAt, columnsAt, total, newest] = Array.from(sizes, Number) as [number, number, number, number, number, number];
+    // (an empty tree: nothing to read in place)
+    const memory = total > 0 ? toArrayBuffer(block, 0, total) : new ArrayBuffer(0);
+    if (total > 0) blocks.register(memory, block);
+    else l.ocx_stat_days_free(block);
+    let at = columnsAt;
+    const column = <T>(make: new (b: ArrayBuffer, offset: number, length: number) => T, bytes: number): T => {
+      const col = new make(memory, at, rows);
+      at += bytes * rows;
       return col;
     };
-    const columns = {
-      mtimeMs: column(Float64Array, 8, rows),
-      size: column(Float64Array, 8, rows),
-      folder: column(Uint32Array, 4, rows),
-      name: column(Uint32Array, 4, rows),
-      mode: column(Uint32Array, 4, rows),
-      names: column(Uint8Array, 1, shares * namesCap),
-    };
-    const c = columns;
-    // (i32 arguments made ones with `| 0`: bun:ffi reads a number held as a double wrongly, see byte-loops.ts)
-    const job = l.ocx_stat_entries_start(ptr(addresses), dirs.length, ptr(prefix), ptr(suffix), ptr(c.folder), ptr(c.name), ptr(c.mode), ptr(c.mtimeMs), ptr(c.size), cap | 0, ptr(c.names), namesCap, shares | 0);
-    if (!job) throw new Error("dir-stats: out of memory");
-    const kept = [paths, addresses, prefix, suffix, columns];
-    underWay.add(kept);
-    return { job, cap, columns, kept };
+    const mtimeMs = column(Float64Array, 8);
+    const size = column(Float64Array, 8);
+    const folder = column(Uint32Array, 4);
+    const nameAt = column(Uint32Array, 4);
+    const mode = column(Uint32Array, 4);
+    const bytes = new Uint8Array(memory);
+    const days = ndays === 0 ? [] : decoder.decode(bytes.subarray(daysAt, columnsAt)).split("\0").slice(0, ndays);
+    return { days, newest, folder, mode, mtimeMs, size, name: (k) => decoder.decode(bytes.subarray(nameAt[k], bytes.indexOf(0, nameAt[k]))) };
   };
-  let scan: ReturnType<typeof start> | null = start(Math.ceil(room.entries / shares), Math.ceil(room.nameBytes / shares));
-  return () => {
-    if (!scan) throw new Error("dir-stats: a scan's answer is taken once");
-    const counts = new Int32Array(2 * shares);
-    for (;;) {
-      const { job, cap, columns, kept } = scan;
-      const full = l.ocx_stat_entries_wait(job, ptr(counts));
-      // The job is freed by the wait: nothing may point at it any more (a start below may throw).
-      scan = null;
-      underWay.delete(kept);
-      const rows = counts.subarray(0, shares);
-      if (full) {
-        // What the fullest share needed, and more for what may have come meanwhile.
-        scan = start(Math.ceil(Math.max(...rows) * 1.25) + 16, Math.ceil(Math.max(...counts.subarray(shares)) * 1.25) + 1024);
-        continue;
-      }
-      const total = rows.reduce((a, b) => a + b, 0);
-      /** The rows of every share, one share after the other: moved together where they are, not copied out. */
-      const join = <T extends Uint32Array | Float64Array>(col: T): T => {
-        for (let t = 1, at = rows[0]!; t < shares; at += rows[t]!, t++) if (rows[t]! > 0) col.copyWithin(at, t * cap, t * cap + rows[t]!);
-        return col.subarray(0, total) as T;
-      };
-      const at = join(columns.name);
-      const names = columns.names;
-      return {
-        folder: join(columns.folder),
-        name: (k) => decoder.decode(names.subarray(at[k], names.indexOf(0, at[k]))),
-        mode: join(columns.mode),
-        mtimeMs: join(columns.mtimeMs),
-        size: join(columns.size),
-      };
+}
+
+/** Walks started by startEarly, by root and match, for the next startStatDays of the same to take. */
+const early = new Map<string, () => DatedEntryStats | null>();
+const key = (root: string, match: EntryMatch) => JSON.stringify([root, match.prefix, match.suffix]);
+
+/**
+ * Starts the walk FileSystem.startStatDays(root, match) will want, from the entry, before the
+ * rest of ocx loads (the C part loaded without node:fs). A walk never taken costs only its threads' work.
+ */
+export async function startEarly(root: string, match: EntryMatch): Promise<void> {
+  if (lib === undefined && process.platform === "linux") {
+    try {
+      lib = await loadNativeAsync("ocx-dir-stats", source, SYMBOLS);
+    } catch {
+      lib = null;
     }
-  };
+  }
+  const walk = startStatDaysInC(root, match);
+  if (walk) early.set(key(root, match), walk);
+}
+
+/** FileSystem.startStatDays: in C where it can be loaded (the walk startEarly began, if any), else null. */
+export function startStatDays(root: string, match: EntryMatch): (() => Promise<DatedEntryStats | null>) | null {
+  const k = key(root, match);
+  const walk = early.get(k) ?? startStatDaysInC(root, match);
+  early.delete(k);
+  return walk ? async () => walk() : null;
 }

@@ -152,6 +152,14 @@ export interface FileSystem {
    * resolves to gives the answer, once. Optional: readDir and stat serve otherwise.
    */
   startStatEntries?(dirs: readonly string[], match: EntryMatch): Promise<() => Promise<EntryStats>>;
+  /**
+   * The date folders under `root` (root/YYYY/MM/DD: three levels of folders named by digits,
+   * each level greatest number first, a folder that cannot be read empty) and, for them, what
+   * startStatEntries gives. Started at once on other threads, listing included; the function it
+   * resolves to gives the answer, once. Null, or a null answer, where the runtime cannot (the
+   * caller then lists the folders itself and uses startStatEntries). Optional.
+   */
+  startStatDays?(root: string, match: EntryMatch): Promise<(() => Promise<DatedEntryStats | null>) | null>;
 }
 
 export interface EntryMatch {
@@ -200,6 +208,16 @@ export interface EntryStats {
   mode: Uint32Array;
   mtimeMs: Float64Array;
   size: Float64Array;
+}
+
+/** FileSystem.startStatDays' answer: the date folders, newest first, which `folder` indexes. */
+export interface DatedEntryStats extends EntryStats {
+  days: readonly string[];
+  /**
+   * The row of the regular file with the greatest mtime when no other regular file has that
+   * mtime, else -1 (what `--last` takes first, without a pass over every row). Optional.
+   */
+  newest?: number;
 }
 
 /** The file type bits of a mode (S_IFMT), and those of a regular file. */

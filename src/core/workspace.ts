@@ -3,7 +3,7 @@ import { dirname, isAbsolute, join, resolve } from "./util/path.ts";
 import { OcxError } from "./errors.ts";
 import type { Runtime } from "./runtime.ts";
 
-export function codexHome(runtime: Runtime): string {
+export function codexHome(runtime: Pick<Runtime, "env" | "cwd" | "homeDir">): string {
   const fromEnv = runtime.env("CODEX_HOME");
   if (fromEnv) return isAbsolute(fromEnv) ? fromEnv : resolve(runtime.cwd(), fromEnv);
   return join(runtime.homeDir(), ".codex");

@@ -56,7 +56,11 @@ describe("exec fork", () => {
             ? {
                 openReadSync: (path: string) => {
                   const handle = base.fs.openReadSync!(path);
-                  return { ...handle, read: async (offset: number, length: number, into?: Uint8Array) => afterRead(path, await handle.read(offset, length, into)) };
+                  return {
+                    ...handle,
+                    read: async (offset: number, length: number, into?: Uint8Array) => afterRead(path, await handle.read(offset, length, into)),
+                    readSync: (offset: number, length: number, into?: Uint8Array) => afterRead(path, handle.readSync(offset, length, into)),
+                  };
                 },
               }
             : {}),

@@ -259,15 +259,17 @@ describe("finding sessions", () => {
     expect((await listRolloutFiles(runtime, h)).map((f) => f.id)).toEqual([elsewhere.id, older.id, expect.any(String)]);
   });
 
-  test("newest first: the order of a full stable sort by time (ties in listing order), junk names left out, however far one reads", async () => {
+  test.each([
+    ["one newest", [7, 3, 7, 1, 9, 3, 3, 12, 7, 0, 9, 5]],
+    ["the newest time shared", [7, 3, 12, 1, 9, 3, 3, 12, 7, 0, 9, 12]],
+  ])("newest first: the order of a full stable sort by time (ties in listing order), junk names left out, however far one reads (%s)", async (_, times) => {
     const { h, put } = home();
     const base = Date.UTC(2026, 3, 1);
     // 12 files, several sharing a time, created in another order than updated.
-    const times = [7, 3, 7, 1, 9, 3, 3, 12, 7, 0, 9, 5];
     const made = times.map((t, i) => put(base + i * 3_600_000, i % 2 ? "/a" : "/b", { mtime: base + t * 60_000 }));
     writeFileSync(join(made[0]!.path, "..", "rollout-junk.jsonl"), "{}\n");
     const { statSync } = await import("node:fs");
-    const expected = (await listRolloutFiles({ ...runtime, fs: { ...runtime.fs, readDirs: undefined, startStatEntries: undefined } }, h)).map((f) => f.path);
+    const expected = (await listRolloutFiles({ ...runtime, fs: { ...runtime.fs, readDirs: undefined, startStatEntries: undefined, startStatDays: undefined } }, h)).map((f) => f.path);
     const listed = (await listRolloutFiles(runtime, h)).map((f) => f.path);
     expect(listed).toEqual(expected);
     expect(listed.length).toBe(12);
@@ -349,10 +351,15 @@ describe("finding sessions", () => {
     writeFileSync(join(s, "2026", "08", "01", `rollout-2026-08-01T00-00-00-${idAt(base + 6)}.jsonl`), "{}\n");
     chmodSync(join(s, "2026", "08", "01"), 0o000);
     try {
-      const plain = { ...runtime, fs: { ...runtime.fs, readDirs: undefined, startStatEntries: undefined } };
+      const plain = { ...runtime, fs: { ...runtime.fs, readDirs: undefined, startStatEntries: undefined, startStatDays: undefined } };
+      // The three ways: the date folders walked and stat'ed in C (startStatDays, Linux), listed
+      // here with each folder's stats in one call, and one readDir and stat per file.
+      const listedHere = { ...runtime, fs: { ...runtime.fs, startStatDays: undefined } };
+      if (process.platform === "linux") expect(runtime.fs.startStatDays).toBeDefined();
       expect(runtime.fs.readDirs && runtime.fs.startStatEntries).toBeDefined();
       const batched = await listRolloutFiles(runtime, h);
       expect(batched).toEqual(await listRolloutFiles(plain, h));
+      expect(batched).toEqual(await listRolloutFiles(listedHere, h));
       expect(batched.map((f) => f.id)).toContain(c.id);
       expect(batched.map((f) => f.id)).toContain(b.id);
       for (const opts of [{ cwd: "/here", all: false }, { cwd: "/there", all: false }, { cwd: "/here", all: true }, { cwd: "/none", all: false }]) {
@@ -388,7 +395,7 @@ describe("finding sessions", () => {
   });
 
   test("a lookup started ahead (lookAhead) is what the next findLatest of that home finds; the one after looks again", async () => {
-    const plain = { ...runtime, fs: { ...runtime.fs, readDirs: undefined, startStatEntries: undefined } };
+    const plain = { ...runtime, fs: { ...runtime.fs, readDirs: undefined, startStatEntries: undefined, startStatDays: undefined } };
     for (const rt of [runtime, plain]) {
       const { h, put } = home();
       const base = Date.UTC(2026, 8, 1);
@@ -403,7 +410,14 @@ describe("finding sessions", () => {
     }
     // One scan for the lookup started ahead and the findLatest that takes it.
     let scans = 0;
-    const counting = { ...runtime, fs: { ...runtime.fs, startStatEntries: (d: readonly string[], m: EntryMatch) => (scans++, runtime.fs.startStatEntries!(d, m)) } };
+    const counting = {
+      ...runtime,
+      fs: {
+        ...runtime.fs,
+        startStatEntries: (d: readonly string[], m: EntryMatch) => (scans++, runtime.fs.startStatEntries!(d, m)),
+        ...(runtime.fs.startStatDays ? { startStatDays: (root: string, m: EntryMatch) => (scans++, runtime.fs.startStatDays!(root, m)) } : {}),
+      },
+    };
     const { h, put } = home();
     put(Date.UTC(2026, 8, 2), "/here");
     await lookAhead(counting, h);

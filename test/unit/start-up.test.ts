@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runExecCommand } from "../../src/cli/exec.ts";
-import type { Runtime } from "../../src/core/runtime.ts";
+import type { EntryMatch, Runtime } from "../../src/core/runtime.ts";
 import { REFERENCE_THREAD_ID, referenceRollout } from "../fixtures/reference-rollout.ts";
 import { reply, startMockResponses } from "../mock/responses-server.ts";
 import { fakeRuntime, stdinFrom } from "../support/fake-runtime.ts";
@@ -47,8 +47,9 @@ function setup(url: string) {
       readDir: async (path) => (read(path), base.fs.readDir(path)),
       ...(base.fs.readDirs ? { readDirs: async (paths: readonly string[]) => (paths.forEach(read), base.fs.readDirs!(paths)) } : {}),
       ...(base.fs.startStatEntries
-        ? { startStatEntries: async (dirs: readonly string[], match: Parameters<NonNullable<Runtime["fs"]["startStatEntries"]>>[1]) => (dirs.forEach(read), base.fs.startStatEntries!(dirs, match)) }
+        ? { startStatEntries: async (dirs: readonly string[], match: EntryMatch) => (dirs.forEach(read), base.fs.startStatEntries!(dirs, match)) }
         : {}),
+      ...(base.fs.startStatDays ? { startStatDays: async (root: string, match: EntryMatch) => (read(`${root}/`), base.fs.startStatDays!(root, match)) } : {}),
       ...(base.fs.openReadSync ? { openReadSync: (path: string) => (read(path), base.fs.openReadSync!(path)) } : {}),
     },
   };

@@ -2,8 +2,9 @@
 // date folder is known), by recency (`--last`: file times, then only the tail of the newest
 // files), by name, and listing for people.
 import { dirname, join } from "../util/path.ts";
-import { S_IFMT, S_IFREG, type EntryMatch, type EntryStats, type FileStat, type Runtime } from "../runtime.ts";
+import { S_IFMT, S_IFREG, type DatedEntryStats, type EntryMatch, type EntryStats, type FileStat, type Runtime } from "../runtime.ts";
 import { uuidv7Ms } from "../util/uuid.ts";
+import { ROLLOUT_NAMES, sessionsDir } from "./layout.ts";
 import { parseRollout, rolloutRelativePath, threadIdOfFile, type LoadedRollout, type SessionMeta, type TurnContext } from "./rollout.ts";
 
 export interface RolloutFile {
@@ -14,9 +15,13 @@ export interface RolloutFile {
   size: number;
 }
 
-
-const sessionsDir = (home: string) => join(home, "sessions");
-const numericDesc = (names: string[]) => names.filter((n) => /^\d+$/.test(n)).sort((a, b) => Number(b) - Number(a));
+/** Greater number first, leading zeros ignored, exactly at any length (as dir-stats.c orders them); ties keep their order. */
+function byNumberDesc(a: string, b: string): number {
+  const x = a.replace(/^0+/, "");
+  const y = b.replace(/^0+/, "");
+  return x.length !== y.length ? y.length - x.length : x === y ? 0 : x < y ? 1 : -1;
+}
+const numericDesc = (names: string[]) => names.filter((n) => /^\d+$/.test(n)).sort(byNumberDesc);
 
 async function readDirOrEmpty(runtime: Runtime, dir: string): Promise<string[]> {
   try {
@@ -44,7 +49,6 @@ async function dayFolders(runtime: Runtime, home: string): Promise<string[]> {
   return (await readDirsOrEmpty(runtime, months)).flatMap((names, i) => numericDesc(names).map((d) => `${months[i]}/${d}`));
 }
 
-const ROLLOUT_NAMES: EntryMatch = { prefix: "rollout-", suffix: ".jsonl" };
 const isRolloutName = (n: string) => n.startsWith(ROLLOUT_NAMES.prefix) && n.endsWith(ROLLOUT_NAMES.suffix);
 
 /** Every rollout file, newest date folder first (file times not read). */
@@ -89,15 +93,21 @@ async function startStatEntries(runtime: Runtime, dirs: readonly string[], match
   };
 }
 
-/** The date folders, and their rollouts with their stats (under way, see startStatEntries). */
-interface Listing {
-  days: string[];
-  entries: () => Promise<EntryStats>;
+/** The date folders and their rollouts with their stats, under way (see startStatDays). */
+type Listing = () => Promise<DatedEntryStats>;
+
+/** Lists the date folders here, then startStatEntries of them. */
+async function startListingHere(runtime: Runtime, home: string): Promise<Listing> {
+  const days = await dayFolders(runtime, home);
+  const entries = await startStatEntries(runtime, days, ROLLOUT_NAMES);
+  return async () => ({ ...(await entries()), days });
 }
 
+/** The runtime's startStatDays where it has one (falling back here if its answer is null), else startListingHere. */
 async function startListing(runtime: Runtime, home: string): Promise<Listing> {
-  const days = await dayFolders(runtime, home);
-  return { days, entries: await startStatEntries(runtime, days, ROLLOUT_NAMES) };
+  const walk = await runtime.fs.startStatDays?.(sessionsDir(home), ROLLOUT_NAMES);
+  if (!walk) return startListingHere(runtime, home);
+  return async () => (await walk()) ?? (await (await startListingHere(runtime, home))());
 }
 
 /** Listings started ahead by lookAhead, by CODEX_HOME, each for the next rolloutFilesNewestFirst there. */
@@ -132,8 +142,7 @@ const PICKED_FIRST = 4;
 export async function rolloutFilesNewestFirst(runtime: Runtime, home: string): Promise<Iterable<RolloutFile>> {
   const started = ahead.get(home);
   ahead.delete(home);
-  const { days, entries } = await (started ?? startListing(runtime, home));
-  const { folder, name, mode, mtimeMs, size } = await entries();
+  const { days, folder, name, mode, mtimeMs, size, newest = -1 } = await (await (started ?? startListing(runtime, home)))();
   const rows = mode.length;
   /** Whether row j comes after row k, both updated at the same time (the names of a folder differ). */
   const tieAfter = (j: number, k: number): boolean => (folder[j] !== folder[k] ? folder[j]! > folder[k]! : name(j) < name(k));
@@ -147,11 +156,15 @@ export async function rolloutFilesNewestFirst(runtime: Runtime, home: string): P
     const handed = new Uint8Array(rows);
     for (let n = 0; n < PICKED_FIRST; n++) {
       let best = -1;
-      let bestMs = -Infinity;
-      for (let k = 0; k < rows; k++) {
-        if (handed[k] === 1 || (mode[k]! & S_IFMT) !== S_IFREG) continue;
-        const ms = mtimeMs[k]!;
-        if (ms > bestMs || best === -1 || (ms === bestMs && tieAfter(best, k))) (best = k), (bestMs = ms);
+      // The newest one, when the runtime found it and it has no tie, is taken without a scan.
+      if (n === 0 && newest >= 0 && newest < rows) best = newest;
+      else {
+        let bestMs = -Infinity;
+        for (let k = 0; k < rows; k++) {
+          if (handed[k] === 1 || (mode[k]! & S_IFMT) !== S_IFREG) continue;
+          const ms = mtimeMs[k]!;
+          if (ms > bestMs || best === -1 || (ms === bestMs && tieAfter(best, k))) (best = k), (bestMs = ms);
+        }
       }
       if (best === -1) return;
       handed[best] = 1;

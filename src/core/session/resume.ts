@@ -187,7 +187,8 @@ async function readRolloutPieces(runtime: Runtime, path: string, opts: ReadOptio
   const readAt = (at: number, into: Uint8Array) => {
     // A small file is read in one read of all of it and then some, as readFile would.
     const length = !large ? into.length : at < size ? Math.min(READ_PIECE, size - at) : READ_MORE;
-    const read = handle ? handle.read(at, length, into) : runtime.fs.readRange(path, at, length, into);
+    // (A small file's read is made at once: a round trip to the runtime's I/O threads costs more.)
+    const read = !handle ? runtime.fs.readRange(path, at, length, into) : large ? handle.read(at, length, into) : (async () => handle.readSync(at, length, into))();
     read.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
     return read;
   };

@@ -1,0 +1,17 @@
+// What the entry starts from the command line alone, before the rest of ocx loads. A guess that
+// turns out wrong costs only work on other threads: the command itself still decides everything.
+import { sessionsDir } from "../core/session/layout.ts";
+import { codexHome } from "../core/workspace.ts";
+
+/**
+ * The sessions folder whose rollouts `exec resume --last` or `exec fork --last` is about to look
+ * through (the most recent one is wanted), or null for any other command line, or when neither
+ * CODEX_HOME nor HOME says where it is.
+ */
+export function latestLookupRoot(args: readonly string[], env: Readonly<Record<string, string | undefined>>, cwd: () => string): string | null {
+  if (args[0] !== "exec" && args[0] !== "e") return null;
+  if (!args.includes("--last") || !(args.includes("resume") || args.includes("fork"))) return null;
+  const home = env.HOME ?? "";
+  if (home === "" && !env.CODEX_HOME) return null;
+  return sessionsDir(codexHome({ env: (name) => env[name], cwd, homeDir: () => home }));
+}
