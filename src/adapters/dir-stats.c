@@ -56,6 +56,9 @@ extern void qsort(void *base, unsigned long n, unsigned long size, int (*cmp)(co
 /* Bounds that keep every offset a u32 (beyond them the caller lists the tree itself). */
 #define MAX_BYTES 0x7fffffffL
 #define MAX_ROWS 0x1000000L
+/* A name's u32: its share in the top bits, its offset among the share's names below. */
+#define NAME_SHARE_SHIFT 27
+#define NAME_OFFSET_MAX (1L << NAME_SHARE_SHIFT)
 
 /** Bytes that grow by doubling (realloc: a large block moves without being copied). */
 struct bytes {
@@ -96,29 +99,42 @@ static char *copy(const char *s) {
   return c;
 }
 
+/** The entries one thread lists and stats: every shares-th date folder, from its own first. */
+struct share {
+  struct job *job;
+  int index;
+  unsigned long thread;
+  int started, failed;
+  /* Names, each NUL-terminated; they stay here, the caller reads them in place. */
+  struct bytes names;
+  /* Per entry, a struct row. */
+  struct bytes rows;
+};
+
+struct row {
+  double mtime, size;
+  u32 folder, name, mode, pad;
+};
+
 struct job {
   char *root, *prefix, *suffix;
   long plen, slen;
   int shares;
   unsigned long leader;
   int leader_started, failed;
-  /* The answer, in one block: names (each NUL-terminated) from 0, the date folders' paths (each
-     NUL-terminated, newest first) from days_at, then the columns from columns_at: mtime (ms) and
-     size as doubles, then folder (index among the date folders), name (offset of the entry's name)
-     and mode (0 where stat failed) as u32, `rows` of each. */
-  struct bytes block;
-  long days_at, days_used, columns_at, total;
-  long rows, ndays;
+  /* The date folders' paths (each NUL-terminated, newest first), and where each starts. */
+  struct bytes days;
+  long *day_at;
+  long ndays;
+  struct share share[MAX_SHARES];
+  /* The answer: the date folders' paths from 0 (days_used bytes), then the columns from
+     columns_at: mtime (ms) and size as doubles, then folder (index among the date folders), name
+     (share << NAME_SHARE_SHIFT | the offset of the entry's name among its share's names) and mode
+     (0 where stat failed) as u32, `rows` of each. */
+  char *block;
+  long columns_at, total, rows;
   /* The row of the regular file with the greatest mtime when no other has that mtime, else -1. */
   long newest;
-};
-
-/** One thread's part of the stats: rows [from, to). */
-struct part {
-  struct job *job;
-  long from, to;
-  unsigned long thread;
-  int started;
 };
 
 static int is_digits(const char *s) {
@@ -197,111 +213,100 @@ static int matches(const struct job *job, const char *name, long len) {
   return !(name[0] == '.' && (len == 1 || (len == 2 && name[1] == '.')));
 }
 
-static double *mtime_col(struct job *j) { return (double *)(j->block.at + j->columns_at); }
-static double *size_col(struct job *j) { return mtime_col(j) + j->rows; }
-static u32 *folder_col(struct job *j) { return (u32 *)(size_col(j) + j->rows); }
-static u32 *name_col(struct job *j) { return folder_col(j) + j->rows; }
-static u32 *mode_col(struct job *j) { return name_col(j) + j->rows; }
-
-/** Stats rows [from, to), each relative to its folder, opened once per run of rows in it. */
-static void *stat_rows(void *arg) {
-  struct part *part = arg;
-  struct job *job = part->job;
-  const char *days = job->block.at + job->days_at;
-  u32 *folder = folder_col(job), *name = name_col(job), *mode = mode_col(job);
-  double *mtime = mtime_col(job), *size = size_col(job);
-  DIR *dir = 0;
-  long open_folder = -1, path_at = 0, path_folder = 0;
-  for (long k = part->from; k < part->to; k++) {
-    if (folder[k] != open_folder) {
-      if (dir) closedir(dir);
-      // Folder paths are in order and rows grouped by folder: walk forward to this one.
-      while (path_folder < (long)folder[k]) path_at += length(days + path_at) + 1, path_folder++;
-      dir = opendir(days + path_at);
-      open_folder = folder[k];
+/** Lists and stats this share's date folders: names to its names, a struct row each to its rows. */
+static void *list_share(void *arg) {
+  struct share *sh = arg;
+  struct job *job = sh->job;
+  for (long d = sh->index; d < job->ndays && !sh->failed; d += job->shares) {
+    DIR *dir = opendir(job->days.at + job->day_at[d]);
+    if (!dir) continue;
+    int fd = dirfd(dir);
+    struct dirent *e;
+    while ((e = readdir(dir))) {
+      long len = length(e->d_name);
+      if (!matches(job, e->d_name, len)) continue;
+      struct row r = {0, 0, (u32)d, (u32)sh->names.used, 0, 0};
+      struct statx sx;
+      if (statx(fd, e->d_name, 0, STATX_WANTED, &sx) == 0) {
+        r.mode = sx.stx_mode;
+        r.mtime = (double)sx.stx_mtime.tv_sec * 1000.0 + (double)sx.stx_mtime.tv_nsec / 1000000.0;
+        r.size = (double)sx.stx_size;
+      }
+      if (sh->names.used + len + 1 > NAME_OFFSET_MAX || !put(&sh->names, e->d_name, len + 1) || !put(&sh->rows, &r, sizeof r)) {
+        sh->failed = 1;
+        break;
+      }
     }
-    struct statx sx;
-    if (dir && statx(dirfd(dir), job->block.at + name[k], 0, STATX_WANTED, &sx) == 0) {
-      mode[k] = sx.stx_mode;
-      mtime[k] = (double)sx.stx_mtime.tv_sec * 1000.0 + (double)sx.stx_mtime.tv_nsec / 1000000.0;
-      size[k] = (double)sx.stx_size;
-    } else {
-      mode[k] = 0;
-      mtime[k] = 0;
-      size[k] = 0;
-    }
+    closedir(dir);
   }
-  if (dir) closedir(dir);
   return 0;
 }
 
 /**
- * The whole walk, on the leader thread: the three levels of date folders, the matching names of
- * each (read into the block, where they stay), then the stats, shared with up to shares - 1 more
- * threads by equal runs of rows.
+ * The whole walk, on the leader thread: the three levels of date folders, then each share's
+ * folders listed and stat'ed on a thread of its own (the leader's is share 0), then the columns
+ * of every share's rows laid out together.
  */
 static void *walk(void *arg) {
   struct job *job = arg;
-  struct bytes years = {0}, months = {0}, days = {0}, scratch = {0};
-  struct bytes rows = {0}; /* (folder, name offset) pairs of u32 */
-  struct bytes *names = &job->block;
-  int ok = digit_children(job->root, &years, &scratch) >= 0 && level_down(&years, &months, &scratch) && level_down(&months, &days, &scratch);
-  long ndays = 0;
-  for (long at = 0; ok && at < days.used; at += length(days.at + at) + 1, ndays++) {
-    DIR *dir = opendir(days.at + at);
-    if (!dir) continue;
-    struct dirent *e;
-    while (ok && (e = readdir(dir))) {
-      long len = length(e->d_name);
-      if (!matches(job, e->d_name, len)) continue;
-      u32 row[2] = {(u32)ndays, (u32)names->used};
-      ok = rows.used / 8 < MAX_ROWS && put(&rows, row, 8) && put(names, e->d_name, len + 1);
-    }
-    closedir(dir);
-  }
+  struct bytes years = {0}, months = {0}, scratch = {0};
+  int ok = digit_children(job->root, &years, &scratch) >= 0 && level_down(&years, &months, &scratch) && level_down(&months, &job->days, &scratch);
   free(years.at);
   free(months.at);
   free(scratch.at);
-  if (ok) {
-    job->rows = rows.used / 8;
-    job->ndays = ndays;
-    job->days_at = names->used;
-    job->days_used = days.used;
-    job->columns_at = (job->days_at + days.used + 7) / 8 * 8;
-    job->total = job->columns_at + job->rows * (8 + 8 + 4 + 4 + 4);
-    ok = grow(names, job->total - names->used + 8);
-  }
-  if (ok) {
-    char *block = job->block.at;
-    for (long i = 0; i < days.used; i++) block[job->days_at + i] = days.at[i];
-    u32 *pairs = (u32 *)rows.at, *folder = folder_col(job), *name = name_col(job);
-    for (long k = 0; k < job->rows; k++) folder[k] = pairs[2 * k], name[k] = pairs[2 * k + 1];
-  }
-  free(days.at);
-  free(rows.at);
-  if (!ok) {
+  long n = 0;
+  for (long at = 0; ok && at < job->days.used; at += length(job->days.at + at) + 1) n++;
+  job->day_at = ok ? malloc((n ? n : 1) * sizeof(long)) : 0;
+  if (!job->day_at) {
     job->failed = 1;
     return 0;
   }
-  struct part parts[MAX_SHARES];
+  for (long at = 0, d = 0; d < n; at += length(job->days.at + at) + 1, d++) job->day_at[d] = at;
+  job->ndays = n;
   int shares = job->shares;
-  if (shares > job->rows) shares = job->rows > 0 ? (int)job->rows : 1;
+  if (shares > n) shares = n > 0 ? (int)n : 1;
+  job->shares = shares;
   for (int t = 0; t < shares; t++) {
-    parts[t].job = job;
-    parts[t].from = job->rows * t / shares;
-    parts[t].to = job->rows * (t + 1) / shares;
-    parts[t].started = t > 0 && pthread_create(&parts[t].thread, 0, stat_rows, &parts[t]) == 0;
+    struct share *sh = &job->share[t];
+    sh->job = job;
+    sh->index = t;
+    sh->started = t > 0 && pthread_create(&sh->thread, 0, list_share, sh) == 0;
   }
-  stat_rows(&parts[0]);
-  for (int t = 1; t < shares; t++) {
-    if (parts[t].started) pthread_join(parts[t].thread, 0);
-    else stat_rows(&parts[t]);
+  list_share(&job->share[0]);
+  long rows = 0;
+  for (int t = 0; t < shares; t++) {
+    struct share *sh = &job->share[t];
+    if (t > 0 && sh->started) pthread_join(sh->thread, 0);
+    else if (t > 0) list_share(sh);
+    if (sh->failed) ok = 0;
+    rows += sh->rows.used / (long)sizeof(struct row);
+  }
+  job->rows = rows;
+  job->columns_at = (job->days.used + 7) / 8 * 8;
+  job->total = job->columns_at + rows * (8 + 8 + 4 + 4 + 4);
+  job->block = ok && rows <= MAX_ROWS ? malloc(job->total + 8) : 0;
+  if (!job->block) {
+    job->failed = 1;
+    return 0;
+  }
+  for (long i = 0; i < job->days.used; i++) job->block[i] = job->days.at[i];
+  double *mtime = (double *)(job->block + job->columns_at), *size = mtime + rows;
+  u32 *folder = (u32 *)(size + rows), *name = folder + rows, *mode = name + rows;
+  long k = 0;
+  for (int t = 0; t < shares; t++) {
+    struct share *sh = &job->share[t];
+    struct row *r = (struct row *)sh->rows.at;
+    for (long i = 0; i < sh->rows.used / (long)sizeof(struct row); i++, k++) {
+      mtime[k] = r[i].mtime;
+      size[k] = r[i].size;
+      folder[k] = r[i].folder;
+      name[k] = (u32)t << NAME_SHARE_SHIFT | r[i].name;
+      mode[k] = r[i].mode;
+    }
   }
   // What `--last` takes first, found here where a pass over every row costs microseconds.
   long best = -1, ties = 0;
-  double *mtime = mtime_col(job);
-  u32 *mode = mode_col(job);
-  for (long k = 0; k < job->rows; k++) {
+  for (k = 0; k < rows; k++) {
     if ((mode[k] & S_IFMT) != S_IFREG) continue;
     if (best < 0 || mtime[k] > mtime[best]) best = k, ties = 1;
     else if (mtime[k] == mtime[best]) ties++;
@@ -339,23 +344,32 @@ struct job *ocx_stat_days_start(const char *root, const char *prefix, const char
 
 /**
  * Waits for a job (one whose thread could not start is done now, on this one) and frees it.
- * Returns the answer's block (see struct job; the caller frees it with ocx_stat_days_free), with
- * out = { rows, date folders, days_at, columns_at, the block's size, newest }; or null when out
- * of memory or beyond the bounds.
+ * Returns the answer's block (see struct job), with out = { rows, date folders, columns_at, the
+ * block's size, newest, shares, then each share's names and their size }; the caller frees the
+ * block and each share's names with ocx_stat_days_free. Null when out of memory or beyond the
+ * bounds (everything freed).
  */
 char *ocx_stat_days_wait(struct job *job, long long *out) {
   if (job->leader_started) pthread_join(job->leader, 0);
   else walk(job);
-  char *block = job->failed ? 0 : job->block.at;
-  if (job->failed) free(job->block.at);
+  int ok = !job->failed;
   out[0] = job->rows;
   out[1] = job->ndays;
-  out[2] = job->days_at;
-  out[3] = job->columns_at;
-  out[4] = job->total;
-  out[5] = job->newest;
+  out[2] = job->columns_at;
+  out[3] = job->total;
+  out[4] = job->newest;
+  out[5] = job->shares;
+  for (int t = 0; t < MAX_SHARES; t++) {
+    struct share *sh = &job->share[t];
+    out[6 + 2 * t] = ok ? (long long)(unsigned long)sh->names.at : 0;
+    out[7 + 2 * t] = ok ? sh->names.used : 0;
+    if (!ok) free(sh->names.at);
+    free(sh->rows.at);
+  }
+  char *block = job->block;
+  free(job->days.at), free(job->day_at);
   free(job->root), free(job->prefix), free(job->suffix), free(job);
-  return block;
+  return ok ? block : 0;
 }
 
 void ocx_stat_days_free(char *block) { free(block); }

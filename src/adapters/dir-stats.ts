@@ -34,8 +34,11 @@ const cstr = (s: string) => encoder.encode(`${s}\0`);
 
 /** Threads: one per processor, up to dir-stats.c's MAX_SHARES. */
 const MAX_SHARES = 16;
+/** A name's u32 (dir-stats.c): its share's index in the top bits, its offset among that share's names below. */
+const NAME_SHARE_SHIFT = 27;
+const NAME_OFFSET_MASK = (1 << NAME_SHARE_SHIFT) - 1;
 
-/** Frees an answer's block once its memory (every column and the names are views of it) is unreachable. */
+/** Frees an answer's C memory (its columns' block, each share's names) once unreachable: views keep it. */
 const blocks = new FinalizationRegistry<Pointer>((block) => lib?.ocx_stat_days_free(block));
 
 /**
@@ -55,15 +58,26 @@ export function startStatDaysInC(root: string, match: EntryMatch, opts: { thread
   return () => {
     if (waited) throw new Error("dir-stats: a walk's answer is taken once");
     waited = true;
-    // rows, date folders, where the folders' paths start, where the columns start, the size, the newest row
-    const sizes = new BigInt64Array(6);
+    // rows, date folders, where the columns start, the block's size, the newest row, shares, then each share's names and their size
+    const sizes = new BigInt64Array(6 + 2 * MAX_SHARES);
     const block = l.ocx_stat_days_wait(job, sizes) as Pointer | null;
     if (!block) return null;
-    const [rows, ndays, daysAt, columnsAt, total, newest] = Array.from(sizes, Number) as [number, number, number, number, number, number];
-    // (an empty tree: nothing to read in place)
-    const memory = total > 0 ? toArrayBuffer(block, 0, total) : new ArrayBuffer(0);
-    if (total > 0) blocks.register(memory, block);
-    else l.ocx_stat_days_free(block);
+    const [rows, ndays, columnsAt, total, newest, shares] = Array.from(sizes.subarray(0, 6), Number) as [number, number, number, number, number, number];
+    /** C memory read in place, freed once unreachable (nothing to read where it is empty). */
+    const inPlace = (at: Pointer, size: number): ArrayBuffer => {
+      if (size === 0) {
+        l.ocx_stat_days_free(at);
+        return new ArrayBuffer(0);
+      }
+      const memory = toArrayBuffer(at, 0, size);
+      blocks.register(memory, at);
+      return memory;
+    };
+    const memory = inPlace(block, total);
+    const names = Array.from({ length: shares }, (_, t) => {
+      const at = Number(sizes[6 + 2 * t]) as Pointer;
+      return at ? new Uint8Array(inPlace(at, Number(sizes[7 + 2 * t]))) : new Uint8Array(0);
+    });
     let at = columnsAt;
     const column = <T>(make: new (b: ArrayBuffer, offset: number, length: number) => T, bytes: number): T => {
       const col = new make(memory, at, rows);
@@ -75,9 +89,13 @@ export function startStatDaysInC(root: string, match: EntryMatch, opts: { thread
     const folder = column(Uint32Array, 4);
     const nameAt = column(Uint32Array, 4);
     const mode = column(Uint32Array, 4);
-    const bytes = new Uint8Array(memory);
-    const days = ndays === 0 ? [] : decoder.decode(bytes.subarray(daysAt, columnsAt)).split("\0").slice(0, ndays);
-    return { days, newest, folder, mode, mtimeMs, size, name: (k) => decoder.decode(bytes.subarray(nameAt[k], bytes.indexOf(0, nameAt[k]))) };
+    const days = ndays === 0 ? [] : decoder.decode(new Uint8Array(memory, 0, columnsAt)).split("\0").slice(0, ndays);
+    const name = (k: number) => {
+      const bytes = names[nameAt[k]! >>> NAME_SHARE_SHIFT]!;
+      const from = nameAt[k]! & NAME_OFFSET_MASK;
+      return decoder.decode(bytes.subarray(from, bytes.indexOf(0, from)));
+    };
+    return { days, newest, folder, mode, mtimeMs, size, name };
   };
 }
 

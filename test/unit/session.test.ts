@@ -394,6 +394,21 @@ describe("finding sessions", () => {
     }
   });
 
+  test("a file gone between the listing and its reading (another process removed it) is passed over", async () => {
+    const plain = { ...runtime, fs: { ...runtime.fs, readDirs: undefined, startStatEntries: undefined, startStatDays: undefined } };
+    for (const rt of [runtime, plain]) {
+      const { h, put } = home();
+      const base = Date.UTC(2026, 8, 3);
+      const older = put(base, "/here", { mtime: base + 1_000 });
+      const gone = put(base + 1, "/here", { mtime: base + 2_000 });
+      await lookAhead(rt, h);
+      // (the listing is taken by the findLatest below; by then the file is gone)
+      await Bun.sleep(50);
+      rmSync(gone.path);
+      expect((await findLatest(rt, h, { cwd: "/here", all: false }))?.id).toBe(older.id);
+    }
+  });
+
   test("a lookup started ahead (lookAhead) is what the next findLatest of that home finds; the one after looks again", async () => {
     const plain = { ...runtime, fs: { ...runtime.fs, readDirs: undefined, startStatEntries: undefined, startStatDays: undefined } };
     for (const rt of [runtime, plain]) {

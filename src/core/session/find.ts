@@ -257,6 +257,23 @@ export async function summarize(runtime: Runtime, file: RolloutFile): Promise<Ro
 }
 
 /**
+ * summarize of each rollout, most recently updated first. A file removed since the listing (by
+ * another process) is passed over.
+ */
+export async function* summariesNewestFirst(runtime: Runtime, home: string): AsyncGenerator<RolloutSummary> {
+  for (const file of await rolloutFilesNewestFirst(runtime, home)) {
+    let summary: RolloutSummary;
+    try {
+      summary = await summarize(runtime, file);
+    } catch (e) {
+      if ((e as { code?: string }).code === "ENOENT") continue;
+      throw e;
+    }
+    yield summary;
+  }
+}
+
+/**
  * The most recently updated thread whose last working directory is `cwd` (any, with `all`);
  * optionally the one named `name`. Reads only the files it needs, newest first.
  */
@@ -265,8 +282,7 @@ export async function findLatest(
   home: string,
   opts: { cwd: string; all: boolean; name?: string },
 ): Promise<RolloutSummary | null> {
-  for (const file of await rolloutFilesNewestFirst(runtime, home)) {
-    const s = await summarize(runtime, file);
+  for await (const s of summariesNewestFirst(runtime, home)) {
     if (!opts.all && s.cwd !== opts.cwd) continue;
     if (opts.name !== undefined && s.name !== opts.name) continue;
     return s;

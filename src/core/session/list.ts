@@ -3,7 +3,7 @@
 import { ExitCode } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
 import { checkedCodexHome, resolveWorkdir } from "../workspace.ts";
-import { rolloutFilesNewestFirst, summarize } from "./find.ts";
+import { summariesNewestFirst } from "./find.ts";
 
 export interface ListOptions {
   all: boolean;
@@ -16,9 +16,7 @@ export async function listSessions(runtime: Runtime, opts: ListOptions): Promise
   const home = await checkedCodexHome(runtime);
   const cwd = await resolveWorkdir(runtime, opts.cd);
   const rows: Array<{ id: string; updated_at: string; cwd: string | null; name: string | null; first_prompt: string | null; path: string }> = [];
-  for (const file of await rolloutFilesNewestFirst(runtime, home)) {
-    if (rows.length >= opts.limit) break;
-    const s = await summarize(runtime, file);
+  for await (const s of summariesNewestFirst(runtime, home)) {
     if (!opts.all && s.cwd !== cwd) continue;
     rows.push({
       id: s.id,
@@ -28,6 +26,8 @@ export async function listSessions(runtime: Runtime, opts: ListOptions): Promise
       first_prompt: s.firstPrompt?.split("\n").find((l) => l.trim() !== "")?.trim() ?? null,
       path: s.path,
     });
+    // (limit is at least 1: no file is read beyond the last one shown)
+    if (rows.length >= opts.limit) break;
   }
   if (opts.json) {
     for (const r of rows) runtime.stdout.write(`${JSON.stringify(r)}\n`);
