@@ -60,7 +60,12 @@ extern void qsort(void *base, unsigned long n, unsigned long size, int (*cmp)(co
 #define NAME_SHARE_SHIFT 27
 #define NAME_OFFSET_MAX (1L << NAME_SHARE_SHIFT)
 
-/** Bytes that grow by doubling (realloc: a large block moves without being copied). */
+/**
+ * Bytes that grow by doubling, from FIRST_ROOM: a block that large is mapped on its own, so only
+ * the pages written are ever touched, and it grows by remapping, never copied (copying grew a
+ * small one through heap blocks of every size, each touched anew: pages are dear on some machines).
+ */
+#define FIRST_ROOM (1L << 20)
 struct bytes {
   char *at;
   long used, cap;
@@ -68,7 +73,7 @@ struct bytes {
 
 static int grow(struct bytes *b, long more) {
   if (b->used + more <= b->cap) return 1;
-  long cap = b->cap ? b->cap : 4096;
+  long cap = b->cap ? b->cap : FIRST_ROOM;
   while (cap < b->used + more) cap *= 2;
   if (cap > MAX_BYTES) return 0;
   char *at = realloc(b->at, cap);
