@@ -20,11 +20,11 @@ if (process.argv[2] === PATCH_WRITER_ARG) {
   const { runPatchWriter } = await import("../adapters/patch-writer.ts");
   await runPatchWriter();
 }
-// `exec resume --last` looks through every rollout: on Linux that walk starts here, on threads of
-// its own, while the rest of ocx loads (the lookup takes it; see dir-stats.ts).
+// `exec resume --last` (and `ocx sessions`) look through every rollout: on Linux that walk starts
+// here, on threads of its own, while the rest of ocx loads (the lookup takes it; see dir-stats.ts).
 if (process.platform === "linux") {
-  const { latestLookupRoot } = await import("../cli/early.ts");
-  const root = latestLookupRoot(process.argv.slice(2), process.env, () => process.cwd());
+  const { sessionsToWalk } = await import("../cli/early.ts");
+  const root = sessionsToWalk(process.argv.slice(2), process.env, () => process.cwd());
   if (root) {
     const [{ startEarly }, { ROLLOUT_NAMES }] = await Promise.all([import("../adapters/dir-stats.ts"), import("../core/session/layout.ts")]);
     await startEarly(root, ROLLOUT_NAMES);

@@ -6,7 +6,7 @@ import { chmodSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, utime
 import { join } from "node:path";
 import { statEntries as nodeStatEntries } from "../../src/adapters/common.ts";
 import { startEarly, startStatDays, startStatDaysInC } from "../../src/adapters/dir-stats.ts";
-import { latestLookupRoot } from "../../src/cli/early.ts";
+import { sessionsToWalk } from "../../src/cli/early.ts";
 import type { DatedEntryStats, EntryMatch, EntryStats } from "../../src/core/runtime.ts";
 import { useTempDirs } from "../temp.ts";
 
@@ -232,13 +232,14 @@ describe.if(linux)("startStatDays (dir-stats.c)", () => {
   }, 60_000);
 });
 
-test("the entry starts the walk for `exec resume --last` and `exec fork --last` alone, in CODEX_HOME's sessions folder", () => {
-  const root = (args: string[], env: Record<string, string> = { HOME: "/home/u" }) => latestLookupRoot(args, env, () => "/work");
+test("the entry starts the walk for `exec resume --last`, `exec fork --last` and `sessions` alone, in CODEX_HOME's sessions folder", () => {
+  const root = (args: string[], env: Record<string, string> = { HOME: "/home/u" }) => sessionsToWalk(args, env, () => "/work");
   expect(root(["exec", "resume", "--last", "go on"])).toBe("/home/u/.codex/sessions");
   expect(root(["e", "--json", "fork", "--last"], { CODEX_HOME: "/ch" })).toBe("/ch/sessions");
+  expect(root(["sessions", "--all"])).toBe("/home/u/.codex/sessions");
   expect(root(["exec", "resume", "--last"], { CODEX_HOME: "rel/ch", HOME: "/home/u" })).toBe("/work/rel/ch/sessions");
   expect(root(["exec", "resume", "--last"], {})).toBeNull(); // nowhere known: the command finds out
-  for (const args of [["exec", "resume", "0198c6a4-0000-7000-8000-000000000000"], ["exec", "--last"], ["exec", "resume"], ["sessions", "resume", "--last"], ["--last", "exec", "resume"], []]) {
+  for (const args of [["exec", "resume", "0198c6a4-0000-7000-8000-000000000000"], ["exec", "--last"], ["exec", "resume"], ["login", "resume", "--last"], ["--version"], ["--last", "exec", "resume"], []]) {
     expect(root(args)).toBeNull();
   }
 });
