@@ -4,7 +4,7 @@
 // these calls: relative to the open folder (statx on its descriptor) a stat costs the kernel less
 // than by full path, and a call through node:fs adds a few microseconds per file for its Stats
 // object. The whole walk runs off the calling thread, which only starts it and takes the answer:
-// one block of memory the caller reads in place and frees.
+// a block of columns and each thread's names, memory the caller reads in place and frees.
 //
 // No #include: the host may have no C headers (TinyCC compiles this file when the binary has no
 // prebuilt object). Every libc function used is declared here; statx and dirent are the Linux
