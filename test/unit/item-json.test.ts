@@ -248,9 +248,12 @@ describe("responsesBody", () => {
         else {
           // Twice: a retry sends the body anew. Its announced length is its length.
           for (let n = 0; n < 2; n++) {
-            const bytes = concatBytes([...iterate(body.chunks())]);
+            const pieces = [...iterate(body.chunks())];
+            const bytes = concatBytes(pieces);
             expect(dec.decode(bytes)).toBe(expected);
             expect(body.byteLength).toBe(bytes.length);
+            // A body this small is one array of its own size (not a chunk of 256 KB).
+            expect(pieces.map((p) => [p.length, p.buffer.byteLength])).toEqual([[bytes.length, bytes.length]]);
           }
         }
       }

@@ -280,12 +280,18 @@ export function responsesBody(request: ModelRequest): string | StreamedBody {
     byteLength += length;
   }
   function* chunks(): Generator<Uint8Array> {
-    let chunk = new Uint8Array(CHUNK_BYTES);
+    // Each chunk the size of what is left, up to CHUNK_BYTES: a small body (a short resumed
+    // thread) makes one array its size, not arrays of 256 KB whose allocation sets off a
+    // collection before the request.
+    let handedOut = 0;
+    const next = () => new Uint8Array(Math.min(CHUNK_BYTES, Math.max(0, byteLength - handedOut)));
+    let chunk = next();
     let used = 0;
     /** The bytes so far, handed out (a new array for what follows). */
     const take = (): Uint8Array => {
       const full = chunk.subarray(0, used);
-      chunk = new Uint8Array(CHUNK_BYTES);
+      handedOut += used;
+      chunk = next();
       used = 0;
       return full;
     };
@@ -298,6 +304,7 @@ export function responsesBody(request: ModelRequest): string | StreamedBody {
         written += r.written;
         from += r.read;
         if (from >= text.length) return written;
+        if (r.written === 0 && used === 0) throw new Error("a request body longer than its announced length");
         yield take();
       }
     }
