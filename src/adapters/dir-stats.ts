@@ -6,6 +6,7 @@
 import { FFIType, toArrayBuffer, type Pointer } from "bun:ffi";
 import type { DatedEntryStats, EntryMatch } from "../core/runtime.ts";
 import { loadNative, loadNativeAsync } from "./native-bun.ts";
+import { cstr } from "./sandbox/libc.ts";
 import source from "./dir-stats.c" with { type: "text" };
 
 const p = FFIType.ptr;
@@ -28,9 +29,7 @@ function native() {
   return lib;
 }
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const cstr = (s: string) => encoder.encode(`${s}\0`);
 
 /** Threads: one per processor, up to dir-stats.c's MAX_SHARES. */
 const MAX_SHARES = 16;
@@ -108,13 +107,7 @@ const key = (root: string, match: EntryMatch) => JSON.stringify([root, match.pre
  * rest of ocx loads (the C part loaded without node:fs). A walk never taken costs only its threads' work.
  */
 export async function startEarly(root: string, match: EntryMatch): Promise<void> {
-  if (lib === undefined && process.platform === "linux") {
-    try {
-      lib = await loadNativeAsync("ocx-dir-stats", source, SYMBOLS);
-    } catch {
-      lib = null;
-    }
-  }
+  if (lib === undefined) lib = process.platform === "linux" ? await loadNativeAsync("ocx-dir-stats", source, SYMBOLS).catch(() => null) : null;
   const walk = startStatDaysInC(root, match);
   if (walk) early.set(key(root, match), walk);
 }

@@ -4,6 +4,7 @@
 // opened by path from the outside, so both go through a memfd. Nothing here loads node:fs (a few
 // ms): the entry loads a C part before the rest of ocx (see dir-stats.ts).
 import { cc, dlopen, FFIType, ptr, type FFIFunction, type Library } from "bun:ffi";
+import { cstr } from "./sandbox/libc.ts";
 
 const MFD_CLOEXEC = 1;
 
@@ -21,7 +22,7 @@ function memfdPath(name: string, bytes: Uint8Array | string): string {
       write: (fd: number, buf: Uint8Array, len: number) => Number(symbols.write(fd | 0, ptr(buf), len)),
     };
   })();
-  const fd = libc.memfd_create(new TextEncoder().encode(`${name}\0`), MFD_CLOEXEC);
+  const fd = libc.memfd_create(cstr(name), MFD_CLOEXEC);
   if (fd < 0) throw new Error("memfd_create failed");
   const data = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
   for (let at = 0; at < data.length; ) {

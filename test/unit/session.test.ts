@@ -217,6 +217,8 @@ describe("file names and the writer", () => {
 });
 
 describe("finding sessions", () => {
+  /** The runtime without its batched folder reads and stats: one readDir and stat per file. */
+  const plain = { ...runtime, fs: { ...runtime.fs, readDirs: undefined, startStatEntries: undefined, startStatDays: undefined } };
   function home() {
     const h = temp();
     const put = (ms: number, cwd: string, opts: { name?: string; mtime?: number; big?: boolean } = {}) => {
@@ -269,7 +271,7 @@ describe("finding sessions", () => {
     const made = times.map((t, i) => put(base + i * 3_600_000, i % 2 ? "/a" : "/b", { mtime: base + t * 60_000 }));
     writeFileSync(join(made[0]!.path, "..", "rollout-junk.jsonl"), "{}\n");
     const { statSync } = await import("node:fs");
-    const expected = (await listRolloutFiles({ ...runtime, fs: { ...runtime.fs, readDirs: undefined, startStatEntries: undefined, startStatDays: undefined } }, h)).map((f) => f.path);
+    const expected = (await listRolloutFiles(plain, h)).map((f) => f.path);
     const listed = (await listRolloutFiles(runtime, h)).map((f) => f.path);
     expect(listed).toEqual(expected);
     expect(listed.length).toBe(12);
@@ -304,8 +306,8 @@ describe("finding sessions", () => {
     const fds = () => readdirSync("/proc/self/fd").length;
     const open = fds();
     const byId = (id: string) => listed.find((f) => f.id === id)!;
-    const plain = { ...runtime, fs: { ...runtime.fs, openReadSync: undefined } };
-    for (const rt of [runtime, plain]) {
+    const noHandles = { ...runtime, fs: { ...runtime.fs, openReadSync: undefined } };
+    for (const rt of [runtime, noHandles]) {
       expect((await summarize(rt, byId(small.id))).cwd).toBe("/after");
       const b = await summarize(rt, byId(big.id));
       expect([b.cwd, b.meta?.id]).toEqual(["/after", big.id]);
@@ -313,7 +315,7 @@ describe("finding sessions", () => {
     expect(fds()).toBe(open);
     // A file gone since the listing fails as it did before, with nothing left open.
     rmSync(small.path);
-    for (const rt of [runtime, plain]) expect(summarize(rt, byId(small.id))).rejects.toThrow();
+    for (const rt of [runtime, noHandles]) expect(summarize(rt, byId(small.id))).rejects.toThrow();
     expect(fds()).toBe(open);
   });
 
@@ -351,7 +353,6 @@ describe("finding sessions", () => {
     writeFileSync(join(s, "2026", "08", "01", `rollout-2026-08-01T00-00-00-${idAt(base + 6)}.jsonl`), "{}\n");
     chmodSync(join(s, "2026", "08", "01"), 0o000);
     try {
-      const plain = { ...runtime, fs: { ...runtime.fs, readDirs: undefined, startStatEntries: undefined, startStatDays: undefined } };
       // The three ways: the date folders walked and stat'ed in C (startStatDays, Linux), listed
       // here with each folder's stats in one call, and one readDir and stat per file.
       const listedHere = { ...runtime, fs: { ...runtime.fs, startStatDays: undefined } };
@@ -395,7 +396,6 @@ describe("finding sessions", () => {
   });
 
   test("a file gone between the listing and its reading (another process removed it) is passed over", async () => {
-    const plain = { ...runtime, fs: { ...runtime.fs, readDirs: undefined, startStatEntries: undefined, startStatDays: undefined } };
     for (const rt of [runtime, plain]) {
       const { h, put } = home();
       const base = Date.UTC(2026, 8, 3);
@@ -410,7 +410,6 @@ describe("finding sessions", () => {
   });
 
   test("a lookup started ahead (lookAhead) is what the next findLatest of that home finds; the one after looks again", async () => {
-    const plain = { ...runtime, fs: { ...runtime.fs, readDirs: undefined, startStatEntries: undefined, startStatDays: undefined } };
     for (const rt of [runtime, plain]) {
       const { h, put } = home();
       const base = Date.UTC(2026, 8, 1);
