@@ -2,7 +2,7 @@
 import { AddressInUseError, type ListenOptions, type Runtime, type SandboxPort } from "../core/runtime.ts";
 import { spawnBun } from "./bun-spawn.ts";
 import { fdSink, isatty as nodeIsatty, nodeCompatibleRuntime, nodeFsLoaded, nodeHostZone, writeSomeSync, type WriteSome } from "./common.ts";
-import { normalJitPolicy } from "./jit-policy.ts";
+import { keepBelowTopTier, normalJitPolicy } from "./jit-policy.ts";
 import type { HostZone } from "./timezone.ts";
 
 /** How to start this program again: the compiled binary alone, or bun with the entry file. */
@@ -73,6 +73,7 @@ export function bunRuntime(): Runtime {
     preconnect: bunPreconnect,
     // The binary starts with JIT tier-up thresholds scaled up (build-common.ts): normal from here.
     afterStartup: normalJitPolicy,
+    keepBelowTopTier,
     // In C (byte-loops.c), loaded while the first request is on its way.
     ...(process.platform === "linux" ? { loadByteLoops: async () => (await import("./byte-loops.ts")).byteLoops() } : {}),
     // In C on other threads (dir-stats.c), loaded when first used (or by the entry, startEarly).

@@ -419,6 +419,8 @@ export interface RuntimeParts {
   preconnect?: (url: string) => void;
   /** See Runtime.afterStartup. */
   afterStartup?: () => void;
+  /** See Runtime.keepBelowTopTier. */
+  keepBelowTopTier?: Runtime["keepBelowTopTier"];
   /** See Runtime.loadByteLoops. */
   loadByteLoops?: Runtime["loadByteLoops"];
   /** See FileSystem.startStatDays (where the runtime has one). */
@@ -631,6 +633,7 @@ export function nodeCompatibleRuntime(parts: RuntimeParts): Runtime {
     ...(parts.collectGarbage ? { collectGarbage: parts.collectGarbage } : {}),
     ...(parts.preconnect ? { preconnect: parts.preconnect } : {}),
     ...(parts.afterStartup ? { afterStartup: parts.afterStartup } : {}),
+    ...(parts.keepBelowTopTier ? { keepBelowTopTier: parts.keepBelowTopTier } : {}),
     ...(parts.loadByteLoops ? { loadByteLoops: parts.loadByteLoops } : {}),
     keyedDigest: gmacDigest,
     ...(process.platform === "win32" ? {} : { randomFill }),

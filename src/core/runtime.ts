@@ -341,6 +341,13 @@ export interface Runtime {
    * compiling it only delays that request. Optional; calling it again does nothing more.
    */
   afterStartup?(): void;
+  /**
+   * Keeps `fns` out of the JIT's top tier for the rest of the process, where the runtime can:
+   * they are about to run hot for a short while (reading a large session), and compiling them at
+   * full optimisation would take a core, and memory first touched, for longer than it saves
+   * before they are done. Optional.
+   */
+  keepBelowTopTier?(fns: readonly ((...args: never[]) => unknown)[]): void;
   /** Wall-clock milliseconds since the epoch. */
   now(): number;
   /** Monotonic milliseconds, for durations. */

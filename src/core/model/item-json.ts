@@ -176,3 +176,9 @@ class Walk {
     }
   }
 }
+
+/**
+ * The loops here that reading a large session, and its first request, run hot for every item
+ * (see Runtime.keepBelowTopTier).
+ */
+export const ITEM_JSON_LOOPS = [Walk.prototype.value, Walk.prototype["nextBackslash"], keyJson, isStringifyOf, itemJsonBytes, itemJsonByteLength, itemJsonLength];

@@ -252,3 +252,6 @@ export function cutLongStrings(b: Uint8Array, from: number, to: number, minLong:
   }
   return { skeleton, cutLength, cutKeys };
 }
+
+/** The loops here that reading a large session runs hot (see Runtime.keepBelowTopTier). */
+export const JSON_BYTES_LOOPS = [unplain, plainWords, printableAscii, backslashFrom, utf8Sequence, scanString, cutLongStrings];

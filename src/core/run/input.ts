@@ -38,7 +38,7 @@ export async function turnInput(runtime: Runtime, run: RunSetup, shell: string):
   for (const w of docs.warnings) run.warn(w);
   const agents = docs.text === undefined ? undefined : userMessage(agentsMessage(docs.text, cwd));
   // What the resumed history last sent of each (its content's JSON), in one pass over it.
-  const sent = resumed ? latestSent(resumed.items, [AGENTS_MARKER, ENVIRONMENT_MARKER]) : undefined;
+  const sent = resumed ? latestSent(resumed.items, [AGENTS_MARKER, ENVIRONMENT_MARKER], runtime) : undefined;
   const alreadySent = (message: ResponseItem, marker: string) => sent?.get(marker) === JSON.stringify((message as { content?: unknown }).content);
   const fresh: ResponseItem[] = [
     ...(agents && !alreadySent(agents, AGENTS_MARKER) ? [agents] : []),
@@ -66,10 +66,18 @@ export function recordTurnStart(rollout: RolloutWriter | undefined, run: RunSetu
 }
 
 /**
+ * A history of at least this many items is long: latestSent's pass over it runs `holds` hot for
+ * a few ms, and compiling it at full optimisation took longer: 6-16 ms of a core (see
+ * Runtime.keepBelowTopTier).
+ */
+const LONG_HISTORY = 1000;
+
+/**
  * For each marker, the JSON of the content of the latest user message in `items` that holds it;
  * each message's content is serialised once (a large restored one is read from its file).
  */
-export function latestSent(items: ResponseItem[], markers: string[]): Map<string, string> {
+export function latestSent(items: ResponseItem[], markers: string[], runtime?: Pick<Runtime, "keepBelowTopTier">): Map<string, string> {
+  if (items.length >= LONG_HISTORY) runtime?.keepBelowTopTier?.([holds]);
   const found = new Map<string, string>();
   for (let i = items.length - 1; i >= 0 && found.size < markers.length; i--) {
     const it = items[i]!;

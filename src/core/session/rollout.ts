@@ -636,3 +636,16 @@ export function recordedSandboxPolicy(tc: TurnContext | undefined): RolloutSandb
   const p = tc?.sandbox_policy;
   return p && (sandboxModes as readonly string[]).includes(p.type) ? p : undefined;
 }
+
+/** The loops here that reading a large session runs hot, line by line (see Runtime.keepBelowTopTier). */
+export const ROLLOUT_LOOPS = [
+  RolloutReader.prototype.push,
+  RolloutReader.prototype["flushRun"],
+  RolloutReader.prototype["line"],
+  readLine,
+  readLargeItem,
+  keepItemJson,
+  responseItemHead,
+  bytesAt,
+  CallLedger.prototype.note,
+];
