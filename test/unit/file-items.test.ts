@@ -139,6 +139,67 @@ describe("restored items that stay in the session file", () => {
     expect(new TextDecoder().decode(bodyBytes(body))).toBe(JSON.stringify(buildResponsesBody(request(parsed))));
   });
 
+  test("a large file that grows while it is read is read to its new end, as readFile would then", async () => {
+    const path = writeRollout("g.jsonl", 30, 40_000);
+    const more = `${line("response_item", { type: "message", role: "user", content: [{ type: "input_text", text: "appended ✓" }] })}\n`;
+    let appended = false;
+    const growing = {
+      ...runtime,
+      fs: {
+        ...runtime.fs,
+        openReadSync: (p: string) => {
+          const handle = runtime.fs.openReadSync!(p);
+          const grow = () => {
+            if (!appended) writeFileSync(p, more, { flag: "a" });
+            appended = true;
+          };
+          return {
+            ...handle,
+            readSync: (offset: number, length: number, into?: Uint8Array) => (grow(), handle.readSync(offset, length, into)),
+            read: async (offset: number, length: number, into?: Uint8Array) => (grow(), handle.read(offset, length, into)),
+          };
+        },
+      },
+    };
+    const { items } = await readRollout(growing, path);
+    expect(appended).toBe(true);
+    expect(JSON.stringify(items)).toBe(JSON.stringify(parseRollout(readFileSync(path, "utf8")).items));
+    expect(items.at(-1)).toEqual({ type: "message", role: "user", content: [{ type: "input_text", text: "appended ✓" }] });
+  });
+
+  test("reading a file of many MB lets the event loop run (a signal is handled) long before it is done", async () => {
+    const path = writeRollout("t.jsonl", 150, 40_000); // about 13 MB
+    let handled = false;
+    const handledAt: boolean[] = [];
+    const onSignal = () => (handled = true);
+    const watched = {
+      ...runtime,
+      fs: {
+        ...runtime.fs,
+        openReadSync: (p: string) => {
+          const handle = runtime.fs.openReadSync!(p);
+          return {
+            ...handle,
+            readSync: (offset: number, length: number, into?: Uint8Array) => (handledAt.push(handled), handle.readSync(offset, length, into)),
+            read: async (offset: number, length: number, into?: Uint8Array) => (handledAt.push(handled), handle.read(offset, length, into)),
+          };
+        },
+      },
+    };
+    process.on("SIGUSR2", onSignal);
+    try {
+      process.kill(process.pid, "SIGUSR2");
+      const { items } = await readRollout(watched, path);
+      expect(items.length).toBe(1 + 3 * 150 + 1);
+    } finally {
+      process.off("SIGUSR2", onSignal);
+    }
+    // Read in many pieces; the signal was handled between two of them, well before the last.
+    expect(handledAt.length).toBeGreaterThan(40);
+    expect(handledAt.indexOf(true)).toBeGreaterThan(0);
+    expect(handledAt.indexOf(true)).toBeLessThan(handledAt.length - 10);
+  });
+
   test("closing dangling calls reads only their small fields (not the file)", async () => {
     const path = writeRollout("d.jsonl");
     const { items } = await readRollout(runtime, path);

@@ -127,13 +127,21 @@ async function readResumed(runtime: Runtime, path: string, req: ResumeRequest, w
 }
 
 /**
- * Pieces in which a large rollout is read: the next is read while the last one is parsed. Small,
- * because memory first touched is what reading costs most where pages are dear (10-20 us each
- * on a VM that hands freed memory back to its host), and large enough that the reads, each a
- * round trip to the thread pool, stay few.
+ * Pieces in which a large rollout is read, one after the other into one buffer, each parsed
+ * before the next is read. Small, because memory first touched is what reading costs most where
+ * pages are dear (10-20 us each on a VM that hands freed memory back to its host); a read from
+ * the page cache takes well under a millisecond, less than a round trip to the runtime's I/O
+ * threads would (reading ahead that way, in two 1 MiB buffers, made a 52 MB session's read about
+ * 10 ms slower, paired).
  */
-const READ_PIECE = 1024 * 1024;
-/** How much is read between two (concurrent) collections of what the reading left behind. */
+const READ_PIECE = 256 * 1024;
+/** A file larger than this is read in pieces (a smaller one in one read). */
+const LARGE_FILE = 1024 * 1024;
+/**
+ * How much is read between two (concurrent) collections of what the reading left behind, and
+ * between two turns of the event loop (that piece is read asynchronously): a signal (Ctrl-C) is
+ * then handled within a few tens of milliseconds however large the file.
+ */
 const GC_EVERY = 8 * 1024 * 1024;
 /**
  * What reading a large rollout runs hot, kept out of the JIT's top tier: compiling them that far
@@ -146,13 +154,12 @@ const LARGE_READ_LOOPS = [...JSON_BYTES_LOOPS, ...ITEM_JSON_LOOPS, ...ROLLOUT_LO
 const READ_MORE = 64 * 1024;
 
 /**
- * The rollout at `path`, parsed. A large file is read in pieces, each read ahead of the parsing
- * (the reading runs meanwhile), until a read finds nothing more: the same bytes as one readFile.
- * The pieces take turns in two buffers (the reader keeps no view of a piece once it has pushed
- * it), so reading a 50 MB session allocates 2 MiB, not 50 MB that then waits for the collector.
- * Large items whose payload is exactly their JSON stay in the file (file-items.ts), and their
- * long strings are never decoded (RolloutReader): the history is held in memory as light
- * stand-ins, not as the file's size of strings.
+ * The rollout at `path`, parsed. A large file is read in pieces until a read finds nothing more:
+ * the same bytes as one readFile. The pieces take turns in one buffer (the reader keeps no view of
+ * a piece once it has pushed it), so reading a 50 MB session allocates 256 KiB, not 50 MB that
+ * then waits for the collector. Large items whose payload is exactly their JSON stay in the file
+ * (file-items.ts), and their long strings are never decoded (RolloutReader): the history is held
+ * in memory as light stand-ins, not as the file's size of strings.
  */
 export async function readRollout(runtime: Runtime, path: string, opts: Omit<ReadOptions, "file"> = {}): Promise<LoadedRollout> {
   const file = openItemFile(runtime, path);
@@ -187,35 +194,26 @@ function openItemFile(runtime: Runtime, path: string): ItemFile | undefined {
 async function readRolloutPieces(runtime: Runtime, path: string, opts: ReadOptions): Promise<LoadedRollout> {
   const handle = opts.file?.handle;
   const size = handle ? handle.size() : await runtime.fs.stat(path).then((st) => (st?.isFile ? st.size : -1), () => -1);
-  if (!handle && size <= READ_PIECE) return parseRolloutBytes(await runtime.fs.readFile(path), opts);
-  const large = size > READ_PIECE;
+  if (!handle && size <= LARGE_FILE) return parseRolloutBytes(await runtime.fs.readFile(path), opts);
+  const large = size > LARGE_FILE;
   if (large) runtime.keepBelowTopTier?.(LARGE_READ_LOOPS);
   const reader = new RolloutReader(opts);
-  const pieceSize = large ? READ_PIECE : size + READ_MORE;
-  // The second buffer only when a second read is made.
-  const buffers: Uint8Array[] = [new Uint8Array(pieceSize)];
+  // A small file is read in one read of all of it and then some, as readFile would.
+  const buffer = new Uint8Array(large ? READ_PIECE : size + READ_MORE);
   let offset = 0;
-  const readAt = (at: number, into: Uint8Array) => {
-    // A small file is read in one read of all of it and then some, as readFile would.
-    const length = !large ? into.length : at < size ? Math.min(READ_PIECE, size - at) : READ_MORE;
-    // (A small file's read is made at once: a round trip to the runtime's I/O threads costs more.)
-    const read = !handle ? runtime.fs.readRange(path, at, length, into) : large ? handle.read(at, length, into) : (async () => handle.readSync(at, length, into))();
-    read.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
-    return read;
-  };
-  let next = readAt(0, buffers[0]!);
-  for (let turn = 1; ; turn++) {
-    const piece = await next;
+  for (;;) {
+    const length = !large ? buffer.length : offset < size ? Math.min(READ_PIECE, size - offset) : READ_MORE;
+    // Every GC_EVERY bytes, the event loop's turn (see GC_EVERY).
+    const turn = large && offset % GC_EVERY < READ_PIECE && offset > 0;
+    const piece = !handle ? await runtime.fs.readRange(path, offset, length, buffer) : turn ? await handle.read(offset, length, buffer) : handle.readSync(offset, length, buffer);
     if (piece.length === 0) break;
     offset += piece.length;
-    // (A small file that grew past its read's room meanwhile is read on.)
-    const more = large || piece.length === pieceSize;
-    if (more) next = readAt(offset, (buffers[turn % 2] ??= new Uint8Array(pieceSize)));
     reader.push(piece);
     // The small lines decoded and parsed, and the skeletons of large ones, are garbage now:
-    // collected alongside the reading, every few pieces, not piled up until the request.
-    if (large && offset % GC_EVERY < piece.length) runtime.collectGarbage?.({ concurrent: true });
-    if (!more) break;
+    // collected alongside the reading, every few MB, not piled up until the request.
+    if (turn) runtime.collectGarbage?.({ concurrent: true });
+    // (A small file that grew past its read's room meanwhile is read on.)
+    if (!large && piece.length < buffer.length) break;
   }
   const loaded = reader.end();
   // What is left of that garbage is collected alongside the request too: a full collection here
