@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { isStringifyOf, itemJsonByteLength, itemJsonLength } from "../../src/core/model/item-json.ts";
+import { isStringifyOf, itemJsonByteLength, itemJsonLength, walksAsStringifyOf } from "../../src/core/model/item-json.ts";
 import { concatBytes } from "../../src/core/util/bytes.ts";
 import { buildResponsesBody, responsesBody } from "../../src/core/model/responses.ts";
 import type { ModelRequest, ResponseItem } from "../../src/core/model/types.ts";
@@ -72,14 +72,19 @@ const texts = [
   `{"a":"\\u005c"}`,
 ];
 
-describe("isStringifyOf", () => {
+// Both ways isStringifyOf decides: a fresh JSON.stringify (texts up to 2 KB) and the walk (past
+// that, and at every length here through walksAsStringifyOf).
+for (const [name, check] of [
+  ["isStringifyOf", isStringifyOf],
+  ["the walk (walksAsStringifyOf)", walksAsStringifyOf],
+] as const) describe(name, () => {
   for (const text of texts) {
     test(`agrees with JSON.stringify: ${text}`, () => {
       const value = JSON.parse(text);
-      expect(isStringifyOf(value, text)).toBe(JSON.stringify(value) === text);
+      expect(check(value, text)).toBe(JSON.stringify(value) === text);
       // Inside a longer text, as a slice.
       const line = `{"payload":${text}}`;
-      expect(isStringifyOf(value, line, 11, line.length - 1)).toBe(JSON.stringify(value) === text);
+      expect(check(value, line, 11, line.length - 1)).toBe(JSON.stringify(value) === text);
     });
   }
 
@@ -126,23 +131,34 @@ describe("isStringifyOf", () => {
       } catch {
         continue;
       }
-      expect(isStringifyOf(parsed, text)).toBe(JSON.stringify(parsed) === text);
+      expect(check(parsed, text)).toBe(JSON.stringify(parsed) === text);
     }
   });
 
   test("a lone surrogate in the text itself goes to the exact comparison", () => {
     const text = `{"a":"\ud800"}`;
-    expect(isStringifyOf(JSON.parse(text), text)).toBe(false);
+    expect(check(JSON.parse(text), text)).toBe(false);
     const escaped = `{"a":"\\ud800"}`;
-    expect(isStringifyOf(JSON.parse(escaped), escaped)).toBe(true);
+    expect(check(JSON.parse(escaped), escaped)).toBe(true);
   });
 
   test("a slice out of range or of another length never matches", () => {
     const text = `{"a":"x"}`;
-    expect(isStringifyOf(JSON.parse(text), text, 0, text.length + 1)).toBe(false);
-    expect(isStringifyOf(JSON.parse(text), text, 1, text.length)).toBe(false);
-    expect(isStringifyOf(JSON.parse(text), text, 0, text.length - 1)).toBe(false);
+    expect(check(JSON.parse(text), text, 0, text.length + 1)).toBe(false);
+    expect(check(JSON.parse(text), text, 1, text.length)).toBe(false);
+    expect(check(JSON.parse(text), text, 0, text.length - 1)).toBe(false);
   });
+});
+
+test("isStringifyOf past 2 KB (the walk) agrees with JSON.stringify too", () => {
+  const value = { type: "x", a: "x".repeat(3000), b: ["é\n", 1.5, null], c: { d: "\u001b\ud800" } };
+  const text = JSON.stringify(value);
+  expect(text.length).toBeGreaterThan(2048);
+  expect(isStringifyOf(JSON.parse(text), text)).toBe(true);
+  for (const changed of [text.replace(":", ": "), text.replace("1.5", "1.50"), text.replace("\\u001b", "\\u001B"), text.replace("\\n", "\\u000a")]) {
+    expect(changed).not.toBe(text);
+    expect(isStringifyOf(JSON.parse(changed), changed)).toBe(false);
+  }
 });
 
 const rolloutLine = (payloadText: string, head = `{"timestamp":"2026-11-20T10:00:00.000Z","ordinal":3,"type":"response_item","payload":`) =>

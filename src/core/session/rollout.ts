@@ -533,7 +533,8 @@ interface ExactLine {
 }
 
 function readLine(out: LoadedRollout, raw: string, lineNo: number, last: boolean, exact?: ExactLine): void {
-  if (raw.trim() === "") return;
+  // (A line that starts as JSON does is not blank: trim only when it might be, 0.35 us a line.)
+  if (raw.charCodeAt(0) !== 123 && raw.trim() === "") return;
   let entry: { timestamp?: unknown; type?: unknown; payload?: unknown } | null;
   try {
     entry = JSON.parse(raw);
