@@ -60,6 +60,22 @@ const bodyBytes = (body: StreamedBody) => {
   return concatBytes(parts);
 };
 
+/** The runtime, with `beforeRead(path)` called before each read through the session file's handle. */
+const watchingReads = (beforeRead: (path: string) => void): typeof runtime => ({
+  ...runtime,
+  fs: {
+    ...runtime.fs,
+    openReadSync: (p: string) => {
+      const handle = runtime.fs.openReadSync!(p);
+      return {
+        ...handle,
+        readSync: (offset: number, length: number, into?: Uint8Array) => (beforeRead(p), handle.readSync(offset, length, into)),
+        read: async (offset: number, length: number, into?: Uint8Array) => (beforeRead(p), handle.read(offset, length, into)),
+      };
+    },
+  },
+});
+
 /** Overwrites one byte inside the first large output with another letter (same length). */
 function changeInPlace(path: string): void {
   const text = readFileSync(path);
@@ -143,24 +159,10 @@ describe("restored items that stay in the session file", () => {
     const path = writeRollout("g.jsonl", 30, 40_000);
     const more = `${line("response_item", { type: "message", role: "user", content: [{ type: "input_text", text: "appended ✓" }] })}\n`;
     let appended = false;
-    const growing = {
-      ...runtime,
-      fs: {
-        ...runtime.fs,
-        openReadSync: (p: string) => {
-          const handle = runtime.fs.openReadSync!(p);
-          const grow = () => {
-            if (!appended) writeFileSync(p, more, { flag: "a" });
-            appended = true;
-          };
-          return {
-            ...handle,
-            readSync: (offset: number, length: number, into?: Uint8Array) => (grow(), handle.readSync(offset, length, into)),
-            read: async (offset: number, length: number, into?: Uint8Array) => (grow(), handle.read(offset, length, into)),
-          };
-        },
-      },
-    };
+    const growing = watchingReads((p) => {
+      if (!appended) writeFileSync(p, more, { flag: "a" });
+      appended = true;
+    });
     const { items } = await readRollout(growing, path);
     expect(appended).toBe(true);
     expect(JSON.stringify(items)).toBe(JSON.stringify(parseRollout(readFileSync(path, "utf8")).items));
@@ -172,20 +174,7 @@ describe("restored items that stay in the session file", () => {
     let handled = false;
     const handledAt: boolean[] = [];
     const onSignal = () => (handled = true);
-    const watched = {
-      ...runtime,
-      fs: {
-        ...runtime.fs,
-        openReadSync: (p: string) => {
-          const handle = runtime.fs.openReadSync!(p);
-          return {
-            ...handle,
-            readSync: (offset: number, length: number, into?: Uint8Array) => (handledAt.push(handled), handle.readSync(offset, length, into)),
-            read: async (offset: number, length: number, into?: Uint8Array) => (handledAt.push(handled), handle.read(offset, length, into)),
-          };
-        },
-      },
-    };
+    const watched = watchingReads(() => handledAt.push(handled));
     process.on("SIGUSR2", onSignal);
     try {
       process.kill(process.pid, "SIGUSR2");
