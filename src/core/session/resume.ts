@@ -146,8 +146,8 @@ const GC_EVERY = 8 * 1024 * 1024;
 /**
  * What reading a large rollout runs hot, kept out of the JIT's top tier: compiling them that far
  * took a core (15-33 ms for one of them) and a few MB first touched, on a machine of two, while
- * the reading it was for was over within 150 ms; without it a 52 MB session's first request
- * went out about 20 ms sooner (paired runs, bench/sessions.bench.ts).
+ * the reading it was for was over within 150 ms. Held back, a 52 MB session's first request
+ * went out 14-20 ms sooner (paired runs; as soon as with that tier off for the whole process).
  */
 const LARGE_READ_LOOPS = [...JSON_BYTES_LOOPS, ...ITEM_JSON_LOOPS, ...ROLLOUT_LOOPS];
 /** What is read past the size stat gave (a file that grew meanwhile) per call. */
