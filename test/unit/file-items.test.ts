@@ -155,19 +155,24 @@ describe("restored items that stay in the session file", () => {
     expect(new TextDecoder().decode(bodyBytes(body))).toBe(JSON.stringify(buildResponsesBody(request(parsed))));
   });
 
-  test("a large file that grows while it is read is read to its new end, as readFile would then", async () => {
-    const path = writeRollout("g.jsonl", 30, 40_000);
-    const more = `${line("response_item", { type: "message", role: "user", content: [{ type: "input_text", text: "appended ✓" }] })}\n`;
-    let appended = false;
-    const growing = watchingReads((p) => {
-      if (!appended) writeFileSync(p, more, { flag: "a" });
-      appended = true;
+  for (const [what, count, size] of [
+    ["a large file", 30, 40_000],
+    ["a small file", 2, 1_000],
+  ] as const) {
+    test(`${what} that grows while it is read is read to its new end, as readFile would then`, async () => {
+      const path = writeRollout(`g-${count}.jsonl`, count, size);
+      const more = `${line("response_item", { type: "message", role: "user", content: [{ type: "input_text", text: "appended ✓ ".repeat(500) }] })}\n`;
+      let appended = false;
+      const growing = watchingReads((p) => {
+        if (!appended) writeFileSync(p, more, { flag: "a" });
+        appended = true;
+      });
+      const { items } = await readRollout(growing, path);
+      expect(appended).toBe(true);
+      expect(JSON.stringify(items)).toBe(JSON.stringify(parseRollout(readFileSync(path, "utf8")).items));
+      expect(items.at(-1)).toEqual({ type: "message", role: "user", content: [{ type: "input_text", text: "appended ✓ ".repeat(500) }] });
     });
-    const { items } = await readRollout(growing, path);
-    expect(appended).toBe(true);
-    expect(JSON.stringify(items)).toBe(JSON.stringify(parseRollout(readFileSync(path, "utf8")).items));
-    expect(items.at(-1)).toEqual({ type: "message", role: "user", content: [{ type: "input_text", text: "appended ✓" }] });
-  });
+  }
 
   test("reading a file of many MB lets the event loop run (a signal is handled) long before it is done", async () => {
     const path = writeRollout("t.jsonl", 150, 40_000); // about 13 MB

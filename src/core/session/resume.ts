@@ -198,8 +198,10 @@ async function readRolloutPieces(runtime: Runtime, path: string, opts: ReadOptio
   const large = size > LARGE_FILE;
   if (large) runtime.keepBelowTopTier?.(LARGE_READ_LOOPS);
   const reader = new RolloutReader(opts);
-  // A small file is read in one read of all of it and then some, as readFile would.
-  const buffer = new Uint8Array(large ? READ_PIECE : size + READ_MORE);
+  // A small file is read in one read of its size and a byte more: a read that fills that byte
+  // too finds the file grew, and reading goes on. (More room is memory zeroed before the first
+  // request, and allocation toward the collection that comes about 1 MiB into a run.)
+  const buffer = new Uint8Array(large ? READ_PIECE : size + 1);
   let offset = 0;
   for (;;) {
     const length = !large ? buffer.length : offset < size ? Math.min(READ_PIECE, size - offset) : READ_MORE;
