@@ -270,18 +270,19 @@ export function writeLinesSync(fd: number, lines: readonly TextLine[]): void {
     writeAllSync(fd, buf.subarray(0, at));
     at = 0;
   };
-  for (const line of lines) {
-    for (const piece of typeof line === "string" ? [line] : line) {
-      let rest = piece;
-      for (;;) {
-        const { read, written } = encoder.encodeInto(rest, buf.subarray(at));
-        at += written;
-        if (read === rest.length) break;
-        // The scratch is full (a character does not fit whole): out with it, on with the rest.
-        rest = rest.slice(read);
-        flush();
-      }
+  const put = (piece: string) => {
+    for (let rest = piece; ; ) {
+      const { read, written } = encoder.encodeInto(rest, buf.subarray(at));
+      at += written;
+      if (read === rest.length) return;
+      // The scratch is full (a character does not fit whole): out with it, on with the rest.
+      rest = rest.slice(read);
+      flush();
     }
+  };
+  for (const line of lines) {
+    if (typeof line === "string") put(line);
+    else for (const piece of line) put(piece);
     if (at === buf.length) flush();
     buf[at++] = 0x0a;
   }

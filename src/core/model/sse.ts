@@ -8,7 +8,7 @@
 // out in an array. The reading, with its timers, is the caller's (openEvents in responses.ts):
 // a read per chunk, not per event.
 import type { SkipEvents } from "../runtime.ts";
-import { concatBytes } from "../util/bytes.ts";
+import { concatBytes, withRoom } from "../util/bytes.ts";
 
 export interface SseEvent {
   /** The `event:` field, when the event had a non-empty one. */
@@ -248,11 +248,7 @@ export class SseDecoder {
       this.pieces.push(bytes.subarray(from, to));
       return;
     }
-    if (this.tail === null || this.tailBytes + n > this.tail.length) {
-      const grown = new Uint8Array(Math.max(this.tailBytes + n, 2 * (this.tail?.length ?? 0), 1024));
-      if (this.tail !== null) grown.set(this.tail.subarray(0, this.tailBytes));
-      this.tail = grown;
-    }
+    this.tail = withRoom(this.tail, this.tailBytes, this.tailBytes + n, 1024);
     this.tail.set(bytes.subarray(from, to), this.tailBytes);
     this.tailBytes += n;
   }
@@ -358,16 +354,12 @@ export class SseDecoder {
   private joinRaw(part: Uint8Array): void {
     if (this.rawJoined === null) {
       const first = this.rawFirst!;
-      this.rawJoined = new Uint8Array(Math.max(1024, 2 * (first.length + 1 + part.length)));
+      this.rawJoined = withRoom(null, 0, 2 * (first.length + 1 + part.length), 1024);
       this.rawJoined.set(first);
       this.rawBytes = first.length;
     }
     const need = this.rawBytes + 1 + part.length;
-    if (need > this.rawJoined.length) {
-      const grown = new Uint8Array(Math.max(need, 2 * this.rawJoined.length));
-      grown.set(this.rawJoined.subarray(0, this.rawBytes));
-      this.rawJoined = grown;
-    }
+    this.rawJoined = withRoom(this.rawJoined, this.rawBytes, need, 1024);
     this.rawJoined[this.rawBytes] = LF;
     this.rawJoined.set(part, this.rawBytes + 1);
     this.rawBytes = need;

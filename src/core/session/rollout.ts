@@ -14,6 +14,7 @@ import { historyAfterCompacted } from "../agent/compaction.ts";
 import { localParts, type ZoneSource } from "../util/local-time.ts";
 import { isStringifyOf, rememberItemJson } from "../model/item-json.ts";
 import { cutLongStrings } from "../model/json-bytes.ts";
+import { withRoom } from "../util/bytes.ts";
 import { once } from "../util/once.ts";
 import { isUuid } from "../util/uuid.ts";
 import { FILE_ITEM_MIN_BYTES, fileItem, type ItemFile } from "./file-items.ts";
@@ -261,7 +262,7 @@ export class RolloutReader {
    * The bytes of the line begun and not yet ended: the first `partialLength` bytes of a buffer
    * kept for every such line (one at each piece's end), so that joining it allocates nothing.
    */
-  private partial = new Uint8Array(0);
+  private partial: Uint8Array = new Uint8Array(0);
   private partialLength = 0;
   /** A line that ended its piece, read once it is known whether anything follows it. */
   private pending: { bytes: Uint8Array; lineNo: number; offset: number } | undefined;
@@ -369,11 +370,7 @@ export class RolloutReader {
 
   private keepPartial(bytes: Uint8Array): void {
     const length = this.partialLength + bytes.length;
-    if (length > this.partial.length) {
-      const grown = new Uint8Array(Math.max(length, 2 * this.partial.length, 64 * 1024));
-      grown.set(this.partial.subarray(0, this.partialLength));
-      this.partial = grown;
-    }
+    this.partial = withRoom(this.partial, this.partialLength, length, 64 * 1024);
     this.partial.set(bytes, this.partialLength);
     this.partialLength = length;
   }
